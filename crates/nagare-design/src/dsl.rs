@@ -1,0 +1,283 @@
+//! The API, service and method expressions of the design language.
+//!
+//! The vocabulary is Goa's in snake_case, so a Goa design reads across line by line:
+//!
+//! ```
+//! use nagare_design::*;
+//!
+//! let design = api("guide", |a| {
+//!     a.title("Goa guide examples");
+//!     a.service("chat", |s| {
+//!         s.method("echo", |m| {
+//!             m.description("Echoes every message back to its sender.");
+//!             m.streaming_payload(|p: &mut Object| {
+//!                 p.field(1, "message", STRING, "Message to echo");
+//!                 p.required(["message"]);
+//!             });
+//!             m.streaming_result(|r: &mut Object| {
+//!                 r.field(1, "message", STRING, "Echoed message");
+//!                 r.required(["message"]);
+//!             });
+//!             m.http(|h| {
+//!                 h.get("/echo");
+//!             });
+//!         });
+//!     });
+//! });
+//! assert!(design.validate().is_ok());
+//! ```
+
+use std::sync::Arc;
+
+use crate::http::{HttpEndpoint, HttpService};
+use crate::types::{Object, Type};
+
+/// A whole design: the value every generator reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Api {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<String>,
+    pub services: Vec<Service>,
+}
+
+/// Builds a design (Goa's `API`).
+pub fn api(name: &str, build: impl FnOnce(&mut Api)) -> Api {
+    let mut api = Api {
+        name: name.to_owned(),
+        ..Api::default()
+    };
+    build(&mut api);
+    api
+}
+
+impl Api {
+    /// Short title, for specs and `--help`.
+    pub fn title(&mut self, text: &str) -> &mut Self {
+        self.title = Some(text.to_owned());
+        self
+    }
+
+    /// Longer description.
+    pub fn description(&mut self, text: &str) -> &mut Self {
+        self.description = Some(text.to_owned());
+        self
+    }
+
+    /// API version.
+    pub fn version(&mut self, text: &str) -> &mut Self {
+        self.version = Some(text.to_owned());
+        self
+    }
+
+    /// Declares a service (Goa's `Service`).
+    pub fn service(&mut self, name: &str, build: impl FnOnce(&mut Service)) -> &mut Self {
+        let mut service = Service {
+            name: name.to_owned(),
+            ..Service::default()
+        };
+        build(&mut service);
+        self.services.push(service);
+        self
+    }
+}
+
+/// A group of methods served together.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub description: Option<String>,
+    pub methods: Vec<Method>,
+    /// Errors every method of the service may return.
+    pub errors: Vec<ErrorDef>,
+    pub http: HttpService,
+}
+
+impl Service {
+    /// Documents the service.
+    pub fn description(&mut self, text: &str) -> &mut Self {
+        self.description = Some(text.to_owned());
+        self
+    }
+
+    /// Declares a method (Goa's `Method`).
+    pub fn method(&mut self, name: &str, build: impl FnOnce(&mut Method)) -> &mut Self {
+        let mut method = Method {
+            name: name.to_owned(),
+            ..Method::default()
+        };
+        build(&mut method);
+        self.methods.push(method);
+        self
+    }
+
+    /// Declares an error shared by every method of the service.
+    pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
+        self.errors.push(ErrorDef::new(name, ty, description));
+        self
+    }
+
+    /// Service-level HTTP settings (path prefix, error statuses).
+    pub fn http(&mut self, build: impl FnOnce(&mut HttpService)) -> &mut Self {
+        build(&mut self.http);
+        self
+    }
+
+    /// Shortcut for `http(|h| h.path(prefix))`.
+    pub fn path(&mut self, prefix: &str) -> &mut Self {
+        self.http.path(prefix);
+        self
+    }
+
+    /// The errors a method may return: its own, then the service's.
+    pub fn errors_of<'a>(&'a self, method: &'a Method) -> impl Iterator<Item = &'a ErrorDef> {
+        method.errors.iter().chain(
+            self.errors
+                .iter()
+                .filter(|e| !method.errors.iter().any(|m| m.name == e.name)),
+        )
+    }
+}
+
+/// One method of a service.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Method {
+    pub name: String,
+    pub description: Option<String>,
+    /// The initial payload; for streaming methods it travels in the upgrade request.
+    pub payload: Option<Type>,
+    /// The result: the single response of a unary method, or the final result of a
+    /// client stream.
+    pub result: Option<Type>,
+    /// Type of each message the client streams.
+    pub streaming_payload: Option<Type>,
+    /// Type of each message the server streams.
+    pub streaming_result: Option<Type>,
+    pub errors: Vec<ErrorDef>,
+    pub http: Option<HttpEndpoint>,
+}
+
+/// How a method streams, as Goa classifies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamKind {
+    /// Request and response; no WebSocket.
+    Unary,
+    /// The server streams results (`streaming_result`).
+    Server,
+    /// The client streams payloads (`streaming_payload`), with no final result.
+    Client,
+    /// The client streams payloads; the server answers with one final `result`.
+    ClientWithResult,
+    /// Both stream (`streaming_payload` and `streaming_result`).
+    Bidirectional,
+}
+
+impl StreamKind {
+    /// True for every kind served over a WebSocket.
+    pub fn is_streaming(self) -> bool {
+        self != StreamKind::Unary
+    }
+}
+
+impl Method {
+    /// Documents the method.
+    pub fn description(&mut self, text: &str) -> &mut Self {
+        self.description = Some(text.to_owned());
+        self
+    }
+
+    /// The initial payload: a type or an inline attribute block.
+    pub fn payload(&mut self, def: impl TypeDef) -> &mut Self {
+        self.payload = Some(def.into_type());
+        self
+    }
+
+    /// The result: a type or an inline attribute block.
+    pub fn result(&mut self, def: impl TypeDef) -> &mut Self {
+        self.result = Some(def.into_type());
+        self
+    }
+
+    /// Type of the messages the client streams.
+    pub fn streaming_payload(&mut self, def: impl TypeDef) -> &mut Self {
+        self.streaming_payload = Some(def.into_type());
+        self
+    }
+
+    /// Type of the messages the server streams.
+    pub fn streaming_result(&mut self, def: impl TypeDef) -> &mut Self {
+        self.streaming_result = Some(def.into_type());
+        self
+    }
+
+    /// Declares an error the method may return.
+    pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
+        self.errors.push(ErrorDef::new(name, ty, description));
+        self
+    }
+
+    /// The HTTP mapping of the method.
+    pub fn http(&mut self, build: impl FnOnce(&mut HttpEndpoint)) -> &mut Self {
+        let mut endpoint = self.http.take().unwrap_or_default();
+        build(&mut endpoint);
+        self.http = Some(endpoint);
+        self
+    }
+
+    /// How the method streams.
+    pub fn kind(&self) -> StreamKind {
+        match (&self.streaming_payload, &self.streaming_result, &self.result) {
+            (None, None, _) => StreamKind::Unary,
+            (None, Some(_), _) => StreamKind::Server,
+            (Some(_), Some(_), _) => StreamKind::Bidirectional,
+            (Some(_), None, Some(_)) => StreamKind::ClientWithResult,
+            (Some(_), None, None) => StreamKind::Client,
+        }
+    }
+}
+
+/// An error a method may return (Goa's `Error`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorDef {
+    pub name: String,
+    pub ty: Type,
+    pub description: Option<String>,
+}
+
+impl ErrorDef {
+    fn new(name: &str, ty: Type, description: &str) -> Self {
+        ErrorDef {
+            name: name.to_owned(),
+            ty,
+            description: (!description.is_empty()).then(|| description.to_owned()),
+        }
+    }
+}
+
+/// What `payload`, `result`, `streaming_payload` and `streaming_result` accept: a type
+/// (primitive, user type, `array_of`, `map_of`...) or an inline attribute block.
+pub trait TypeDef {
+    /// The type this definition describes.
+    fn into_type(self) -> Type;
+}
+
+impl TypeDef for Type {
+    fn into_type(self) -> Type {
+        self
+    }
+}
+
+impl TypeDef for &Type {
+    fn into_type(self) -> Type {
+        self.clone()
+    }
+}
+
+impl<F: FnOnce(&mut Object)> TypeDef for F {
+    fn into_type(self) -> Type {
+        let mut object = Object::default();
+        self(&mut object);
+        Type::Object(Arc::new(object))
+    }
+}

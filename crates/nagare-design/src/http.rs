@@ -1,0 +1,248 @@
+//! The HTTP mapping of services and methods.
+//!
+//! Every streaming endpoint is a `GET` that upgrades to a WebSocket; its initial
+//! payload travels in the path, the query string, headers and cookies. Mappings take
+//! an attribute name and optionally the element's wire name: `header("token:Authorization")`
+//! reads the `token` attribute from the `Authorization` header.
+
+/// An HTTP verb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Verb {
+    /// Upper-case name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "GET",
+            Verb::Post => "POST",
+            Verb::Put => "PUT",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
+        }
+    }
+}
+
+/// A route: verb and path, path parameters written `/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub verb: Verb,
+    pub path: String,
+}
+
+impl Route {
+    /// Names of the path parameters, in order.
+    pub fn params(&self) -> Vec<String> {
+        path_params(&self.path)
+    }
+}
+
+/// Names of the `{param}` segments of a path.
+pub fn path_params(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = rest[start + 1..start + len].trim_start_matches('*');
+        out.push(name.to_owned());
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+/// Where an attribute of the payload comes from in the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// Payload attribute.
+    pub attribute: String,
+    /// Name on the wire (query key, header name, cookie name).
+    pub wire: String,
+}
+
+impl Mapping {
+    /// Parses `attr` or `attr:wire`.
+    fn parse(spec: &str) -> Mapping {
+        match spec.split_once(':') {
+            Some((attr, wire)) => Mapping {
+                attribute: attr.to_owned(),
+                wire: wire.to_owned(),
+            },
+            None => Mapping {
+                attribute: spec.to_owned(),
+                wire: spec.to_owned(),
+            },
+        }
+    }
+}
+
+/// The HTTP mapping of one method.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpEndpoint {
+    pub routes: Vec<Route>,
+    pub params: Vec<Mapping>,
+    pub headers: Vec<Mapping>,
+    pub cookies: Vec<Mapping>,
+    /// Attribute carried in the request body (`None` means "what is left", as in Goa).
+    pub body: Option<String>,
+    /// Success status.
+    pub status: Option<u16>,
+    /// Designed errors mapped to statuses.
+    pub error_statuses: Vec<(String, u16)>,
+}
+
+impl HttpEndpoint {
+    fn route(&mut self, verb: Verb, path: &str) -> &mut Self {
+        self.routes.push(Route {
+            verb,
+            path: path.to_owned(),
+        });
+        self
+    }
+
+    /// `GET path`: the only verb a streaming method may use.
+    pub fn get(&mut self, path: &str) -> &mut Self {
+        self.route(Verb::Get, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&mut self, path: &str) -> &mut Self {
+        self.route(Verb::Post, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&mut self, path: &str) -> &mut Self {
+        self.route(Verb::Put, path)
+    }
+
+    /// `PATCH path`.
+    pub fn patch(&mut self, path: &str) -> &mut Self {
+        self.route(Verb::Patch, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&mut self, path: &str) -> &mut Self {
+        self.route(Verb::Delete, path)
+    }
+
+    /// Maps an attribute to a query parameter (`"attr"` or `"attr:key"`).
+    pub fn param(&mut self, spec: &str) -> &mut Self {
+        self.params.push(Mapping::parse(spec));
+        self
+    }
+
+    /// Maps an attribute to a header (`"attr"` or `"attr:Header-Name"`).
+    pub fn header(&mut self, spec: &str) -> &mut Self {
+        self.headers.push(Mapping::parse(spec));
+        self
+    }
+
+    /// Maps an attribute to a cookie (`"attr"` or `"attr:cookie_name"`).
+    pub fn cookie(&mut self, spec: &str) -> &mut Self {
+        self.cookies.push(Mapping::parse(spec));
+        self
+    }
+
+    /// Carries an attribute in the request body (unary methods only: an upgrade
+    /// request has no body).
+    pub fn body(&mut self, attribute: &str) -> &mut Self {
+        self.body = Some(attribute.to_owned());
+        self
+    }
+
+    /// Success status (Goa's `Response(StatusOK)`).
+    pub fn response(&mut self, status: u16) -> &mut Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Maps a designed error to a status (Goa's `Response("name", Status)`).
+    pub fn error_response(&mut self, error: &str, status: u16) -> &mut Self {
+        self.error_statuses.push((error.to_owned(), status));
+        self
+    }
+
+    /// The mapping of an attribute, if any: where it comes from and its wire name.
+    pub fn location_of(&self, attribute: &str, route: &Route) -> Option<(Location, String)> {
+        if route.params().iter().any(|p| p == attribute) {
+            return Some((Location::Path, attribute.to_owned()));
+        }
+        let find = |list: &[Mapping], loc| {
+            list.iter()
+                .find(|m| m.attribute == attribute)
+                .map(|m| (loc, m.wire.clone()))
+        };
+        find(&self.params, Location::Query)
+            .or_else(|| find(&self.headers, Location::Header))
+            .or_else(|| find(&self.cookies, Location::Cookie))
+    }
+}
+
+/// Where an initial-payload attribute travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl Location {
+    /// The word Goa uses in `missing_field` messages.
+    pub fn goa_context(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query string",
+            Location::Header => "header",
+            Location::Cookie => "cookie",
+        }
+    }
+}
+
+/// Service-level HTTP settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpService {
+    /// Path prefix of every endpoint of the service.
+    pub path: Option<String>,
+    /// Statuses of the service's errors.
+    pub error_statuses: Vec<(String, u16)>,
+}
+
+impl HttpService {
+    /// Path prefix of every endpoint of the service.
+    pub fn path(&mut self, prefix: &str) -> &mut Self {
+        self.path = Some(prefix.to_owned());
+        self
+    }
+
+    /// Maps a service error to a status.
+    pub fn error_response(&mut self, error: &str, status: u16) -> &mut Self {
+        self.error_statuses.push((error.to_owned(), status));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_params_are_found_in_order() {
+        assert_eq!(path_params("/a/{x}/b/{y}"), ["x", "y"]);
+        assert!(path_params("/plain").is_empty());
+    }
+
+    #[test]
+    fn mapping_splits_attribute_and_wire_name() {
+        let m = Mapping::parse("token:Authorization");
+        assert_eq!(m.attribute, "token");
+        assert_eq!(m.wire, "Authorization");
+        assert_eq!(Mapping::parse("view").wire, "view");
+    }
+}

@@ -1,0 +1,460 @@
+//! Design validation: every rule a design must satisfy before code is generated.
+//!
+//! All problems are collected, not just the first, and each names where it is
+//! (service, method, expression) and the rule it breaks, as Goa's `eval` does:
+//!
+//! ```text
+//! service "chat" method "echo": http: WebSocket endpoints must use GET: the upgrade is a GET request (got POST /echo)
+//! ```
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::dsl::{Api, Method, Service};
+use crate::http::{HttpEndpoint, Route};
+use crate::types::{Attribute, Object, Primitive, Type, UserType};
+
+/// One broken rule, with its location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesignError {
+    /// Where: `service "chat" method "echo": streaming_payload`.
+    pub location: String,
+    /// The rule broken.
+    pub message: String,
+}
+
+impl fmt::Display for DesignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Every problem found in a design.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct DesignErrors(pub Vec<DesignError>);
+
+impl fmt::Display for DesignErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid design ({} errors):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Api {
+    /// Checks every rule; returns all problems found.
+    pub fn validate(&self) -> Result<(), DesignErrors> {
+        let mut v = Validator::default();
+        v.api(self);
+        if v.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DesignErrors(v.errors))
+        }
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    errors: Vec<DesignError>,
+    /// User types already checked (by name), so shared types are reported once.
+    seen_types: HashSet<String>,
+    /// Routes seen so far, normalised, with the method that owns them.
+    routes: HashMap<(String, String), String>,
+}
+
+impl Validator {
+    fn err(&mut self, location: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(DesignError {
+            location: location.into(),
+            message: message.into(),
+        });
+    }
+
+    fn api(&mut self, api: &Api) {
+        if api.name.is_empty() {
+            self.err("api", "name must not be empty");
+        }
+        let mut names = HashSet::new();
+        for s in &api.services {
+            if !names.insert(&s.name) {
+                self.err(format!("service {:?}", s.name), "duplicate service name");
+            }
+            self.service(s);
+        }
+    }
+
+    fn service(&mut self, s: &Service) {
+        let loc = format!("service {:?}", s.name);
+        if !is_identifier(&s.name) {
+            self.err(&loc, "name must be a lower-case identifier (letters, digits, '_' or '-')");
+        }
+        let mut names = HashSet::new();
+        for m in &s.methods {
+            if !names.insert(&m.name) {
+                self.err(format!("{loc} method {:?}", m.name), "duplicate method name");
+            }
+            self.method(s, m);
+        }
+        for e in &s.errors {
+            self.type_(&format!("{loc} error {:?}", e.name), &e.ty);
+        }
+        for (name, _) in &s.http.error_statuses {
+            if !s.errors.iter().any(|e| &e.name == name) {
+                self.err(
+                    format!("{loc}: http"),
+                    format!("error {name:?} is mapped to a status but not declared with error()"),
+                );
+            }
+        }
+    }
+
+    fn method(&mut self, s: &Service, m: &Method) {
+        let loc = format!("service {:?} method {:?}", s.name, m.name);
+        if !is_identifier(&m.name) {
+            self.err(&loc, "name must be a lower-case identifier (letters, digits, '_' or '-')");
+        }
+        for (what, ty) in [
+            ("payload", &m.payload),
+            ("result", &m.result),
+            ("streaming_payload", &m.streaming_payload),
+            ("streaming_result", &m.streaming_result),
+        ] {
+            if let Some(ty) = ty {
+                self.type_(&format!("{loc}: {what}"), ty);
+            }
+        }
+        for e in &m.errors {
+            self.type_(&format!("{loc} error {:?}", e.name), &e.ty);
+        }
+        // JSON `null` ends a client stream, so the message type must not admit it.
+        if matches!(m.streaming_payload, Some(Type::Primitive(Primitive::Any))) {
+            self.err(
+                format!("{loc}: streaming_payload"),
+                "type any cannot be streamed by the client: null ends the stream",
+            );
+        }
+        let Some(http) = &m.http else {
+            self.err(&loc, "no HTTP mapping: add http(|h| { h.get(\"/path\"); })");
+            return;
+        };
+        self.http(s, m, http, &loc);
+    }
+
+    fn http(&mut self, s: &Service, m: &Method, http: &HttpEndpoint, loc: &str) {
+        let hloc = format!("{loc}: http");
+        let streaming = m.kind().is_streaming();
+        if http.routes.is_empty() {
+            self.err(&hloc, "no route: add get(\"/path\") or another verb");
+        }
+        let payload = m.payload.as_ref().and_then(Type::object);
+        let prefix = s.http.path.clone().unwrap_or_default();
+        for route in &http.routes {
+            let full = Route {
+                verb: route.verb,
+                path: format!("{prefix}{}", route.path),
+            };
+            if streaming && route.verb != crate::http::Verb::Get {
+                self.err(
+                    &hloc,
+                    format!(
+                        "WebSocket endpoints must use GET: the upgrade is a GET request (got {} {})",
+                        route.verb.as_str(),
+                        full.path
+                    ),
+                );
+            }
+            if !full.path.starts_with('/') {
+                self.err(&hloc, format!("path {:?} must start with '/'", full.path));
+            }
+            let key = (full.verb.as_str().to_owned(), normalise_path(&full.path));
+            let owner = format!("service {:?} method {:?}", s.name, m.name);
+            if let Some(other) = self.routes.get(&key) {
+                self.err(
+                    &hloc,
+                    format!(
+                        "duplicate route {} {}: already used by {other}",
+                        full.verb.as_str(),
+                        full.path
+                    ),
+                );
+            } else {
+                self.routes.insert(key, owner);
+            }
+            for p in full.params() {
+                if !payload.is_some_and(|o| o.get(&p).is_some()) {
+                    self.err(
+                        &hloc,
+                        format!("path parameter {{{p}}} names an attribute the payload does not have"),
+                    );
+                }
+            }
+        }
+        for (kind, list) in [
+            ("param", &http.params),
+            ("header", &http.headers),
+            ("cookie", &http.cookies),
+        ] {
+            for mapping in list {
+                match payload.and_then(|o| o.get(&mapping.attribute)) {
+                    None => self.err(
+                        &hloc,
+                        format!(
+                            "{kind}({:?}) names an attribute the payload does not have",
+                            mapping.attribute
+                        ),
+                    ),
+                    Some(attr) if !is_mappable(&attr.ty) => self.err(
+                        &hloc,
+                        format!(
+                            "{kind}({:?}): only primitives and arrays of primitives can travel in a {kind}",
+                            mapping.attribute
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        if streaming {
+            if let Some(body) = &http.body {
+                self.err(
+                    &hloc,
+                    format!("body({body:?}): a WebSocket upgrade request has no body; map the attribute to the path, a param, a header or a cookie"),
+                );
+            }
+            match &m.payload {
+                Some(ty) => match ty.object() {
+                    Some(obj) => {
+                        for attr in &obj.attributes {
+                            let mapped = http
+                                .routes
+                                .first()
+                                .and_then(|r| http.location_of(&attr.name, r))
+                                .is_some();
+                            if !mapped {
+                                self.err(
+                                    &hloc,
+                                    format!(
+                                        "payload attribute {:?} is not mapped to the path, a param, a header or a cookie: an upgrade request has no body",
+                                        attr.name
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    None => self.err(
+                        &hloc,
+                        "the payload of a streaming method must be an object whose attributes map to the path, params, headers or cookies",
+                    ),
+                },
+                None => {}
+            }
+        }
+        for (name, _) in &http.error_statuses {
+            let declared = m.errors.iter().chain(&s.errors).any(|e| &e.name == name);
+            if !declared {
+                self.err(
+                    &hloc,
+                    format!("error {name:?} is mapped to a status but not declared with error()"),
+                );
+            }
+        }
+        for status in http
+            .status
+            .iter()
+            .chain(http.error_statuses.iter().map(|(_, s)| s))
+        {
+            if !(100..=599).contains(status) {
+                self.err(&hloc, format!("status {status} is not an HTTP status code"));
+            }
+        }
+    }
+
+    fn type_(&mut self, loc: &str, ty: &Type) {
+        match ty {
+            Type::Primitive(_) | Type::ErrorResult => {}
+            Type::Array(elem) => self.type_(loc, elem),
+            Type::Map(key, value) => {
+                if !matches!(key.primitive(), Some(p) if p == Primitive::String || p.is_integer()) {
+                    self.err(loc, "map keys must be a string or integer type");
+                }
+                self.type_(loc, value);
+            }
+            Type::Object(obj) => self.object(loc, obj, None),
+            Type::User(u) => self.user_type(u),
+            Type::Collection(u) => {
+                if u.result.is_none() {
+                    self.err(loc, format!("collection_of({}) needs a result type", u.name));
+                }
+                self.user_type(u);
+            }
+        }
+    }
+
+    fn user_type(&mut self, u: &UserType) {
+        if !self.seen_types.insert(u.name.clone()) {
+            return;
+        }
+        let loc = format!("type {:?}", u.name);
+        if !u.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+            self.err(&loc, "name must start with a letter");
+        }
+        self.object(&loc, &u.object, Some(u));
+    }
+
+    fn object(&mut self, loc: &str, obj: &Object, owner: Option<&UserType>) {
+        let mut names = HashSet::new();
+        let mut numbers = HashMap::new();
+        for attr in &obj.attributes {
+            let aloc = format!("{loc} attribute {:?}", attr.name);
+            if !names.insert(attr.name.as_str()) {
+                self.err(&aloc, "duplicate attribute name");
+            }
+            if attr.name.is_empty() {
+                self.err(&aloc, "attribute name must not be empty");
+            }
+            if let Some(n) = attr.number {
+                if let Some(first) = numbers.insert(n, attr.name.as_str()) {
+                    self.err(
+                        &aloc,
+                        format!("duplicate field number {n}: already used by {first:?}"),
+                    );
+                }
+            }
+            self.attribute(&aloc, attr);
+            self.type_(&aloc, &attr.ty);
+        }
+        for r in &obj.required {
+            if obj.get(r).is_none() {
+                self.err(
+                    format!("{loc}: required"),
+                    format!("required({r:?}) names an unknown attribute"),
+                );
+            }
+        }
+        if let Some(u) = owner {
+            if let Some(info) = &u.result {
+                let mut seen = BTreeSet::new();
+                for view in &info.views {
+                    if !seen.insert(view.name.as_str()) {
+                        self.err(format!("{loc} view {:?}", view.name), "duplicate view name");
+                    }
+                    if view.attributes.is_empty() {
+                        self.err(format!("{loc} view {:?}", view.name), "a view must list at least one attribute");
+                    }
+                    for a in &view.attributes {
+                        if obj.get(a).is_none() {
+                            self.err(
+                                format!("{loc} view {:?}", view.name),
+                                format!("view lists unknown attribute {a:?}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn attribute(&mut self, loc: &str, attr: &Attribute) {
+        let v = &attr.validation;
+        let prim = attr.ty.primitive();
+        let is_string = prim == Some(Primitive::String);
+        let has_length = is_string
+            || matches!(attr.ty, Type::Array(_) | Type::Map(..) | Type::Collection(_))
+            || prim == Some(Primitive::Bytes);
+        if (v.format.is_some() || v.pattern.is_some()) && !is_string {
+            self.err(loc, "format and pattern apply to strings only");
+        }
+        if let Some(p) = &v.pattern {
+            if let Err(e) = regex::Regex::new(p) {
+                self.err(loc, format!("pattern {p:?} is not a valid regular expression: {e}"));
+            }
+        }
+        if (v.min_length.is_some() || v.max_length.is_some()) && !has_length {
+            self.err(loc, "min_length and max_length apply to strings, bytes, arrays and maps only");
+        }
+        if let (Some(min), Some(max)) = (v.min_length, v.max_length) {
+            if min > max {
+                self.err(loc, format!("min_length {min} is greater than max_length {max}"));
+            }
+        }
+        if (v.minimum.is_some() || v.maximum.is_some()) && !prim.is_some_and(Primitive::is_numeric) {
+            self.err(loc, "minimum and maximum apply to numbers only");
+        }
+        if let (Some(min), Some(max)) = (v.minimum, v.maximum) {
+            if min > max {
+                self.err(loc, format!("minimum {min} is greater than maximum {max}"));
+            }
+        }
+        if !v.enum_values.is_empty() {
+            match prim {
+                Some(p) => {
+                    for value in &v.enum_values {
+                        if !value_fits(p, value) {
+                            self.err(loc, format!("enum value {value} is not a {}", p.goa_name()));
+                        }
+                    }
+                }
+                None => self.err(loc, "enum_ applies to primitive types only"),
+            }
+        }
+        if let Some(d) = &attr.default {
+            if let Some(p) = prim {
+                if !value_fits(p, d) {
+                    self.err(loc, format!("default value {d} is not a {}", p.goa_name()));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a JSON value fits a primitive type.
+fn value_fits(p: Primitive, v: &Value) -> bool {
+    match p {
+        Primitive::Boolean => v.is_boolean(),
+        Primitive::Int | Primitive::Int32 | Primitive::Int64 => v.is_i64(),
+        Primitive::UInt | Primitive::UInt32 | Primitive::UInt64 => v.is_u64(),
+        Primitive::Float32 | Primitive::Float64 => v.is_number(),
+        Primitive::String | Primitive::Bytes => v.is_string(),
+        Primitive::Any => true,
+    }
+}
+
+/// Whether a type can travel in a path segment, query param, header or cookie.
+fn is_mappable(ty: &Type) -> bool {
+    match ty {
+        Type::Primitive(p) => *p != Primitive::Any,
+        Type::Array(elem) => matches!(elem.primitive(), Some(p) if p != Primitive::Any && p != Primitive::Bytes),
+        _ => false,
+    }
+}
+
+/// `/a/{x}/b` and `/a/{y}/b` are the same route.
+fn normalise_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if in_param => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Service and method names become Rust module and function names.
+fn is_identifier(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}

@@ -1,0 +1,347 @@
+//! One test per design rule: each builds a design that breaks exactly that rule and
+//! checks the message names the location and the rule.
+
+use nagare_design::*;
+
+/// A valid bidirectional method; tests break it in one place.
+fn echo(m: &mut Method) {
+    m.streaming_payload(|p: &mut Object| {
+        p.field(1, "message", STRING, "Message");
+        p.required(["message"]);
+    });
+    m.streaming_result(|r: &mut Object| {
+        r.field(1, "message", STRING, "Message");
+        r.required(["message"]);
+    });
+    m.http(|h| {
+        h.get("/echo");
+    });
+}
+
+fn errors(design: Api) -> Vec<String> {
+    match design.validate() {
+        Ok(()) => Vec::new(),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn single_error(design: Api) -> String {
+    let errs = errors(design);
+    assert_eq!(errs.len(), 1, "expected exactly one error, got {errs:#?}");
+    errs.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn valid_design_passes() {
+    assert!(errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", echo);
+        });
+    }))
+    .is_empty());
+}
+
+#[test]
+fn streaming_method_must_use_get() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http = None;
+                m.http(|h| {
+                    h.post("/echo");
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": http: WebSocket endpoints must use GET: the upgrade is a GET request (got POST /echo)"
+    );
+}
+
+#[test]
+fn required_must_name_a_known_attribute() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_payload(|p: &mut Object| {
+                    p.field(1, "message", STRING, "Message");
+                    p.required(["mesage"]);
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": streaming_payload: required: required(\"mesage\") names an unknown attribute"
+    );
+}
+
+#[test]
+fn field_numbers_must_be_unique() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(|r: &mut Object| {
+                    r.field(1, "a", STRING, "");
+                    r.field(1, "b", STRING, "");
+                });
+            });
+        });
+    }));
+    assert!(e.contains("streaming_result attribute \"b\""), "{e}");
+    assert!(e.contains("duplicate field number 1: already used by \"a\""), "{e}");
+}
+
+#[test]
+fn attribute_names_must_be_unique_in_user_types() {
+    let t = type_("Event", |t| {
+        t.attribute("a", STRING);
+        t.attribute("a", INT);
+    });
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(&t);
+            });
+        });
+    }));
+    assert_eq!(e, "type \"Event\" attribute \"a\": duplicate attribute name");
+}
+
+#[test]
+fn views_must_name_known_attributes() {
+    let r = result_type("application/vnd.metric", |r| {
+        r.type_name("Metric");
+        r.attribute("value", FLOAT64);
+        r.view("summary", |v| {
+            v.attribute("value").attribute("metric");
+        });
+    });
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(&r);
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "type \"Metric\" view \"summary\": view lists unknown attribute \"metric\""
+    );
+}
+
+#[test]
+fn mappings_must_name_payload_attributes() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.payload(|p: &mut Object| {
+                    p.attribute("room", STRING);
+                });
+                m.http(|h| {
+                    h.param("room").param("rom").header("tok:X-Token").cookie("session");
+                });
+            });
+        });
+    }));
+    assert_eq!(errs.len(), 3, "{errs:#?}");
+    assert!(errs[0].ends_with("param(\"rom\") names an attribute the payload does not have"));
+    assert!(errs[1].ends_with("header(\"tok\") names an attribute the payload does not have"));
+    assert!(errs[2].ends_with("cookie(\"session\") names an attribute the payload does not have"));
+}
+
+#[test]
+fn streaming_payload_attributes_must_be_mapped() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.payload(|p: &mut Object| {
+                    p.attribute("room", STRING);
+                    p.attribute("id", STRING);
+                });
+                m.http = None;
+                m.http(|h| {
+                    h.get("/rooms/{id}/echo");
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": http: payload attribute \"room\" is not mapped to the path, a param, a header or a cookie: an upgrade request has no body"
+    );
+}
+
+#[test]
+fn path_params_must_name_payload_attributes() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http = None;
+                m.http(|h| {
+                    h.get("/rooms/{id}");
+                });
+            });
+        });
+    }));
+    assert!(e.ends_with("path parameter {id} names an attribute the payload does not have"), "{e}");
+}
+
+#[test]
+fn routes_must_be_unique_across_services() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", echo);
+        });
+        a.service("other", |s| {
+            s.method("echo", echo);
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"other\" method \"echo\": http: duplicate route GET /echo: already used by service \"chat\" method \"echo\""
+    );
+}
+
+#[test]
+fn routes_differing_only_in_param_names_collide() {
+    let with_id = |name: &'static str| {
+        move |m: &mut Method| {
+            echo(m);
+            m.payload(|p: &mut Object| {
+                p.attribute(name, STRING);
+            });
+            m.http = None;
+            m.http(|h| {
+                h.get(&format!("/r/{{{name}}}"));
+            });
+        }
+    };
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("a", with_id("id"));
+            s.method("b", with_id("key"));
+        });
+    }));
+    assert!(e.contains("duplicate route GET /r/{key}"), "{e}");
+}
+
+#[test]
+fn mapped_errors_must_be_declared() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.error("unauthorized", STRING, "bad credentials");
+                m.http(|h| {
+                    h.error_response("unauthorized", 401).error_response("forbidden", 403);
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": http: error \"forbidden\" is mapped to a status but not declared with error()"
+    );
+}
+
+#[test]
+fn service_errors_satisfy_method_mappings() {
+    assert!(errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.error("unauthorized", STRING, "");
+            s.method("echo", |m| {
+                echo(m);
+                m.http(|h| {
+                    h.error_response("unauthorized", 401);
+                });
+            });
+        });
+    }))
+    .is_empty());
+}
+
+#[test]
+fn streaming_request_has_no_body() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.payload(|p: &mut Object| {
+                    p.attribute("room", STRING);
+                });
+                m.http(|h| {
+                    h.param("room").body("room");
+                });
+            });
+        });
+    }));
+    assert!(e.contains("a WebSocket upgrade request has no body"), "{e}");
+}
+
+#[test]
+fn validations_must_fit_the_type() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(|r: &mut Object| {
+                    r.attribute("n", INT).pattern("^a$").min_length(1);
+                    r.attribute("s", STRING).minimum(1).pattern("(");
+                    r.attribute("e", INT).enum_(["x"]);
+                    r.attribute("l", STRING).min_length(5).max_length(2);
+                });
+            });
+        });
+    }));
+    let all = errs.join("\n");
+    for expected in [
+        "attribute \"n\": format and pattern apply to strings only",
+        "attribute \"n\": min_length and max_length apply to strings, bytes, arrays and maps only",
+        "attribute \"s\": minimum and maximum apply to numbers only",
+        "attribute \"s\": pattern \"(\" is not a valid regular expression",
+        "attribute \"e\": enum value \"x\" is not a integer",
+        "attribute \"l\": min_length 5 is greater than max_length 2",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in\n{all}");
+    }
+}
+
+#[test]
+fn method_needs_an_http_mapping() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http = None;
+            });
+        });
+    }));
+    assert!(e.ends_with("no HTTP mapping: add http(|h| { h.get(\"/path\"); })"), "{e}");
+}
+
+#[test]
+fn all_errors_are_collected() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http = None;
+                m.http(|h| {
+                    h.post("/echo").param("nope");
+                });
+            });
+            s.method("echo", echo);
+        });
+    }));
+    assert!(errs.len() >= 3, "{errs:#?}");
+}
