@@ -227,7 +227,11 @@ impl Method {
 
     /// How the method streams.
     pub fn kind(&self) -> StreamKind {
-        match (&self.streaming_payload, &self.streaming_result, &self.result) {
+        match (
+            &self.streaming_payload,
+            &self.streaming_result,
+            &self.result,
+        ) {
             (None, None, _) => StreamKind::Unary,
             (None, Some(_), _) => StreamKind::Server,
             (Some(_), Some(_), _) => StreamKind::Bidirectional,

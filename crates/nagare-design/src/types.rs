@@ -256,7 +256,13 @@ pub struct Object {
 
 impl Object {
     /// Adds a numbered attribute (Goa's `Field`); numbers are checked for duplicates.
-    pub fn field(&mut self, number: u32, name: &str, ty: Type, description: &str) -> &mut Attribute {
+    pub fn field(
+        &mut self,
+        number: u32,
+        name: &str,
+        ty: Type,
+        description: &str,
+    ) -> &mut Attribute {
         let attr = self.attribute(name, ty);
         attr.number = Some(number);
         attr.description = Some(description.to_owned());

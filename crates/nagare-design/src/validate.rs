@@ -91,12 +91,18 @@ impl Validator {
     fn service(&mut self, s: &Service) {
         let loc = format!("service {:?}", s.name);
         if !is_identifier(&s.name) {
-            self.err(&loc, "name must be a lower-case identifier (letters, digits, '_' or '-')");
+            self.err(
+                &loc,
+                "name must be a lower-case identifier (letters, digits, '_' or '-')",
+            );
         }
         let mut names = HashSet::new();
         for m in &s.methods {
             if !names.insert(&m.name) {
-                self.err(format!("{loc} method {:?}", m.name), "duplicate method name");
+                self.err(
+                    format!("{loc} method {:?}", m.name),
+                    "duplicate method name",
+                );
             }
             self.method(s, m);
         }
@@ -116,7 +122,10 @@ impl Validator {
     fn method(&mut self, s: &Service, m: &Method) {
         let loc = format!("service {:?} method {:?}", s.name, m.name);
         if !is_identifier(&m.name) {
-            self.err(&loc, "name must be a lower-case identifier (letters, digits, '_' or '-')");
+            self.err(
+                &loc,
+                "name must be a lower-case identifier (letters, digits, '_' or '-')",
+            );
         }
         for (what, ty) in [
             ("payload", &m.payload),
@@ -189,7 +198,9 @@ impl Validator {
                 if !payload.is_some_and(|o| o.get(&p).is_some()) {
                     self.err(
                         &hloc,
-                        format!("path parameter {{{p}}} names an attribute the payload does not have"),
+                        format!(
+                            "path parameter {{{p}}} names an attribute the payload does not have"
+                        ),
                     );
                 }
             }
@@ -288,7 +299,10 @@ impl Validator {
             Type::User(u) => self.user_type(u),
             Type::Collection(u) => {
                 if u.result.is_none() {
-                    self.err(loc, format!("collection_of({}) needs a result type", u.name));
+                    self.err(
+                        loc,
+                        format!("collection_of({}) needs a result type", u.name),
+                    );
                 }
                 self.user_type(u);
             }
@@ -300,7 +314,12 @@ impl Validator {
             return;
         }
         let loc = format!("type {:?}", u.name);
-        if !u.name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        if !u
+            .name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
             self.err(&loc, "name must start with a letter");
         }
         self.object(&loc, &u.object, Some(u));
@@ -344,7 +363,10 @@ impl Validator {
                         self.err(format!("{loc} view {:?}", view.name), "duplicate view name");
                     }
                     if view.attributes.is_empty() {
-                        self.err(format!("{loc} view {:?}", view.name), "a view must list at least one attribute");
+                        self.err(
+                            format!("{loc} view {:?}", view.name),
+                            "a view must list at least one attribute",
+                        );
                     }
                     for a in &view.attributes {
                         if obj.get(a).is_none() {
@@ -364,25 +386,38 @@ impl Validator {
         let prim = attr.ty.primitive();
         let is_string = prim == Some(Primitive::String);
         let has_length = is_string
-            || matches!(attr.ty, Type::Array(_) | Type::Map(..) | Type::Collection(_))
+            || matches!(
+                attr.ty,
+                Type::Array(_) | Type::Map(..) | Type::Collection(_)
+            )
             || prim == Some(Primitive::Bytes);
         if (v.format.is_some() || v.pattern.is_some()) && !is_string {
             self.err(loc, "format and pattern apply to strings only");
         }
         if let Some(p) = &v.pattern {
             if let Err(e) = regex::Regex::new(p) {
-                self.err(loc, format!("pattern {p:?} is not a valid regular expression: {e}"));
+                self.err(
+                    loc,
+                    format!("pattern {p:?} is not a valid regular expression: {e}"),
+                );
             }
         }
         if (v.min_length.is_some() || v.max_length.is_some()) && !has_length {
-            self.err(loc, "min_length and max_length apply to strings, bytes, arrays and maps only");
+            self.err(
+                loc,
+                "min_length and max_length apply to strings, bytes, arrays and maps only",
+            );
         }
         if let (Some(min), Some(max)) = (v.min_length, v.max_length) {
             if min > max {
-                self.err(loc, format!("min_length {min} is greater than max_length {max}"));
+                self.err(
+                    loc,
+                    format!("min_length {min} is greater than max_length {max}"),
+                );
             }
         }
-        if (v.minimum.is_some() || v.maximum.is_some()) && !prim.is_some_and(Primitive::is_numeric) {
+        if (v.minimum.is_some() || v.maximum.is_some()) && !prim.is_some_and(Primitive::is_numeric)
+        {
             self.err(loc, "minimum and maximum apply to numbers only");
         }
         if let (Some(min), Some(max)) = (v.minimum, v.maximum) {
@@ -428,7 +463,9 @@ fn value_fits(p: Primitive, v: &Value) -> bool {
 fn is_mappable(ty: &Type) -> bool {
     match ty {
         Type::Primitive(p) => *p != Primitive::Any,
-        Type::Array(elem) => matches!(elem.primitive(), Some(p) if p != Primitive::Any && p != Primitive::Bytes),
+        Type::Array(elem) => {
+            matches!(elem.primitive(), Some(p) if p != Primitive::Any && p != Primitive::Bytes)
+        }
         _ => false,
     }
 }

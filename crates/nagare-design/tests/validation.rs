@@ -93,7 +93,10 @@ fn field_numbers_must_be_unique() {
         });
     }));
     assert!(e.contains("streaming_result attribute \"b\""), "{e}");
-    assert!(e.contains("duplicate field number 1: already used by \"a\""), "{e}");
+    assert!(
+        e.contains("duplicate field number 1: already used by \"a\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -110,7 +113,10 @@ fn attribute_names_must_be_unique_in_user_types() {
             });
         });
     }));
-    assert_eq!(e, "type \"Event\" attribute \"a\": duplicate attribute name");
+    assert_eq!(
+        e,
+        "type \"Event\" attribute \"a\": duplicate attribute name"
+    );
 }
 
 #[test]
@@ -146,7 +152,10 @@ fn mappings_must_name_payload_attributes() {
                     p.attribute("room", STRING);
                 });
                 m.http(|h| {
-                    h.param("room").param("rom").header("tok:X-Token").cookie("session");
+                    h.param("room")
+                        .param("rom")
+                        .header("tok:X-Token")
+                        .cookie("session");
                 });
             });
         });
@@ -193,7 +202,10 @@ fn path_params_must_name_payload_attributes() {
             });
         });
     }));
-    assert!(e.ends_with("path parameter {id} names an attribute the payload does not have"), "{e}");
+    assert!(
+        e.ends_with("path parameter {id} names an attribute the payload does not have"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -243,7 +255,8 @@ fn mapped_errors_must_be_declared() {
                 echo(m);
                 m.error("unauthorized", STRING, "bad credentials");
                 m.http(|h| {
-                    h.error_response("unauthorized", 401).error_response("forbidden", 403);
+                    h.error_response("unauthorized", 401)
+                        .error_response("forbidden", 403);
                 });
             });
         });
@@ -326,7 +339,10 @@ fn method_needs_an_http_mapping() {
             });
         });
     }));
-    assert!(e.ends_with("no HTTP mapping: add http(|h| { h.get(\"/path\"); })"), "{e}");
+    assert!(
+        e.ends_with("no HTTP mapping: add http(|h| { h.get(\"/path\"); })"),
+        "{e}"
+    );
 }
 
 #[test]

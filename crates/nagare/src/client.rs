@@ -1,0 +1,192 @@
+//! Dialing streaming endpoints: building the upgrade request from a payload and
+//! turning a refused upgrade into a typed error.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+use crate::conn::{self, Conn, ConnConfig, Side};
+use crate::error::GoaError;
+use crate::ws::{self, ConnectError};
+
+/// Errors of a client call before any message is exchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The base URL or a header value is not valid.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The server could not be reached.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server answered with an HTTP error instead of upgrading. `error` is
+    /// Goa's error body when the server sent one.
+    #[error("server refused the request with HTTP {status}: {}", error.as_ref().map(|e| e.to_string()).unwrap_or_else(|| body.clone()))]
+    Refused {
+        status: StatusCode,
+        error: Option<GoaError>,
+        /// The `Goa-Error` header: the designed error's name, if any.
+        designed: Option<String>,
+        /// The raw body (at most 1 KiB kept).
+        body: String,
+    },
+    /// The WebSocket handshake failed.
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(String),
+}
+
+/// The upgrade request of one call: path, query and headers taken from the payload.
+#[derive(Debug)]
+pub struct UpgradeRequest {
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    cookies: Vec<(String, String)>,
+}
+
+impl UpgradeRequest {
+    /// A request for `path` (path parameters already substituted with
+    /// [`path_segment`]).
+    pub fn new(path: String) -> Self {
+        UpgradeRequest {
+            path,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            cookies: Vec::new(),
+        }
+    }
+
+    /// Adds a query parameter.
+    pub fn query(&mut self, key: &str, value: impl ToString) -> &mut Self {
+        self.query.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Adds a header line.
+    pub fn header(&mut self, name: &str, value: impl ToString) -> Result<&mut Self, ClientError> {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ClientError::InvalidRequest(format!("header {name:?}: {e}")))?;
+        let value = HeaderValue::from_str(&value.to_string())
+            .map_err(|e| ClientError::InvalidRequest(format!("header {name}: {e}")))?;
+        self.headers.append(name, value);
+        Ok(self)
+    }
+
+    /// Adds a cookie.
+    pub fn cookie(&mut self, name: &str, value: impl ToString) -> &mut Self {
+        self.cookies.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// The `ws://` URL for a base `http://` (or `ws://`) URL.
+    pub fn url(&self, base: &str) -> Result<String, ClientError> {
+        let base = base.trim_end_matches('/');
+        let base = if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if base.starts_with("ws://") || base.starts_with("wss://") {
+            base.to_owned()
+        } else {
+            return Err(ClientError::InvalidRequest(format!(
+                "base URL {base:?} must start with http://, https://, ws:// or wss://"
+            )));
+        };
+        let mut url = format!("{base}{}", self.path);
+        if !self.query.is_empty() {
+            // Sorted by key, as Go's url.Values.Encode does.
+            let mut pairs = self.query.clone();
+            pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            url.push('?');
+            url.push_str(&q);
+        }
+        Ok(url)
+    }
+
+    /// Dials the endpoint and starts the connection driver on the runtime. The
+    /// driver stops by itself once every handle made from the [`Conn`] is dropped.
+    /// Returns the connection and the 101 response's headers.
+    pub async fn dial(
+        mut self,
+        base: &str,
+        config: &ConnConfig,
+    ) -> Result<(Conn, HeaderMap), ClientError> {
+        let url = self.url(base)?;
+        if !self.cookies.is_empty() {
+            let line = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.header("Cookie", line)?;
+        }
+        let (socket, headers) = ws::connect(&url, self.headers, config.ws)
+            .await
+            .map_err(refused)?;
+        let (conn, driver) = conn::open(socket, config, Side::Client);
+        tokio::spawn(driver);
+        Ok((conn, headers))
+    }
+}
+
+/// Percent-encodes a path parameter value: RFC 3986 unreserved characters pass
+/// through, every other byte is `%XX`.
+pub fn path_segment(value: impl ToString) -> String {
+    let value = value.to_string();
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn refused(e: ConnectError) -> ClientError {
+    match e {
+        ConnectError::InvalidUrl { url, reason } => {
+            ClientError::InvalidRequest(format!("{url}: {reason}"))
+        }
+        ConnectError::Connect { addr, source } => {
+            ClientError::Unreachable(format!("{addr}: {source}"))
+        }
+        ConnectError::Refused(res) => {
+            let status = res.status();
+            let designed = res
+                .headers()
+                .get("goa-error")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = res.body();
+            let error = serde_json::from_slice::<GoaError>(body).ok();
+            let mut text = String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned();
+            text.truncate(text.trim_end().len());
+            ClientError::Refused {
+                status,
+                error,
+                designed,
+                body: text,
+            }
+        }
+        ConnectError::Handshake(h) => ClientError::Handshake(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_uses_ws_scheme_and_sorted_form_encoded_query() {
+        let mut r = UpgradeRequest::new(format!("/rooms/{}/x", path_segment("a b")));
+        r.query("z", "1").query("view", "a b");
+        assert_eq!(
+            r.url("http://127.0.0.1:8080/").ok().as_deref(),
+            Some("ws://127.0.0.1:8080/rooms/a%20b/x?view=a+b&z=1")
+        );
+        assert!(r.url("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,359 @@
+//! One WebSocket connection: a driver future that owns the socket, and the bounded
+//! queues through which stream handles talk to it.
+//!
+//! ```text
+//!  handles ──outbound (bounded)──▶ driver ──▶ socket
+//!  handles ◀──inbound (bounded)─── driver ◀── socket
+//! ```
+//!
+//! The driver reads continuously (so pings are answered and close frames echoed
+//! while the application is busy elsewhere) as long as the inbound queue has room,
+//! and writes every message that is queued before flushing once, so a burst of
+//! sends costs one syscall. On the server the driver runs in the same task as the
+//! service method, so a message costs no task switch, only a queue push.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::close::CloseCode;
+use crate::error::StreamError;
+use crate::ws::{
+    CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsConfig, WsError,
+};
+
+/// Settings of each connection of an endpoint.
+#[derive(Clone, Debug)]
+pub struct ConnConfig {
+    /// Frame and buffer limits of the WebSocket itself.
+    pub ws: WsConfig,
+    /// Messages received but not yet taken by the service. When full, the driver
+    /// stops reading and TCP pushes back on the peer.
+    pub inbound_queue: usize,
+    /// Messages sent but not yet written. When full, `send` waits: backpressure
+    /// to the sender rather than unbounded memory.
+    pub outbound_queue: usize,
+    /// How long to wait for the peer's close frame after sending ours.
+    pub close_timeout: Duration,
+    /// How long a service method may keep running after its connection is gone,
+    /// to finish what it was doing with messages already received, before it is
+    /// cancelled (dropped at its next `.await`).
+    pub cancel_grace: Duration,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            ws: WsConfig::default(),
+            inbound_queue: 16,
+            outbound_queue: 64,
+            close_timeout: Duration::from_secs(2),
+            cancel_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the driver delivers to the receiving handle.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Data(Data),
+    /// The connection ended; always the last item.
+    End(End),
+}
+
+/// How a connection ended, seen from the reader.
+#[derive(Debug, Clone)]
+pub(crate) enum End {
+    /// The peer sent a close frame.
+    PeerClosed(Option<CloseFrame>),
+    /// The connection failed.
+    Failed(String),
+}
+
+impl End {
+    /// The error a receiver reports for this end, or `None` for a clean end (close
+    /// 1000, or a close without code).
+    pub(crate) fn error(&self) -> Option<StreamError> {
+        match self {
+            End::PeerClosed(None) => None,
+            End::PeerClosed(Some(f)) if f.code == CloseCode::NORMAL => None,
+            End::PeerClosed(Some(f)) => Some(StreamError::Closed {
+                code: f.code,
+                reason: f.reason.clone(),
+            }),
+            End::Failed(e) => Some(StreamError::ConnectionLost(e.clone())),
+        }
+    }
+}
+
+/// What handles ask the driver to write.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Data(Data),
+    Close(CloseFrame),
+}
+
+/// The handle side of a connection, before typed streams are made from it.
+pub struct Conn {
+    pub(crate) inbound: mpsc::Receiver<Inbound>,
+    pub(crate) outbound: mpsc::Sender<Outbound>,
+    /// Cancelled when the driver ends: the connection is gone.
+    pub(crate) gone: CancellationToken,
+}
+
+/// Which side of the connection this process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+/// Creates the handles and the driver of a connection. The driver must be polled
+/// for the handles to make progress; it ends when the connection is closed.
+pub(crate) fn open<S>(
+    socket: Socket<S>,
+    config: &ConnConfig,
+    side: Side,
+) -> (Conn, impl std::future::Future<Output = ()> + Send)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.max(1));
+    let (out_tx, out_rx) = mpsc::channel(config.outbound_queue.max(1));
+    let gone = CancellationToken::new();
+    let (reader, writer) = socket.split();
+    let driver = Driver {
+        reader,
+        writer,
+        inbound: in_tx,
+        outbound: out_rx,
+        close_timeout: config.close_timeout,
+        side,
+    };
+    let guard = gone.clone().drop_guard();
+    let fut = async move {
+        driver.run().await;
+        drop(guard);
+    };
+    (
+        Conn {
+            inbound: in_rx,
+            outbound: out_tx,
+            gone,
+        },
+        fut,
+    )
+}
+
+struct Driver<S> {
+    reader: SocketReader<S>,
+    writer: SocketWriter<S>,
+    inbound: mpsc::Sender<Inbound>,
+    outbound: mpsc::Receiver<Outbound>,
+    close_timeout: Duration,
+    side: Side,
+}
+
+/// Result of one read step.
+enum ReadStep {
+    Continue,
+    PeerClosed,
+    Failed(WsError),
+    Eof,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
+    async fn run(mut self) {
+        let mut writing = true;
+        // Set once we sent our close frame or received the peer's: the time by
+        // which the closing handshake must be over.
+        let mut deadline: Option<Instant> = None;
+        let mut end_delivered = false;
+        loop {
+            tokio::select! {
+                biased;
+                () = sleep_until(deadline) => break,
+                item = self.outbound.recv(), if writing => {
+                    let close = match item {
+                        Some(Outbound::Data(d)) => match self.write_batch(d).await {
+                            Ok(close) => close,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "write failed");
+                                self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
+                                break;
+                            }
+                        },
+                        Some(Outbound::Close(f)) => Some(f),
+                        // Every handle is gone: leave politely.
+                        None => Some(CloseFrame::new(CloseCode::NORMAL, match self.side {
+                            Side::Client => crate::close::CLIENT_CLOSING,
+                            Side::Server => crate::close::SERVER_CLOSING,
+                        })),
+                    };
+                    if let Some(frame) = close {
+                        if let Err(e) = self.writer.close(&frame).await {
+                            tracing::debug!(error = %e, "close frame not sent");
+                            break;
+                        }
+                        writing = false;
+                        deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+                    }
+                }
+                step = read_step(&mut self.reader, &self.inbound) => match step {
+                    ReadStep::Continue => {}
+                    ReadStep::PeerClosed => {
+                        end_delivered = true;
+                        // The close echo is queued by the WebSocket layer and
+                        // flushed by the next read; nothing more may be sent.
+                        writing = false;
+                        deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+                    }
+                    ReadStep::Failed(e) => {
+                        if let (Some(code), true) = (e.close_code(), writing) {
+                            let frame = CloseFrame::new(code, e.to_string());
+                            let _ = self.writer.close(&frame).await;
+                        }
+                        tracing::debug!(error = %e, "connection failed");
+                        self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
+                        break;
+                    }
+                    ReadStep::Eof => {
+                        if !end_delivered {
+                            self.deliver_end(&mut end_delivered, End::Failed("connection reset without a closing handshake".into()));
+                        }
+                        break;
+                    }
+                },
+            }
+        }
+        self.writer.shutdown().await;
+    }
+
+    /// Writes `first` and everything else already queued, then flushes once.
+    /// Returns a close frame if one was queued behind the data.
+    async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
+        self.writer.feed(first).await?;
+        let mut close = None;
+        loop {
+            match self.outbound.try_recv() {
+                Ok(Outbound::Data(d)) => self.writer.feed(d).await?,
+                Ok(Outbound::Close(f)) => {
+                    close = Some(f);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        self.writer.flush().await?;
+        Ok(close)
+    }
+
+    /// Tells the receiving handle the connection ended, if it has room; the
+    /// receiver also learns it from the queue closing.
+    fn deliver_end(&self, delivered: &mut bool, end: End) {
+        if !*delivered {
+            *delivered = true;
+            let _ = self.inbound.try_send(Inbound::End(end));
+        }
+    }
+}
+
+/// Waits for room in the inbound queue (unless nobody receives), reads one item
+/// and delivers it. Cancel safe: dropping it loses no message.
+async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut SocketReader<S>,
+    inbound: &mpsc::Sender<Inbound>,
+) -> ReadStep {
+    // With nobody receiving, keep reading anyway so control frames are handled;
+    // data is then discarded.
+    let permit = inbound.reserve().await.ok();
+    match reader.recv().await {
+        Some(Ok(Received::Data(d))) => {
+            if let Some(p) = permit {
+                p.send(Inbound::Data(d));
+            }
+            ReadStep::Continue
+        }
+        Some(Ok(Received::Close(f))) => {
+            if let Some(p) = permit {
+                p.send(Inbound::End(End::PeerClosed(f)));
+            }
+            ReadStep::PeerClosed
+        }
+        Some(Err(e)) => ReadStep::Failed(e),
+        None => ReadStep::Eof,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The receiving end of a connection, at the level of raw messages.
+pub(crate) struct RawReceiver {
+    rx: mpsc::Receiver<Inbound>,
+    /// Set once the end was seen, so later calls keep reporting it.
+    ended: Option<End>,
+}
+
+impl RawReceiver {
+    pub(crate) fn new(rx: mpsc::Receiver<Inbound>) -> Self {
+        RawReceiver { rx, ended: None }
+    }
+
+    /// The next data message; `Ok(None)` at a clean end of the connection.
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Data>, StreamError>> {
+        if let Some(end) = &self.ended {
+            return Poll::Ready(end.error().map_or(Ok(None), Err));
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Inbound::Data(d))) => Poll::Ready(Ok(Some(d))),
+            Poll::Ready(Some(Inbound::End(end))) => {
+                let r = end.error().map_or(Ok(None), Err);
+                self.ended = Some(end);
+                Poll::Ready(r)
+            }
+            Poll::Ready(None) => {
+                let end = End::Failed("connection closed".into());
+                let r = end.error().map_or(Ok(None), Err);
+                self.ended = Some(end);
+                Poll::Ready(r)
+            }
+        }
+    }
+}
+
+/// Shared ownership of a connection's outbound queue. The connection stays open
+/// while any clone lives; the last drop makes the driver close it.
+#[derive(Clone)]
+pub(crate) struct Keepalive(#[allow(dead_code)] Arc<mpsc::Sender<Outbound>>);
+
+impl Keepalive {
+    pub(crate) fn new(tx: mpsc::Sender<Outbound>) -> Self {
+        Keepalive(Arc::new(tx))
+    }
+}
+
+impl RawReceiver {
+    /// Skips data until the connection ends: `Ok(true)` at a clean end, the error
+    /// otherwise; `Ok(false)` after skipping one unexpected data message.
+    pub(crate) async fn poll_next_end(&mut self) -> Result<bool, StreamError> {
+        match std::future::poll_fn(|cx| self.poll_recv(cx)).await {
+            Ok(None) => Ok(true),
+            Ok(Some(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

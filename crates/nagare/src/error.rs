@@ -1,0 +1,273 @@
+//! Errors of streams and of requests, and Goa's error body.
+
+use std::fmt;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::close::CloseCode;
+use crate::ws::CloseFrame;
+
+/// Errors of typed stream handles.
+///
+/// Each says what the caller can do: [`StreamError::InvalidMessage`] leaves the stream
+/// usable (the next `recv` reads the next message); every other variant means the
+/// stream is over.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// A received message was not valid JSON, not of the expected type, or failed
+    /// the design's validations. The stream stays usable.
+    #[error("invalid message: {0}")]
+    InvalidMessage(#[from] DecodeError),
+    /// The peer closed the connection with an error code (anything but 1000).
+    #[error("connection closed by peer with code {code}: {reason}")]
+    Closed { code: u16, reason: String },
+    /// The connection failed (reset, protocol violation, I/O error).
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
+    /// The stream was already closed by this side, or the connection ended: nothing
+    /// can be sent any more.
+    #[error("stream closed")]
+    StreamClosed,
+    /// A message could not be serialised.
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+}
+
+impl StreamError {
+    /// The close frame a server sends when a service method fails with this error.
+    pub fn close_frame(&self) -> CloseFrame {
+        match self {
+            StreamError::InvalidMessage(e) => {
+                CloseFrame::new(CloseCode::INVALID_DATA, format!("invalid message: {e}"))
+            }
+            StreamError::Encode(_) => {
+                CloseFrame::new(CloseCode::INTERNAL, "internal error: cannot encode message")
+            }
+            // The connection is gone or closed: whatever is sent is a formality.
+            _ => CloseFrame::new(CloseCode::INTERNAL, "stream failed"),
+        }
+    }
+}
+
+/// Why a received message was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    /// Well-formed, but a design validation failed.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+}
+
+/// A failed design validation, worded as Goa words it (`missing_field`,
+/// `invalid_enum_value`, ...). Several failures are merged into one, as Goa's
+/// `MergeErrors` does: the first name wins and messages are joined with `"; "`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+impl ValidationError {
+    /// Merges `other` into `self`.
+    pub fn merge(&mut self, other: ValidationError) {
+        self.message.push_str("; ");
+        self.message.push_str(&other.message);
+    }
+}
+
+/// Collects validation failures; [`ValidationErrors::finish`] merges them.
+#[derive(Debug, Default)]
+pub struct ValidationErrors(Option<ValidationError>);
+
+impl ValidationErrors {
+    /// No failure yet.
+    pub fn new() -> Self {
+        ValidationErrors(None)
+    }
+
+    /// Adds a failure.
+    pub fn push(&mut self, e: ValidationError) {
+        match &mut self.0 {
+            Some(first) => first.merge(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    /// Adds the failure of a result, if any.
+    pub fn check(&mut self, r: Result<(), ValidationError>) {
+        if let Err(e) = r {
+            self.push(e);
+        }
+    }
+
+    /// `Ok` when nothing failed.
+    pub fn finish(self) -> Result<(), ValidationError> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Goa's error body: exactly six keys, in this order, always present.
+///
+/// Used for every error answered before the upgrade (validation failures,
+/// handshake errors, internal faults), so that Goa clients and humans both read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoaError {
+    pub name: String,
+    pub id: String,
+    pub message: String,
+    pub temporary: bool,
+    pub timeout: bool,
+    pub fault: bool,
+}
+
+impl GoaError {
+    /// An error with a fresh id and no flags set (status 400).
+    pub fn new(name: impl Into<String>, message: impl Into<String>) -> Self {
+        GoaError {
+            name: name.into(),
+            id: new_error_id(),
+            message: message.into(),
+            temporary: false,
+            timeout: false,
+            fault: false,
+        }
+    }
+
+    /// A server fault (status 500). The message must not carry internals.
+    pub fn fault(message: impl Into<String>) -> Self {
+        GoaError {
+            fault: true,
+            ..GoaError::new("fault", message)
+        }
+    }
+
+    /// The status Goa derives from the flags (`ErrorResponse.StatusCode`).
+    pub fn status(&self) -> StatusCode {
+        if self.name == "unsupported_media_type" {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        } else if self.fault {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else if self.timeout && self.temporary {
+            StatusCode::GATEWAY_TIMEOUT
+        } else if self.timeout {
+            StatusCode::REQUEST_TIMEOUT
+        } else if self.temporary {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::BAD_REQUEST
+        }
+    }
+
+    /// The response with an explicit status (for handshake errors, whose status
+    /// is not one of Goa's flags).
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        json_response(status, &self)
+    }
+}
+
+impl From<ValidationError> for GoaError {
+    fn from(e: ValidationError) -> Self {
+        GoaError::new(e.name, e.message)
+    }
+}
+
+impl fmt::Display for GoaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for GoaError {}
+
+impl IntoResponse for GoaError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        json_response(status, &self)
+    }
+}
+
+/// A JSON body followed by a newline, as Go's `json.Encoder` writes it.
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    bytes.push(b'\n');
+    let mut res = (status, bytes).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// 6 random bytes in unpadded URL-safe base64: 8 characters, as Goa's ids.
+fn new_error_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 6] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goa_error_serialises_six_keys_in_order() {
+        let mut e = GoaError::new("missing_field", "\"token\" is missing from header");
+        e.id = "abcdefgh".into();
+        assert_eq!(
+            serde_json::to_string(&e).unwrap_or_default(),
+            r#"{"name":"missing_field","id":"abcdefgh","message":"\"token\" is missing from header","temporary":false,"timeout":false,"fault":false}"#
+        );
+        assert_eq!(new_error_id().len(), 8);
+    }
+
+    #[test]
+    fn status_follows_goa_heuristic() {
+        assert_eq!(GoaError::new("x", "").status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            GoaError::fault("x").status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let t = GoaError {
+            temporary: true,
+            timeout: true,
+            ..GoaError::new("x", "")
+        };
+        assert_eq!(t.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[test]
+    fn merged_validation_errors_keep_first_name() {
+        let mut errs = ValidationErrors::new();
+        errs.push(ValidationError {
+            name: "missing_field",
+            message: "a".into(),
+        });
+        errs.push(ValidationError {
+            name: "invalid_range",
+            message: "b".into(),
+        });
+        let e = errs.finish().err();
+        assert_eq!(
+            e,
+            Some(ValidationError {
+                name: "missing_field",
+                message: "a; b".into()
+            })
+        );
+    }
+}

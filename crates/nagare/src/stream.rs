@@ -1,0 +1,563 @@
+//! Typed stream handles, one per streaming pattern and side, with the semantics of
+//! Goa's generated Go interfaces.
+//!
+//! | pattern | server handle | client handle |
+//! |---|---|---|
+//! | server streaming | [`ServerStream`]: `send`, `close` | [`ClientStream`]: `recv` |
+//! | client streaming | [`ServerRecvStream`]: `recv`, `close` | [`ClientSendStream`]: `send`, `close` |
+//! | client streaming with result | [`ServerRecvResultStream`]: `recv`, `send_and_close` | [`ClientSendResultStream`]: `send`, `close_and_recv` |
+//! | bidirectional | [`BidiServerStream`]: `send`, `recv`, `close`, `split` | [`BidiClientStream`]: `send`, `recv`, `close`, `split` |
+//!
+//! `recv` returns `Ok(None)` at the peer's end of stream (the client's JSON `null`,
+//! or the server's close 1000) and an error when the connection fails. Sends are
+//! queued (bounded by `ConnConfig::outbound_queue`) and written in batches; a
+//! send fails with [`StreamError::StreamClosed`] once the connection is gone.
+//! Bidirectional streams [`split`](BidiServerStream::split) into a [`StreamSender`]
+//! and a [`StreamReceiver`] that can move to different tasks; receivers are
+//! [`futures_util::Stream`]s and senders are [`futures_util::Sink`]s.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn example(stream: nagare::BidiServerStream<String, String>) -> Result<(), nagare::StreamError> {
+//! let (mut tx, mut rx) = stream.split();
+//! while let Some(msg) = rx.recv().await? {
+//!     tx.send(&msg).await?;
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use futures_util::{Sink, Stream};
+use tokio_util::sync::{CancellationToken, PollSender};
+
+use crate::close::{CloseCode, SERVER_CLOSING};
+use crate::conn::{Conn, Keepalive, Outbound, RawReceiver, Side};
+use crate::error::StreamError;
+use crate::message::{is_end_of_stream, to_frame, Message};
+use crate::ws::{CloseFrame, Data, TextBytes};
+
+/// The name of a result view (`default`, `tiny`...), shared cheaply.
+pub type ViewName = Arc<str>;
+
+/// Sends typed messages on a connection.
+pub struct StreamSender<T> {
+    tx: PollSender<Outbound>,
+    side: Side,
+    closed: bool,
+    view: Option<ViewName>,
+    gone: CancellationToken,
+    _keepalive: Keepalive,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: Message> StreamSender<T> {
+    fn new(conn: &Conn, side: Side, view: Option<ViewName>, keepalive: Keepalive) -> Self {
+        StreamSender {
+            tx: PollSender::new(conn.outbound.clone()),
+            side,
+            closed: false,
+            view,
+            gone: conn.gone.clone(),
+            _keepalive: keepalive,
+            _type: PhantomData,
+        }
+    }
+
+    /// Queues one message; waits while the outbound queue is full.
+    ///
+    /// Cancel safe: if the future is dropped, the message was either queued whole
+    /// or not at all.
+    pub async fn send(&mut self, msg: &T) -> Result<(), StreamError> {
+        std::future::poll_fn(|cx| self.poll_ready_inner(cx)).await?;
+        self.start_send_inner(msg)
+    }
+
+    /// The view messages are rendered with (`None` for types without views).
+    pub fn view(&self) -> Option<&str> {
+        self.view.as_deref()
+    }
+
+    /// Ends this side's stream. On the server: close frame 1000 `server closing
+    /// connection` after the queued messages. On the client: the JSON `null`
+    /// that ends the client stream (the server may still send). Closing twice is
+    /// not an error.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        if self.closed {
+            return Ok(());
+        }
+        let item = match self.side {
+            Side::Server => Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
+            Side::Client => Outbound::Data(Data::Text(TextBytes::from("null\n"))),
+        };
+        std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+        self.closed = true;
+        self.tx
+            .send_item(item)
+            .map_err(|_| StreamError::StreamClosed)
+    }
+
+    /// Resolves when the connection is gone (peer left, failure, or closed).
+    /// Server methods waiting on outside events select on it to stop early.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.gone.clone().cancelled_owned()
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.gone.is_cancelled()
+    }
+
+    fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        self.tx
+            .poll_reserve(cx)
+            .map_err(|_| StreamError::StreamClosed)
+    }
+
+    fn poll_ready_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        if self.closed {
+            return Poll::Ready(Err(StreamError::StreamClosed));
+        }
+        self.poll_reserve(cx)
+    }
+
+    fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
+        let frame = to_frame(msg, self.view.as_deref()).map_err(|e| {
+            self.tx.abort_send();
+            StreamError::Encode(e.to_string())
+        })?;
+        self.tx
+            .send_item(Outbound::Data(frame))
+            .map_err(|_| StreamError::StreamClosed)
+    }
+}
+
+impl<T: Message> Sink<T> for StreamSender<T> {
+    type Error = StreamError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        self.get_mut().poll_ready_inner(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), StreamError> {
+        self.get_mut().start_send_inner(&item)
+    }
+
+    /// Queued messages are the driver's to write; there is nothing to flush here.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        let this = self.get_mut();
+        if this.closed {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(this.poll_reserve(cx))?;
+        let item = match this.side {
+            Side::Server => Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
+            Side::Client => Outbound::Data(Data::Text(TextBytes::from("null\n"))),
+        };
+        this.closed = true;
+        Poll::Ready(
+            this.tx
+                .send_item(item)
+                .map_err(|_| StreamError::StreamClosed),
+        )
+    }
+}
+
+/// Receives typed messages from a connection.
+pub struct StreamReceiver<T> {
+    raw: RawReceiver,
+    side: Side,
+    /// The client's `null` was seen: the stream is over.
+    finished: bool,
+    view: Option<ViewName>,
+    _keepalive: Keepalive,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> StreamReceiver<T> {
+    fn new(conn: Conn, side: Side, view: Option<ViewName>, keepalive: Keepalive) -> Self {
+        StreamReceiver {
+            raw: RawReceiver::new(conn.inbound),
+            side,
+            finished: false,
+            view,
+            _keepalive: keepalive,
+            _type: PhantomData,
+        }
+    }
+
+    /// The next message; `Ok(None)` when the peer ended its stream.
+    ///
+    /// A message that fails decoding or validation gives
+    /// [`StreamError::InvalidMessage`]; the stream stays usable. Cancel safe.
+    pub async fn recv(&mut self) -> Result<Option<T>, StreamError> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Poll form of [`recv`](Self::recv).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, StreamError>> {
+        if self.finished {
+            return Poll::Ready(Ok(None));
+        }
+        let data = match ready!(self.raw.poll_recv(cx)) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                self.finished = true;
+                return Poll::Ready(Ok(None));
+            }
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let bytes = data.as_bytes();
+        if self.side == Side::Server && is_end_of_stream(bytes) {
+            self.finished = true;
+            return Poll::Ready(Ok(None));
+        }
+        Poll::Ready(
+            T::decode(bytes, self.view.as_deref())
+                .map(Some)
+                .map_err(StreamError::InvalidMessage),
+        )
+    }
+
+    /// The view messages are validated with.
+    pub fn view(&self) -> Option<&str> {
+        self.view.as_deref()
+    }
+
+    /// Sets the view received messages are validated with (the client learns it
+    /// from the `Goa-View` header of the 101 response).
+    pub fn set_view(&mut self, view: impl Into<ViewName>) {
+        self.view = Some(view.into());
+    }
+}
+
+impl<T: Message> Stream for StreamReceiver<T> {
+    type Item = Result<T, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx).map(Result::transpose)
+    }
+}
+
+/// Splits a connection into typed halves.
+fn halves<P: Message, R: Message>(
+    conn: Conn,
+    side: Side,
+    recv_view: Option<ViewName>,
+    send_view: Option<ViewName>,
+) -> (StreamSender<R>, StreamReceiver<P>) {
+    let keepalive = Keepalive::new(conn.outbound.clone());
+    let tx = StreamSender::new(&conn, side, send_view, keepalive.clone());
+    let rx = StreamReceiver::new(conn, side, recv_view, keepalive);
+    (tx, rx)
+}
+
+macro_rules! delegate_send {
+    () => {
+        /// Queues one message; see [`StreamSender::send`].
+        pub async fn send(&mut self, msg: &R) -> Result<(), StreamError> {
+            self.tx.send(msg).await
+        }
+    };
+}
+
+macro_rules! delegate_recv {
+    () => {
+        /// The next message, `Ok(None)` at the peer's end of stream; see
+        /// [`StreamReceiver::recv`].
+        pub async fn recv(&mut self) -> Result<Option<P>, StreamError> {
+            self.rx.recv().await
+        }
+    };
+}
+
+/// Server side of a server-streaming method: send results, then close.
+pub struct ServerStream<R> {
+    tx: StreamSender<R>,
+}
+
+impl<R: Message> ServerStream<R> {
+    /// Wraps a server connection; `view` is the result view agreed before the
+    /// upgrade. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (tx, _rx) = halves::<(), R>(conn, Side::Server, None, view);
+        ServerStream { tx }
+    }
+
+    delegate_send!();
+
+    /// Ends the stream with close 1000. Returning from the service method does the
+    /// same, so calling this is optional.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.tx.close().await
+    }
+
+    /// The view results are rendered with.
+    pub fn view(&self) -> Option<&str> {
+        self.tx.view()
+    }
+
+    /// Resolves when the client is gone; see [`StreamSender::closed`].
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.tx.closed()
+    }
+
+    /// The sender, to move into another task or use as a [`Sink`].
+    pub fn into_sender(self) -> StreamSender<R> {
+        self.tx
+    }
+}
+
+/// Server side of a client-streaming method without a result.
+pub struct ServerRecvStream<P> {
+    rx: StreamReceiver<P>,
+    tx: StreamSender<()>,
+}
+
+impl<P: Message> ServerRecvStream<P> {
+    /// Wraps a server connection. Called by generated code.
+    pub fn new(conn: Conn) -> Self {
+        let (tx, rx) = halves::<P, ()>(conn, Side::Server, None, None);
+        ServerRecvStream { rx, tx }
+    }
+
+    delegate_recv!();
+
+    /// Ends the exchange with close 1000 (also done when the method returns).
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.tx.close().await
+    }
+
+    /// The receiver, to move into another task or use as a [`Stream`].
+    pub fn into_receiver(self) -> StreamReceiver<P> {
+        self.rx
+    }
+}
+
+/// Server side of a client-streaming method with a final result.
+pub struct ServerRecvResultStream<P, R> {
+    rx: StreamReceiver<P>,
+    tx: StreamSender<R>,
+}
+
+impl<P: Message, R: Message> ServerRecvResultStream<P, R> {
+    /// Wraps a server connection. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (tx, rx) = halves::<P, R>(conn, Side::Server, None, view);
+        ServerRecvResultStream { rx, tx }
+    }
+
+    delegate_recv!();
+
+    /// Sends the final result, then closes with 1000. Unlike Goa, this is safe to
+    /// call before any `recv`.
+    pub async fn send_and_close(&mut self, result: &R) -> Result<(), StreamError> {
+        self.tx.send(result).await?;
+        self.tx.close().await
+    }
+
+    /// The view the result is rendered with.
+    pub fn view(&self) -> Option<&str> {
+        self.tx.view()
+    }
+}
+
+/// Server side of a bidirectional method.
+pub struct BidiServerStream<P, R> {
+    rx: StreamReceiver<P>,
+    tx: StreamSender<R>,
+}
+
+impl<P: Message, R: Message> BidiServerStream<P, R> {
+    /// Wraps a server connection. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (tx, rx) = halves::<P, R>(conn, Side::Server, None, view);
+        BidiServerStream { rx, tx }
+    }
+
+    delegate_send!();
+    delegate_recv!();
+
+    /// Ends the stream with close 1000 after the queued messages.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.tx.close().await
+    }
+
+    /// The view results are rendered with.
+    pub fn view(&self) -> Option<&str> {
+        self.tx.view()
+    }
+
+    /// A sender and a receiver usable concurrently, from different tasks.
+    pub fn split(self) -> (StreamSender<R>, StreamReceiver<P>) {
+        (self.tx, self.rx)
+    }
+}
+
+/// Client side of a server-streaming method. Dropping it leaves with close 1000
+/// `client closing connection`.
+pub struct ClientStream<R> {
+    rx: StreamReceiver<R>,
+}
+
+impl<R: Message> ClientStream<R> {
+    /// Wraps a client connection. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (_tx, rx) = halves::<R, ()>(conn, Side::Client, view, None);
+        ClientStream { rx }
+    }
+
+    /// The next result; `Ok(None)` when the server ended the stream (close 1000).
+    pub async fn recv(&mut self) -> Result<Option<R>, StreamError> {
+        self.rx.recv().await
+    }
+
+    /// The view results are validated with (from the `Goa-View` header).
+    pub fn view(&self) -> Option<&str> {
+        self.rx.view()
+    }
+
+    /// Overrides the view results are validated with.
+    pub fn set_view(&mut self, view: impl Into<ViewName>) {
+        self.rx.set_view(view);
+    }
+
+    /// The receiver, to use as a [`Stream`].
+    pub fn into_receiver(self) -> StreamReceiver<R> {
+        self.rx
+    }
+}
+
+/// Client side of a client-streaming method without a result.
+pub struct ClientSendStream<P> {
+    tx: StreamSender<P>,
+    rx: StreamReceiver<()>,
+}
+
+impl<P: Message> ClientSendStream<P> {
+    /// Wraps a client connection. Called by generated code.
+    pub fn new(conn: Conn) -> Self {
+        let (tx, rx) = halves::<(), P>(conn, Side::Client, None, None);
+        ClientSendStream { tx, rx }
+    }
+
+    /// Queues one message; see [`StreamSender::send`].
+    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
+        self.tx.send(msg).await
+    }
+
+    /// Ends the stream (JSON `null`) and waits for the server to close: `Ok` on
+    /// close 1000, the server's error otherwise.
+    pub async fn close(mut self) -> Result<(), StreamError> {
+        self.tx.close().await?;
+        loop {
+            match self.rx.raw.poll_next_end().await {
+                Ok(true) => return Ok(()),
+                Ok(false) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Client side of a client-streaming method with a final result.
+pub struct ClientSendResultStream<P, R> {
+    tx: StreamSender<P>,
+    rx: StreamReceiver<R>,
+}
+
+impl<P: Message, R: Message> ClientSendResultStream<P, R> {
+    /// Wraps a client connection. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (tx, rx) = halves::<R, P>(conn, Side::Client, view, None);
+        ClientSendResultStream { tx, rx }
+    }
+
+    /// Queues one message; see [`StreamSender::send`].
+    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
+        self.tx.send(msg).await
+    }
+
+    /// Ends the stream (JSON `null`) and waits for the server's result.
+    pub async fn close_and_recv(mut self) -> Result<R, StreamError> {
+        self.tx.close().await?;
+        match self.rx.recv().await? {
+            Some(r) => Ok(r),
+            None => Err(StreamError::Closed {
+                code: CloseCode::NORMAL,
+                reason: "server closed the stream without sending a result".into(),
+            }),
+        }
+    }
+
+    /// Overrides the view the result is validated with.
+    pub fn set_view(&mut self, view: impl Into<ViewName>) {
+        self.rx.set_view(view);
+    }
+}
+
+/// Client side of a bidirectional method.
+pub struct BidiClientStream<P, R> {
+    tx: StreamSender<P>,
+    rx: StreamReceiver<R>,
+}
+
+impl<P: Message, R: Message> BidiClientStream<P, R> {
+    /// Wraps a client connection. Called by generated code.
+    pub fn new(conn: Conn, view: Option<ViewName>) -> Self {
+        let (tx, rx) = halves::<R, P>(conn, Side::Client, view, None);
+        BidiClientStream { tx, rx }
+    }
+
+    /// Queues one message; see [`StreamSender::send`].
+    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
+        self.tx.send(msg).await
+    }
+
+    /// The next result; `Ok(None)` when the server ended the stream.
+    pub async fn recv(&mut self) -> Result<Option<R>, StreamError> {
+        self.rx.recv().await
+    }
+
+    /// Ends the client's stream (JSON `null`). Unlike Goa's client this is a
+    /// half-close: results the server still sends can be received until it closes.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.tx.close().await
+    }
+
+    /// Overrides the view results are validated with.
+    pub fn set_view(&mut self, view: impl Into<ViewName>) {
+        self.rx.set_view(view);
+    }
+
+    /// A sender and a receiver usable concurrently, from different tasks.
+    pub fn split(self) -> (StreamSender<P>, StreamReceiver<R>) {
+        (self.tx, self.rx)
+    }
+}
+
+impl crate::message::Validate for () {
+    fn validate(&self) -> Result<(), crate::error::ValidationError> {
+        Ok(())
+    }
+}
+
+/// The unit type stands for "no messages in this direction".
+impl Message for () {
+    fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{}");
+        Ok(())
+    }
+    fn decode(_bytes: &[u8], _view: Option<&str>) -> Result<Self, crate::error::DecodeError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! Server side of the opening handshake (RFC 6455 section 4.2) on an axum request.
+//!
+//! The handshake is checked before any service code runs, so a request that is not a
+//! valid upgrade gets a precise HTTP error instead of a half-open socket.
+
+use std::future::Future;
+
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+
+use super::{Socket, WsConfig};
+
+/// The upgraded byte stream of a server connection.
+pub type ServerIo = TokioIo<hyper::upgrade::Upgraded>;
+
+/// Why a request cannot be upgraded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// The request does not ask for a WebSocket at all (a plain GET).
+    #[error(
+        "this endpoint only accepts WebSocket upgrade requests (missing \"Upgrade: websocket\")"
+    )]
+    NotUpgrade,
+    /// `Connection` does not contain `upgrade`.
+    #[error("the \"Connection\" header must contain \"upgrade\"")]
+    MissingConnectionUpgrade,
+    /// `Sec-WebSocket-Version` is absent or not 13.
+    #[error("unsupported WebSocket version: \"Sec-WebSocket-Version\" must be 13")]
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` is absent or malformed.
+    #[error("\"Sec-WebSocket-Key\" must be 16 bytes in base64")]
+    BadKey,
+    /// The upgrade is not GET.
+    #[error("WebSocket upgrades must use GET")]
+    NotGet,
+    /// The HTTP server cannot hand the connection over (e.g. HTTP/2 without
+    /// extended CONNECT).
+    #[error("the connection cannot be upgraded")]
+    NotUpgradable,
+}
+
+impl HandshakeError {
+    /// The HTTP status answered for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            HandshakeError::NotUpgrade => StatusCode::UPGRADE_REQUIRED,
+            HandshakeError::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
+            HandshakeError::NotGet => StatusCode::METHOD_NOT_ALLOWED,
+            HandshakeError::NotUpgradable => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// Headers that help the client recover (`Upgrade`, `Sec-WebSocket-Version`).
+    pub fn headers(&self) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if matches!(
+            self,
+            HandshakeError::NotUpgrade | HandshakeError::UnsupportedVersion
+        ) {
+            h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+            h.insert(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            );
+        }
+        h
+    }
+}
+
+/// A checked upgrade request: answer with [`Handshake::response`], then await
+/// [`Handshake::into_socket`] to get the WebSocket once the 101 is sent.
+#[derive(Debug)]
+pub struct Handshake {
+    accept_key: String,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+}
+
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+/// Checks the upgrade request and takes the connection hand-over from `parts`.
+pub fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
+    let headers = &parts.headers;
+    if !header_has_token(headers, header::UPGRADE, "websocket") {
+        return Err(HandshakeError::NotUpgrade);
+    }
+    if parts.method != axum::http::Method::GET {
+        return Err(HandshakeError::NotGet);
+    }
+    if !header_has_token(headers, header::CONNECTION, "upgrade") {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|v| v.as_bytes() != b"13")
+    {
+        return Err(HandshakeError::UnsupportedVersion);
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or(HandshakeError::BadKey)?;
+    if !key_is_valid(key.as_bytes()) {
+        return Err(HandshakeError::BadKey);
+    }
+    let accept_key = derive_accept_key(key.as_bytes());
+    let on_upgrade = parts
+        .extensions
+        .remove::<hyper::upgrade::OnUpgrade>()
+        .ok_or(HandshakeError::NotUpgradable)?;
+    Ok(Handshake {
+        accept_key,
+        on_upgrade,
+    })
+}
+
+/// A key is 16 random bytes in base64: 24 characters ending in `==`.
+fn key_is_valid(key: &[u8]) -> bool {
+    use base64::Engine;
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .is_ok_and(|k| k.len() == 16)
+}
+
+impl Handshake {
+    /// The `101 Switching Protocols` response, with `extra` headers (e.g. `Goa-View`).
+    pub fn response<B: Default>(&self, extra: HeaderMap) -> Response<B> {
+        let mut res = Response::new(B::default());
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let h = res.headers_mut();
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        if let Ok(v) = HeaderValue::from_str(&self.accept_key) {
+            h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+        }
+        h.extend(extra);
+        res
+    }
+
+    /// Resolves to the WebSocket once the 101 has been written; fails when the
+    /// client went away during the hand-over.
+    pub fn into_socket(
+        self,
+        config: WsConfig,
+    ) -> impl Future<Output = Result<Socket<ServerIo>, hyper::Error>> + Send {
+        async move {
+            let upgraded = self.on_upgrade.await?;
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config.to_tungstenite()),
+            )
+            .await;
+            Ok(Socket::new(ws))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut b = axum::http::Request::builder().method("GET").uri("/echo");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(())
+            .map(|r| r.into_parts().0)
+            .unwrap_or_else(|_| unreachable!())
+    }
+
+    const GOOD: [(&str, &str); 4] = [
+        ("Upgrade", "websocket"),
+        ("Connection", "keep-alive, Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+
+    #[test]
+    fn plain_get_is_told_to_upgrade() {
+        assert_eq!(
+            accept(&mut parts(&[])).err(),
+            Some(HandshakeError::NotUpgrade)
+        );
+        assert_eq!(
+            HandshakeError::NotUpgrade.status(),
+            StatusCode::UPGRADE_REQUIRED
+        );
+    }
+
+    #[test]
+    fn each_missing_header_is_named() {
+        let mut h = GOOD.to_vec();
+        h[1] = ("Connection", "keep-alive");
+        assert_eq!(
+            accept(&mut parts(&h)).err(),
+            Some(HandshakeError::MissingConnectionUpgrade)
+        );
+        let mut h = GOOD.to_vec();
+        h[2] = ("Sec-WebSocket-Version", "8");
+        assert_eq!(
+            accept(&mut parts(&h)).err(),
+            Some(HandshakeError::UnsupportedVersion)
+        );
+        let mut h = GOOD.to_vec();
+        h[3] = ("Sec-WebSocket-Key", "short");
+        assert_eq!(accept(&mut parts(&h)).err(), Some(HandshakeError::BadKey));
+    }
+
+    #[test]
+    fn valid_request_without_hyper_is_not_upgradable() {
+        // Outside a hyper server there is no connection to hand over.
+        assert_eq!(
+            accept(&mut parts(&GOOD)).err(),
+            Some(HandshakeError::NotUpgradable)
+        );
+    }
+}

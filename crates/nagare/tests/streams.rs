@@ -1,0 +1,176 @@
+//! The runtime on its own: hand-written endpoints over real sockets, checking the
+//! stream semantics generated code relies on.
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use nagare::{
+    BidiClientStream, BidiServerStream, ClientSendResultStream, ClientStream, ConnConfig,
+    EndpointName, ServerOptions, ServerRecvResultStream, ServerStream, StreamError, UpgradeRequest,
+};
+
+const EP: EndpointName = EndpointName {
+    service: "test",
+    method: "test",
+};
+
+async fn echo(req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    nagare::server::upgrade(
+        &mut parts,
+        &ServerOptions::new(),
+        EP,
+        HeaderMap::new(),
+        |conn| async move {
+            let mut s = BidiServerStream::<i64, i64>::new(conn, None);
+            while let Some(n) = s.recv().await? {
+                s.send(&(n * 2)).await?;
+            }
+            Ok::<_, StreamError>(())
+        },
+    )
+}
+
+async fn count(req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    nagare::server::upgrade(
+        &mut parts,
+        &ServerOptions::new(),
+        EP,
+        HeaderMap::new(),
+        |conn| async move {
+            let mut s = ServerStream::<i64>::new(conn, None);
+            for i in 1..=1000 {
+                s.send(&i).await?;
+            }
+            Ok::<_, StreamError>(())
+        },
+    )
+}
+
+async fn sum(req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    nagare::server::upgrade(
+        &mut parts,
+        &ServerOptions::new(),
+        EP,
+        HeaderMap::new(),
+        |conn| async move {
+            let mut s = ServerRecvResultStream::<i64, i64>::new(conn, None);
+            let mut total = 0;
+            while let Some(n) = s.recv().await? {
+                total += n;
+            }
+            s.send_and_close(&total).await
+        },
+    )
+}
+
+async fn start() -> String {
+    let app = Router::new()
+        .route("/echo", get(echo))
+        .route("/count", get(count))
+        .route("/sum", get(sum));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn dial(base: &str, path: &str) -> nagare::Conn {
+    UpgradeRequest::new(path.to_owned())
+        .dial(base, &ConnConfig::default())
+        .await
+        .expect("dial")
+        .0
+}
+
+#[tokio::test]
+async fn bidirectional_round_trip_and_half_close() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let mut s = BidiClientStream::<i64, i64>::new(dial(&base, "/echo").await, None);
+        for i in 0..100 {
+            s.send(&i).await.expect("send");
+        }
+        s.close().await.expect("close");
+        for i in 0..100 {
+            assert_eq!(s.recv().await.expect("recv"), Some(i * 2));
+        }
+        assert_eq!(s.recv().await.expect("end"), None);
+        assert_eq!(s.recv().await.expect("still end"), None);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn invalid_message_closes_with_1007() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let mut s = BidiClientStream::<String, i64>::new(dial(&base, "/echo").await, None);
+        s.send(&"not a number".to_owned()).await.expect("send");
+        match s.recv().await {
+            Err(StreamError::Closed { code, reason }) => {
+                assert_eq!(code, 1007);
+                assert!(reason.starts_with("invalid message:"), "{reason}");
+            }
+            other => panic!("expected close 1007, got {other:?}"),
+        }
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn server_stream_delivers_everything_then_ends() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let mut s = ClientStream::<i64>::new(dial(&base, "/count").await, None);
+        for i in 1..=1000 {
+            assert_eq!(s.recv().await.expect("recv"), Some(i));
+        }
+        assert_eq!(s.recv().await.expect("end"), None);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn client_stream_with_result() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let mut s = ClientSendResultStream::<i64, i64>::new(dial(&base, "/sum").await, None);
+        for i in 1..=10 {
+            s.send(&i).await.expect("send");
+        }
+        assert_eq!(s.close_and_recv().await.expect("result"), 55);
+    })
+    .await
+    .expect("bounded");
+}
+
+#[tokio::test]
+async fn plain_get_is_refused_before_upgrade() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let addr = base.trim_start_matches("http://");
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let mut out = String::new();
+        tcp.read_to_string(&mut out).await.expect("read");
+        assert!(out.starts_with("HTTP/1.1 426"), "{out}");
+        assert!(out.contains("\"name\":\"bad_request\""), "{out}");
+    })
+    .await
+    .expect("bounded");
+}
