@@ -195,7 +195,7 @@ impl Validator {
                 self.routes.insert(key, owner);
             }
             for p in full.params() {
-                if !payload.is_some_and(|o| o.get(&p).is_some()) {
+                if payload.is_none_or(|o| o.get(&p).is_none()) {
                     self.err(
                         &hloc,
                         format!(
@@ -237,8 +237,8 @@ impl Validator {
                     format!("body({body:?}): a WebSocket upgrade request has no body; map the attribute to the path, a param, a header or a cookie"),
                 );
             }
-            match &m.payload {
-                Some(ty) => match ty.object() {
+            if let Some(ty) = &m.payload {
+                match ty.object() {
                     Some(obj) => {
                         for attr in &obj.attributes {
                             let mapped = http
@@ -261,8 +261,7 @@ impl Validator {
                         &hloc,
                         "the payload of a streaming method must be an object whose attributes map to the path, params, headers or cookies",
                     ),
-                },
-                None => {}
+                }
             }
         }
         for (name, _) in &http.error_statuses {

@@ -4,7 +4,8 @@
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::conn::{self, Conn, ConnConfig, Side};
-use crate::error::GoaError;
+use crate::error::{GoaError, ValidationError};
+use crate::stream::ViewName;
 use crate::ws::{self, ConnectError};
 
 /// Errors of a client call before any message is exchanged.
@@ -13,6 +14,9 @@ pub enum ClientError {
     /// The base URL or a header value is not valid.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The payload fails the design's validations; nothing was sent.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(ValidationError),
     /// The server could not be reached.
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
@@ -21,7 +25,7 @@ pub enum ClientError {
     #[error("server refused the request with HTTP {status}: {}", error.as_ref().map(|e| e.to_string()).unwrap_or_else(|| body.clone()))]
     Refused {
         status: StatusCode,
-        error: Option<GoaError>,
+        error: Option<Box<GoaError>>,
         /// The `Goa-Error` header: the designed error's name, if any.
         designed: Option<String>,
         /// The raw body (at most 1 KiB kept).
@@ -145,6 +149,17 @@ pub fn path_segment(value: impl ToString) -> String {
     out
 }
 
+/// The view named by the `Goa-View` header of a 101 response; `default` when the
+/// header is absent or empty, as Goa's clients assume.
+pub fn response_view(headers: &HeaderMap) -> ViewName {
+    headers
+        .get("goa-view")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or("default")
+        .into()
+}
+
 fn refused(e: ConnectError) -> ClientError {
     match e {
         ConnectError::InvalidUrl { url, reason } => {
@@ -161,7 +176,7 @@ fn refused(e: ConnectError) -> ClientError {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
             let body = res.body();
-            let error = serde_json::from_slice::<GoaError>(body).ok();
+            let error = serde_json::from_slice::<GoaError>(body).ok().map(Box::new);
             let mut text = String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned();
             text.truncate(text.trim_end().len());
             ClientError::Refused {

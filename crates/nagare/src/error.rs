@@ -125,7 +125,7 @@ impl ValidationErrors {
 ///
 /// Used for every error answered before the upgrade (validation failures,
 /// handshake errors, internal faults), so that Goa clients and humans both read it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoaError {
     pub name: String,
     pub id: String,

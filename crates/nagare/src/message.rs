@@ -95,8 +95,64 @@ primitive_message!(
     f32,
     f64,
     String,
-    serde_json::Value
+    serde_json::Value,
+    Bytes
 );
+
+/// Decodes a result rendered with a view: the attributes the view requires must be
+/// present (attributes outside the view take their zero value, as in Goa), then
+/// the view's validations run.
+pub fn decode_viewed<T: DeserializeOwned>(
+    bytes: &[u8],
+    required: &[&str],
+    validate: impl FnOnce(&T) -> Result<(), ValidationError>,
+) -> Result<T, DecodeError> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)?;
+    let mut errs = crate::error::ValidationErrors::new();
+    for attr in required {
+        if !map.contains_key(*attr) {
+            errs.push(crate::validation::missing("body", attr));
+        }
+    }
+    errs.finish()?;
+    let value: T = serde_json::from_value(serde_json::Value::Object(map))?;
+    validate(&value)?;
+    Ok(value)
+}
+
+/// The design's `bytes`: standard base64 in JSON, as Go encodes `[]byte`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map(Bytes)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Bytes {
+    /// Number of bytes (what `min_length`/`max_length` count).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// Arrays: each element encoded and decoded with the view in force, so a
 /// collection of a result type renders every element with the same view.

@@ -179,33 +179,26 @@ pub fn max_length<T: Debug + ?Sized>(
     })
 }
 
-/// `invalid_range` for a minimum.
-pub fn minimum<T: Into<f64> + Copy + Debug>(
-    path: &str,
-    value: T,
-    min: f64,
-) -> Result<(), ValidationError> {
-    if value.into() >= min {
+/// `invalid_range` for a minimum. Integers are passed as `f64` (exact up to 2^53,
+/// far beyond any bound a design writes).
+pub fn minimum(path: &str, value: f64, min: f64) -> Result<(), ValidationError> {
+    if value >= min {
         return Ok(());
     }
     Err(ValidationError {
         name: "invalid_range",
-        message: format!("{path} must be greater or equal than {min} but got value {value:?}"),
+        message: format!("{path} must be greater or equal than {min} but got value {value}"),
     })
 }
 
 /// `invalid_range` for a maximum.
-pub fn maximum<T: Into<f64> + Copy + Debug>(
-    path: &str,
-    value: T,
-    max: f64,
-) -> Result<(), ValidationError> {
-    if value.into() <= max {
+pub fn maximum(path: &str, value: f64, max: f64) -> Result<(), ValidationError> {
+    if value <= max {
         return Ok(());
     }
     Err(ValidationError {
         name: "invalid_range",
-        message: format!("{path} must be lesser or equal than {max} but got value {value:?}"),
+        message: format!("{path} must be lesser or equal than {max} but got value {value}"),
     })
 }
 

@@ -3,8 +3,6 @@
 //! The handshake is checked before any service code runs, so a request that is not a
 //! valid upgrade gets a precise HTTP error instead of a half-open socket.
 
-use std::future::Future;
-
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -148,20 +146,15 @@ impl Handshake {
 
     /// Resolves to the WebSocket once the 101 has been written; fails when the
     /// client went away during the hand-over.
-    pub fn into_socket(
-        self,
-        config: WsConfig,
-    ) -> impl Future<Output = Result<Socket<ServerIo>, hyper::Error>> + Send {
-        async move {
-            let upgraded = self.on_upgrade.await?;
-            let ws = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config.to_tungstenite()),
-            )
-            .await;
-            Ok(Socket::new(ws))
-        }
+    pub async fn into_socket(self, config: WsConfig) -> Result<Socket<ServerIo>, hyper::Error> {
+        let upgraded = self.on_upgrade.await?;
+        let ws = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(config.to_tungstenite()),
+        )
+        .await;
+        Ok(Socket::new(ws))
     }
 }
 

@@ -1,0 +1,441 @@
+//! One service module: types, errors, the service trait, stream handles, the
+//! server router and the client.
+
+use nagare_design::{
+    Api, HttpEndpoint, Location, Method, Primitive, Route, Service, StreamKind, Type,
+};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::names::{field_ident, ident, pascal, snake, type_ident};
+use crate::types::{doc, is_plain, literal, rust_type, TypeSet};
+use crate::GenerateError;
+
+/// What the generator needs to know about one method.
+pub(crate) struct MethodInfo<'a> {
+    pub service: &'a Service,
+    pub method: &'a Method,
+    pub kind: StreamKind,
+    /// `Echo`: prefix of generated names.
+    pub pascal: String,
+    pub payload: Option<TokenStream>,
+    pub streaming_payload: Option<TokenStream>,
+    /// The streamed result, or the final result of a client stream.
+    pub result: Option<TokenStream>,
+    /// The result type with views, if it has several.
+    pub viewed: Option<TokenStream>,
+    pub endpoint: &'a HttpEndpoint,
+    /// The first route, with the service prefix.
+    pub route: Route,
+}
+
+impl<'a> MethodInfo<'a> {
+    pub fn new(service: &'a Service, method: &'a Method) -> Result<Self, GenerateError> {
+        let kind = method.kind();
+        let p = pascal(&method.name);
+        let endpoint = method
+            .http
+            .as_ref()
+            .ok_or_else(|| GenerateError::Unsupported {
+                service: service.name.clone(),
+                method: method.name.clone(),
+                what: "a method without an HTTP mapping".into(),
+            })?;
+        let first = endpoint
+            .routes
+            .first()
+            .ok_or_else(|| GenerateError::Unsupported {
+                service: service.name.clone(),
+                method: method.name.clone(),
+                what: "an HTTP mapping without a route".into(),
+            })?;
+        let route = Route {
+            verb: first.verb,
+            path: format!(
+                "{}{}",
+                service.http.path.as_deref().unwrap_or(""),
+                first.path
+            ),
+        };
+        let result_ty = match kind {
+            StreamKind::ClientWithResult => method.result.as_ref(),
+            _ => method.streaming_result.as_ref(),
+        };
+        let viewed = result_ty
+            .and_then(Type::viewed)
+            .filter(|u| u.views().len() > 1)
+            .map(|u| {
+                let id = type_ident(&u.name);
+                quote!(#id)
+            });
+        Ok(MethodInfo {
+            service,
+            method,
+            kind,
+            payload: method
+                .payload
+                .as_ref()
+                .map(|t| rust_type(t, &format!("{p}Payload"))),
+            streaming_payload: method
+                .streaming_payload
+                .as_ref()
+                .map(|t| rust_type(t, &format!("{p}StreamingPayload"))),
+            result: result_ty.map(|t| rust_type(t, &format!("{p}Result"))),
+            viewed,
+            endpoint,
+            route,
+            pascal: p,
+        })
+    }
+
+    fn fn_ident(&self) -> proc_macro2::Ident {
+        field_ident(&self.method.name)
+    }
+
+    fn server_stream(&self) -> proc_macro2::Ident {
+        ident(&format!("{}ServerStream", self.pascal))
+    }
+
+    fn client_stream(&self) -> proc_macro2::Ident {
+        ident(&format!("{}ClientStream", self.pascal))
+    }
+}
+
+/// Registers the types every method of the service uses.
+pub(crate) fn collect_types(service: &Service) -> TypeSet {
+    let mut set = TypeSet::default();
+    for m in &service.methods {
+        let p = pascal(&m.name);
+        if let Some(t) = &m.payload {
+            set.add(
+                t,
+                &format!("{p}Payload"),
+                Some(&format!("Payload of the {} method.", m.name)),
+            );
+        }
+        if let Some(t) = &m.streaming_payload {
+            set.add(
+                t,
+                &format!("{p}StreamingPayload"),
+                Some(&format!(
+                    "Message the client streams to the {} method.",
+                    m.name
+                )),
+            );
+        }
+        if let Some(t) = &m.streaming_result {
+            set.add(
+                t,
+                &format!("{p}Result"),
+                Some(&format!(
+                    "Message the {} method streams to the client.",
+                    m.name
+                )),
+            );
+        }
+        if let Some(t) = &m.result {
+            set.add(
+                t,
+                &format!("{p}Result"),
+                Some(&format!("Result of the {} method.", m.name)),
+            );
+        }
+    }
+    for e in service.methods.iter().flat_map(|m| service.errors_of(m)) {
+        set.add(
+            &e.ty,
+            &format!("{}Error", pascal(&e.name)),
+            e.description.as_deref(),
+        );
+    }
+    set
+}
+
+/// The whole module of a service.
+/// Names the generated module uses for itself or takes from the prelude; a design
+/// type with one of them would shadow it.
+const RESERVED_TYPE_NAMES: &[&str] = &[
+    "Error",
+    "Service",
+    "String",
+    "Option",
+    "Vec",
+    "Result",
+    "HashMap",
+    "Serialize",
+    "Deserialize",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+];
+
+pub(crate) fn render(api: &Api, service: &Service) -> Result<TokenStream, GenerateError> {
+    let set = collect_types(service);
+    for d in &set.decls {
+        let clashes = RESERVED_TYPE_NAMES.contains(&d.name.as_str())
+            || service.methods.iter().any(|m| {
+                let p = pascal(&m.name);
+                d.name == format!("{p}ServerStream") || d.name == format!("{p}ClientStream")
+            });
+        if clashes {
+            return Err(GenerateError::NameClash {
+                service: service.name.clone(),
+                name: d.name.clone(),
+            });
+        }
+    }
+    let methods = service
+        .methods
+        .iter()
+        .map(|m| MethodInfo::new(service, m))
+        .collect::<Result<Vec<_>, _>>()?;
+    for m in &methods {
+        if m.kind == StreamKind::Unary {
+            return Err(GenerateError::Unsupported {
+                service: service.name.clone(),
+                method: m.method.name.clone(),
+                what: "unary (non-streaming) methods".into(),
+            });
+        }
+    }
+    let module = field_ident(&snake(&service.name));
+    let mod_doc = doc(Some(&format!(
+        "{}\n\nGenerated from the `{}` service of the `{}` design.",
+        service
+            .description
+            .as_deref()
+            .unwrap_or("Service without a description."),
+        service.name,
+        api.name
+    )));
+    let service_name = &service.name;
+    let types = set.render();
+    let errors = render_errors(service);
+    let streams = methods.iter().map(render_stream_aliases);
+    let trait_ = render_trait(service, &methods);
+    let server = crate::server::render(service, &methods);
+    let client = crate::client::render(service, &methods);
+    Ok(quote! {
+        #mod_doc
+        #[allow(clippy::all, unused_imports)]
+        pub mod #module {
+            use std::collections::HashMap;
+
+            use nagare::export::serde::{Deserialize, Serialize};
+
+            /// Name of the service in the design.
+            pub const SERVICE: &str = #service_name;
+
+            #types
+            #errors
+            #(#streams)*
+            #trait_
+            #server
+            #client
+        }
+    })
+}
+
+fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
+    let server = m.server_stream();
+    let client = m.client_stream();
+    let sp = m.streaming_payload.clone().unwrap_or_else(|| quote!(()));
+    let r = m.result.clone().unwrap_or_else(|| quote!(()));
+    let (server_ty, client_ty) = match m.kind {
+        StreamKind::Server => (
+            quote!(nagare::ServerStream<#r>),
+            quote!(nagare::ClientStream<#r>),
+        ),
+        StreamKind::Client => (
+            quote!(nagare::ServerRecvStream<#sp>),
+            quote!(nagare::ClientSendStream<#sp>),
+        ),
+        StreamKind::ClientWithResult => (
+            quote!(nagare::ServerRecvResultStream<#sp, #r>),
+            quote!(nagare::ClientSendResultStream<#sp, #r>),
+        ),
+        StreamKind::Bidirectional => (
+            quote!(nagare::BidiServerStream<#sp, #r>),
+            quote!(nagare::BidiClientStream<#sp, #r>),
+        ),
+        StreamKind::Unary => (quote!(()), quote!(())),
+    };
+    let sdoc = format!(" Server side of the `{}` stream.", m.method.name);
+    let cdoc = format!(" Client side of the `{}` stream.", m.method.name);
+    quote! {
+        #[doc = #sdoc]
+        pub type #server = #server_ty;
+        #[doc = #cdoc]
+        pub type #client = #client_ty;
+    }
+}
+
+fn render_trait(service: &Service, methods: &[MethodInfo]) -> TokenStream {
+    let fns = methods.iter().map(|m| {
+        let id = m.fn_ident();
+        let stream = m.server_stream();
+        let d = doc(Some(m.method.description.as_deref().unwrap_or("No description in the design.")));
+        let payload = m.payload.as_ref().map(|p| quote!(payload: #p,));
+        quote! {
+            #d
+            fn #id(&self, #payload stream: #stream) -> impl ::std::future::Future<Output = Result<(), Error>> + Send;
+        }
+    });
+    let tdoc = format!(
+        " The `{}` service: implement it, then serve it with [`server::router`].\n\n Each method runs once per connection, in the connection's task. Returning\n `Ok(())` closes the stream with 1000; returning an error closes it with the\n error's code (see [`Error`]).",
+        service.name
+    );
+    quote! {
+        #[doc = #tdoc]
+        pub trait Service: Send + Sync + 'static {
+            #(#fns)*
+        }
+    }
+}
+
+fn render_errors(service: &Service) -> TokenStream {
+    let mut seen = std::collections::HashSet::new();
+    let designed: Vec<_> = service
+        .methods
+        .iter()
+        .flat_map(|m| service.errors_of(m))
+        .filter(|e| seen.insert(e.name.clone()))
+        .collect();
+    let variants = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let ty = rust_type(&e.ty, &format!("{}Error", pascal(&e.name)));
+        let d = doc(Some(e.description.as_deref().unwrap_or("Designed error.")));
+        quote!(#d #v(#ty),)
+    });
+    let name_arms = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let n = &e.name;
+        quote!(Error::#v(_) => Some(#n),)
+    });
+    let designed_close = if designed.is_empty() {
+        quote!()
+    } else {
+        quote!(designed => nagare::ws::CloseFrame::new(nagare::CloseCode::DESIGNED_ERROR, designed.to_string()),)
+    };
+    let message_arms = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let body = match &e.ty {
+            Type::Primitive(Primitive::String) => quote!(v.clone()),
+            Type::ErrorResult => quote!(v.message.clone()),
+            _ => quote!(nagare::export::serde_json::to_string(v).unwrap_or_default()),
+        };
+        quote!(Error::#v(v) => #body,)
+    });
+    quote! {
+        /// Errors the service's methods return.
+        ///
+        /// A designed error closes the stream with 4000 and the reason
+        /// `<error name>: <message>`; [`Error::Stream`] with the stream error's code
+        /// (1007 for an invalid message); [`Error::Internal`] with 1011 `internal
+        /// error`, its text logged on the server and never sent.
+        #[derive(Debug)]
+        pub enum Error {
+            #(#variants)*
+            /// A stream operation failed (invalid message, connection lost...).
+            Stream(nagare::StreamError),
+            /// A failure inside the service; its text stays on the server.
+            Internal(String),
+        }
+
+        impl Error {
+            /// An internal error from anything printable.
+            pub fn internal(e: impl ::std::fmt::Display) -> Self {
+                Error::Internal(e.to_string())
+            }
+
+            /// The designed error's name, if this is one.
+            pub fn name(&self) -> Option<&'static str> {
+                #[allow(unreachable_patterns)]
+                match self {
+                    #(#name_arms)*
+                    _ => None,
+                }
+            }
+
+            fn message(&self) -> String {
+                match self {
+                    #(#message_arms)*
+                    Error::Stream(e) => e.to_string(),
+                    Error::Internal(e) => e.clone(),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for Error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                match self.name() {
+                    Some(name) => write!(f, "{name}: {}", self.message()),
+                    None => f.write_str(&self.message()),
+                }
+            }
+        }
+
+        impl ::std::error::Error for Error {}
+
+        impl ::std::convert::From<nagare::StreamError> for Error {
+            fn from(e: nagare::StreamError) -> Self {
+                Error::Stream(e)
+            }
+        }
+
+        impl nagare::StreamFailure for Error {
+            fn close_frame(&self) -> nagare::ws::CloseFrame {
+                match self {
+                    Error::Stream(e) => e.close_frame(),
+                    Error::Internal(_) => nagare::ws::CloseFrame::new(nagare::CloseCode::INTERNAL, "internal error"),
+                    #designed_close
+                }
+            }
+        }
+    }
+}
+
+/// How the server reads one payload attribute from the request.
+pub(crate) struct Element<'a> {
+    pub attr: &'a nagare_design::Attribute,
+    pub location: Location,
+    pub wire: String,
+    pub required: bool,
+}
+
+/// The mapped attributes of a method's payload.
+pub(crate) fn elements<'a>(m: &'a MethodInfo) -> Vec<Element<'a>> {
+    let Some(obj) = m.method.payload.as_ref().and_then(Type::object) else {
+        return Vec::new();
+    };
+    obj.attributes
+        .iter()
+        .filter_map(|attr| {
+            let (location, wire) = m.endpoint.location_of(&attr.name, &m.route)?;
+            Some(Element {
+                attr,
+                location,
+                wire,
+                required: obj.is_required(&attr.name),
+            })
+        })
+        .collect()
+}
+
+/// Whether the payload's attribute is a plain field.
+pub(crate) fn element_is_plain(m: &MethodInfo, e: &Element) -> bool {
+    m.method
+        .payload
+        .as_ref()
+        .and_then(Type::object)
+        .is_some_and(|o| is_plain(o, e.attr))
+}
+
+/// The default value of an element, as a Rust expression.
+pub(crate) fn element_default(e: &Element) -> Option<TokenStream> {
+    match (&e.attr.default, e.attr.ty.primitive()) {
+        (Some(d), Some(p)) => Some(literal(p, d)),
+        _ => None,
+    }
+}

@@ -1,0 +1,500 @@
+//! Generated data types: structs with serde, `validate()`, views, and the
+//! `nagare::Message` implementation that puts them on the wire.
+
+use std::collections::HashSet;
+
+use nagare_design::{Attribute, Format, Object, Primitive, Type, UserType, View};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::names::{field_ident, pascal, snake, type_ident};
+
+/// A struct to generate.
+pub(crate) struct Decl {
+    pub name: String,
+    pub description: Option<String>,
+    pub object: Object,
+    /// Views of a result type that has more than the default one.
+    pub views: Option<Vec<View>>,
+}
+
+/// The named types of one service, in first-use order.
+#[derive(Default)]
+pub(crate) struct TypeSet {
+    pub decls: Vec<Decl>,
+    names: HashSet<String>,
+}
+
+impl TypeSet {
+    /// Registers the declarations `ty` needs; inline objects are named `inline_name`.
+    pub fn add(&mut self, ty: &Type, inline_name: &str, description: Option<&str>) {
+        match ty {
+            Type::Primitive(_) | Type::ErrorResult => {}
+            Type::Array(elem) => self.add(elem, inline_name, None),
+            Type::Map(_, v) => self.add(v, inline_name, None),
+            Type::Object(obj) => {
+                self.add_object(inline_name, description.map(str::to_owned), obj, None)
+            }
+            Type::User(u) | Type::Collection(u) => self.add_user(u),
+        }
+    }
+
+    fn add_user(&mut self, u: &UserType) {
+        let views = u.result.as_ref().map(|_| u.views()).filter(|v| v.len() > 1);
+        self.add_object(&u.name, u.description.clone(), &u.object, views);
+    }
+
+    fn add_object(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+        obj: &Object,
+        views: Option<Vec<View>>,
+    ) {
+        let name = pascal(name);
+        if !self.names.insert(name.clone()) {
+            return;
+        }
+        for attr in &obj.attributes {
+            self.add(
+                &attr.ty,
+                &format!("{name}{}", pascal(&attr.name)),
+                attr.description.as_deref(),
+            );
+        }
+        self.decls.push(Decl {
+            name,
+            description: description.or_else(|| obj.description.clone()),
+            object: obj.clone(),
+            views,
+        });
+    }
+
+    /// Renders every declaration.
+    pub fn render(&self) -> TokenStream {
+        let decls = self.decls.iter().map(render_decl);
+        quote!(#(#decls)*)
+    }
+}
+
+/// The Rust type of a design type; inline objects are named `inline_name`.
+pub(crate) fn rust_type(ty: &Type, inline_name: &str) -> TokenStream {
+    match ty {
+        Type::Primitive(p) => primitive(*p),
+        Type::Array(elem) => {
+            let e = rust_type(elem, inline_name);
+            quote!(Vec<#e>)
+        }
+        Type::Map(k, v) => {
+            let k = rust_type(k, inline_name);
+            let v = rust_type(v, inline_name);
+            quote!(HashMap<#k, #v>)
+        }
+        Type::Object(_) => {
+            let id = type_ident(inline_name);
+            quote!(#id)
+        }
+        Type::User(u) => {
+            let id = type_ident(&u.name);
+            quote!(#id)
+        }
+        Type::Collection(u) => {
+            let id = type_ident(&u.name);
+            quote!(Vec<#id>)
+        }
+        Type::ErrorResult => quote!(nagare::GoaError),
+    }
+}
+
+fn primitive(p: Primitive) -> TokenStream {
+    match p {
+        Primitive::Boolean => quote!(bool),
+        Primitive::Int | Primitive::Int64 => quote!(i64),
+        Primitive::Int32 => quote!(i32),
+        Primitive::UInt | Primitive::UInt64 => quote!(u64),
+        Primitive::UInt32 => quote!(u32),
+        Primitive::Float32 => quote!(f32),
+        Primitive::Float64 => quote!(f64),
+        Primitive::String => quote!(String),
+        Primitive::Bytes => quote!(nagare::message::Bytes),
+        Primitive::Any => quote!(nagare::export::serde_json::Value),
+    }
+}
+
+/// `#[doc = ..]` attributes for an optional description.
+pub(crate) fn doc(text: Option<&str>) -> TokenStream {
+    match text {
+        Some(t) => {
+            let lines = t.lines().map(|l| format!(" {l}"));
+            quote!(#(#[doc = #lines])*)
+        }
+        None => quote!(),
+    }
+}
+
+/// A Rust literal for a design value of primitive type `p`.
+pub(crate) fn literal(p: Primitive, v: &serde_json::Value) -> TokenStream {
+    match (p, v) {
+        (Primitive::String, serde_json::Value::String(s)) => quote!(String::from(#s)),
+        (Primitive::Boolean, serde_json::Value::Bool(b)) => quote!(#b),
+        (Primitive::Float32 | Primitive::Float64, n) => {
+            let f = Literal::f64_unsuffixed(n.as_f64().unwrap_or_default());
+            quote!(#f)
+        }
+        (_, serde_json::Value::Number(n)) if n.is_i64() => {
+            let i = Literal::i64_unsuffixed(n.as_i64().unwrap_or_default());
+            quote!(#i)
+        }
+        (_, serde_json::Value::Number(n)) => {
+            let u = Literal::u64_unsuffixed(n.as_u64().unwrap_or_default());
+            quote!(#u)
+        }
+        (_, other) => {
+            let s = other.to_string();
+            quote!(nagare::export::serde_json::from_str(#s).unwrap_or_default())
+        }
+    }
+}
+
+/// Whether the attribute is a plain field (required, or with a default) rather
+/// than an `Option`.
+pub(crate) fn is_plain(obj: &Object, attr: &Attribute) -> bool {
+    obj.is_required(&attr.name) || attr.default.is_some()
+}
+
+/// The Rust type of an attribute's field.
+pub(crate) fn field_type(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
+    let ty = rust_type(&attr.ty, &format!("{owner}{}", pascal(&attr.name)));
+    if is_plain(obj, attr) {
+        ty
+    } else {
+        quote!(Option<#ty>)
+    }
+}
+
+fn render_decl(d: &Decl) -> TokenStream {
+    let name = type_ident(&d.name);
+    let type_doc = doc(Some(
+        d.description
+            .as_deref()
+            .unwrap_or(&format!("{} (no description in the design).", d.name)),
+    ));
+    let in_all_views = |attr: &str| {
+        d.views
+            .as_ref()
+            .is_none_or(|vs| vs.iter().all(|v| v.attributes.iter().any(|a| a == attr)))
+    };
+    let mut defaults = Vec::new();
+    let fields = d
+        .object
+        .attributes
+        .iter()
+        .map(|attr| {
+            let id = field_ident(&attr.name);
+            let ty = field_type(&d.name, &d.object, attr);
+            let fdoc = doc(attr.description.as_deref());
+            let mut serde_args = Vec::new();
+            if snake(&attr.name) != attr.name {
+                let wire = &attr.name;
+                serde_args.push(quote!(rename = #wire));
+            }
+            if !is_plain(&d.object, attr) {
+                serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
+            } else if let (Some(default), Some(p)) = (&attr.default, attr.ty.primitive()) {
+                let f = format!("default_{}", snake(&attr.name));
+                let fid = crate::names::ident(&f);
+                let path = format!("{}::{f}", d.name);
+                let lit = literal(p, default);
+                let pty = primitive(p);
+                defaults.push(quote! {
+                    fn #fid() -> #pty { #lit }
+                });
+                serde_args.push(quote!(default = #path));
+            } else if !in_all_views(&attr.name) {
+                // Absent when the result is rendered with a view that omits it.
+                serde_args.push(quote!(default));
+            }
+            let serde_attr = if serde_args.is_empty() {
+                quote!()
+            } else {
+                quote!(#[serde(#(#serde_args),*)])
+            };
+            quote! {
+                #fdoc
+                #serde_attr
+                pub #id: #ty,
+            }
+        })
+        .collect::<Vec<_>>();
+    let defaults_impl = if defaults.is_empty() {
+        quote!()
+    } else {
+        quote!(impl #name { #(#defaults)* })
+    };
+    let (validate, message) = match &d.views {
+        None => {
+            let checks = d
+                .object
+                .attributes
+                .iter()
+                .map(|a| attr_checks(&d.name, &d.object, a));
+            (
+                quote! {
+                    impl nagare::Validate for #name {
+                        fn validate(&self) -> Result<(), nagare::ValidationError> {
+                            #[allow(unused_mut)]
+                            let mut errs = nagare::ValidationErrors::new();
+                            #(#checks)*
+                            errs.finish()
+                        }
+                    }
+                },
+                quote! {
+                    impl nagare::Message for #name {
+                        fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::export::serde_json::Error> {
+                            nagare::message::encode_json(self, out)
+                        }
+                        fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, nagare::DecodeError> {
+                            nagare::message::decode_json(bytes)
+                        }
+                    }
+                },
+            )
+        }
+        Some(views) => render_views(d, &name, views),
+    };
+    quote! {
+        #type_doc
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(crate = "nagare::export::serde")]
+        pub struct #name {
+            #(#fields)*
+        }
+        #defaults_impl
+        #validate
+        #message
+    }
+}
+
+/// Views of a result type: the view list, per-view projections for encoding,
+/// per-view required attributes and validations for decoding.
+fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenStream, TokenStream) {
+    let view_names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    let attrs_of = |v: &View| -> Vec<&Attribute> {
+        d.object
+            .attributes
+            .iter()
+            .filter(|a| v.attributes.iter().any(|n| n == &a.name))
+            .collect()
+    };
+    let attr_arms = views.iter().map(|v| {
+        let n = &v.name;
+        let list: Vec<&str> = attrs_of(v).iter().map(|a| a.name.as_str()).collect();
+        quote!(#n => &[#(#list),*],)
+    });
+    let required_arms = views.iter().map(|v| {
+        let n = &v.name;
+        let list: Vec<&str> = attrs_of(v)
+            .iter()
+            .filter(|a| d.object.is_required(&a.name))
+            .map(|a| a.name.as_str())
+            .collect();
+        quote!(#n => &[#(#list),*],)
+    });
+    let checks = d.object.attributes.iter().map(|a| {
+        let n = &a.name;
+        let c = attr_checks(&d.name, &d.object, a);
+        quote!(if attributes.contains(&#n) { #c })
+    });
+    let encode_arms = views.iter().map(|v| {
+        let vname = &v.name;
+        let fields = attrs_of(v).into_iter().map(|a| {
+            let id = field_ident(&a.name);
+            let wire = &a.name;
+            if is_plain(&d.object, a) {
+                quote!(s.serialize_field(#wire, &self.#id)?;)
+            } else {
+                quote! {
+                    if let Some(v) = &self.#id {
+                        s.serialize_field(#wire, v)?;
+                    }
+                }
+            }
+        });
+        let count = attrs_of(v).len();
+        let tname = &d.name;
+        quote! {
+            #vname => {
+                let mut s = ser.serialize_struct(#tname, #count)?;
+                #(#fields)*
+                s.end()
+            }
+        }
+    });
+    let default_view = views[0].name.as_str();
+    let doc_views = format!(" Views of the result type, `{default_view}` first.");
+    let validate = quote! {
+        impl #name {
+            #[doc = #doc_views]
+            pub const VIEWS: &'static [&'static str] = &[#(#view_names),*];
+
+            /// The attributes `view` renders (the default view's for an unknown name).
+            pub fn view_attributes(view: &str) -> &'static [&'static str] {
+                match view {
+                    #(#attr_arms)*
+                    _ => &[],
+                }
+            }
+
+            /// The required attributes `view` renders: they must be present in a message
+            /// received with that view.
+            pub fn view_required(view: &str) -> &'static [&'static str] {
+                match view {
+                    #(#required_arms)*
+                    _ => &[],
+                }
+            }
+
+            /// Checks the validations of the attributes `view` renders.
+            pub fn validate_view(&self, view: &str) -> Result<(), nagare::ValidationError> {
+                let attributes = Self::view_attributes(view);
+                #[allow(unused_mut)]
+                let mut errs = nagare::ValidationErrors::new();
+                #(#checks)*
+                errs.finish()
+            }
+
+            /// Serialises only the attributes of `view`.
+            pub fn serialize_view<S: nagare::export::serde::Serializer>(&self, view: &str, ser: S) -> Result<S::Ok, S::Error> {
+                use nagare::export::serde::ser::SerializeStruct;
+                match view {
+                    #(#encode_arms)*
+                    _ => Err(<S::Error as nagare::export::serde::ser::Error>::custom(format!("unknown view {view:?}"))),
+                }
+            }
+        }
+
+        impl nagare::Validate for #name {
+            fn validate(&self) -> Result<(), nagare::ValidationError> {
+                self.validate_view(#default_view)
+            }
+        }
+    };
+    let message = quote! {
+        impl nagare::Message for #name {
+            fn encode(&self, view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::export::serde_json::Error> {
+                let mut ser = nagare::export::serde_json::Serializer::new(out);
+                self.serialize_view(view.unwrap_or(#default_view), &mut ser)
+            }
+            fn decode(bytes: &[u8], view: Option<&str>) -> Result<Self, nagare::DecodeError> {
+                let view = view.unwrap_or(#default_view);
+                nagare::message::decode_viewed(bytes, Self::view_required(view), |v: &Self| v.validate_view(view))
+            }
+        }
+    };
+    (validate, message)
+}
+
+/// Statements checking one attribute into `errs`.
+pub(crate) fn attr_checks(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
+    let checks = value_checks(&attr.name, &attr.ty, attr);
+    if checks.is_empty() {
+        return quote!();
+    }
+    let id = field_ident(&attr.name);
+    let _ = owner;
+    if is_plain(obj, attr) {
+        quote! {
+            {
+                let v = &self.#id;
+                #(#checks)*
+            }
+        }
+    } else {
+        quote! {
+            if let Some(v) = &self.#id {
+                #(#checks)*
+            }
+        }
+    }
+}
+
+/// Checks on `v: &T` for one attribute's validations.
+pub(crate) fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<TokenStream> {
+    let v = &attr.validation;
+    let mut out = Vec::new();
+    let prim = ty.primitive();
+    if let Some(f) = v.format {
+        let variant = format_variant(f);
+        out.push(quote!(errs.check(nagare::validation::format(#path, v, nagare::validation::Format::#variant));));
+    }
+    if let Some(p) = &v.pattern {
+        out.push(quote! {
+            {
+                static PATTERN: ::std::sync::LazyLock<nagare::export::regex::Regex> = ::std::sync::LazyLock::new(|| {
+                    nagare::export::regex::Regex::new(#p).expect("pattern checked when the design was validated")
+                });
+                errs.check(nagare::validation::pattern(#path, v, &PATTERN));
+            }
+        });
+    }
+    if !v.enum_values.is_empty() {
+        if let Some(p) = prim {
+            let vals = v.enum_values.iter().map(|x| match (p, x) {
+                (Primitive::String, serde_json::Value::String(s)) => quote!(#s),
+                _ => literal(p, x),
+            });
+            if p == Primitive::String {
+                out.push(quote!(errs.check(nagare::validation::enum_(#path, &v.as_str(), &[#(#vals),*]));));
+            } else {
+                out.push(quote!(errs.check(nagare::validation::enum_(#path, v, &[#(#vals),*]));));
+            }
+        }
+    }
+    let len = if prim == Some(Primitive::String) {
+        quote!(v.chars().count())
+    } else {
+        quote!(v.len())
+    };
+    if let Some(n) = v.min_length {
+        out.push(quote!(errs.check(nagare::validation::min_length(#path, v, #len, #n));));
+    }
+    if let Some(n) = v.max_length {
+        out.push(quote!(errs.check(nagare::validation::max_length(#path, v, #len, #n));));
+    }
+    if let Some(n) = v.minimum {
+        let n = Literal::f64_unsuffixed(n);
+        out.push(quote!(errs.check(nagare::validation::minimum(#path, *v as f64, #n));));
+    }
+    if let Some(n) = v.maximum {
+        let n = Literal::f64_unsuffixed(n);
+        out.push(quote!(errs.check(nagare::validation::maximum(#path, *v as f64, #n));));
+    }
+    if needs_nested_validate(ty) {
+        out.push(quote!(errs.check(nagare::Validate::validate(v));));
+    }
+    out
+}
+
+/// Whether values of `ty` carry validations of their own.
+fn needs_nested_validate(ty: &Type) -> bool {
+    match ty {
+        Type::Primitive(_) | Type::ErrorResult => false,
+        Type::Array(e) => needs_nested_validate(e),
+        Type::Map(_, v) => needs_nested_validate(v),
+        Type::Object(_) | Type::User(_) | Type::Collection(_) => true,
+    }
+}
+
+fn format_variant(f: Format) -> proc_macro2::Ident {
+    crate::names::ident(match f {
+        Format::DateTime => "DateTime",
+        Format::Date => "Date",
+        Format::Uuid => "Uuid",
+        Format::Email => "Email",
+        Format::Uri => "Uri",
+        Format::Ipv4 => "Ipv4",
+        Format::Ipv6 => "Ipv6",
+        Format::Hostname => "Hostname",
+    })
+}

@@ -1,0 +1,16 @@
+//! Generates the guide's server, client and types from `design.rs`.
+
+#[path = "design.rs"]
+mod design;
+
+fn main() {
+    println!("cargo:rerun-if-changed=design.rs");
+    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
+    if let Err(e) = nagare_codegen::generate(&design::design(), &out) {
+        // One line per problem, so cargo shows the whole list.
+        for line in e.to_string().lines() {
+            println!("cargo:warning={line}");
+        }
+        std::process::exit(1);
+    }
+}
