@@ -1,0 +1,243 @@
+//! Goa's WebSocket protocol byte for byte, spoken over a raw TCP socket: the
+//! upgrade request a Go client sends, the frames it writes, and the exact bytes
+//! the server must answer with (see `docs/protocol.md`).
+
+mod common;
+
+use common::{bounded, start};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TEXT: u8 = 0x1;
+const BINARY: u8 = 0x2;
+const CONTINUATION: u8 = 0x0;
+const CLOSE: u8 = 0x8;
+
+/// A client frame: masked, as RFC 6455 requires of clients.
+fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let mut out = vec![(u8::from(fin) << 7) | opcode];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// Reads one unmasked server frame: (fin, opcode, payload).
+async fn read_frame(tcp: &mut TcpStream) -> (bool, u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    tcp.read_exact(&mut head).await.expect("frame header");
+    assert_eq!(head[1] & 0x80, 0, "server frames are never masked");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut l = [0u8; 2];
+            tcp.read_exact(&mut l).await.expect("length");
+            u16::from_be_bytes(l) as usize
+        }
+        127 => panic!("unexpectedly large frame"),
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    tcp.read_exact(&mut payload).await.expect("payload");
+    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
+}
+
+/// Sends the upgrade request a Go client sends and returns the socket after
+/// the 101 and the response head.
+async fn upgrade(addr: std::net::SocketAddr, target: &str) -> (TcpStream, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("response head");
+        head.push(b[0]);
+    }
+    (tcp, String::from_utf8(head).expect("ascii head"))
+}
+
+fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut p = code.to_be_bytes().to_vec();
+    p.extend_from_slice(reason.as_bytes());
+    p
+}
+
+#[tokio::test]
+async fn echo_byte_for_byte() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, head) = upgrade(server.addr, "/echo").await;
+        let head_lower = head.to_ascii_lowercase();
+        assert!(
+            head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+            "{head}"
+        );
+        // The accept key for the RFC's sample nonce.
+        assert!(
+            head_lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+            "{head}"
+        );
+        assert!(
+            !head_lower.contains("sec-websocket-extensions"),
+            "no extension the client did not ask for"
+        );
+        assert!(
+            !head_lower.contains("goa-view"),
+            "echo's result has no views"
+        );
+
+        // A Go client's message: compact JSON and a newline, in a text frame.
+        tcp.write_all(&frame(TEXT, true, b"{\"message\":\"hi\"}\n"))
+            .await
+            .expect("send");
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (true, TEXT, b"{\"message\":\"hi\"}\n".to_vec())
+        );
+
+        // Binary frames, fragments and surrounding whitespace are accepted; the
+        // answer is always one text frame of compact JSON.
+        tcp.write_all(&frame(BINARY, true, b" {\"message\" : \"bin\"} "))
+            .await
+            .expect("send");
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (true, TEXT, b"{\"message\":\"bin\"}\n".to_vec())
+        );
+        tcp.write_all(&frame(TEXT, false, b"{\"mess"))
+            .await
+            .expect("send");
+        tcp.write_all(&frame(CONTINUATION, true, b"age\":\"frag\"}"))
+            .await
+            .expect("send");
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (true, TEXT, b"{\"message\":\"frag\"}\n".to_vec())
+        );
+
+        // The client ends its stream with `null`; the server ends with close 1000.
+        tcp.write_all(&frame(TEXT, true, b"null\n"))
+            .await
+            .expect("send null");
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (
+                true,
+                CLOSE,
+                close_payload(1000, "server closing connection")
+            )
+        );
+        tcp.write_all(&frame(CLOSE, true, &close_payload(1000, "")))
+            .await
+            .expect("close reply");
+        let mut rest = Vec::new();
+        tcp.read_to_end(&mut rest).await.expect("server closes TCP");
+        assert!(rest.is_empty(), "nothing after the close frame: {rest:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_json_closes_with_1007_and_a_reason() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, _) = upgrade(server.addr, "/echo").await;
+        tcp.write_all(&frame(TEXT, true, b"{not json"))
+            .await
+            .expect("send");
+        let (fin, opcode, payload) = read_frame(&mut tcp).await;
+        assert!(fin);
+        assert_eq!(opcode, CLOSE);
+        assert_eq!(&payload[..2], &1007u16.to_be_bytes());
+        let reason = String::from_utf8(payload[2..].to_vec()).expect("utf-8 reason");
+        assert!(
+            reason.starts_with("invalid message: key must be a string"),
+            "{reason}"
+        );
+        assert!(payload.len() <= 125);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn viewed_result_announces_its_view_in_the_101() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, head) = upgrade(
+            server.addr,
+            "/analytics?view=summary&interval_ms=10&rounds=1",
+        )
+        .await;
+        assert!(
+            head.to_ascii_lowercase().contains("goa-view: summary\r\n"),
+            "{head}"
+        );
+        let (_, opcode, payload) = read_frame(&mut tcp).await;
+        assert_eq!(opcode, TEXT);
+        let text = String::from_utf8(payload).expect("utf-8");
+        assert!(
+            text.starts_with("{\"metric\":\"messages_total\",\"value\":"),
+            "{text}"
+        );
+        assert!(text.ends_with("}\n"), "{text}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn server_streaming_client_leaving_with_1000_gets_the_close_echoed() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, _) = upgrade(server.addr, "/subscribe").await;
+        // What a Go server-streaming client sends when its context ends.
+        tcp.write_all(&frame(
+            CLOSE,
+            true,
+            &close_payload(1000, "client closing connection"),
+        ))
+        .await
+        .expect("close");
+        let (_, opcode, payload) = read_frame(&mut tcp).await;
+        assert_eq!(opcode, CLOSE);
+        assert_eq!(&payload[..2], &1000u16.to_be_bytes());
+        let mut rest = Vec::new();
+        tcp.read_to_end(&mut rest).await.expect("server closes TCP");
+        assert!(rest.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refused_upgrade_gets_goa_error_body_not_a_socket() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, head) = upgrade(server.addr, "/analytics?view=bogus").await;
+        assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let mut body = vec![0u8; 512];
+        let n = tcp.read(&mut body).await.expect("body");
+        let text = String::from_utf8_lossy(&body[..n]).into_owned();
+        assert!(
+            text.starts_with("{\"name\":\"invalid_enum_value\",\"id\":\""),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(",\"temporary\":false,\"timeout\":false,\"fault\":false}\n"),
+            "{text}"
+        );
+    })
+    .await;
+}
