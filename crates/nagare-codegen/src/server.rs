@@ -166,11 +166,11 @@ fn render_decode(
     );
     quote! {
         #[doc = #doc]
+        #[allow(unused_variables)]
         fn #decode(
             parts: &nagare::export::axum::http::request::Parts,
             params: &nagare::request::RequestParams,
         ) -> Result<#payload, nagare::ValidationError> {
-            let _ = (parts, params);
             #[allow(unused_mut)]
             let mut errs = nagare::ValidationErrors::new();
             #(#reads)*
@@ -203,10 +203,13 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
             let all = match e.location {
                 Location::Query => quote!(params.query_all(#wire)),
                 Location::Header => quote!(nagare::request::header_all(parts, #wire)),
-                Location::Path => quote!(params.path(#wire).into_iter().collect::<Vec<_>>()),
-                Location::Cookie => {
-                    quote!(nagare::request::cookie(parts, #wire).into_iter().collect::<Vec<_>>())
-                }
+                Location::Path => quote!(params.path(#wire).into_iter().collect()),
+                Location::Cookie => quote!(cookie.as_deref().into_iter().collect()),
+            };
+            let cookie = if e.location == Location::Cookie {
+                quote!(let cookie = nagare::request::cookie(parts, #wire);)
+            } else {
+                quote!()
             };
             let convert = match elem.primitive() {
                 Some(Primitive::String) => quote!(raw.iter().map(|s| s.to_string()).collect()),
@@ -222,9 +225,8 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
             };
             let present = wrap(convert);
             quote! {
+                #cookie
                 let raw: Vec<&str> = #all;
-                let raw: Vec<String> = raw.into_iter().map(str::to_owned).collect();
-                let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
                 let #id = if raw.is_empty() { #absent } else { #present };
             }
         }

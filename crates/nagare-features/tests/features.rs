@@ -1,0 +1,281 @@
+//! Generated request decoding, client encoding, views, collections and designed
+//! errors, over real sockets.
+
+#[path = "../design.rs"]
+mod design;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nagare::{ClientError, StreamError};
+use nagare_features::sensors::{self, client::Client, Reading, RecordPayload, Tag, WatchPayload};
+
+struct Sensors;
+
+fn tag(key: &str, value: impl ToString) -> Tag {
+    Tag {
+        key: key.into(),
+        value: Some(value.to_string()),
+    }
+}
+
+impl sensors::Service for Sensors {
+    async fn record(
+        &self,
+        payload: RecordPayload,
+        mut stream: sensors::RecordServerStream,
+    ) -> Result<(), sensors::Error> {
+        if payload.room == "nowhere" {
+            return Err(sensors::Error::NotFound(format!(
+                "no room {:?}",
+                payload.room
+            )));
+        }
+        let mut readings = Vec::new();
+        while let Some(r) = stream.recv().await? {
+            readings.push(r);
+        }
+        // Report what the server decoded from the upgrade request.
+        if let Some(first) = readings.first_mut() {
+            first.tags = Some(vec![
+                tag("room", &payload.room),
+                tag("token", &payload.token),
+                tag("session", payload.session.as_deref().unwrap_or("-")),
+                tag("batch", payload.batch),
+                tag("labels", payload.labels.unwrap_or_default().join(",")),
+                tag(
+                    "strict",
+                    payload.strict.map_or("-".into(), |s| s.to_string()),
+                ),
+            ]);
+        }
+        stream.send_and_close(&readings).await?;
+        Ok(())
+    }
+
+    async fn watch(
+        &self,
+        _payload: WatchPayload,
+        stream: sensors::WatchServerStream,
+    ) -> Result<(), sensors::Error> {
+        let (mut tx, mut rx) = stream.split();
+        while let Some(r) = rx.recv().await? {
+            tx.send(&r).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn start() -> String {
+    let app = sensors::server::router(Arc::new(Sensors), nagare::ServerOptions::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { nagare::export::axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("bounded")
+}
+
+fn reading(value: f64) -> Reading {
+    Reading {
+        sensor_id: "67e55044-10b1-426f-9247-bb680e5fe0c8".into(),
+        value,
+        unit: Some("C".into()),
+        taken_at: "2026-11-28T06:00:00Z".into(),
+        tags: None,
+        raw: Some(nagare::message::Bytes(vec![0, 1, 2, 255])),
+    }
+}
+
+fn payload(room: &str) -> RecordPayload {
+    RecordPayload {
+        room: room.into(),
+        token: "secret".into(),
+        session: Some("s1".into()),
+        batch: 10,
+        labels: Some(vec!["a b".into(), "c".into()]),
+        strict: Some(true),
+    }
+}
+
+#[tokio::test]
+async fn path_header_cookie_query_and_arrays_reach_the_server() {
+    bounded(async {
+        let base = start().await;
+        let client = Client::new(&base);
+        let mut stream = client.record(&payload("kitchen")).await.expect("dial");
+        stream.send(&reading(1.5)).await.expect("send");
+        stream.send(&reading(-2.0)).await.expect("send");
+        let result = stream.close_and_recv().await.expect("result");
+        assert_eq!(result.len(), 2);
+        let tags: Vec<(String, String)> = result[0]
+            .tags
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value.unwrap_or_default()))
+            .collect();
+        let want = [
+            ("room", "kitchen"),
+            ("token", "secret"),
+            ("session", "s1"),
+            ("batch", "10"),
+            ("labels", "a b,c"),
+            ("strict", "true"),
+        ];
+        assert_eq!(
+            tags,
+            want.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()
+        );
+        assert_eq!(
+            result[1].raw,
+            Some(nagare::message::Bytes(vec![0, 1, 2, 255]))
+        );
+    })
+    .await;
+}
+
+/// The upgrade request's HTTP error, decoded.
+async fn refused(base: &str, target: &str, headers: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    tcp.write_all(req.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.expect("read");
+    let status = out[9..12].parse().expect("status");
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+/// Request target, headers, expected error name and message.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+
+#[tokio::test]
+async fn decoding_errors_are_goa_errors_before_the_upgrade() {
+    bounded(async {
+        let base = start().await;
+        let cases: [Case; 5] = [
+            ("/v1/rooms/kitchen/record", &[], "missing_field", "\"token\" is missing from header"),
+            ("/v1/rooms/k/record", &[("X-Token", "t")], "invalid_length", "length of room must be greater or equal than 2 but got value \"k\" (len=1)"),
+            ("/v1/rooms/kitchen/record?batch=many", &[("X-Token", "t")], "invalid_field_type", "invalid value \"many\" for \"batch\", must be a integer"),
+            ("/v1/rooms/kitchen/record?strict=maybe", &[("X-Token", "t")], "invalid_field_type", "invalid value \"maybe\" for \"strict\", must be a boolean"),
+            ("/v1/watch?view=bogus&", &[("X-Host", "-bad-")], "invalid_format", "host must be formatted as a hostname but got value \"-bad-\", invalid label \"-bad-\""),
+        ];
+        for (target, headers, name, message) in cases {
+            let (status, body) = refused(&base, target, headers).await;
+            assert_eq!(status, 400, "{target}");
+            assert_eq!(body["name"], name, "{target}");
+            assert_eq!(body["message"], message, "{target}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn designed_error_mid_stream_closes_with_4000_and_its_name() {
+    bounded(async {
+        let base = start().await;
+        let stream = Client::new(&base)
+            .record(&payload("nowhere"))
+            .await
+            .expect("dial");
+        match stream.close_and_recv().await {
+            Err(StreamError::Closed { code, reason }) => {
+                assert_eq!(code, 4000);
+                assert_eq!(reason, "not_found: no room \"nowhere\"");
+            }
+            other => panic!("expected close 4000, got {other:?}"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn client_refuses_an_invalid_payload_without_dialing() {
+    let client = Client::new("http://127.0.0.1:9");
+    let mut p = payload("kitchen");
+    p.batch = 0;
+    match client.record(&p).await {
+        Err(ClientError::InvalidPayload(e)) => {
+            assert_eq!(
+                e.message,
+                "batch must be greater or equal than 1 but got value 0"
+            )
+        }
+        other => panic!("expected an invalid payload, got {:?}", other.err()),
+    }
+}
+
+#[tokio::test]
+async fn bidirectional_viewed_result_uses_the_requested_view() {
+    bounded(async {
+        let base = start().await;
+        let client = Client::new(&base);
+        let mut stream = client
+            .watch(&WatchPayload {
+                view: Some("compact".into()),
+                host: Some("sensors.example.com".into()),
+            })
+            .await
+            .expect("dial");
+        stream.send(&reading(3.0)).await.expect("send");
+        let back = stream.recv().await.expect("recv").expect("a reading");
+        // Only the compact view's attributes came back.
+        assert_eq!(back.value, 3.0);
+        assert_eq!(back.sensor_id, "67e55044-10b1-426f-9247-bb680e5fe0c8");
+        assert_eq!(back.taken_at, "");
+        assert_eq!(back.unit, None);
+    })
+    .await;
+}
+
+#[test]
+fn validation_reports_every_failure_merged() {
+    use nagare::Validate;
+    let bad = Reading {
+        sensor_id: "nope".into(),
+        value: 101.0,
+        unit: Some("K".into()),
+        taken_at: "yesterday".into(),
+        tags: Some(vec![Tag {
+            key: "UPPER".into(),
+            value: None,
+        }]),
+        raw: None,
+    };
+    let e = bad.validate().expect_err("invalid");
+    assert_eq!(e.name, "invalid_format");
+    for part in [
+        "sensor_id must be formatted as a uuid",
+        "value must be lesser or equal than 100 but got value 101",
+        "value of unit must be one of \"C\", \"F\" but got value \"K\"",
+        "taken_at must be formatted as a date-time",
+        "key must match the regexp \"^[a-z]+$\" but got value \"UPPER\"",
+    ] {
+        assert!(
+            e.message.contains(part),
+            "missing {part:?} in {}",
+            e.message
+        );
+    }
+}
+
+#[test]
+fn generated_code_is_stable() {
+    let code = nagare_codegen::render(&design::design()).expect("render");
+    insta::assert_snapshot!("features", code);
+}
