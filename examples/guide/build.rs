@@ -6,7 +6,10 @@ mod design;
 fn main() {
     println!("cargo:rerun-if-changed=design.rs");
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
-    if let Err(e) = nagare_codegen::generate(&design::design(), &out) {
+    if let Err(e) = nagare_codegen::Builder::new()
+        .cli(true)
+        .generate(&design::design(), &out)
+    {
         // One line per problem, so cargo shows the whole list.
         for line in e.to_string().lines() {
             println!("cargo:warning={line}");

@@ -170,7 +170,11 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "Err",
 ];
 
-pub(crate) fn render(api: &Api, service: &Service) -> Result<TokenStream, GenerateError> {
+pub(crate) fn render(
+    api: &Api,
+    service: &Service,
+    cli: bool,
+) -> Result<TokenStream, GenerateError> {
     let set = collect_types(service);
     for d in &set.decls {
         let clashes = RESERVED_TYPE_NAMES.contains(&d.name.as_str())
@@ -216,6 +220,7 @@ pub(crate) fn render(api: &Api, service: &Service) -> Result<TokenStream, Genera
     let trait_ = render_trait(service, &methods);
     let server = crate::server::render(service, &methods);
     let client = crate::client::render(service, &methods);
+    let cli = cli.then(|| crate::cli::render_service(service, &methods));
     Ok(quote! {
         #mod_doc
         #[allow(clippy::all, unused_imports)]
@@ -233,6 +238,7 @@ pub(crate) fn render(api: &Api, service: &Service) -> Result<TokenStream, Genera
             #trait_
             #server
             #client
+            #cli
         }
     })
 }

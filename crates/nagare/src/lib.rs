@@ -20,6 +20,8 @@
 //! close 1000 `server closing connection`, and errors after the upgrade close the
 //! socket with a documented code instead of leaving it hanging (see `docs/protocol.md`).
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod client;
 pub mod close;
 mod conn;
@@ -47,6 +49,8 @@ pub use stream::{
 #[doc(hidden)]
 pub mod export {
     pub use axum;
+    #[cfg(feature = "cli")]
+    pub use clap;
     pub use regex;
     pub use serde;
     pub use serde_json;

@@ -71,11 +71,22 @@ impl<T: Message> StreamSender<T> {
 
     /// Queues one message; waits while the outbound queue is full.
     ///
-    /// Cancel safe: if the future is dropped, the message was either queued whole
-    /// or not at all.
-    pub async fn send(&mut self, msg: &T) -> Result<(), StreamError> {
-        std::future::poll_fn(|cx| self.poll_ready_inner(cx)).await?;
-        self.start_send_inner(msg)
+    /// The message is encoded before this returns, so the future borrows only the
+    /// sender (`T` need not be `Sync` to send from a spawned task). Cancel safe: if
+    /// the future is dropped, the message was either queued whole or not at all.
+    pub fn send(&mut self, msg: &T) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        let frame = if self.closed {
+            Err(StreamError::StreamClosed)
+        } else {
+            to_frame(msg, self.view.as_deref()).map_err(|e| StreamError::Encode(e.to_string()))
+        };
+        async move {
+            let frame = frame?;
+            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+            self.tx
+                .send_item(Outbound::Data(frame))
+                .map_err(|_| StreamError::StreamClosed)
+        }
     }
 
     /// The view messages are rendered with (`None` for types without views).
@@ -264,8 +275,11 @@ fn halves<P: Message, R: Message>(
 macro_rules! delegate_send {
     () => {
         /// Queues one message; see [`StreamSender::send`].
-        pub async fn send(&mut self, msg: &R) -> Result<(), StreamError> {
-            self.tx.send(msg).await
+        pub fn send(
+            &mut self,
+            msg: &R,
+        ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+            self.tx.send(msg)
         }
     };
 }
@@ -451,8 +465,8 @@ impl<P: Message> ClientSendStream<P> {
     }
 
     /// Queues one message; see [`StreamSender::send`].
-    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
-        self.tx.send(msg).await
+    pub fn send(&mut self, msg: &P) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.tx.send(msg)
     }
 
     /// Ends the stream (JSON `null`) and waits for the server to close: `Ok` on
@@ -483,8 +497,8 @@ impl<P: Message, R: Message> ClientSendResultStream<P, R> {
     }
 
     /// Queues one message; see [`StreamSender::send`].
-    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
-        self.tx.send(msg).await
+    pub fn send(&mut self, msg: &P) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.tx.send(msg)
     }
 
     /// Ends the stream (JSON `null`) and waits for the server's result.
@@ -503,6 +517,11 @@ impl<P: Message, R: Message> ClientSendResultStream<P, R> {
     pub fn set_view(&mut self, view: impl Into<ViewName>) {
         self.rx.set_view(view);
     }
+
+    /// The view the result is validated with (from the `Goa-View` header).
+    pub fn view(&self) -> Option<&str> {
+        self.rx.view()
+    }
 }
 
 /// Client side of a bidirectional method.
@@ -519,8 +538,8 @@ impl<P: Message, R: Message> BidiClientStream<P, R> {
     }
 
     /// Queues one message; see [`StreamSender::send`].
-    pub async fn send(&mut self, msg: &P) -> Result<(), StreamError> {
-        self.tx.send(msg).await
+    pub fn send(&mut self, msg: &P) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.tx.send(msg)
     }
 
     /// The next result; `Ok(None)` when the server ended the stream.

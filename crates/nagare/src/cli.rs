@@ -1,0 +1,198 @@
+//! Helpers behind generated command-line clients (feature `cli`).
+//!
+//! A generated CLI maps each method to a subcommand and each payload attribute to
+//! a flag; streamed messages come from standard input, one per line, and results
+//! go to standard output as one JSON document per line. End of input ends the
+//! client's stream.
+
+use std::io::Write;
+use std::str::FromStr;
+
+use clap::ArgMatches;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::client::ClientError;
+use crate::error::StreamError;
+use crate::message::Message;
+use crate::stream::{
+    ClientSendResultStream, ClientSendStream, ClientStream, StreamReceiver, StreamSender,
+};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The call could not be made.
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    /// The stream failed.
+    #[error("{0}")]
+    Stream(#[from] StreamError),
+    /// A flag's value is not valid.
+    #[error("{0}")]
+    Usage(String),
+    /// Reading standard input or writing standard output failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How a line of standard input becomes a message.
+#[derive(Clone, Copy, Debug)]
+pub enum LineFormat {
+    /// The line is the message's JSON.
+    Json,
+    /// The message is a string: the line is its text.
+    Text,
+    /// The message is an object with one text attribute: the line is its value.
+    Field(&'static str),
+}
+
+/// Parses one input line into a message, validating it.
+pub fn parse_line<T: Message>(line: &str, format: LineFormat) -> Result<T, CliError> {
+    let json = match format {
+        LineFormat::Json => line.as_bytes().to_vec(),
+        LineFormat::Text => serde_json::to_vec(line).map_err(|e| CliError::Usage(e.to_string()))?,
+        LineFormat::Field(name) => serde_json::to_vec(&serde_json::json!({ name: line }))
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    };
+    T::decode(&json, None).map_err(|e| CliError::Usage(format!("invalid message {line:?}: {e}")))
+}
+
+/// The value of an optional flag.
+pub fn value<T: FromStr>(m: &ArgMatches, id: &str) -> Result<Option<T>, CliError>
+where
+    T::Err: std::fmt::Display,
+{
+    match m.get_one::<String>(id) {
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|e| CliError::Usage(format!("--{id}: invalid value {s:?}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Every value of a repeatable flag; `None` when it is absent.
+pub fn values<T: FromStr>(m: &ArgMatches, id: &str) -> Result<Option<Vec<T>>, CliError>
+where
+    T::Err: std::fmt::Display,
+{
+    match m.get_many::<String>(id) {
+        Some(vs) => vs
+            .map(|s| {
+                s.parse()
+                    .map_err(|e| CliError::Usage(format!("--{id}: invalid value {s:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The value of a required flag (clap enforces presence).
+pub fn required<T: FromStr>(m: &ArgMatches, id: &str) -> Result<T, CliError>
+where
+    T::Err: std::fmt::Display,
+{
+    value(m, id)?.ok_or_else(|| CliError::Usage(format!("--{id} is required")))
+}
+
+/// Prints one message as a JSON line on standard output.
+pub fn print<T: Message>(msg: &T, view: Option<&str>) -> Result<(), CliError> {
+    let mut buf = Vec::with_capacity(128);
+    msg.encode(view, &mut buf)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    buf.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&buf)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Messages read from standard input, one per line; empty lines are skipped and
+/// invalid ones reported on standard error.
+struct InputLines {
+    lines: tokio::io::Lines<BufReader<tokio::io::Stdin>>,
+    format: LineFormat,
+}
+
+impl InputLines {
+    fn new(format: LineFormat) -> Self {
+        InputLines {
+            lines: BufReader::new(tokio::io::stdin()).lines(),
+            format,
+        }
+    }
+
+    /// The next valid message, `None` at end of input.
+    async fn next<T: Message>(&mut self) -> Result<Option<T>, CliError> {
+        while let Some(line) = self.lines.next_line().await? {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match parse_line::<T>(&line, self.format) {
+                Ok(msg) => return Ok(Some(msg)),
+                Err(e) => eprintln!("skipped: {e}"),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Server streaming: prints every result until the server ends the stream.
+pub async fn print_results<R: Message>(mut stream: ClientStream<R>) -> Result<(), CliError> {
+    while let Some(r) = stream.recv().await? {
+        print(&r, stream.view())?;
+    }
+    Ok(())
+}
+
+/// Client streaming: sends every input line, then ends the stream at end of input.
+pub async fn send_lines<P: Message>(
+    mut stream: ClientSendStream<P>,
+    format: LineFormat,
+) -> Result<(), CliError> {
+    let mut input = InputLines::new(format);
+    while let Some(m) = input.next::<P>().await? {
+        stream.send(&m).await?;
+    }
+    Ok(stream.close().await?)
+}
+
+/// Client streaming with a result: sends every input line, then prints the result.
+pub async fn send_lines_then_print<P: Message, R: Message>(
+    mut stream: ClientSendResultStream<P, R>,
+    format: LineFormat,
+) -> Result<(), CliError> {
+    let view = stream.view().map(str::to_owned);
+    let mut input = InputLines::new(format);
+    while let Some(m) = input.next::<P>().await? {
+        stream.send(&m).await?;
+    }
+    let result = stream.close_and_recv().await?;
+    print(&result, view.as_deref())
+}
+
+/// Bidirectional: sends input lines while printing results; end of input ends the
+/// client's stream, and the command ends when the server closes.
+pub async fn exchange<P: Message, R: Message>(
+    (mut tx, mut rx): (StreamSender<P>, StreamReceiver<R>),
+    format: LineFormat,
+) -> Result<(), CliError> {
+    let input = tokio::spawn(async move {
+        let mut input = InputLines::new(format);
+        while let Some(m) = input.next::<P>().await? {
+            tx.send(&m).await?;
+        }
+        tx.close().await.map_err(CliError::from)
+    });
+    let printed = async {
+        while let Some(r) = rx.recv().await? {
+            print(&r, rx.view())?;
+        }
+        Ok::<(), CliError>(())
+    }
+    .await;
+    // Input may still be blocked on a read: the command is over either way.
+    input.abort();
+    printed
+}
