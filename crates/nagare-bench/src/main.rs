@@ -1,1 +1,348 @@
-fn main() {}
+//! `nagare-bench echo`: the guide's generated `/echo` against a bare echo server
+//! built on the same WebSocket crate (tokio-tungstenite, same buffer sizes), in one
+//! run, with the same load generator. Reports throughput, the ratio, round-trip
+//! p50/p99 and each server's memory per idle connection.
+//!
+//! Each server runs in its own process on a single-threaded runtime (pinned to CPU
+//! 0 when `taskset` exists); the load generator is single-threaded too, so server
+//! and client get one core each.
+//!
+//! ```text
+//! cargo build --release -p nagare-bench
+//! target/release/nagare-bench echo
+//! ```
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Runs the comparison and prints the report.
+    Echo(EchoArgs),
+    /// Serves the bare echo (used by `echo`).
+    ServeBare,
+    /// Serves the guide (used by `echo`).
+    ServeGuide,
+}
+
+#[derive(Parser, Clone)]
+struct EchoArgs {
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 50)]
+    connections: usize,
+    /// Messages in flight per connection.
+    #[arg(long, default_value_t = 4)]
+    in_flight: usize,
+    /// Size of each message on the wire, in bytes.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Measured seconds per round (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Rounds per server, alternating, to even out machine noise.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+    /// Idle connections opened for the memory measurement.
+    #[arg(long, default_value_t = 2000)]
+    idle: usize,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match args.command {
+        Cmd::Echo(a) => rt.block_on(run(a)),
+        Cmd::ServeBare => rt.block_on(serve_bare()),
+        Cmd::ServeGuide => rt.block_on(serve_guide()),
+    }
+}
+
+/// The buffers and limits nagare uses by default, so both servers pay the same
+/// WebSocket-level costs.
+fn ws_config() -> WebSocketConfig {
+    let n = nagare::ws::WsConfig::default();
+    WebSocketConfig::default()
+        .read_buffer_size(n.read_buffer_size)
+        .write_buffer_size(n.write_buffer_size)
+        .max_write_buffer_size(n.max_write_buffer_size)
+        .max_message_size(Some(n.max_message_size))
+        .max_frame_size(Some(n.max_frame_size))
+}
+
+async fn serve_bare() -> anyhow::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let Ok(mut ws) =
+                tokio_tungstenite::accept_async_with_config(tcp, Some(ws_config())).await
+            else {
+                return;
+            };
+            while let Some(Ok(msg)) = ws.next().await {
+                if (msg.is_text() || msg.is_binary()) && ws.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+async fn serve_guide() -> anyhow::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    let app = guide::service::Guide::new().router(nagare::ServerOptions::new());
+    nagare::export::axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A server child process and its address.
+struct ServerProcess {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    async fn spawn(mode: &str) -> anyhow::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut cmd = if which("taskset") {
+            let mut c = tokio::process::Command::new("taskset");
+            c.arg("-c").arg("0").arg(exe);
+            c
+        } else {
+            tokio::process::Command::new(exe)
+        };
+        let mut child = cmd
+            .arg(mode)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("spawn server")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).await?;
+        let addr = line.trim().parse().context("server address")?;
+        Ok(ServerProcess { child, addr })
+    }
+
+    /// Resident memory of the server process, in KiB.
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        let pid = self.child.id().context("server pid")?;
+        // Under taskset the server is the child of taskset's exec: same pid.
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("VmRSS")
+    }
+}
+
+fn which(cmd: &str) -> bool {
+    std::process::Command::new(cmd)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A message of exactly `size` bytes on the wire for both servers: the guide's
+/// JSON body, which the bare server echoes as opaque text.
+fn payload(size: usize) -> String {
+    let overhead = "{\"message\":\"\"}\n".len();
+    format!(
+        "{{\"message\":\"{}\"}}\n",
+        "x".repeat(size.saturating_sub(overhead))
+    )
+}
+
+struct Round {
+    messages: u64,
+    elapsed: Duration,
+    rtts_us: Vec<u32>,
+}
+
+async fn connect(
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<tokio_tungstenite::WebSocketStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(
+        format!("ws://{addr}{path}"),
+        tcp,
+        Some(ws_config()),
+    )
+    .await?;
+    Ok(ws)
+}
+
+/// Closed-loop load: each connection keeps `in_flight` messages outstanding.
+async fn load(
+    addr: SocketAddr,
+    path: &str,
+    a: &EchoArgs,
+    warmup: Duration,
+    measure: Duration,
+) -> anyhow::Result<Round> {
+    let msg = payload(a.size);
+    let start = Instant::now() + warmup;
+    let end = start + measure;
+    let mut tasks = Vec::new();
+    for _ in 0..a.connections {
+        let ws = connect(addr, path).await?;
+        let msg = msg.clone();
+        let in_flight = a.in_flight;
+        tasks.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+            let mut rtts = Vec::new();
+            let mut count = 0u64;
+            for _ in 0..in_flight {
+                tx.feed(Message::text(msg.clone())).await?;
+                sent.push_back(Instant::now());
+            }
+            tx.flush().await?;
+            while let Some(reply) = rx.next().await {
+                let reply = reply?;
+                if !reply.is_text() {
+                    continue;
+                }
+                let now = Instant::now();
+                let t0 = sent.pop_front().context("reply without request")?;
+                if now >= start && now < end {
+                    count += 1;
+                    rtts.push((now - t0).as_micros() as u32);
+                }
+                if now >= end {
+                    break;
+                }
+                tx.send(Message::text(msg.clone())).await?;
+                sent.push_back(Instant::now());
+            }
+            let _ = tx.send(Message::Close(None)).await;
+            anyhow::Ok((count, rtts))
+        }));
+    }
+    let mut round = Round {
+        messages: 0,
+        elapsed: measure,
+        rtts_us: Vec::new(),
+    };
+    for t in tasks {
+        let (count, rtts) = t.await??;
+        round.messages += count;
+        round.rtts_us.extend(rtts);
+    }
+    Ok(round)
+}
+
+/// Opens `n` connections, exchanges one message on each (so buffers are as they
+/// are after real use) and measures the server's RSS growth per connection.
+async fn idle_memory(
+    server: &ServerProcess,
+    path: &str,
+    n: usize,
+    size: usize,
+) -> anyhow::Result<f64> {
+    let before = server.rss_kib()?;
+    let msg = payload(size);
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut ws = connect(server.addr, path).await?;
+        ws.send(Message::text(msg.clone())).await?;
+        match ws.next().await {
+            Some(Ok(m)) if m.is_text() => {}
+            other => bail!("no echo on an idle-memory connection: {other:?}"),
+        }
+        conns.push(ws);
+    }
+    let after = server.rss_kib()?;
+    drop(conns);
+    Ok((after.saturating_sub(before)) as f64 / n as f64)
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct Summary {
+    rate: f64,
+    p50: u32,
+    p99: u32,
+}
+
+fn summarise(rounds: &[Round]) -> Summary {
+    let messages: u64 = rounds.iter().map(|r| r.messages).sum();
+    let secs: f64 = rounds.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+    let mut all: Vec<u32> = rounds
+        .iter()
+        .flat_map(|r| r.rtts_us.iter().copied())
+        .collect();
+    all.sort_unstable();
+    Summary {
+        rate: messages as f64 / secs,
+        p50: percentile(&all, 0.50),
+        p99: percentile(&all, 0.99),
+    }
+}
+
+async fn run(a: EchoArgs) -> anyhow::Result<()> {
+    let bare = ServerProcess::spawn("serve-bare").await?;
+    let guide = ServerProcess::spawn("serve-guide").await?;
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(a.seconds);
+    let (mut bare_rounds, mut guide_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..a.rounds {
+        bare_rounds.push(load(bare.addr, "/", &a, warmup, measure).await?);
+        guide_rounds.push(load(guide.addr, "/echo", &a, warmup, measure).await?);
+    }
+    let b = summarise(&bare_rounds);
+    let g = summarise(&guide_rounds);
+    let bare_mem = idle_memory(&bare, "/", a.idle, a.size).await?;
+    let guide_mem = idle_memory(&guide, "/echo", a.idle, a.size).await?;
+    println!(
+        "echo: {} connections x {} in flight, {} B messages, {} x {} s per server",
+        a.connections, a.in_flight, a.size, a.rounds, a.seconds
+    );
+    println!(
+        "| server | msg/s | p50 | p99 | memory per idle connection ({} conns) |",
+        a.idle
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| bare tokio-tungstenite echo | {:.0} | {} us | {} us | {:.1} KiB |",
+        b.rate, b.p50, b.p99, bare_mem
+    );
+    println!(
+        "| nagare guide /echo | {:.0} | {} us | {} us | {:.1} KiB |",
+        g.rate, g.p50, g.p99, guide_mem
+    );
+    println!("ratio nagare/bare: {:.3}", g.rate / b.rate);
+    Ok(())
+}

@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_channel::mpsc;
+use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -33,7 +34,9 @@ pub struct ConnConfig {
     /// Frame and buffer limits of the WebSocket itself.
     pub ws: WsConfig,
     /// Messages received but not yet taken by the service. When full, the driver
-    /// stops reading and TCP pushes back on the peer.
+    /// stops reading and TCP pushes back on the peer. Queue slots are allocated
+    /// per queued message and freed when it is taken, so an idle connection pays
+    /// nothing for its queues whatever their bounds.
     pub inbound_queue: usize,
     /// Messages sent but not yet written. When full, `send` waits: backpressure
     /// to the sender rather than unbounded memory.
@@ -123,8 +126,10 @@ pub(crate) fn open<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.max(1));
-    let (out_tx, out_rx) = mpsc::channel(config.outbound_queue.max(1));
+    // A futures channel holds `buffer + senders` messages; each holder of a
+    // sender may add one more.
+    let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.saturating_sub(1));
+    let (out_tx, out_rx) = mpsc::channel(config.outbound_queue.saturating_sub(1));
     let gone = CancellationToken::new();
     let (reader, writer) = socket.split();
     let driver = Driver {
@@ -178,7 +183,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             tokio::select! {
                 biased;
                 () = sleep_until(deadline) => break,
-                item = self.outbound.recv(), if writing => {
+                item = self.outbound.next(), if writing => {
                     let close = match item {
                         Some(Outbound::Data(d)) => match self.write_batch(d).await {
                             Ok(close) => close,
@@ -204,7 +209,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
                     }
                 }
-                step = read_step(&mut self.reader, &self.inbound) => match step {
+                step = read_step(&mut self.reader, &mut self.inbound) => match step {
                     ReadStep::Continue => {}
                     ReadStep::PeerClosed => {
                         end_delivered = true;
@@ -255,7 +260,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 
     /// Tells the receiving handle the connection ended, if it has room; the
     /// receiver also learns it from the queue closing.
-    fn deliver_end(&self, delivered: &mut bool, end: End) {
+    fn deliver_end(&mut self, delivered: &mut bool, end: End) {
         if !*delivered {
             *delivered = true;
             let _ = self.inbound.try_send(Inbound::End(end));
@@ -267,21 +272,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 /// and delivers it. Cancel safe: dropping it loses no message.
 async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
     reader: &mut SocketReader<S>,
-    inbound: &mpsc::Sender<Inbound>,
+    inbound: &mut mpsc::Sender<Inbound>,
 ) -> ReadStep {
-    // With nobody receiving, keep reading anyway so control frames are handled;
-    // data is then discarded.
-    let permit = inbound.reserve().await.ok();
+    // Wait for room first, so a read item always has a slot. With nobody
+    // receiving, keep reading anyway so control frames are handled; data is then
+    // discarded.
+    let room = std::future::poll_fn(|cx| inbound.poll_ready(cx))
+        .await
+        .is_ok();
     match reader.recv().await {
         Some(Ok(Received::Data(d))) => {
-            if let Some(p) = permit {
-                p.send(Inbound::Data(d));
+            if room {
+                let _ = inbound.start_send(Inbound::Data(d));
             }
             ReadStep::Continue
         }
         Some(Ok(Received::Close(f))) => {
-            if let Some(p) = permit {
-                p.send(Inbound::End(End::PeerClosed(f)));
+            if room {
+                let _ = inbound.start_send(Inbound::End(End::PeerClosed(f)));
             }
             ReadStep::PeerClosed
         }
@@ -317,7 +325,7 @@ impl RawReceiver {
         if let Some(end) = &self.ended {
             return Poll::Ready(end.error().map_or(Ok(None), Err));
         }
-        match self.rx.poll_recv(cx) {
+        match self.rx.poll_next_unpin(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Inbound::Data(d))) => Poll::Ready(Ok(Some(d))),
             Poll::Ready(Some(Inbound::End(end))) => {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use axum::http::{request::Parts, HeaderMap};
 use axum::response::Response;
+use futures_util::SinkExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -118,7 +119,7 @@ async fn serve<S, F, Fut, E>(
     E: StreamFailure + Display,
 {
     let (conn, driver) = conn::open(socket, &config, Side::Server);
-    let control = conn.outbound.clone();
+    let mut control = conn.outbound.clone();
     let handler = method(conn);
     tokio::pin!(driver, handler);
     let mut shutting_down = false;

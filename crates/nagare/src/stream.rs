@@ -33,8 +33,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
+use futures_channel::mpsc;
 use futures_util::{Sink, Stream};
-use tokio_util::sync::{CancellationToken, PollSender};
+use tokio_util::sync::CancellationToken;
 
 use crate::close::{CloseCode, SERVER_CLOSING};
 use crate::conn::{Conn, Keepalive, Outbound, RawReceiver, Side};
@@ -47,7 +48,7 @@ pub type ViewName = Arc<str>;
 
 /// Sends typed messages on a connection.
 pub struct StreamSender<T> {
-    tx: PollSender<Outbound>,
+    tx: mpsc::Sender<Outbound>,
     side: Side,
     closed: bool,
     view: Option<ViewName>,
@@ -59,7 +60,7 @@ pub struct StreamSender<T> {
 impl<T: Message> StreamSender<T> {
     fn new(conn: &Conn, side: Side, view: Option<ViewName>, keepalive: Keepalive) -> Self {
         StreamSender {
-            tx: PollSender::new(conn.outbound.clone()),
+            tx: conn.outbound.clone(),
             side,
             closed: false,
             view,
@@ -84,7 +85,7 @@ impl<T: Message> StreamSender<T> {
             let frame = frame?;
             std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
             self.tx
-                .send_item(Outbound::Data(frame))
+                .start_send(Outbound::Data(frame))
                 .map_err(|_| StreamError::StreamClosed)
         }
     }
@@ -109,7 +110,7 @@ impl<T: Message> StreamSender<T> {
         std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
         self.closed = true;
         self.tx
-            .send_item(item)
+            .start_send(item)
             .map_err(|_| StreamError::StreamClosed)
     }
 
@@ -126,7 +127,7 @@ impl<T: Message> StreamSender<T> {
 
     fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         self.tx
-            .poll_reserve(cx)
+            .poll_ready(cx)
             .map_err(|_| StreamError::StreamClosed)
     }
 
@@ -138,12 +139,10 @@ impl<T: Message> StreamSender<T> {
     }
 
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
-        let frame = to_frame(msg, self.view.as_deref()).map_err(|e| {
-            self.tx.abort_send();
-            StreamError::Encode(e.to_string())
-        })?;
+        let frame =
+            to_frame(msg, self.view.as_deref()).map_err(|e| StreamError::Encode(e.to_string()))?;
         self.tx
-            .send_item(Outbound::Data(frame))
+            .start_send(Outbound::Data(frame))
             .map_err(|_| StreamError::StreamClosed)
     }
 }
@@ -177,7 +176,7 @@ impl<T: Message> Sink<T> for StreamSender<T> {
         this.closed = true;
         Poll::Ready(
             this.tx
-                .send_item(item)
+                .start_send(item)
                 .map_err(|_| StreamError::StreamClosed),
         )
     }
