@@ -39,6 +39,13 @@ enum Cmd {
     ServeBare,
     /// Serves the guide (used by `echo`).
     ServeGuide,
+    /// Serves a raw echo on nagare's connection runtime at `/echo`, for the
+    /// Autobahn|Testsuite fuzzingclient (text as text, binary as binary).
+    AutobahnEcho {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        addr: SocketAddr,
+    },
 }
 
 #[derive(Parser, Clone)]
@@ -72,6 +79,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Echo(a) => rt.block_on(run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeGuide => rt.block_on(serve_guide()),
+        Cmd::AutobahnEcho { addr } => rt.block_on(autobahn_echo(addr)),
     }
 }
 
@@ -112,6 +120,46 @@ async fn serve_guide() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
     let app = guide::service::Guide::new().router(nagare::ServerOptions::new());
+    nagare::export::axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn autobahn_echo(addr: SocketAddr) -> anyhow::Result<()> {
+    use nagare::export::axum::{extract::Request, http::HeaderMap, routing::get, Router};
+    let mut options = nagare::ServerOptions::new();
+    // Cases 9.* send messages of up to 16 MiB.
+    options.conn.ws.max_message_size = 20 << 20;
+    options.conn.ws.max_frame_size = 20 << 20;
+    // An echoed 16 MiB message is written whole before it is flushed.
+    options.conn.ws.max_write_buffer_size = 40 << 20;
+    let app = Router::new().route(
+        "/echo",
+        get(move |req: Request| {
+            let options = options.clone();
+            async move {
+                let (mut parts, _) = req.into_parts();
+                let endpoint = nagare::EndpointName {
+                    service: "autobahn",
+                    method: "echo",
+                };
+                nagare::server::upgrade(
+                    &mut parts,
+                    &options,
+                    endpoint,
+                    HeaderMap::new(),
+                    |conn| async move {
+                        let mut stream = nagare::RawStream::new(conn);
+                        while let Some(data) = stream.recv().await? {
+                            stream.send(data).await?;
+                        }
+                        Ok::<(), nagare::StreamError>(())
+                    },
+                )
+            }
+        }),
+    );
+    let listener = TcpListener::bind(addr).await?;
+    println!("{}", listener.local_addr()?);
     nagare::export::axum::serve(listener, app).await?;
     Ok(())
 }

@@ -174,15 +174,26 @@ enum ReadStep {
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     async fn run(mut self) {
+        let mut reading = true;
         let mut writing = true;
-        // Set once we sent our close frame or received the peer's: the time by
-        // which the closing handshake must be over.
+        // Set once we sent our close frame or received the peer's (the time by
+        // which the closing handshake must be over), or when the peer broke the
+        // protocol (the time by which the handles must have finished with what
+        // arrived before the violation).
         let mut deadline: Option<Instant> = None;
+        // The close frame owed to a peer that broke the protocol. It replaces the
+        // one the handles ask for, so the peer learns what it did wrong.
+        let mut violation: Option<CloseFrame> = None;
         let mut end_delivered = false;
         loop {
             tokio::select! {
                 biased;
-                () = sleep_until(deadline) => break,
+                () = sleep_until(deadline) => {
+                    if let (Some(frame), true) = (violation.take(), writing) {
+                        let _ = self.writer.close(&frame).await;
+                    }
+                    break;
+                }
                 item = self.outbound.next(), if writing => {
                     let close = match item {
                         Some(Outbound::Data(d)) => match self.write_batch(d).await {
@@ -201,15 +212,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         })),
                     };
                     if let Some(frame) = close {
+                        let frame = violation.take().unwrap_or(frame);
                         if let Err(e) = self.writer.close(&frame).await {
                             tracing::debug!(error = %e, "close frame not sent");
                             break;
                         }
                         writing = false;
+                        if !reading {
+                            // Nothing more will come from a peer that broke the protocol.
+                            break;
+                        }
                         deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
                     }
                 }
-                step = read_step(&mut self.reader, &mut self.inbound) => match step {
+                step = read_step(&mut self.reader, &mut self.inbound), if reading => match step {
                     ReadStep::Continue => {}
                     ReadStep::PeerClosed => {
                         end_delivered = true;
@@ -219,13 +235,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
                     }
                     ReadStep::Failed(e) => {
-                        if let (Some(code), true) = (e.close_code(), writing) {
-                            let frame = CloseFrame::new(code, e.to_string());
-                            let _ = self.writer.close(&frame).await;
-                        }
-                        tracing::debug!(error = %e, "connection failed");
+                        tracing::debug!(error = %e, "peer failed the connection");
                         self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
-                        break;
+                        match e.close_code() {
+                            // Messages that arrived before the violation are still
+                            // answered; then the peer gets the violation's code.
+                            Some(code) if writing => {
+                                violation = Some(CloseFrame::new(code, e.to_string()));
+                                reading = false;
+                                deadline = Some(Instant::now() + self.close_timeout);
+                            }
+                            _ => break,
+                        }
                     }
                     ReadStep::Eof => {
                         if !end_delivered {

@@ -41,7 +41,8 @@ pub use message::{Message, Validate};
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,
-    ServerRecvResultStream, ServerRecvStream, ServerStream, StreamReceiver, StreamSender, ViewName,
+    RawStream, ServerRecvResultStream, ServerRecvStream, ServerStream, StreamReceiver,
+    StreamSender, ViewName,
 };
 
 /// Crates generated code needs, re-exported so that a user crate depends on

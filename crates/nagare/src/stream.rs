@@ -563,6 +563,42 @@ impl<P: Message, R: Message> BidiClientStream<P, R> {
     }
 }
 
+/// A bidirectional stream of raw WebSocket data messages, without JSON or the
+/// `null` convention: for proxies, tests and conformance suites. The connection
+/// runtime (queues, batching, close codes) is the same as for typed streams.
+pub struct RawStream {
+    raw: RawReceiver,
+    tx: mpsc::Sender<Outbound>,
+    _keepalive: Keepalive,
+}
+
+impl RawStream {
+    /// Wraps a server connection.
+    pub fn new(conn: Conn) -> Self {
+        let keepalive = Keepalive::new(conn.outbound.clone());
+        RawStream {
+            tx: conn.outbound.clone(),
+            raw: RawReceiver::new(conn.inbound),
+            _keepalive: keepalive,
+        }
+    }
+
+    /// The next data message; `Ok(None)` when the peer closed with 1000 or no code.
+    pub async fn recv(&mut self) -> Result<Option<Data>, StreamError> {
+        std::future::poll_fn(|cx| self.raw.poll_recv(cx)).await
+    }
+
+    /// Queues a data message.
+    pub async fn send(&mut self, data: Data) -> Result<(), StreamError> {
+        std::future::poll_fn(|cx| self.tx.poll_ready(cx))
+            .await
+            .map_err(|_| StreamError::StreamClosed)?;
+        self.tx
+            .start_send(Outbound::Data(data))
+            .map_err(|_| StreamError::StreamClosed)
+    }
+}
+
 impl crate::message::Validate for () {
     fn validate(&self) -> Result<(), crate::error::ValidationError> {
         Ok(())

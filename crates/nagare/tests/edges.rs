@@ -1,0 +1,146 @@
+//! Protocol edges of the connection runtime, over a raw TCP socket: every protocol
+//! error is answered with a close frame carrying the right code, after the
+//! messages that arrived before it are answered.
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use nagare::{EndpointName, RawStream, ServerOptions, StreamError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn echo(req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let ep = EndpointName {
+        service: "raw",
+        method: "echo",
+    };
+    nagare::server::upgrade(
+        &mut parts,
+        &ServerOptions::new(),
+        ep,
+        HeaderMap::new(),
+        |conn| async move {
+            let mut s = RawStream::new(conn);
+            while let Some(d) = s.recv().await? {
+                s.send(d).await?;
+            }
+            Ok::<_, StreamError>(())
+        },
+    )
+}
+
+async fn connect() -> TcpStream {
+    let app = Router::new().route("/echo", get(echo));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(
+        b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .expect("request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("head");
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    tcp
+}
+
+/// A masked client frame header for a payload of `len` bytes, then the payload.
+fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first_byte];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n < 65536 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as is
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Reads server frames until a close frame; returns the data payloads before it
+/// and the close code.
+async fn until_close(tcp: &mut TcpStream) -> (Vec<Vec<u8>>, u16) {
+    let mut data = Vec::new();
+    loop {
+        let mut head = [0u8; 2];
+        tcp.read_exact(&mut head).await.expect("frame head");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut l = [0u8; 2];
+                tcp.read_exact(&mut l).await.expect("len");
+                u16::from_be_bytes(l) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        tcp.read_exact(&mut payload).await.expect("payload");
+        if head[0] & 0x0f == 0x8 {
+            return (data, u16::from_be_bytes([payload[0], payload[1]]));
+        }
+        data.push(payload);
+    }
+}
+
+async fn bounded<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("bounded")
+}
+
+#[tokio::test]
+async fn messages_before_a_protocol_violation_are_answered_then_1002() {
+    bounded(async {
+        let mut tcp = connect().await;
+        let mut bytes = frame(0x81, b"before");
+        bytes.extend(frame(0x81 | 0x20, b"reserved bit set"));
+        tcp.write_all(&bytes).await.expect("send");
+        let (data, code) = until_close(&mut tcp).await;
+        assert_eq!(data, vec![b"before".to_vec()]);
+        assert_eq!(code, 1002);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
+    bounded(async {
+        let mut tcp = connect().await;
+        tcp.write_all(&frame(0x81, &[0xce, 0xba, 0xff]))
+            .await
+            .expect("send");
+        assert_eq!(until_close(&mut tcp).await.1, 1007);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn message_over_the_limit_closes_with_1009() {
+    bounded(async {
+        let mut tcp = connect().await;
+        // The default limit is 1 MiB; announce 2 MiB.
+        let big = vec![b'x'; 2 << 20];
+        // The server may close before reading everything, so a write error is fine.
+        let _ = tcp.write_all(&frame(0x82, &big)).await;
+        assert_eq!(until_close(&mut tcp).await.1, 1009);
+    })
+    .await;
+}
