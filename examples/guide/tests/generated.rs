@@ -6,6 +6,10 @@ mod design;
 
 #[test]
 fn generated_code_is_stable() {
-    let code = nagare_codegen::render(&design::design()).expect("the guide design is valid");
+    // Exactly what build.rs generates.
+    let code = nagare_codegen::Builder::new()
+        .cli(true)
+        .render(&design::design())
+        .expect("the guide design is valid");
     insta::assert_snapshot!("guide", code);
 }
