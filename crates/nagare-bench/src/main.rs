@@ -193,6 +193,19 @@ impl ServerProcess {
         Ok(ServerProcess { child, addr })
     }
 
+    /// CPU time (user + system) the server process has used so far.
+    fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let pid = self.child.id().context("server pid")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = stat.rsplit_once(')').context("stat format")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
+            + fields.get(12).context("stime")?.parse::<u64>()?;
+        // Linux reports in clock ticks of 1/100 s on every common configuration.
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
     /// Resident memory of the server process, in KiB.
     fn rss_kib(&self) -> anyhow::Result<u64> {
         let pid = self.child.id().context("server pid")?;
@@ -229,6 +242,10 @@ struct Round {
     messages: u64,
     elapsed: Duration,
     rtts_us: Vec<u32>,
+    /// Server CPU time over the whole round, warm-up included.
+    server_cpu: Duration,
+    /// Messages over the whole round, warm-up included.
+    all_messages: u64,
 }
 
 async fn connect(
@@ -244,6 +261,20 @@ async fn connect(
     )
     .await?;
     Ok(ws)
+}
+
+/// [`load`] on a server process, recording its CPU time.
+async fn load_server(
+    server: &ServerProcess,
+    path: &str,
+    a: &EchoArgs,
+    warmup: Duration,
+    measure: Duration,
+) -> anyhow::Result<Round> {
+    let cpu_before = server.cpu_time()?;
+    let mut round = load(server.addr, path, a, warmup, measure).await?;
+    round.server_cpu = server.cpu_time()?.saturating_sub(cpu_before);
+    Ok(round)
 }
 
 /// Closed-loop load: each connection keeps `in_flight` messages outstanding.
@@ -267,6 +298,7 @@ async fn load(
             let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
             let mut rtts = Vec::new();
             let mut count = 0u64;
+            let mut total = 0u64;
             for _ in 0..in_flight {
                 tx.feed(Message::text(msg.clone())).await?;
                 sent.push_back(Instant::now());
@@ -279,6 +311,7 @@ async fn load(
                 }
                 let now = Instant::now();
                 let t0 = sent.pop_front().context("reply without request")?;
+                total += 1;
                 if now >= start && now < end {
                     count += 1;
                     rtts.push((now - t0).as_micros() as u32);
@@ -290,17 +323,20 @@ async fn load(
                 sent.push_back(Instant::now());
             }
             let _ = tx.send(Message::Close(None)).await;
-            anyhow::Ok((count, rtts))
+            anyhow::Ok((count, total, rtts))
         }));
     }
     let mut round = Round {
         messages: 0,
         elapsed: measure,
         rtts_us: Vec::new(),
+        server_cpu: Duration::ZERO,
+        all_messages: 0,
     };
     for t in tasks {
-        let (count, rtts) = t.await??;
+        let (count, total, rtts) = t.await??;
         round.messages += count;
+        round.all_messages += total;
         round.rtts_us.extend(rtts);
     }
     Ok(round)
@@ -343,6 +379,8 @@ struct Summary {
     rate: f64,
     p50: u32,
     p99: u32,
+    /// Server CPU microseconds per echoed message.
+    cpu_us: f64,
 }
 
 fn summarise(rounds: &[Round]) -> Summary {
@@ -353,10 +391,13 @@ fn summarise(rounds: &[Round]) -> Summary {
         .flat_map(|r| r.rtts_us.iter().copied())
         .collect();
     all.sort_unstable();
+    let cpu: f64 = rounds.iter().map(|r| r.server_cpu.as_secs_f64()).sum();
+    let all_messages: u64 = rounds.iter().map(|r| r.all_messages).sum();
     Summary {
         rate: messages as f64 / secs,
         p50: percentile(&all, 0.50),
         p99: percentile(&all, 0.99),
+        cpu_us: cpu * 1e6 / all_messages.max(1) as f64,
     }
 }
 
@@ -367,8 +408,8 @@ async fn run(a: EchoArgs) -> anyhow::Result<()> {
     let measure = Duration::from_secs(a.seconds);
     let (mut bare_rounds, mut guide_rounds) = (Vec::new(), Vec::new());
     for _ in 0..a.rounds {
-        bare_rounds.push(load(bare.addr, "/", &a, warmup, measure).await?);
-        guide_rounds.push(load(guide.addr, "/echo", &a, warmup, measure).await?);
+        bare_rounds.push(load_server(&bare, "/", &a, warmup, measure).await?);
+        guide_rounds.push(load_server(&guide, "/echo", &a, warmup, measure).await?);
     }
     let b = summarise(&bare_rounds);
     let g = summarise(&guide_rounds);
@@ -379,18 +420,22 @@ async fn run(a: EchoArgs) -> anyhow::Result<()> {
         a.connections, a.in_flight, a.size, a.rounds, a.seconds
     );
     println!(
-        "| server | msg/s | p50 | p99 | memory per idle connection ({} conns) |",
+        "| server | msg/s | p50 | p99 | server CPU per message | memory per idle connection ({} conns) |",
         a.idle
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     println!(
-        "| bare tokio-tungstenite echo | {:.0} | {} us | {} us | {:.1} KiB |",
-        b.rate, b.p50, b.p99, bare_mem
+        "| bare tokio-tungstenite echo | {:.0} | {} us | {} us | {:.2} us | {:.1} KiB |",
+        b.rate, b.p50, b.p99, b.cpu_us, bare_mem
     );
     println!(
-        "| nagare guide /echo | {:.0} | {} us | {} us | {:.1} KiB |",
-        g.rate, g.p50, g.p99, guide_mem
+        "| nagare guide /echo | {:.0} | {} us | {} us | {:.2} us | {:.1} KiB |",
+        g.rate, g.p50, g.p99, g.cpu_us, guide_mem
     );
-    println!("ratio nagare/bare: {:.3}", g.rate / b.rate);
+    println!(
+        "throughput ratio nagare/bare: {:.3}; server CPU per message ratio: {:.3}",
+        g.rate / b.rate,
+        g.cpu_us / b.cpu_us
+    );
     Ok(())
 }
