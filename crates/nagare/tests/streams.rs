@@ -174,3 +174,58 @@ async fn plain_get_is_refused_before_upgrade() {
     .await
     .expect("bounded");
 }
+
+/// Signals when dropped: proves a service method's future was dropped.
+struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_method_that_ignores_a_vanished_client_is_cancelled_after_the_grace() {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel();
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(dropped_tx)));
+        let app = Router::new().route(
+            "/stuck",
+            get(move |req: Request| {
+                let slot = slot.clone();
+                async move {
+                    let (mut parts, _) = req.into_parts();
+                    let mut options = ServerOptions::new();
+                    options.conn.cancel_grace = Duration::from_millis(50);
+                    let signal = DropSignal(slot.lock().ok().and_then(|mut s| s.take()));
+                    nagare::server::upgrade(
+                        &mut parts,
+                        &options,
+                        EP,
+                        HeaderMap::new(),
+                        move |conn| async move {
+                            let _signal = signal;
+                            let _stream = ServerStream::<i64>::new(conn, None);
+                            // Waits for an event that never comes, without watching the stream.
+                            std::future::pending::<()>().await;
+                            Ok::<_, StreamError>(())
+                        },
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let conn = dial(&format!("http://{addr}"), "/stuck").await;
+        let stream = ClientStream::<i64>::new(conn, None);
+        drop(stream);
+        dropped_rx.await.expect("the method's future was dropped");
+    })
+    .await
+    .expect("bounded");
+}

@@ -304,3 +304,20 @@ async fn listener_survives_a_go_style_client_that_drops_tcp_after_null() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_subscriber_that_vanishes_is_cleaned_up() {
+    bounded(async {
+        let server = start().await;
+        let url = format!("{}/subscribe", server.base.replace("http", "ws"));
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        wait_for_metric(&server.base, "subscribers", 1.0).await;
+        // Gone without a close frame, as a crashed client or a cut network.
+        drop(ws);
+        // The service method noticed and returned: its broadcast receiver is gone.
+        common::wait_for_metric_where(&server.base, "subscribers", |v| v == 0.0).await;
+    })
+    .await;
+}

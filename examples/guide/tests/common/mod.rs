@@ -42,6 +42,11 @@ pub async fn bounded<F: Future>(f: F) -> F::Output {
 /// Waits until the monitor reports `metric` at `value` or more, by streaming
 /// analytics every 10 ms: an event to await, not a sleep.
 pub async fn wait_for_metric(base: &str, metric: &str, value: f64) {
+    wait_for_metric_where(base, metric, |v| v >= value).await
+}
+
+/// Waits until the monitor reports a value of `metric` that satisfies `ok`.
+pub async fn wait_for_metric_where(base: &str, metric: &str, ok: impl Fn(f64) -> bool) {
     let client = guide::monitor::client::Client::new(base);
     let payload = guide::monitor::AnalyticsPayload {
         view: Some("summary".into()),
@@ -50,9 +55,9 @@ pub async fn wait_for_metric(base: &str, metric: &str, value: f64) {
     };
     let mut stream = client.analytics(&payload).await.expect("analytics");
     while let Some(update) = stream.recv().await.expect("metric update") {
-        if update.metric == metric && update.value >= value {
+        if update.metric == metric && ok(update.value) {
             return;
         }
     }
-    panic!("analytics ended before {metric} reached {value}");
+    panic!("analytics ended before {metric} reached the awaited value");
 }
