@@ -229,3 +229,20 @@ async fn a_method_that_ignores_a_vanished_client_is_cancelled_after_the_grace() 
     .await
     .expect("bounded");
 }
+
+#[tokio::test]
+async fn split_halves_are_a_sink_and_a_stream() {
+    use futures_util::{SinkExt, StreamExt};
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let base = start().await;
+        let (mut tx, rx) =
+            BidiClientStream::<i64, i64>::new(dial(&base, "/echo").await, None).split();
+        let mut input = futures_util::stream::iter((1..=50).map(Ok));
+        tx.send_all(&mut input).await.expect("send_all");
+        SinkExt::close(&mut tx).await.expect("close sends null");
+        let doubled: Vec<i64> = rx.map(|r| r.expect("message")).collect().await;
+        assert_eq!(doubled, (1..=50).map(|n| n * 2).collect::<Vec<_>>());
+    })
+    .await
+    .expect("bounded");
+}
