@@ -49,6 +49,7 @@ fn method_command(m: &MethodInfo) -> TokenStream {
     let name = &m.method.name;
     let mut about = m.method.description.clone().unwrap_or_default();
     let input = match m.kind {
+        StreamKind::Unary => "Prints the result as JSON.",
         StreamKind::Server => "Prints each result as a JSON line until the server ends the stream.",
         StreamKind::Client => "Sends each line of standard input; end of input ends the stream.",
         StreamKind::ClientWithResult => {
@@ -109,15 +110,22 @@ fn method_arm(m: &MethodInfo) -> TokenStream {
         None => quote!(),
     };
     let arg = m.payload.as_ref().map(|_| quote!(&payload));
+    let call = quote!(client.#call(#arg).await.map_err(CliError::failed)?);
     let run = match m.kind {
-        StreamKind::Server => quote!(nagare::cli::print_results(client.#call(#arg).await?).await),
-        StreamKind::Client => {
-            quote!(nagare::cli::send_lines(client.#call(#arg).await?, #format).await)
+        StreamKind::Unary if m.method.result.is_some() => {
+            let view = match &m.pinned_view {
+                Some(v) => quote!(Some(#v)),
+                None => quote!(None),
+            };
+            quote!(nagare::cli::print(&#call, #view))
         }
+        StreamKind::Unary => quote!({ #call; Ok(()) }),
+        StreamKind::Server => quote!(nagare::cli::print_results(#call).await),
+        StreamKind::Client => quote!(nagare::cli::send_lines(#call, #format).await),
         StreamKind::ClientWithResult => {
-            quote!(nagare::cli::send_lines_then_print(client.#call(#arg).await?, #format).await)
+            quote!(nagare::cli::send_lines_then_print(#call, #format).await)
         }
-        _ => quote!(nagare::cli::exchange(client.#call(#arg).await?.split(), #format).await),
+        _ => quote!(nagare::cli::exchange(#call.split(), #format).await),
     };
     quote! {
         Some((#name, m)) => {

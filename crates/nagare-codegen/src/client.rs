@@ -1,15 +1,25 @@
-//! The generated Rust client: one method per streaming method, which validates the
-//! payload, dials the endpoint with it and returns the typed client stream.
+//! The generated Rust client: one method per design method, which validates the
+//! payload, puts it in the request as the design maps it, and returns the typed
+//! result or client stream. Designed errors come back as the service's `Error`.
 
-use nagare_design::{Location, Service, StreamKind, Type};
+use nagare_design::{Credential, Location, SchemeKind, Service, StreamKind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::names::field_ident;
+use crate::names::{field_ident, ident};
 use crate::service::{element_is_plain, elements, Element, MethodInfo};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let fns = methods.iter().map(render_method);
+    let unary = methods.iter().any(|m| m.kind == StreamKind::Unary);
+    let (http_field, http_init) = if unary {
+        (
+            quote!(http: nagare::client::HttpClient,),
+            quote!(http: nagare::client::HttpClient::new(),),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     let doc = format!(" Client of the `{}` service.", service.name);
     quote! {
         /// The Rust client of the service.
@@ -21,15 +31,20 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
             pub struct Client {
                 base_url: String,
                 config: nagare::ConnConfig,
+                #http_field
             }
 
             impl Client {
                 /// A client of the server at `base_url` (`http://host:port`).
                 pub fn new(base_url: impl Into<String>) -> Self {
-                    Client { base_url: base_url.into(), config: nagare::ConnConfig::default() }
+                    Client {
+                        base_url: base_url.into(),
+                        config: nagare::ConnConfig::default(),
+                        #http_init
+                    }
                 }
 
-                /// Replaces the connection settings used for every call.
+                /// Replaces the connection settings used for every stream.
                 pub fn with_config(mut self, config: nagare::ConnConfig) -> Self {
                     self.config = config;
                     self
@@ -43,14 +58,21 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
 
 fn render_method(m: &MethodInfo) -> TokenStream {
     let id = field_ident(&m.method.name);
-    let stream = crate::names::ident(&format!("{}ClientStream", m.pascal));
+    let unary = m.kind == StreamKind::Unary;
+    let what = if unary {
+        format!("Calls `{} {}`.", m.route.verb.as_str(), m.route.path)
+    } else {
+        format!(
+            "Dials `GET {}` and returns the connected stream.",
+            m.route.path
+        )
+    };
     let doc = crate::types::doc(Some(&format!(
-        "{}\n\nDials `GET {}` and returns the connected stream.",
+        "{}\n\n{what}",
         m.method
             .description
             .as_deref()
             .unwrap_or("No description in the design."),
-        m.route.path
     )));
     let elems = elements(m);
     let path_params = m.route.params();
@@ -67,21 +89,76 @@ fn render_method(m: &MethodInfo) -> TokenStream {
     } else {
         quote!(format!(#fmt, #(#path_args),*))
     };
+    let basic = elems
+        .iter()
+        .any(|e| e.location == Location::BasicAuth)
+        .then(|| basic_auth(m))
+        .unwrap_or_default();
     let adds = elems
         .iter()
-        .filter(|e| e.location != Location::Path)
+        .filter(|e| !matches!(e.location, Location::Path | Location::BasicAuth))
         .map(|e| add_element(m, e));
     let (arg, validate) = match &m.payload {
         Some(p) => (
             quote!(payload: &#p),
-            quote!(nagare::Validate::validate(payload).map_err(nagare::ClientError::InvalidPayload)?;),
+            quote!(nagare::Validate::validate(payload).map_err(|e| Error::Client(nagare::ClientError::InvalidPayload(e)))?;),
         ),
         None => (quote!(), quote!()),
     };
-    let view = if m.viewed.is_some() {
-        quote!(Some(nagare::client::response_view(&headers)))
-    } else {
-        quote!(None)
+    let statuses = m.statuses_const();
+    let prepare = quote! {
+        #statuses
+        #validate
+        #[allow(unused_mut)]
+        let mut request = nagare::Request::new(#path);
+        #basic
+        #(#adds)*
+    };
+    if unary {
+        let verb = ident(m.route.verb.as_str());
+        let success =
+            m.endpoint
+                .status
+                .unwrap_or(if m.method.result.is_some() { 200 } else { 204 });
+        let (ret, ok) = match &m.result {
+            Some(r) => {
+                let view = match &m.pinned_view {
+                    Some(v) => quote!(Some(#v)),
+                    None => quote!(None),
+                };
+                (
+                    r.clone(),
+                    quote! {
+                        <#r as nagare::Message>::decode(&response.body, #view)
+                            .map_err(|e| Error::Client(nagare::ClientError::Handshake(format!("invalid result: {e}"))))
+                    },
+                )
+            }
+            None => (quote!(()), quote!(Ok(()))),
+        };
+        return quote! {
+            #doc
+            pub async fn #id(&self, #arg) -> Result<#ret, Error> {
+                #prepare
+                let response = request
+                    .send(&self.http, nagare::export::axum::http::Method::#verb, &self.base_url)
+                    .await
+                    .map_err(Error::Client)?;
+                if response.status.as_u16() == #success {
+                    return #ok;
+                }
+                Err(Error::from_client(
+                    nagare::client::refused_response(response.status, response.designed_error().map(str::to_owned), &response.body),
+                    STATUSES,
+                ))
+            }
+        };
+    }
+    let stream = ident(&format!("{}ClientStream", m.pascal));
+    let view = match (&m.viewed, &m.pinned_view) {
+        (Some(_), _) => quote!(Some(nagare::client::response_view(&headers))),
+        (None, Some(v)) => quote!(Some(#v.into())),
+        (None, None) => quote!(None),
     };
     let make = match m.kind {
         StreamKind::Client => quote!(#stream::new(conn)),
@@ -89,28 +166,56 @@ fn render_method(m: &MethodInfo) -> TokenStream {
     };
     quote! {
         #doc
-        pub async fn #id(&self, #arg) -> Result<#stream, nagare::ClientError> {
-            #validate
-            #[allow(unused_mut)]
-            let mut request = nagare::UpgradeRequest::new(#path);
-            #(#adds)*
-            let (conn, headers) = request.dial(&self.base_url, &self.config).await?;
+        pub async fn #id(&self, #arg) -> Result<#stream, Error> {
+            #prepare
+            let (conn, headers) = request
+                .dial(&self.base_url, &self.config)
+                .await
+                .map_err(|e| Error::from_client(e, STATUSES))?;
             let _ = &headers;
             Ok(#make)
         }
     }
 }
 
+/// `request.basic_auth(user, password)` from the payload's basic credentials.
+fn basic_auth(m: &MethodInfo) -> TokenStream {
+    let obj = m.method.payload.as_ref().and_then(Type::object);
+    let value = |c: Credential| match obj.and_then(|o| o.credential_attribute(&c)) {
+        Some(a) => {
+            let f = field_ident(&a.name);
+            if obj.is_some_and(|o| crate::types::is_plain(o, a)) {
+                quote!(payload.#f.as_str())
+            } else {
+                quote!(payload.#f.as_deref().unwrap_or_default())
+            }
+        }
+        None => quote!(""),
+    };
+    let user = value(Credential::Username);
+    let password = value(Credential::Password);
+    quote!(request.basic_auth(#user, #password).map_err(Error::Client)?;)
+}
+
 fn add_element(m: &MethodInfo, e: &Element) -> TokenStream {
     let f = field_ident(&e.attr.name);
     let wire = &e.wire;
+    // A JWT in `Authorization` goes as `Bearer <token>`, as Goa's clients send it.
+    let jwt_header = e.location == Location::Header
+        && wire.eq_ignore_ascii_case("authorization")
+        && e.attr.credential == Some(Credential::Token)
+        && m.security.iter().any(|(s, _)| s.kind == SchemeKind::Jwt);
     let add = match e.location {
         Location::Query => quote!(request.query(#wire, v);),
-        Location::Header => quote!(request.header(#wire, v)?;),
+        Location::Header if jwt_header => {
+            quote!(request.header(#wire, nagare::security::bearer(&v.to_string())).map_err(Error::Client)?;)
+        }
+        Location::Header => quote!(request.header(#wire, v).map_err(Error::Client)?;),
         Location::Cookie => quote!(request.cookie(#wire, v);),
-        Location::Path => quote!(),
+        Location::Body => quote!(request.body_field(#wire, v).map_err(Error::Client)?;),
+        Location::Path | Location::BasicAuth => quote!(),
     };
-    let is_array = matches!(e.attr.ty, Type::Array(_));
+    let is_array = matches!(e.attr.ty, Type::Array(_)) && e.location != Location::Body;
     let each = if is_array {
         quote!(for v in vs { #add })
     } else {

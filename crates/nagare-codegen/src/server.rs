@@ -1,8 +1,10 @@
-//! The generated axum server: one handler per streaming method that decodes and
-//! validates the upgrade request into the payload, answers errors with Goa's
-//! error body before upgrading, then runs the service method on the WebSocket.
+//! The generated axum server: one handler per method that decodes and validates the
+//! request into the payload and runs the security hooks, answering every failure
+//! with an HTTP error (Goa's error body, or the designed error's status and body).
+//! Streaming methods then upgrade and run on the WebSocket; unary methods answer
+//! with their result's JSON.
 
-use nagare_design::{Location, Primitive, Service, StreamKind, Type};
+use nagare_design::{Credential, Location, Primitive, SchemeKind, Service, StreamKind, Type, Verb};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -10,23 +12,27 @@ use crate::names::{field_ident, ident};
 use crate::service::{element_default, element_is_plain, elements, Element, MethodInfo};
 use crate::types::rust_type;
 
+/// `echo` -> `echo`, `type` -> `type` (without `r#`), for derived names.
+pub(crate) fn plain_name(m: &MethodInfo) -> String {
+    field_ident(&m.method.name)
+        .to_string()
+        .trim_start_matches("r#")
+        .to_owned()
+}
+
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let routes = methods.iter().flat_map(|m| {
-        let f = ident(&format!(
-            "handle_{}",
-            field_ident(&m.method.name)
-                .to_string()
-                .trim_start_matches("r#")
-        ));
+        let f = ident(&format!("handle_{}", plain_name(m)));
         let prefix = service.http.path.clone().unwrap_or_default();
         m.endpoint.routes.iter().map(move |r| {
             let path = format!("{prefix}{}", r.path);
-            quote!(.route(#path, nagare::export::axum::routing::get(#f::<S>)))
+            let verb = ident(&r.verb.as_str().to_lowercase());
+            quote!(.route(#path, nagare::export::axum::routing::#verb(#f::<S>)))
         })
     });
     let handlers = methods.iter().map(render_handler);
     let doc = format!(
-        " The router serving the `{}` service: mount it in an axum app or serve it\n with `axum::serve`. Every endpoint is a GET that upgrades to a WebSocket.",
+        " The router serving the `{}` service: mount it in an axum app or serve it\n with `axum::serve`. Streaming endpoints are GETs that upgrade to a WebSocket.",
         service.name
     );
     quote! {
@@ -53,42 +59,162 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     }
 }
 
+/// Statements that run the method's security hooks on `payload`, returning the
+/// error's HTTP response on refusal.
+fn render_auth(m: &MethodInfo) -> TokenStream {
+    let checks = m.security.iter().map(|(scheme, scopes)| {
+        let name = &scheme.name;
+        let obj = m.method.payload.as_ref().and_then(Type::object);
+        let arg = |c: Credential| {
+            let attr = obj.and_then(|o| o.credential_attribute(&c));
+            match attr {
+                Some(a) => {
+                    let f = field_ident(&a.name);
+                    if obj.is_some_and(|o| crate::types::is_plain(o, a)) {
+                        quote!(&payload.#f)
+                    } else {
+                        quote!(payload.#f.as_deref().unwrap_or_default())
+                    }
+                }
+                None => quote!(""),
+            }
+        };
+        let call = match scheme.kind {
+            SchemeKind::Basic => {
+                let user = arg(Credential::Username);
+                let password = arg(Credential::Password);
+                quote! {
+                    let scheme = nagare::security::BasicScheme { name: #name };
+                    service.basic_auth(#user, #password, &scheme).await
+                }
+            }
+            SchemeKind::Jwt => {
+                let token = arg(Credential::Token);
+                let all: Vec<&str> = scheme.scopes.iter().map(|(n, _)| n.as_str()).collect();
+                quote! {
+                    let scheme = nagare::security::JwtScheme {
+                        name: #name,
+                        scopes: &[#(#all),*],
+                        required_scopes: &[#(#scopes),*],
+                    };
+                    service.jwt_auth(#token, &scheme).await
+                }
+            }
+            SchemeKind::ApiKey => {
+                let key = arg(Credential::ApiKey {
+                    scheme: scheme.name.clone(),
+                });
+                quote! {
+                    let scheme = nagare::security::ApiKeyScheme { name: #name };
+                    service.api_key_auth(#key, &scheme).await
+                }
+            }
+        };
+        quote! {
+            let allowed = { #call };
+            if let Err(e) = allowed {
+                return e.to_http_response(STATUSES);
+            }
+        }
+    });
+    quote!(#(#checks)*)
+}
+
 fn render_handler(m: &MethodInfo) -> TokenStream {
-    let name = field_ident(&m.method.name).to_string();
-    let name = name.trim_start_matches("r#");
+    let name = plain_name(m);
     let handler = ident(&format!("handle_{name}"));
     let decode = ident(&format!("decode_{name}"));
     let method_fn = field_ident(&m.method.name);
-    let stream = ident(&format!("{}ServerStream", m.pascal));
     let service_name = &m.service.name;
     let method_name = &m.method.name;
-    let hdoc = format!(
-        " `GET {}`: upgrades to the `{}` stream.",
-        m.route.path, m.method.name
-    );
-
-    let (decode_fn, payload_stmt, call) = match &m.payload {
-        Some(p) => (
-            render_decode(m, &decode, p),
-            quote! {
-                let params = nagare::request::RequestParams::from_parts(&mut parts).await;
-                let payload = match #decode(&parts, &params) {
-                    Ok(p) => p,
-                    Err(e) => return nagare::export::axum::response::IntoResponse::into_response(nagare::GoaError::from(e)),
-                };
-            },
-            quote!(service.#method_fn(payload, stream).await),
-        ),
-        None => (quote!(), quote!(), quote!(service.#method_fn(stream).await)),
+    let unary = m.kind == StreamKind::Unary;
+    let statuses = if unary || !m.security.is_empty() {
+        m.statuses_const()
+    } else {
+        quote!()
     };
-    let (view_stmt, view_arg) = match &m.viewed {
-        Some(viewed) => {
-            let chosen = match view_attribute(m) {
-                Some(true) => quote!(Some(payload.view.as_str())),
-                Some(false) => quote!(payload.view.as_deref()),
-                None => quote!(None),
+    let auth = render_auth(m);
+    let has_body = elements(m).iter().any(|e| e.location == Location::Body);
+    let hdoc = if unary {
+        format!(
+            " `{} {}`: the `{}` method.",
+            m.route.verb.as_str(),
+            m.route.path,
+            m.method.name
+        )
+    } else {
+        format!(
+            " `GET {}`: upgrades to the `{}` stream.",
+            m.route.path, m.method.name
+        )
+    };
+    let (decode_fn, payload_stmt, payload_arg) = match &m.payload {
+        Some(p) => {
+            let body_arg = if has_body { quote!(body) } else { quote!() };
+            let read_body = if has_body {
+                quote! {
+                    let mut body = match nagare::server::read_body(body).await {
+                        Ok(b) => b,
+                        Err(response) => return response,
+                    };
+                }
+            } else {
+                quote!()
             };
             (
+                render_decode(m, &decode, p, has_body),
+                quote! {
+                    let params = nagare::request::RequestParams::from_parts(&mut parts).await;
+                    #read_body
+                    let payload = match #decode(&parts, &params, #body_arg) {
+                        Ok(p) => p,
+                        Err(e) => return nagare::export::axum::response::IntoResponse::into_response(nagare::GoaError::from(e)),
+                    };
+                },
+                quote!(payload,),
+            )
+        }
+        None => (quote!(), quote!(), quote!()),
+    };
+    let body_param = if has_body {
+        quote!(body)
+    } else {
+        quote!(_body)
+    };
+    let head = quote! {
+        #statuses
+        let (mut parts, #body_param) = request.into_parts();
+        #payload_stmt
+        let service = state.service.clone();
+        #auth
+    };
+    let body = if unary {
+        let status = m
+            .endpoint
+            .status
+            .unwrap_or(if m.method.result.is_some() { 200 } else { 204 });
+        let respond = if m.method.result.is_some() {
+            let view = m.view_expr(quote!("default"));
+            quote!(Ok(result) => nagare::server::result_response(#status, &result, #view.as_deref()))
+        } else {
+            quote!(Ok(()) => nagare::server::empty_response(#status))
+        };
+        quote! {
+            #head
+            match service.#method_fn(#payload_arg).await {
+                #respond,
+                Err(e) => e.to_http_response(STATUSES),
+            }
+        }
+    } else {
+        let stream = ident(&format!("{}ServerStream", m.pascal));
+        let view_stmt = match &m.viewed {
+            Some(viewed) => {
+                let chosen = match view_attribute(m) {
+                    Some(true) => quote!(Some(payload.view.as_str())),
+                    Some(false) => quote!(payload.view.as_deref()),
+                    None => quote!(None),
+                };
                 quote! {
                     // Checked against the views before the upgrade, so this finds it.
                     let requested: Option<&str> = #chosen;
@@ -96,15 +222,26 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
                         .and_then(|v| #viewed::VIEWS.iter().copied().find(|known| *known == v))
                         .unwrap_or(#viewed::VIEWS[0]);
                     headers.insert("goa-view", nagare::export::axum::http::HeaderValue::from_static(view));
-                },
-                quote!(Some(view.into())),
-            )
+                }
+            }
+            None => quote!(),
+        };
+        let view_arg = m.view_expr(quote!(view));
+        let make_stream = match m.kind {
+            StreamKind::Client => quote!(#stream::new(conn)),
+            _ => quote!(#stream::new(conn, #view_arg)),
+        };
+        quote! {
+            #head
+            #[allow(unused_mut)]
+            let mut headers = nagare::export::axum::http::HeaderMap::new();
+            #view_stmt
+            let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
+            nagare::server::upgrade(&mut parts, &state.options, endpoint, headers, move |conn| async move {
+                let stream = #make_stream;
+                service.#method_fn(#payload_arg stream).await
+            })
         }
-        None => (quote!(), quote!(None)),
-    };
-    let make_stream = match m.kind {
-        StreamKind::Client => quote!(#stream::new(conn)),
-        _ => quote!(#stream::new(conn, #view_arg)),
     };
     quote! {
         #decode_fn
@@ -114,17 +251,7 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             nagare::export::axum::extract::State(state): nagare::export::axum::extract::State<::std::sync::Arc<State<S>>>,
             request: nagare::export::axum::extract::Request,
         ) -> nagare::export::axum::response::Response {
-            let (mut parts, _body) = request.into_parts();
-            #payload_stmt
-            #[allow(unused_mut)]
-            let mut headers = nagare::export::axum::http::HeaderMap::new();
-            #view_stmt
-            let service = state.service.clone();
-            let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
-            nagare::server::upgrade(&mut parts, &state.options, endpoint, headers, move |conn| async move {
-                let stream = #make_stream;
-                #call
-            })
+            #body
         }
     }
 }
@@ -141,8 +268,15 @@ fn render_decode(
     m: &MethodInfo,
     decode: &proc_macro2::Ident,
     payload: &TokenStream,
+    has_body: bool,
 ) -> TokenStream {
     let elems = elements(m);
+    let basic = elems.iter().any(|e| e.location == Location::BasicAuth);
+    let basic_stmt = if basic {
+        quote!(let basic = nagare::security::basic_credentials(parts);)
+    } else {
+        quote!()
+    };
     let reads = elems.iter().map(|e| read_element(m, e));
     let fields = elems.iter().map(|e| field_ident(&e.attr.name));
     let view_check = match (&m.viewed, view_attribute(m)) {
@@ -160,19 +294,30 @@ fn render_decode(
         }
         _ => quote!(),
     };
-    let doc = format!(
-        " Reads the `{}` payload from the upgrade request.",
-        m.method.name
-    );
+    let body_param = if has_body {
+        quote!(body: nagare::export::serde_json::Map<String, nagare::export::serde_json::Value>)
+    } else {
+        quote!()
+    };
+    let body_mut = if has_body {
+        quote!(let mut body = body;)
+    } else {
+        quote!()
+    };
+    let doc = format!(" Reads the `{}` payload from the request.", m.method.name);
+    let _ = Verb::Get;
     quote! {
         #[doc = #doc]
         #[allow(unused_variables)]
         fn #decode(
             parts: &nagare::export::axum::http::request::Parts,
             params: &nagare::request::RequestParams,
+            #body_param
         ) -> Result<#payload, nagare::ValidationError> {
             #[allow(unused_mut)]
             let mut errs = nagare::ValidationErrors::new();
+            #body_mut
+            #basic_stmt
             #(#reads)*
             errs.finish()?;
             let payload = #payload { #(#fields),* };
@@ -190,21 +335,62 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
     let name = &e.attr.name;
     let ctx = e.location.goa_context();
     let plain = element_is_plain(m, e);
+    let missing_name = if e.location == Location::BasicAuth {
+        "Authorization"
+    } else {
+        name.as_str()
+    };
     let absent = if e.required {
-        quote!({ errs.push(nagare::request::missing(#name, #ctx)); Default::default() })
+        quote!({ errs.push(nagare::request::missing(#missing_name, #ctx)); Default::default() })
     } else if let Some(d) = element_default(e) {
         quote!(#d)
     } else {
         quote!(None)
     };
     let wrap = |v: TokenStream| if plain { v } else { quote!(Some(#v)) };
-    match &e.attr.ty {
-        Type::Array(elem) => {
+    match (e.location, &e.attr.ty) {
+        (Location::BasicAuth, _) => {
+            let part = if e.attr.credential == Some(Credential::Password) {
+                quote!(p)
+            } else {
+                quote!(u)
+            };
+            // Report a missing header once, on the user name.
+            let absent = if e.attr.credential == Some(Credential::Password) && e.required {
+                quote!(Default::default())
+            } else {
+                absent
+            };
+            let present = wrap(quote!(#part.clone()));
+            quote! {
+                let #id = match &basic {
+                    Some((u, p)) => { let _ = (u, p); #present }
+                    None => #absent,
+                };
+            }
+        }
+        (Location::Body, ty) => {
+            let t = rust_type(
+                ty,
+                &format!("{}Payload{}", m.pascal, crate::names::pascal(name)),
+            );
+            let present = wrap(quote!(v));
+            quote! {
+                let #id = match body.remove(#wire) {
+                    Some(raw) if !raw.is_null() => match nagare::request::from_json::<#t>(raw, #name) {
+                        Ok(v) => #present,
+                        Err(e) => { errs.push(e); Default::default() }
+                    },
+                    _ => #absent,
+                };
+            }
+        }
+        (_, Type::Array(elem)) => {
             let all = match e.location {
                 Location::Query => quote!(params.query_all(#wire)),
                 Location::Header => quote!(nagare::request::header_all(parts, #wire)),
                 Location::Path => quote!(params.path(#wire).into_iter().collect()),
-                Location::Cookie => quote!(cookie.as_deref().into_iter().collect()),
+                _ => quote!(cookie.as_deref().into_iter().collect()),
             };
             let cookie = if e.location == Location::Cookie {
                 quote!(let cookie = nagare::request::cookie(parts, #wire);)
@@ -230,12 +416,16 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
                 let #id = if raw.is_empty() { #absent } else { #present };
             }
         }
-        ty => {
+        (_, ty) => {
             let raw = match e.location {
                 Location::Path => quote!(params.path(#wire)),
                 Location::Query => quote!(params.query(#wire)),
+                // Credentials in headers lose their scheme word, as in Goa.
+                Location::Header if e.attr.credential.is_some() => {
+                    quote!(nagare::request::header(parts, #wire).map(nagare::security::strip_scheme))
+                }
                 Location::Header => quote!(nagare::request::header(parts, #wire)),
-                Location::Cookie => quote!(nagare::request::cookie(parts, #wire).as_deref()),
+                _ => quote!(nagare::request::cookie(parts, #wire).as_deref()),
             };
             let (guard, convert) = match ty.primitive() {
                 Some(Primitive::String) => (quote!(if !s.is_empty()), quote!(s.to_owned())),

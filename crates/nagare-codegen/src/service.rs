@@ -2,7 +2,8 @@
 //! server router and the client.
 
 use nagare_design::{
-    Api, HttpEndpoint, Location, Method, Primitive, Route, Service, StreamKind, Type,
+    Api, HttpEndpoint, Location, Method, Primitive, Route, SchemeKind, SecurityScheme, Service,
+    StreamKind, Type,
 };
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -22,15 +23,25 @@ pub(crate) struct MethodInfo<'a> {
     pub streaming_payload: Option<TokenStream>,
     /// The streamed result, or the final result of a client stream.
     pub result: Option<TokenStream>,
-    /// The result type with views, if it has several.
+    /// The result type with views, if it has several and the method does not pin one.
     pub viewed: Option<TokenStream>,
+    /// The view the method pins its result to.
+    pub pinned_view: Option<String>,
     pub endpoint: &'a HttpEndpoint,
     /// The first route, with the service prefix.
     pub route: Route,
+    /// Designed errors mapped to HTTP statuses: the method's, then the service's.
+    pub statuses: Vec<(String, u16)>,
+    /// The schemes securing the method, with the scopes it requires.
+    pub security: Vec<(&'a SecurityScheme, Vec<String>)>,
 }
 
 impl<'a> MethodInfo<'a> {
-    pub fn new(service: &'a Service, method: &'a Method) -> Result<Self, GenerateError> {
+    pub fn new(
+        api: &'a Api,
+        service: &'a Service,
+        method: &'a Method,
+    ) -> Result<Self, GenerateError> {
         let kind = method.kind();
         let p = pascal(&method.name);
         let endpoint = method
@@ -58,16 +69,31 @@ impl<'a> MethodInfo<'a> {
             ),
         };
         let result_ty = match kind {
-            StreamKind::ClientWithResult => method.result.as_ref(),
+            StreamKind::ClientWithResult | StreamKind::Unary => method.result.as_ref(),
             _ => method.streaming_result.as_ref(),
         };
         let viewed = result_ty
             .and_then(Type::viewed)
-            .filter(|u| u.views().len() > 1)
+            .filter(|u| u.views().len() > 1 && method.result_view.is_none())
             .map(|u| {
                 let id = type_ident(&u.name);
                 quote!(#id)
             });
+        let mut statuses = endpoint.error_statuses.clone();
+        for (name, status) in &service.http.error_statuses {
+            let declared = service.errors_of(method).any(|e| &e.name == name);
+            if declared && !statuses.iter().any(|(n, _)| n == name) {
+                statuses.push((name.clone(), *status));
+            }
+        }
+        let security = service
+            .security_of(method)
+            .iter()
+            .filter_map(|r| {
+                api.security_scheme(&r.scheme)
+                    .map(|scheme| (scheme, r.scopes.clone()))
+            })
+            .collect();
         Ok(MethodInfo {
             service,
             method,
@@ -82,10 +108,29 @@ impl<'a> MethodInfo<'a> {
                 .map(|t| rust_type(t, &format!("{p}StreamingPayload"))),
             result: result_ty.map(|t| rust_type(t, &format!("{p}Result"))),
             viewed,
+            pinned_view: method.result_view.clone(),
             endpoint,
             route,
+            statuses,
+            security,
             pascal: p,
         })
+    }
+
+    /// `const STATUSES: &[(&str, u16)] = ...;` for the method's designed errors.
+    pub fn statuses_const(&self) -> TokenStream {
+        let entries = self.statuses.iter().map(|(n, s)| quote!((#n, #s)));
+        quote!(const STATUSES: &[(&str, u16)] = &[#(#entries),*];)
+    }
+
+    /// The view the server renders results with, as an `Option<ViewName>`
+    /// expression (`view` is the variable the handler resolved).
+    pub fn view_expr(&self, resolved: TokenStream) -> TokenStream {
+        match (&self.viewed, &self.pinned_view) {
+            (Some(_), _) => quote!(Some(#resolved.into())),
+            (None, Some(pinned)) => quote!(Some(#pinned.into())),
+            (None, None) => quote!(None),
+        }
     }
 
     fn fn_ident(&self) -> proc_macro2::Ident {
@@ -192,17 +237,8 @@ pub(crate) fn render(
     let methods = service
         .methods
         .iter()
-        .map(|m| MethodInfo::new(service, m))
+        .map(|m| MethodInfo::new(api, service, m))
         .collect::<Result<Vec<_>, _>>()?;
-    for m in &methods {
-        if m.kind == StreamKind::Unary {
-            return Err(GenerateError::Unsupported {
-                service: service.name.clone(),
-                method: m.method.name.clone(),
-                what: "unary (non-streaming) methods".into(),
-            });
-        }
-    }
     let module = field_ident(&snake(&service.name));
     let mod_doc = doc(Some(&format!(
         "{}\n\nGenerated from the `{}` service of the `{}` design.",
@@ -244,6 +280,9 @@ pub(crate) fn render(
 }
 
 fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
+    if m.kind == StreamKind::Unary {
+        return quote!();
+    }
     let server = m.server_stream();
     let client = m.client_stream();
     let sp = m.streaming_payload.clone().unwrap_or_else(|| quote!(()));
@@ -283,10 +322,42 @@ fn render_trait(service: &Service, methods: &[MethodInfo]) -> TokenStream {
         let stream = m.server_stream();
         let d = doc(Some(m.method.description.as_deref().unwrap_or("No description in the design.")));
         let payload = m.payload.as_ref().map(|p| quote!(payload: #p,));
+        if m.kind == StreamKind::Unary {
+            let result = m.result.clone().unwrap_or_else(|| quote!(()));
+            return quote! {
+                #d
+                fn #id(&self, #payload) -> impl ::std::future::Future<Output = Result<#result, Error>> + Send;
+            };
+        }
         quote! {
             #d
             fn #id(&self, #payload stream: #stream) -> impl ::std::future::Future<Output = Result<(), Error>> + Send;
         }
+    });
+    let mut kinds: Vec<SchemeKind> = Vec::new();
+    for m in methods {
+        for (scheme, _) in &m.security {
+            if !kinds.contains(&scheme.kind) {
+                kinds.push(scheme.kind.clone());
+            }
+        }
+    }
+    let hooks = kinds.iter().map(|k| match k {
+        SchemeKind::Basic => quote! {
+            /// Checks basic credentials before a method secured by a basic scheme runs
+            /// (before the upgrade for streams). An error is answered as HTTP.
+            fn basic_auth(&self, user: &str, password: &str, scheme: &nagare::security::BasicScheme) -> impl ::std::future::Future<Output = Result<(), Error>> + Send;
+        },
+        SchemeKind::Jwt => quote! {
+            /// Checks a JWT and its scopes (`scheme.validate_scopes`) before a method
+            /// secured by a JWT scheme runs (before the upgrade for streams). An error
+            /// is answered as HTTP.
+            fn jwt_auth(&self, token: &str, scheme: &nagare::security::JwtScheme) -> impl ::std::future::Future<Output = Result<(), Error>> + Send;
+        },
+        SchemeKind::ApiKey => quote! {
+            /// Checks an API key before a method secured by an API-key scheme runs.
+            fn api_key_auth(&self, key: &str, scheme: &nagare::security::ApiKeyScheme) -> impl ::std::future::Future<Output = Result<(), Error>> + Send;
+        },
     });
     let tdoc = format!(
         " The `{}` service: implement it, then serve it with [`server::router`].\n\n Each method runs once per connection, in the connection's task. Returning\n `Ok(())` closes the stream with 1000; returning an error closes it with the\n error's code (see [`Error`]).",
@@ -295,6 +366,7 @@ fn render_trait(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     quote! {
         #[doc = #tdoc]
         pub trait Service: Send + Sync + 'static {
+            #(#hooks)*
             #(#fns)*
         }
     }
@@ -319,11 +391,6 @@ fn render_errors(service: &Service) -> TokenStream {
         let n = &e.name;
         quote!(Error::#v(_) => Some(#n),)
     });
-    let designed_close = if designed.is_empty() {
-        quote!()
-    } else {
-        quote!(designed => nagare::ws::CloseFrame::new(nagare::CloseCode::DESIGNED_ERROR, designed.to_string()),)
-    };
     let message_arms = designed.iter().map(|e| {
         let v = type_ident(&e.name);
         let body = match &e.ty {
@@ -333,13 +400,41 @@ fn render_errors(service: &Service) -> TokenStream {
         };
         quote!(Error::#v(v) => #body,)
     });
+    let http_arms = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let n = &e.name;
+        quote!(Error::#v(v) => nagare::server::designed_error(#n, v, &self.message(), statuses),)
+    });
+    let decode_arms = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let n = &e.name;
+        quote!(#n => nagare::export::serde_json::from_slice(body).ok().map(Error::#v),)
+    });
+    let close_arms = designed.iter().map(|e| {
+        let v = type_ident(&e.name);
+        let n = &e.name;
+        let value = match &e.ty {
+            Type::Primitive(Primitive::String) => quote!(Some(message.to_owned())),
+            Type::ErrorResult => quote!(Some(nagare::GoaError::new(#n, message))),
+            _ => quote!(nagare::export::serde_json::from_str(message).ok()),
+        };
+        quote!(#n => #value.map(Error::#v),)
+    });
+    let designed_close = if designed.is_empty() {
+        quote!()
+    } else {
+        quote!(designed => nagare::ws::CloseFrame::new(nagare::CloseCode::DESIGNED_ERROR, designed.to_string()),)
+    };
     quote! {
-        /// Errors the service's methods return.
+        /// Errors of the service's methods, on both sides.
         ///
-        /// A designed error closes the stream with 4000 and the reason
-        /// `<error name>: <message>`; [`Error::Stream`] with the stream error's code
-        /// (1007 for an invalid message); [`Error::Internal`] with 1011 `internal
-        /// error`, its text logged on the server and never sent.
+        /// On the server, a designed error is answered before the upgrade with the
+        /// status the method maps it to, a `Goa-Error` header and its JSON; after the
+        /// upgrade it closes the stream with 4000 and the reason `<error name>:
+        /// <message>`. [`Error::Stream`] closes with the stream error's code (1007 for
+        /// an invalid message); [`Error::Internal`] with 1011 `internal error` (or HTTP
+        /// 500), its text logged on the server and never sent. On the client, the
+        /// same designed errors come back typed, from HTTP responses and close frames.
         #[derive(Debug)]
         pub enum Error {
             #(#variants)*
@@ -347,6 +442,8 @@ fn render_errors(service: &Service) -> TokenStream {
             Stream(nagare::StreamError),
             /// A failure inside the service; its text stays on the server.
             Internal(String),
+            /// A client call failed for a reason the design does not name.
+            Client(nagare::ClientError),
         }
 
         impl Error {
@@ -369,6 +466,49 @@ fn render_errors(service: &Service) -> TokenStream {
                     #(#message_arms)*
                     Error::Stream(e) => e.to_string(),
                     Error::Internal(e) => e.clone(),
+                    Error::Client(e) => e.to_string(),
+                }
+            }
+
+            /// The HTTP response for this error, given the method's designed statuses.
+            pub fn to_http_response(&self, statuses: &[(&str, u16)]) -> nagare::export::axum::response::Response {
+                let _ = statuses;
+                match self {
+                    #(#http_arms)*
+                    Error::Stream(e) => nagare::server::internal_error(e),
+                    Error::Internal(e) => nagare::server::internal_error(e),
+                    Error::Client(e) => nagare::server::internal_error(e),
+                }
+            }
+
+            /// The designed error an HTTP error response carries, if any.
+            pub fn from_http(status: u16, designed: Option<&str>, body: &[u8], statuses: &[(&str, u16)]) -> Option<Self> {
+                let status = nagare::export::axum::http::StatusCode::from_u16(status).ok()?;
+                let _ = body;
+                match nagare::client::designed_error_name(status, designed, statuses)? {
+                    #(#decode_arms)*
+                    _ => None,
+                }
+            }
+
+            /// A client error, typed when it is a designed error the method maps.
+            pub fn from_client(e: nagare::ClientError, statuses: &[(&str, u16)]) -> Self {
+                if let nagare::ClientError::Refused { status, designed, body, .. } = &e {
+                    if let Some(typed) = Self::from_http(status.as_u16(), designed.as_deref(), body.as_bytes(), statuses) {
+                        return typed;
+                    }
+                }
+                Error::Client(e)
+            }
+
+            /// The designed error a close frame carries (code 4000, reason
+            /// `<name>: <message>`), if any.
+            fn from_close(reason: &str) -> Option<Self> {
+                let (name, message) = reason.split_once(": ")?;
+                let _ = message;
+                match name {
+                    #(#close_arms)*
+                    _ => None,
                 }
             }
         }
@@ -384,8 +524,14 @@ fn render_errors(service: &Service) -> TokenStream {
 
         impl ::std::error::Error for Error {}
 
+        /// Stream errors; a close frame carrying a designed error becomes that error.
         impl ::std::convert::From<nagare::StreamError> for Error {
             fn from(e: nagare::StreamError) -> Self {
+                if let nagare::StreamError::Closed { code: nagare::CloseCode::DESIGNED_ERROR, reason } = &e {
+                    if let Some(typed) = Error::from_close(reason) {
+                        return typed;
+                    }
+                }
                 Error::Stream(e)
             }
         }
@@ -394,7 +540,7 @@ fn render_errors(service: &Service) -> TokenStream {
             fn close_frame(&self) -> nagare::ws::CloseFrame {
                 match self {
                     Error::Stream(e) => e.close_frame(),
-                    Error::Internal(_) => nagare::ws::CloseFrame::new(nagare::CloseCode::INTERNAL, "internal error"),
+                    Error::Internal(_) | Error::Client(_) => nagare::ws::CloseFrame::new(nagare::CloseCode::INTERNAL, "internal error"),
                     #designed_close
                 }
             }
@@ -418,7 +564,12 @@ pub(crate) fn elements<'a>(m: &'a MethodInfo) -> Vec<Element<'a>> {
     obj.attributes
         .iter()
         .filter_map(|attr| {
-            let (location, wire) = m.endpoint.location_of(&attr.name, &m.route)?;
+            let (location, wire) = match m.endpoint.location_of(attr, &m.route) {
+                Some(found) => found,
+                // Unary methods carry what is left in the JSON body.
+                None if m.kind == StreamKind::Unary => (Location::Body, attr.name.clone()),
+                None => return None,
+            };
             Some(Element {
                 attr,
                 location,

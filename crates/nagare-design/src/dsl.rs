@@ -30,6 +30,7 @@
 use std::sync::Arc;
 
 use crate::http::{HttpEndpoint, HttpService};
+use crate::security::{SchemeKind, SecurityRequirement, SecurityScheme};
 use crate::types::{Object, Type};
 
 /// A whole design: the value every generator reads.
@@ -40,6 +41,7 @@ pub struct Api {
     pub description: Option<String>,
     pub version: Option<String>,
     pub services: Vec<Service>,
+    pub security_schemes: Vec<SecurityScheme>,
 }
 
 /// Builds a design (Goa's `API`).
@@ -71,6 +73,50 @@ impl Api {
         self
     }
 
+    fn scheme(
+        &mut self,
+        name: &str,
+        kind: SchemeKind,
+        build: impl FnOnce(&mut SecurityScheme),
+    ) -> &mut Self {
+        let mut scheme = SecurityScheme::new(name, kind);
+        build(&mut scheme);
+        self.security_schemes.push(scheme);
+        self
+    }
+
+    /// Declares an HTTP basic authentication scheme (Goa's `BasicAuthSecurity`).
+    pub fn basic_auth_security(
+        &mut self,
+        name: &str,
+        build: impl FnOnce(&mut SecurityScheme),
+    ) -> &mut Self {
+        self.scheme(name, SchemeKind::Basic, build)
+    }
+
+    /// Declares a JWT scheme with its scopes (Goa's `JWTSecurity`).
+    pub fn jwt_security(
+        &mut self,
+        name: &str,
+        build: impl FnOnce(&mut SecurityScheme),
+    ) -> &mut Self {
+        self.scheme(name, SchemeKind::Jwt, build)
+    }
+
+    /// Declares an API-key scheme (Goa's `APIKeySecurity`).
+    pub fn api_key_security(
+        &mut self,
+        name: &str,
+        build: impl FnOnce(&mut SecurityScheme),
+    ) -> &mut Self {
+        self.scheme(name, SchemeKind::ApiKey, build)
+    }
+
+    /// The scheme called `name`.
+    pub fn security_scheme(&self, name: &str) -> Option<&SecurityScheme> {
+        self.security_schemes.iter().find(|s| s.name == name)
+    }
+
     /// Declares a service (Goa's `Service`).
     pub fn service(&mut self, name: &str, build: impl FnOnce(&mut Service)) -> &mut Self {
         let mut service = Service {
@@ -92,6 +138,8 @@ pub struct Service {
     /// Errors every method of the service may return.
     pub errors: Vec<ErrorDef>,
     pub http: HttpService,
+    /// Security applied to every method that does not set its own.
+    pub security: Vec<SecurityRequirement>,
 }
 
 impl Service {
@@ -122,6 +170,21 @@ impl Service {
     pub fn http(&mut self, build: impl FnOnce(&mut HttpService)) -> &mut Self {
         build(&mut self.http);
         self
+    }
+
+    /// Secures every method with `scheme` and the given scopes (Goa's `Security`).
+    pub fn security<I, S>(&mut self, scheme: &str, scopes: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.security.push(requirement(scheme, scopes));
+        self
+    }
+
+    /// The security requirements of a method: its own, or the service's.
+    pub fn security_of<'a>(&'a self, method: &'a Method) -> &'a [SecurityRequirement] {
+        method.security.as_deref().unwrap_or(&self.security)
     }
 
     /// Shortcut for `http(|h| h.path(prefix))`.
@@ -156,6 +219,11 @@ pub struct Method {
     pub streaming_result: Option<Type>,
     pub errors: Vec<ErrorDef>,
     pub http: Option<HttpEndpoint>,
+    /// `None`: the service's security applies; `Some(empty)`: no security.
+    pub security: Option<Vec<SecurityRequirement>>,
+    /// The view a viewed result is always rendered with (Goa's `View` inside
+    /// `Result`); no `Goa-View` header is then needed.
+    pub result_view: Option<String>,
 }
 
 /// How a method streams, as Goa classifies it.
@@ -211,6 +279,31 @@ impl Method {
         self
     }
 
+    /// Secures the method with `scheme` and the given scopes (Goa's `Security`);
+    /// several calls require every scheme.
+    pub fn security<I, S>(&mut self, scheme: &str, scopes: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.security
+            .get_or_insert_with(Vec::new)
+            .push(requirement(scheme, scopes));
+        self
+    }
+
+    /// Removes the service's security from this method (Goa's `NoSecurity`).
+    pub fn no_security(&mut self) -> &mut Self {
+        self.security = Some(Vec::new());
+        self
+    }
+
+    /// Pins the view the result is rendered with (Goa's `Result(T, func() { View(..) })`).
+    pub fn result_view(&mut self, view: &str) -> &mut Self {
+        self.result_view = Some(view.to_owned());
+        self
+    }
+
     /// Declares an error the method may return.
     pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
         self.errors.push(ErrorDef::new(name, ty, description));
@@ -238,6 +331,17 @@ impl Method {
             (Some(_), None, Some(_)) => StreamKind::ClientWithResult,
             (Some(_), None, None) => StreamKind::Client,
         }
+    }
+}
+
+fn requirement<I, S>(scheme: &str, scopes: I) -> SecurityRequirement
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    SecurityRequirement {
+        scheme: scheme.to_owned(),
+        scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
     }
 }
 

@@ -5,6 +5,8 @@
 //! an attribute name and optionally the element's wire name: `header("token:Authorization")`
 //! reads the `token` attribute from the `Authorization` header.
 
+use crate::types::{Attribute, Credential};
+
 /// An HTTP verb.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verb {
@@ -168,8 +170,11 @@ impl HttpEndpoint {
         self
     }
 
-    /// The mapping of an attribute, if any: where it comes from and its wire name.
-    pub fn location_of(&self, attribute: &str, route: &Route) -> Option<(Location, String)> {
+    /// Where an attribute travels in the request, and its wire name: the path, an
+    /// explicit mapping, or for credentials the `Authorization` header (`Basic` for
+    /// user name and password). `None` for an attribute left to the body.
+    pub fn location_of(&self, attr: &Attribute, route: &Route) -> Option<(Location, String)> {
+        let attribute = attr.name.as_str();
         if route.params().iter().any(|p| p == attribute) {
             return Some((Location::Path, attribute.to_owned()));
         }
@@ -181,16 +186,29 @@ impl HttpEndpoint {
         find(&self.params, Location::Query)
             .or_else(|| find(&self.headers, Location::Header))
             .or_else(|| find(&self.cookies, Location::Cookie))
+            .or_else(|| match attr.credential {
+                Some(Credential::Username | Credential::Password) => {
+                    Some((Location::BasicAuth, "Authorization".to_owned()))
+                }
+                Some(Credential::Token | Credential::ApiKey { .. }) => {
+                    Some((Location::Header, "Authorization".to_owned()))
+                }
+                None => None,
+            })
     }
 }
 
-/// Where an initial-payload attribute travels.
+/// Where a payload attribute travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location {
     Path,
     Query,
     Header,
     Cookie,
+    /// The user name or password of an `Authorization: Basic` header.
+    BasicAuth,
+    /// The JSON body (unary methods only).
+    Body,
 }
 
 impl Location {
@@ -201,6 +219,8 @@ impl Location {
             Location::Query => "query string",
             Location::Header => "header",
             Location::Cookie => "cookie",
+            Location::BasicAuth => "header",
+            Location::Body => "body",
         }
     }
 }

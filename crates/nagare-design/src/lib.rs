@@ -33,14 +33,16 @@
 
 mod dsl;
 mod http;
+mod security;
 mod types;
 mod validate;
 
 pub use dsl::{api, Api, ErrorDef, Method, Service, StreamKind, TypeDef};
 pub use http::{path_params, HttpEndpoint, HttpService, Location, Mapping, Route, Verb};
+pub use security::{SchemeKind, SecurityRequirement, SecurityScheme};
 pub use types::{
-    array_of, collection_of, map_of, result_type, type_, Attribute, Format, Object, Primitive,
-    ResultTypeBuilder, ResultTypeInfo, Type, UserType, Validation, View, ANY, BOOLEAN, BYTES,
-    ERROR_RESULT, FLOAT32, FLOAT64, INT, INT32, INT64, STRING, UINT, UINT32, UINT64,
+    array_of, collection_of, map_of, result_type, type_, Attribute, Credential, Format, Object,
+    Primitive, ResultTypeBuilder, ResultTypeInfo, Type, UserType, Validation, View, ANY, BOOLEAN,
+    BYTES, ERROR_RESULT, FLOAT32, FLOAT64, INT, INT32, INT64, STRING, UINT, UINT32, UINT64,
 };
 pub use validate::{DesignError, DesignErrors};

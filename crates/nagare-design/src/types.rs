@@ -276,6 +276,64 @@ impl Object {
         &mut self.attributes[last]
     }
 
+    fn credential(
+        &mut self,
+        name: &str,
+        ty: Type,
+        description: &str,
+        c: Credential,
+    ) -> &mut Attribute {
+        let attr = self.attribute(name, ty);
+        attr.credential = Some(c);
+        if !description.is_empty() {
+            attr.description = Some(description.to_owned());
+        }
+        attr
+    }
+
+    /// The user name of basic authentication (Goa's `Username`); read from the
+    /// `Authorization: Basic` header.
+    pub fn username(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
+        self.credential(name, ty, description, Credential::Username)
+    }
+
+    /// The password of basic authentication (Goa's `Password`).
+    pub fn password(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
+        self.credential(name, ty, description, Credential::Password)
+    }
+
+    /// A JWT token (Goa's `Token`); read from the `Authorization` header unless
+    /// mapped elsewhere, with any `Bearer ` prefix removed.
+    pub fn token(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
+        self.credential(name, ty, description, Credential::Token)
+    }
+
+    /// The key of the API-key scheme `scheme` (Goa's `APIKey`); read from the
+    /// `Authorization` header unless mapped elsewhere.
+    pub fn api_key(
+        &mut self,
+        scheme: &str,
+        name: &str,
+        ty: Type,
+        description: &str,
+    ) -> &mut Attribute {
+        self.credential(
+            name,
+            ty,
+            description,
+            Credential::ApiKey {
+                scheme: scheme.to_owned(),
+            },
+        )
+    }
+
+    /// The attribute carrying a credential, if any.
+    pub fn credential_attribute(&self, c: &Credential) -> Option<&Attribute> {
+        self.attributes
+            .iter()
+            .find(|a| a.credential.as_ref() == Some(c))
+    }
+
     /// Marks attributes as required.
     pub fn required<I, S>(&mut self, names: I) -> &mut Self
     where
@@ -316,6 +374,22 @@ pub struct Attribute {
     pub default: Option<Value>,
     pub example: Option<Value>,
     pub validation: Validation,
+    /// The credential this attribute carries, for secured methods.
+    pub credential: Option<Credential>,
+}
+
+/// What a payload attribute carries for a security scheme (Goa's `Username`,
+/// `Password`, `Token`, `APIKey`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// The user name of basic authentication.
+    Username,
+    /// The password of basic authentication.
+    Password,
+    /// A JWT (or other bearer) token.
+    Token,
+    /// The key of the API-key scheme named here.
+    ApiKey { scheme: String },
 }
 
 impl Attribute {
@@ -328,6 +402,7 @@ impl Attribute {
             default: None,
             example: None,
             validation: Validation::default(),
+            credential: None,
         }
     }
 

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use crate::dsl::{Api, Method, Service};
 use crate::http::{HttpEndpoint, Route};
-use crate::types::{Attribute, Object, Primitive, Type, UserType};
+use crate::security::{SchemeKind, SecurityScheme};
+use crate::types::{Attribute, Credential, Object, Primitive, Type, UserType};
 
 /// One broken rule, with its location.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +66,8 @@ struct Validator {
     seen_types: HashSet<String>,
     /// Routes seen so far, normalised, with the method that owns them.
     routes: HashMap<(String, String), String>,
+    /// The API's security schemes.
+    schemes: Vec<SecurityScheme>,
 }
 
 impl Validator {
@@ -76,6 +79,16 @@ impl Validator {
     }
 
     fn api(&mut self, api: &Api) {
+        self.schemes = api.security_schemes.clone();
+        let mut names = HashSet::new();
+        for scheme in &api.security_schemes {
+            if !names.insert(&scheme.name) {
+                self.err(
+                    format!("security scheme {:?}", scheme.name),
+                    "duplicate scheme name",
+                );
+            }
+        }
         if api.name.is_empty() {
             self.err("api", "name must not be empty");
         }
@@ -147,11 +160,74 @@ impl Validator {
                 "type any cannot be streamed by the client: null ends the stream",
             );
         }
+        self.security(s, m, &loc);
+        if let Some(view) = &m.result_view {
+            let result = match m.kind() {
+                crate::dsl::StreamKind::Server | crate::dsl::StreamKind::Bidirectional => {
+                    m.streaming_result.as_ref()
+                }
+                _ => m.result.as_ref(),
+            };
+            match result.and_then(Type::viewed) {
+                Some(u) if u.views().iter().any(|v| &v.name == view) => {}
+                Some(u) => self.err(
+                    format!("{loc}: result_view"),
+                    format!("view {view:?} is not a view of {:?}", u.name),
+                ),
+                None => self.err(
+                    format!("{loc}: result_view"),
+                    "result_view needs a result type with views",
+                ),
+            }
+        }
         let Some(http) = &m.http else {
             self.err(&loc, "no HTTP mapping: add http(|h| { h.get(\"/path\"); })");
             return;
         };
         self.http(s, m, http, &loc);
+    }
+
+    fn security(&mut self, s: &Service, m: &Method, loc: &str) {
+        let payload = m.payload.as_ref().and_then(Type::object);
+        for req in s.security_of(m) {
+            let sloc = format!("{loc}: security({:?})", req.scheme);
+            let Some(scheme) = self.schemes.iter().find(|x| x.name == req.scheme).cloned() else {
+                self.err(&sloc, "unknown security scheme: declare it on the API");
+                continue;
+            };
+            for scope in &req.scopes {
+                if !scheme.scopes.iter().any(|(n, _)| n == scope) {
+                    self.err(
+                        &sloc,
+                        format!("scope {scope:?} is not declared by the scheme"),
+                    );
+                }
+            }
+            let needed: Vec<(Credential, &str)> = match scheme.kind {
+                SchemeKind::Basic => vec![
+                    (Credential::Username, "username(..)"),
+                    (Credential::Password, "password(..)"),
+                ],
+                SchemeKind::Jwt => vec![(Credential::Token, "token(..)")],
+                SchemeKind::ApiKey => vec![(
+                    Credential::ApiKey {
+                        scheme: scheme.name.clone(),
+                    },
+                    "api_key(..)",
+                )],
+            };
+            for (credential, dsl) in needed {
+                if payload
+                    .and_then(|p| p.credential_attribute(&credential))
+                    .is_none()
+                {
+                    self.err(
+                        &sloc,
+                        format!("the payload needs an attribute declared with {dsl} to carry the credential"),
+                    );
+                }
+            }
+        }
     }
 
     fn http(&mut self, s: &Service, m: &Method, http: &HttpEndpoint, loc: &str) {
@@ -244,7 +320,7 @@ impl Validator {
                             let mapped = http
                                 .routes
                                 .first()
-                                .and_then(|r| http.location_of(&attr.name, r))
+                                .and_then(|r| http.location_of(attr, r))
                                 .is_some();
                             if !mapped {
                                 self.err(

@@ -361,3 +361,107 @@ fn all_errors_are_collected() {
     }));
     assert!(errs.len() >= 3, "{errs:#?}");
 }
+
+fn secured(m: &mut Method) {
+    echo(m);
+    m.payload(|p: &mut Object| {
+        p.token("token", STRING, "JWT");
+        p.required(["token"]);
+    });
+}
+
+#[test]
+fn security_must_name_a_declared_scheme() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                secured(m);
+                m.security("jwt", ["stream:write"]);
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": security(\"jwt\"): unknown security scheme: declare it on the API"
+    );
+}
+
+#[test]
+fn required_scopes_must_be_declared_by_the_scheme() {
+    let e = single_error(api("x", |a| {
+        a.jwt_security("jwt", |s| {
+            s.scope("stream:read", "");
+        });
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                secured(m);
+                m.security("jwt", ["stream:write"]);
+            });
+        });
+    }));
+    assert!(
+        e.ends_with("scope \"stream:write\" is not declared by the scheme"),
+        "{e}"
+    );
+}
+
+#[test]
+fn secured_payload_must_carry_the_credential() {
+    let e = single_error(api("x", |a| {
+        a.basic_auth_security("basic", |_| {});
+        a.service("chat", |s| {
+            s.security("basic", [] as [&str; 0]);
+            s.method("echo", |m| {
+                echo(m);
+                m.payload(|p: &mut Object| {
+                    p.username("user", STRING, "");
+                });
+            });
+        });
+    }));
+    assert!(
+        e.ends_with("security(\"basic\"): the payload needs an attribute declared with password(..) to carry the credential"),
+        "{e}"
+    );
+}
+
+#[test]
+fn credentials_need_no_explicit_mapping_on_streaming_methods() {
+    // The token travels in the Authorization header by default.
+    assert!(errors(api("x", |a| {
+        a.jwt_security("jwt", |s| {
+            s.scope("stream:write", "");
+        });
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                secured(m);
+                m.security("jwt", ["stream:write"]);
+            });
+        });
+    }))
+    .is_empty());
+}
+
+#[test]
+fn pinned_result_view_must_exist() {
+    let r = result_type("application/vnd.x", |r| {
+        r.type_name("Summary");
+        r.attribute("a", STRING);
+        r.view("tiny", |v| {
+            v.attribute("a");
+        });
+    });
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(&r);
+                m.result_view("huge");
+            });
+        });
+    }));
+    assert!(
+        e.ends_with("result_view: view \"huge\" is not a view of \"Summary\""),
+        "{e}"
+    );
+}

@@ -193,12 +193,18 @@ async fn designed_error_mid_stream_closes_with_4000_and_its_name() {
             .record(&payload("nowhere"))
             .await
             .expect("dial");
-        match stream.close_and_recv().await {
+        let err = match stream.close_and_recv().await {
             Err(StreamError::Closed { code, reason }) => {
                 assert_eq!(code, 4000);
                 assert_eq!(reason, "not_found: no room \"nowhere\"");
+                StreamError::Closed { code, reason }
             }
             other => panic!("expected close 4000, got {other:?}"),
+        };
+        // The client turns it back into the designed error.
+        match sensors::Error::from(err) {
+            sensors::Error::NotFound(message) => assert_eq!(message, "no room \"nowhere\""),
+            other => panic!("expected the typed error, got {other:?}"),
         }
     })
     .await;
@@ -210,7 +216,7 @@ async fn client_refuses_an_invalid_payload_without_dialing() {
     let mut p = payload("kitchen");
     p.batch = 0;
     match client.record(&p).await {
-        Err(ClientError::InvalidPayload(e)) => {
+        Err(sensors::Error::Client(ClientError::InvalidPayload(e))) => {
             assert_eq!(
                 e.message,
                 "batch must be greater or equal than 1 but got value 0"

@@ -30,9 +30,19 @@ pub enum CliError {
     /// A flag's value is not valid.
     #[error("{0}")]
     Usage(String),
+    /// The call failed (a designed error, or a transport failure).
+    #[error("{0}")]
+    Failed(String),
     /// Reading standard input or writing standard output failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// A failed call, from the service's error type.
+    pub fn failed(e: impl std::fmt::Display) -> Self {
+        CliError::Failed(e.to_string())
+    }
 }
 
 /// How a line of standard input becomes a message.

@@ -8,6 +8,19 @@ use crate::error::{GoaError, ValidationError};
 use crate::stream::ViewName;
 use crate::ws::{self, ConnectError};
 
+/// [`ClientError::Refused`] from an HTTP error response.
+pub fn refused_response(status: StatusCode, designed: Option<String>, body: &[u8]) -> ClientError {
+    let error = serde_json::from_slice::<GoaError>(body).ok().map(Box::new);
+    let mut text = String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned();
+    text.truncate(text.trim_end().len());
+    ClientError::Refused {
+        status,
+        error,
+        designed,
+        body: text,
+    }
+}
+
 /// Errors of a client call before any message is exchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -36,25 +49,146 @@ pub enum ClientError {
     Handshake(String),
 }
 
-/// The upgrade request of one call: path, query and headers taken from the payload.
+/// The request of one call: path, query, headers, cookies and (for unary methods) a
+/// JSON body, all taken from the payload. [`Request::dial`] opens a stream with it;
+/// [`Request::send`] makes a plain HTTP call.
 #[derive(Debug)]
-pub struct UpgradeRequest {
+pub struct Request {
     path: String,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     cookies: Vec<(String, String)>,
+    body: Option<serde_json::Value>,
 }
 
-impl UpgradeRequest {
+/// The former name of [`Request`].
+pub type UpgradeRequest = Request;
+
+/// The HTTP client generated clients use for unary calls (reqwest's, which pools
+/// connections; clone it freely).
+pub type HttpClient = reqwest::Client;
+
+/// The answer to a unary call.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl Response {
+    /// The designed error name the server put in `Goa-Error`, if any.
+    pub fn designed_error(&self) -> Option<&str> {
+        self.headers.get("goa-error").and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Request {
     /// A request for `path` (path parameters already substituted with
     /// [`path_segment`]).
     pub fn new(path: String) -> Self {
-        UpgradeRequest {
+        Request {
             path,
             query: Vec::new(),
             headers: HeaderMap::new(),
             cookies: Vec::new(),
+            body: None,
         }
+    }
+
+    /// Sends user name and password with basic authentication.
+    pub fn basic_auth(&mut self, user: &str, password: &str) -> Result<&mut Self, ClientError> {
+        self.header(
+            "Authorization",
+            crate::security::basic_header(user, password),
+        )
+    }
+
+    /// Sets one attribute of the JSON body object.
+    pub fn body_field<T: serde::Serialize>(
+        &mut self,
+        name: &str,
+        value: &T,
+    ) -> Result<&mut Self, ClientError> {
+        let value =
+            serde_json::to_value(value).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        match self
+            .body
+            .get_or_insert_with(|| serde_json::Value::Object(Default::default()))
+        {
+            serde_json::Value::Object(map) => {
+                map.insert(name.to_owned(), value);
+            }
+            other => *other = value,
+        }
+        Ok(self)
+    }
+
+    /// Sets the whole JSON body.
+    pub fn body_value<T: serde::Serialize>(&mut self, value: &T) -> Result<&mut Self, ClientError> {
+        self.body = Some(
+            serde_json::to_value(value).map_err(|e| ClientError::InvalidRequest(e.to_string()))?,
+        );
+        Ok(self)
+    }
+
+    fn cookie_header(&mut self) -> Result<(), ClientError> {
+        if !self.cookies.is_empty() {
+            let line = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.header("Cookie", line)?;
+        }
+        Ok(())
+    }
+
+    /// Makes a unary call with `method` on the server at `base`.
+    pub async fn send(
+        mut self,
+        http: &reqwest::Client,
+        method: axum::http::Method,
+        base: &str,
+    ) -> Result<Response, ClientError> {
+        let url = self.http_url(base)?;
+        self.cookie_header()?;
+        let mut request = http.request(method, url).headers(self.headers);
+        if let Some(body) = &self.body {
+            let bytes =
+                serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+            request = request
+                .header(axum::http::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The `http://` URL of a unary call.
+    fn http_url(&self, base: &str) -> Result<String, ClientError> {
+        let ws = self.url(base)?;
+        Ok(if let Some(rest) = ws.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else if let Some(rest) = ws.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else {
+            ws
+        })
     }
 
     /// Adds a query parameter.
@@ -116,15 +250,7 @@ impl UpgradeRequest {
         config: &ConnConfig,
     ) -> Result<(Conn, HeaderMap), ClientError> {
         let url = self.url(base)?;
-        if !self.cookies.is_empty() {
-            let line = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            self.header("Cookie", line)?;
-        }
+        self.cookie_header()?;
         let (socket, headers) = ws::connect(&url, self.headers, config.ws)
             .await
             .map_err(refused)?;
@@ -160,6 +286,25 @@ pub fn response_view(headers: &HeaderMap) -> ViewName {
         .into()
 }
 
+/// The designed error an HTTP error response carries: the `Goa-Error` header when
+/// the method declares that name, else the only error the method maps to the status.
+pub fn designed_error_name<'a>(
+    status: StatusCode,
+    header: Option<&str>,
+    statuses: &[(&'a str, u16)],
+) -> Option<&'a str> {
+    if let Some(h) = header {
+        if let Some((name, _)) = statuses.iter().find(|(n, _)| *n == h) {
+            return Some(name);
+        }
+    }
+    let mut on_status = statuses.iter().filter(|(_, s)| *s == status.as_u16());
+    match (on_status.next(), on_status.next()) {
+        (Some((name, _)), None) => Some(name),
+        _ => None,
+    }
+}
+
 fn refused(e: ConnectError) -> ClientError {
     match e {
         ConnectError::InvalidUrl { url, reason } => {
@@ -175,16 +320,7 @@ fn refused(e: ConnectError) -> ClientError {
                 .get("goa-error")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = res.body();
-            let error = serde_json::from_slice::<GoaError>(body).ok().map(Box::new);
-            let mut text = String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned();
-            text.truncate(text.trim_end().len());
-            ClientError::Refused {
-                status,
-                error,
-                designed,
-                body: text,
-            }
+            refused_response(status, designed, res.body())
         }
         ConnectError::Handshake(h) => ClientError::Handshake(h),
     }

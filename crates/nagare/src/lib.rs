@@ -28,12 +28,13 @@ mod conn;
 mod error;
 pub mod message;
 pub mod request;
+pub mod security;
 pub mod server;
 pub mod stream;
 pub mod validation;
 pub mod ws;
 
-pub use client::{ClientError, UpgradeRequest};
+pub use client::{ClientError, Request, UpgradeRequest};
 pub use close::CloseCode;
 pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};

@@ -111,6 +111,19 @@ pub fn parse<T: FromStr>(
     })
 }
 
+/// Converts one attribute of a JSON body, with Goa's `invalid_field_type` message
+/// on a type mismatch.
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    attribute: &str,
+) -> Result<T, ValidationError> {
+    let shown = value.to_string();
+    serde_json::from_value(value).map_err(|e| ValidationError {
+        name: "invalid_field_type",
+        message: format!("invalid value {shown} for {attribute:?}: {e}"),
+    })
+}
+
 /// Parses every value of a repeated element.
 pub fn parse_all<T: FromStr + Debug>(
     values: &[&str],

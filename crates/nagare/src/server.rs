@@ -166,3 +166,85 @@ async fn serve<S, F, Fut, E>(
 
 /// The service value shared by every connection of a router.
 pub type Shared<S> = Arc<S>;
+
+/// The response for a designed error: the status the method maps it to, a
+/// `Goa-Error: <name>` header and the error value's JSON (a bare JSON string for
+/// string errors). An error with no mapped status gets Goa's default: 400 and the
+/// six-key error body.
+pub fn designed_error<T: serde::Serialize>(
+    name: &str,
+    value: &T,
+    message: &str,
+    statuses: &[(&str, u16)],
+) -> Response {
+    let status = statuses
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, s)| axum::http::StatusCode::from_u16(*s).ok());
+    match status {
+        Some(status) => {
+            let mut res = crate::error::json_response(status, value);
+            if let Ok(v) = axum::http::HeaderValue::from_str(name) {
+                res.headers_mut().insert("goa-error", v);
+            }
+            res
+        }
+        None => axum::response::IntoResponse::into_response(GoaError::new(name, message)),
+    }
+}
+
+/// The response for a failure inside the service: logged here with its text,
+/// answered as a 500 fault that reveals nothing.
+pub fn internal_error(error: &dyn Display) -> Response {
+    tracing::error!(%error, "service method failed");
+    axum::response::IntoResponse::into_response(GoaError::fault("internal error"))
+}
+
+/// A unary result: its JSON (rendered with `view`) and a newline.
+pub fn result_response<T: crate::Message>(status: u16, value: &T, view: Option<&str>) -> Response {
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+    let mut body = Vec::with_capacity(128);
+    if let Err(e) = value.encode(view, &mut body) {
+        return internal_error(&e);
+    }
+    body.push(b'\n');
+    let mut res = axum::response::IntoResponse::into_response((status, body));
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// An empty success response (no result in the design).
+pub fn empty_response(status: u16) -> Response {
+    let status =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::NO_CONTENT);
+    axum::response::IntoResponse::into_response(status)
+}
+
+/// Largest request body a unary method reads; larger bodies get 413.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// Reads a unary request's JSON body as an object of attributes; an empty body is
+/// an empty object.
+pub async fn read_body(
+    body: axum::body::Body,
+) -> Result<serde_json::Map<String, serde_json::Value>, Response> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        GoaError::new(
+            "request_too_large",
+            format!("request body exceeds {MAX_BODY} bytes"),
+        )
+        .into_response_with(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Map::new());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        axum::response::IntoResponse::into_response(GoaError::new(
+            "decode_payload",
+            format!("failed to decode request body: {e}"),
+        ))
+    })
+}

@@ -214,7 +214,7 @@ async fn bad_payload_is_refused_before_the_upgrade_with_goa_errors() {
         };
         assert!(matches!(
             client.analytics(&bad).await,
-            Err(ClientError::InvalidPayload(e)) if e.name == "invalid_range"
+            Err(monitor::Error::Client(ClientError::InvalidPayload(e))) if e.name == "invalid_range"
         ));
         // ...and the server refuses one sent by anybody else.
         let cases = [
