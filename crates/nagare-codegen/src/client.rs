@@ -89,11 +89,11 @@ fn render_method(m: &MethodInfo) -> TokenStream {
     } else {
         quote!(format!(#fmt, #(#path_args),*))
     };
-    let basic = elems
-        .iter()
-        .any(|e| e.location == Location::BasicAuth)
-        .then(|| basic_auth(m))
-        .unwrap_or_default();
+    let basic = if elems.iter().any(|e| e.location == Location::BasicAuth) {
+        basic_auth(m)
+    } else {
+        quote!()
+    };
     let adds = elems
         .iter()
         .filter(|e| !matches!(e.location, Location::Path | Location::BasicAuth))
