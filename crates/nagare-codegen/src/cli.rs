@@ -47,7 +47,8 @@ pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> Token
 
 fn method_command(m: &MethodInfo) -> TokenStream {
     let name = &m.method.name;
-    let mut about = m.method.description.clone().unwrap_or_default();
+    let about = m.method.description.clone().unwrap_or_default();
+    let mut long_about = about.clone();
     let input = match m.kind {
         StreamKind::Unary => "Prints the result as JSON.",
         StreamKind::Server => "Prints each result as a JSON line until the server ends the stream.",
@@ -57,8 +58,8 @@ fn method_command(m: &MethodInfo) -> TokenStream {
         }
         _ => "Sends each line of standard input and prints each result as a JSON line; end of input ends the stream.",
     };
-    about.push_str("\n\n");
-    about.push_str(input);
+    long_about.push_str("\n\n");
+    long_about.push_str(input);
     let args = elements(m).into_iter().map(|e| {
         let id = snake(&e.attr.name);
         let long = id.replace('_', "-");
@@ -78,7 +79,7 @@ fn method_command(m: &MethodInfo) -> TokenStream {
         };
         quote!(Arg::new(#id).long(#long).help(#help) #required #append)
     });
-    quote!(Command::new(#name).about(#about) #(.arg(#args))*)
+    quote!(Command::new(#name).about(#about).long_about(#long_about) #(.arg(#args))*)
 }
 
 fn method_arm(m: &MethodInfo) -> TokenStream {

@@ -194,8 +194,11 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             .status
             .unwrap_or(if m.method.result.is_some() { 200 } else { 204 });
         let respond = if m.method.result.is_some() {
-            let view = m.view_expr(quote!("default"));
-            quote!(Ok(result) => nagare::server::result_response(#status, &result, #view.as_deref()))
+            let view = match &m.pinned_view {
+                Some(v) => quote!(Some(#v)),
+                None => quote!(None),
+            };
+            quote!(Ok(result) => nagare::server::result_response(#status, &result, #view))
         } else {
             quote!(Ok(()) => nagare::server::empty_response(#status))
         };

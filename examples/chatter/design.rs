@@ -1,0 +1,141 @@
+//! Goa's "chatter" streaming example, restated in nagare's design language. Wire
+//! names, paths, statuses and security are Goa's, so Goa's generated client works
+//! against the server generated from this file.
+
+use nagare_design::*;
+
+/// The whole API.
+pub fn design() -> Api {
+    let summary = result_type("application/vnd.goa.summary", |r| {
+        r.type_name("ChatSummary");
+        r.description("A message sent to the server, with when it was sent.");
+        r.field(1, "message", STRING, "Message sent to the server");
+        r.field(2, "length", INT, "Length of the message sent");
+        r.field(3, "sent_at", STRING, "Time at which the message was sent")
+            .format(Format::DateTime);
+        r.required(["message", "sent_at"]);
+        r.view("tiny", |v| {
+            v.attribute("message");
+        });
+        r.view("default", |v| {
+            v.attribute("message")
+                .attribute("length")
+                .attribute("sent_at");
+        });
+    });
+    let event = type_("Event", |t| {
+        t.description("A message added to the chat.");
+        t.field(1, "message", STRING, "Message sent to the server");
+        t.field(2, "action", STRING, "What happened")
+            .enum_(["added"]);
+        t.field(3, "added_at", STRING, "Time at which the message was added")
+            .format(Format::DateTime);
+        t.required(["message", "action", "added_at"]);
+    });
+    // Every streaming method takes the JWT and may refuse it.
+    let secured = |m: &mut Method, scope: &str| {
+        m.security("jwt", [scope]);
+        m.error("unauthorized", STRING, "The token is missing or invalid");
+        m.error("invalid-scopes", STRING, "The token lacks a required scope");
+    };
+    let token = |p: &mut Object| {
+        p.token("token", STRING, "JWT used for authentication");
+        p.required(["token"]);
+    };
+    let errors = |h: &mut HttpEndpoint| {
+        h.response(200)
+            .error_response("unauthorized", 401)
+            .error_response("invalid-scopes", 403);
+    };
+
+    api("chatter", |a| {
+        a.title("Chatter service describing the streaming features");
+        a.description("Goa's streaming example: a chat with login, echo, listening, summaries, subscriptions and history.");
+        a.version("1.0");
+        a.basic_auth_security("basic", |s| {
+            s.description("Secures the login endpoint.");
+        });
+        a.jwt_security("jwt", |s| {
+            s.description("Secures the streaming endpoints with a token obtained from login.");
+            s.scope("stream:read", "Read-only access");
+            s.scope("stream:write", "Read and write access");
+        });
+        a.service("chatter", |s| {
+            s.description("The chatter service implements a simple client and server chat.");
+            s.method("login", |m| {
+                m.description("Creates a valid JWT token for auth to chat.");
+                m.security("basic", [] as [&str; 0]);
+                m.payload(|p: &mut Object| {
+                    p.username("user", STRING, "Username used to perform signin");
+                    p.password("password", STRING, "Password used to perform signin");
+                    p.required(["user", "password"]);
+                });
+                m.result(STRING);
+                m.error("unauthorized", STRING, "Credentials are invalid");
+                m.http(|h| {
+                    h.post("/login")
+                        .response(200)
+                        .error_response("unauthorized", 401);
+                });
+            });
+            s.method("echoer", |m| {
+                m.description("Echoes the message sent by the client.");
+                secured(m, "stream:write");
+                m.payload(token);
+                m.streaming_payload(STRING);
+                m.streaming_result(STRING);
+                m.http(|h| {
+                    h.get("/echoer");
+                    errors(h);
+                });
+            });
+            s.method("listener", |m| {
+                m.description("Listens to the messages sent by the client.");
+                secured(m, "stream:write");
+                m.payload(token);
+                m.streaming_payload(STRING);
+                m.http(|h| {
+                    h.get("/listener");
+                    errors(h);
+                });
+            });
+            s.method("summary", |m| {
+                m.description("Summarizes the chat messages sent by the client.");
+                secured(m, "stream:write");
+                m.payload(token);
+                m.streaming_payload(STRING);
+                m.result(collection_of(&summary));
+                m.result_view("default");
+                m.http(|h| {
+                    h.get("/summary");
+                    errors(h);
+                });
+            });
+            s.method("subscribe", |m| {
+                m.description("Subscribe to events sent when new chat messages are added.");
+                secured(m, "stream:write");
+                m.payload(token);
+                m.streaming_result(&event);
+                m.http(|h| {
+                    h.get("/subscribe");
+                    errors(h);
+                });
+            });
+            s.method("history", |m| {
+                m.description("Returns the chat messages sent to the server.");
+                secured(m, "stream:read");
+                m.payload(|p: &mut Object| {
+                    p.token("token", STRING, "JWT used for authentication");
+                    p.attribute("view", STRING)
+                        .description("View to use to render the result");
+                    p.required(["token"]);
+                });
+                m.streaming_result(&summary);
+                m.http(|h| {
+                    h.get("/history").param("view");
+                    errors(h);
+                });
+            });
+        });
+    })
+}

@@ -1,0 +1,96 @@
+//! `chatter`: serves Goa's chatter example.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chatter::auth::AuthConfig;
+use chatter::service::Chatter;
+use clap::Parser;
+
+/// Serves Goa's chatter example: login, echoer, listener, summary, subscribe, history.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Key signing and verifying the HS256 tokens (use Goa's `secret` to share
+    /// tokens with Goa's example server). A random key is used when absent.
+    #[arg(long, env = "CHATTER_JWT_KEY", hide_env_values = true)]
+    jwt_key: Option<String>,
+    /// User name accepted by login.
+    #[arg(long, default_value = "goa")]
+    user: String,
+    /// Password accepted by login.
+    #[arg(
+        long,
+        env = "CHATTER_PASSWORD",
+        default_value = "rocks",
+        hide_env_values = true
+    )]
+    password: String,
+    /// Lifetime of the tokens login hands out, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    token_ttl: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let key = match args.jwt_key {
+        Some(k) => k.into_bytes(),
+        None => {
+            tracing::warn!("no --jwt-key or CHATTER_JWT_KEY: signing tokens with a random key; they will not survive a restart");
+            rand::random::<[u8; 32]>().to_vec()
+        }
+    };
+    let auth = AuthConfig {
+        key,
+        user: args.user,
+        password: args.password,
+        token_ttl: Duration::from_secs(args.token_ttl),
+    };
+    let options = nagare::ServerOptions::new();
+    let shutdown = options.shutdown.clone();
+    let app = Chatter::new(auth).router(options);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
+    nagare::export::axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        })
+        .await
+        .context("server failed")
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
