@@ -1,0 +1,107 @@
+//! The generated `chatter-cli` binary, driven as a user would.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{bounded, start};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+async fn cli(base: &str, args: &[&str], input: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatter-cli"))
+        .arg("--url")
+        .arg(base)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn chatter-cli");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).await.expect("stdin");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("output");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn login_then_echoer_summary_and_history_from_the_terminal() {
+    bounded(async {
+        let server = start().await;
+        let (ok, out, err) = cli(
+            &server.base,
+            &["chatter", "login", "--user", "goa", "--password", "rocks"],
+            "",
+        )
+        .await;
+        assert!(ok, "{err}");
+        let token: String = serde_json::from_str(out.trim()).expect("a JSON string");
+
+        let (ok, out, err) = cli(
+            &server.base,
+            &["chatter", "echoer", "--token", &token],
+            "hello\nworld\n",
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert_eq!(out, "\"hello\"\n\"world\"\n");
+
+        let (ok, out, err) = cli(
+            &server.base,
+            &["chatter", "summary", "--token", &token],
+            "abc\n",
+        )
+        .await;
+        assert!(ok, "{err}");
+        let summary: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(summary[0]["message"], "abc");
+        assert_eq!(summary[0]["length"], 3);
+
+        let (ok, out, err) = cli(
+            &server.base,
+            &["chatter", "history", "--token", &token, "--view", "tiny"],
+            "",
+        )
+        .await;
+        assert!(ok, "{err}");
+        assert_eq!(
+            out,
+            "{\"message\":\"hello\"}\n{\"message\":\"world\"}\n{\"message\":\"abc\"}\n"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refusals_are_reported_with_a_failing_exit_code() {
+    bounded(async {
+        let server = start().await;
+        let (ok, _, err) = cli(
+            &server.base,
+            &["chatter", "login", "--user", "goa", "--password", "nope"],
+            "",
+        )
+        .await;
+        assert!(!ok);
+        assert_eq!(
+            err.trim(),
+            "error: unauthorized: invalid username and password combination"
+        );
+        let (ok, _, err) = cli(&server.base, &["chatter", "history", "--token", "bad"], "").await;
+        assert!(!ok);
+        assert_eq!(err.trim(), "error: unauthorized: invalid token");
+        let (ok, _, err) = cli(&server.base, &["chatter", "history"], "").await;
+        assert!(!ok);
+        assert!(
+            err.contains("--token <token>"),
+            "clap names the missing flag: {err}"
+        );
+    })
+    .await;
+}

@@ -1,0 +1,61 @@
+//! A chatter server on a loopback port, and tokens for tests.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use chatter::auth::AuthConfig;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+
+/// The signing key of test servers (Goa's example key).
+pub const KEY: &str = "secret";
+
+/// A running chatter server.
+pub struct Server {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Serves chatter on `127.0.0.1:0` with Goa's credentials and [`KEY`].
+pub async fn start() -> Server {
+    let app = chatter::service::Chatter::new(AuthConfig::with_key(KEY))
+        .router(nagare::ServerOptions::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move { nagare::export::axum::serve(listener, app).await });
+    Server {
+        base: format!("http://{addr}"),
+        addr,
+    }
+}
+
+/// Runs a test body with a deadline.
+pub async fn bounded<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("test exceeded its 20 s bound")
+}
+
+/// A token signed with [`KEY`] carrying exactly `claims`.
+pub fn token_with(claims: serde_json::Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(KEY.as_bytes()),
+    )
+    .expect("sign a test token")
+}
+
+/// A valid token with every scope, from login.
+pub async fn login(base: &str) -> String {
+    chatter::chatter::client::Client::new(base)
+        .login(&chatter::chatter::LoginPayload {
+            user: "goa".into(),
+            password: "rocks".into(),
+        })
+        .await
+        .expect("login")
+}

@@ -1,0 +1,233 @@
+//! The wire exactly as a Goa-generated Go client speaks it (see the protocol spec):
+//! the same requests, headers and frames over a raw TCP socket, checking every
+//! byte the Go client depends on.
+
+mod common;
+
+use common::{bounded, login, start, token_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A masked client frame (Go's client masks with a random key; any key works).
+fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x5a, 0x1f, 0x77, 0x03];
+    let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+async fn read_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    tcp.read_exact(&mut head).await.expect("frame header");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut l = [0u8; 2];
+            tcp.read_exact(&mut l).await.expect("length");
+            u16::from_be_bytes(l) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    tcp.read_exact(&mut payload).await.expect("payload");
+    (head[0] & 0x0f, payload)
+}
+
+/// Sends `request` and returns the socket and the response head.
+async fn send_head(addr: std::net::SocketAddr, request: String) -> (TcpStream, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("response head");
+        head.push(b[0]);
+    }
+    (tcp, String::from_utf8(head).expect("ascii"))
+}
+
+/// The upgrade request gorilla/websocket sends for a Goa client: no Origin, no
+/// subprotocol, no extensions, the token with `Bearer `.
+async fn upgrade(addr: std::net::SocketAddr, target: &str, token: &str) -> (TcpStream, String) {
+    send_head(
+        addr,
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ),
+    )
+    .await
+}
+
+async fn body(tcp: &mut TcpStream, head: &str) -> String {
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .expect("content-length");
+    let mut buf = vec![0u8; len];
+    tcp.read_exact(&mut buf).await.expect("body");
+    String::from_utf8(buf).expect("utf-8")
+}
+
+fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut p = code.to_be_bytes().to_vec();
+    p.extend_from_slice(reason.as_bytes());
+    p
+}
+
+#[tokio::test]
+async fn login_answers_like_goa() {
+    bounded(async {
+        let server = start().await;
+        // `goa:rocks`, as Go's req.SetBasicAuth encodes it; empty body.
+        let ok = format!("POST /login HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic Z29hOnJvY2tz\r\nContent-Length: 0\r\n\r\n", server.addr);
+        let (mut tcp, head) = send_head(server.addr, ok).await;
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: application/json\r\n"), "{head}");
+        let token = body(&mut tcp, &head).await;
+        assert!(token.starts_with("\"ey") && token.ends_with("\"\n"), "a JSON string and a newline: {token:?}");
+
+        // `goa:bad`.
+        let bad = format!("POST /login HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic Z29hOmJhZA==\r\nContent-Length: 0\r\n\r\n", server.addr);
+        let (mut tcp, head) = send_head(server.addr, bad).await;
+        assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("goa-error: unauthorized\r\n"), "{head}");
+        assert_eq!(body(&mut tcp, &head).await, "\"invalid username and password combination\"\n");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refused_tokens_answer_like_goa() {
+    bounded(async {
+        let server = start().await;
+        let (mut tcp, head) = upgrade(server.addr, "/echoer", "garbage").await;
+        assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("goa-error: unauthorized\r\n"),
+            "{head}"
+        );
+        assert_eq!(body(&mut tcp, &head).await, "\"invalid token\"\n");
+
+        let read_only = token_with(serde_json::json!({"scopes": ["stream:read"]}));
+        let (mut tcp, head) = upgrade(server.addr, "/echoer", &read_only).await;
+        assert!(head.starts_with("HTTP/1.1 403 "), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("goa-error: invalid-scopes\r\n"),
+            "{head}"
+        );
+        assert_eq!(
+            body(&mut tcp, &head).await,
+            "\"missing scopes: stream:write\"\n"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn echoer_session_of_a_go_client() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        let (mut tcp, head) = upgrade(server.addr, "/echoer", &token).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        // Go's WriteJSON: a JSON string and a newline, in a text frame.
+        tcp.write_all(&frame(0x1, b"\"hello\"\n"))
+            .await
+            .expect("send");
+        assert_eq!(read_frame(&mut tcp).await, (0x1, b"\"hello\"\n".to_vec()));
+        // Close(): `null`, then the server ends with 1000; Go then drops TCP.
+        tcp.write_all(&frame(0x1, b"null\n")).await.expect("null");
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (0x8, close_payload(1000, "server closing connection"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn summary_session_of_a_go_client() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        let (mut tcp, head) = upgrade(server.addr, "/summary", &token).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("goa-view"),
+            "the view is pinned: {head}"
+        );
+        for m in [&b"\"a\"\n"[..], b"\"bc\"\n"] {
+            tcp.write_all(&frame(0x1, m)).await.expect("send");
+        }
+        // CloseAndRecv(): `null`, then exactly one message, the collection.
+        tcp.write_all(&frame(0x1, b"null\n")).await.expect("null");
+        let (opcode, payload) = read_frame(&mut tcp).await;
+        assert_eq!(opcode, 0x1);
+        let text = String::from_utf8(payload).expect("utf-8");
+        assert!(text.ends_with("]\n"), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let items = value.as_array().expect("an array");
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1]["message"], "bc");
+        assert_eq!(items[1]["length"], 2);
+        assert!(items[1]["sent_at"].is_string());
+        assert_eq!(read_frame(&mut tcp).await.0, 0x8);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn history_session_of_a_go_client_with_a_view() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        // Store one message through echoer.
+        let (mut tcp, _) = upgrade(server.addr, "/echoer", &token).await;
+        tcp.write_all(&frame(0x1, b"\"stored\"\n"))
+            .await
+            .expect("send");
+        read_frame(&mut tcp).await;
+
+        let (mut tcp, head) = upgrade(server.addr, "/history?view=tiny", &token).await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("goa-view: tiny\r\n"),
+            "{head}"
+        );
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (0x1, b"{\"message\":\"stored\"}\n".to_vec())
+        );
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (0x8, close_payload(1000, "server closing connection"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn subscribe_client_leaving_with_1000_is_echoed() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        let (mut tcp, head) = upgrade(server.addr, "/subscribe", &token).await;
+        // The 101 comes at once, not with the first event as in Goa.
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        tcp.write_all(&frame(
+            0x8,
+            &close_payload(1000, "client closing connection"),
+        ))
+        .await
+        .expect("close");
+        assert_eq!(read_frame(&mut tcp).await.0, 0x8);
+    })
+    .await;
+}
