@@ -32,6 +32,12 @@ pub fn design() -> Api {
         });
     });
     api("features", |a| {
+        a.jwt_security("jwt", |s| {
+            s.scope("sensors:read", "Read readings");
+        });
+        a.api_key_security("key", |s| {
+            s.description("A key per installation.");
+        });
         a.service("sensors", |s| {
             s.description("Sensors in rooms.");
             s.path("/v1");
@@ -62,6 +68,39 @@ pub fn design() -> Api {
                         .param("batch")
                         .param("labels:label")
                         .param("strict");
+                });
+            });
+            s.method("latest", |m| {
+                m.description("The latest reading of a sensor, for browsers: the token comes in the query string.");
+                m.security("jwt", ["sensors:read"]);
+                m.payload(|p: &mut Object| {
+                    p.token("token", STRING, "JWT, in the query string");
+                    p.attribute("sensor_id", STRING).format(Format::Uuid);
+                    p.attribute("scale", FLOAT64).default(1.0);
+                    p.required(["token", "sensor_id"]);
+                });
+                m.result(&reading);
+                m.result_view("compact");
+                m.http(|h| {
+                    h.get("/sensors/{sensor_id}/latest").param("token");
+                });
+            });
+            s.method("calibrate", |m| {
+                m.description("Calibrates a sensor; the key travels in a header and the settings in the body.");
+                m.security("key", [] as [&str; 0]);
+                m.payload(|p: &mut Object| {
+                    p.api_key("key", "key", STRING, "Installation key");
+                    p.attribute("sensor_id", STRING).format(Format::Uuid);
+                    p.attribute("offset", FLOAT64).minimum(-10).maximum(10);
+                    p.attribute("note", STRING);
+                    p.required(["key", "sensor_id", "offset"]);
+                });
+                m.error("forbidden", STRING, "The key is not accepted");
+                m.http(|h| {
+                    h.post("/sensors/{sensor_id}/calibrate")
+                        .header("key:X-Api-Key")
+                        .response(204)
+                        .error_response("forbidden", 403);
                 });
             });
             s.method("watch", |m| {

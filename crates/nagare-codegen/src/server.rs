@@ -153,7 +153,7 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             let body_arg = if has_body { quote!(body) } else { quote!() };
             let read_body = if has_body {
                 quote! {
-                    let mut body = match nagare::server::read_body(body).await {
+                    let body = match nagare::server::read_body(body).await {
                         Ok(b) => b,
                         Err(response) => return response,
                     };

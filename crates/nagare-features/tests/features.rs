@@ -20,6 +20,47 @@ fn tag(key: &str, value: impl ToString) -> Tag {
 }
 
 impl sensors::Service for Sensors {
+    async fn jwt_auth(
+        &self,
+        token: &str,
+        scheme: &nagare::security::JwtScheme,
+    ) -> Result<(), sensors::Error> {
+        // A stand-in for real verification: the token lists its scopes.
+        let scopes: Vec<&str> = token.split(',').collect();
+        scheme
+            .validate_scopes(&scopes)
+            .map_err(|e| sensors::Error::internal(format!("refused: {e}")))
+    }
+
+    async fn api_key_auth(
+        &self,
+        key: &str,
+        _scheme: &nagare::security::ApiKeyScheme,
+    ) -> Result<(), sensors::Error> {
+        if key == "k1" {
+            Ok(())
+        } else {
+            Err(sensors::Error::Forbidden(format!("unknown key {key:?}")))
+        }
+    }
+
+    async fn latest(&self, payload: sensors::LatestPayload) -> Result<Reading, sensors::Error> {
+        Ok(Reading {
+            sensor_id: payload.sensor_id,
+            value: 20.0 * payload.scale,
+            ..reading(0.0)
+        })
+    }
+
+    async fn calibrate(&self, payload: sensors::CalibratePayload) -> Result<(), sensors::Error> {
+        if payload.note.as_deref() == Some("fail") {
+            return Err(sensors::Error::internal(
+                "the calibration table is locked by pid 4242",
+            ));
+        }
+        Ok(())
+    }
+
     async fn record(
         &self,
         payload: RecordPayload,
@@ -284,4 +325,90 @@ fn validation_reports_every_failure_merged() {
 fn generated_code_is_stable() {
     let code = nagare_codegen::render(&design::design()).expect("render");
     insta::assert_snapshot!("features", code);
+}
+
+const SENSOR: &str = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+
+#[tokio::test]
+async fn unary_get_with_the_token_in_the_query_and_a_pinned_view() {
+    bounded(async {
+        let base = start().await;
+        let client = Client::new(&base);
+        let latest = client
+            .latest(&sensors::LatestPayload {
+                token: "sensors:read".into(),
+                sensor_id: SENSOR.into(),
+                scale: 2.0,
+            })
+            .await
+            .expect("latest");
+        // The compact view: sensor and value only; the rest at its zero value.
+        assert_eq!((latest.sensor_id.as_str(), latest.value, latest.taken_at.as_str()), (SENSOR, 40.0, ""));
+        // The raw request a browser would make, token in the URL.
+        let addr = base.trim_start_matches("http://");
+        let (status, body) = http(addr, &format!("GET /v1/sensors/{SENSOR}/latest?token=sensors:read HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body, format!("{{\"sensor_id\":\"{SENSOR}\",\"value\":20.0}}\n"));
+        // A scope missing: the hook's internal error is a 500 that reveals nothing.
+        let (status, body) = http(addr, &format!("GET /v1/sensors/{SENSOR}/latest?token=other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
+        assert_eq!(status, 500);
+        assert!(body.contains("\"name\":\"fault\"") && body.contains("\"message\":\"internal error\""), "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unary_post_with_an_api_key_header_and_a_json_body() {
+    bounded(async {
+        let base = start().await;
+        let client = Client::new(&base);
+        let mut p = sensors::CalibratePayload {
+            key: "k1".into(),
+            sensor_id: SENSOR.into(),
+            offset: 1.5,
+            note: None,
+        };
+        client.calibrate(&p).await.expect("calibrated");
+        p.key = "k2".into();
+        match client.calibrate(&p).await {
+            Err(sensors::Error::Forbidden(m)) => assert_eq!(m, "unknown key \"k2\""),
+            other => panic!("expected forbidden, got {other:?}"),
+        }
+        // Internals stay on the server.
+        p.key = "k1".into();
+        p.note = Some("fail".into());
+        match client.calibrate(&p).await {
+            Err(sensors::Error::Client(ClientError::Refused { status, error: Some(e), .. })) => {
+                assert_eq!(status, 500);
+                assert_eq!(e.message, "internal error");
+            }
+            other => panic!("expected a fault, got {other:?}"),
+        }
+        // Body errors are Goa errors: a missing required attribute, a wrong type.
+        let addr = base.trim_start_matches("http://");
+        let post = |body: &str| format!("POST /v1/sensors/{SENSOR}/calibrate HTTP/1.1\r\nHost: x\r\nX-Api-Key: k1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        let (status, body) = http(addr, &post("{}")).await;
+        assert_eq!(status, 400);
+        assert!(body.contains("\"message\":\"\\\"offset\\\" is missing from body\""), "{body}");
+        let (status, body) = http(addr, &post("{\"offset\":\"high\"}")).await;
+        assert_eq!(status, 400);
+        assert!(body.contains("\"name\":\"invalid_field_type\""), "{body}");
+        let (status, _) = http(addr, &post("{\"offset\":0.5}")).await;
+        assert_eq!(status, 204);
+    })
+    .await;
+}
+
+/// One HTTP exchange over a raw socket: status and body.
+async fn http(addr: &str, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.expect("read");
+    let status = out[9..12].parse().expect("status");
+    (
+        status,
+        out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned(),
+    )
 }
