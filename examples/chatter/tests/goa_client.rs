@@ -231,3 +231,21 @@ async fn subscribe_client_leaving_with_1000_is_echoed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_token_without_bearer_is_accepted_too() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        let (_, head) = send_head(
+            server.addr,
+            format!(
+                "GET /history HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nAuthorization: {token}\r\n\r\n",
+                server.addr
+            ),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    })
+    .await;
+}
