@@ -47,6 +47,20 @@ pub struct ConnConfig {
     /// to finish what it was doing with messages already received, before it is
     /// cancelled (dropped at its next `.await`).
     pub cancel_grace: Duration,
+    /// Send a ping after this long without hearing from the peer; `None` turns
+    /// heartbeats off. Each ping is a few bytes; a shorter interval finds dead
+    /// peers sooner and keeps NAT mappings and proxies from timing out.
+    pub ping_interval: Option<Duration>,
+    /// A peer that sends nothing (not even a pong) this long after a ping is dead:
+    /// the connection is closed (1001) and cleaned up. A dead peer is found at most
+    /// `ping_interval + pong_timeout` after it last spoke.
+    pub pong_timeout: Duration,
+    /// Close (1001 `idle timeout`) after this long without a data message in either
+    /// direction; `None` keeps idle connections open.
+    pub idle_timeout: Option<Duration>,
+    /// Longest wait for a batch of writes to reach the socket. A peer that does not
+    /// read past this is disconnected, so it cannot pin memory or a task.
+    pub write_timeout: Duration,
 }
 
 impl Default for ConnConfig {
@@ -57,6 +71,10 @@ impl Default for ConnConfig {
             outbound_queue: 64,
             close_timeout: Duration::from_secs(2),
             cancel_grace: Duration::from_secs(5),
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -137,7 +155,7 @@ where
         writer,
         inbound: in_tx,
         outbound: out_rx,
-        close_timeout: config.close_timeout,
+        config: config.clone(),
         side,
     };
     let guard = gone.clone().drop_guard();
@@ -160,13 +178,55 @@ struct Driver<S> {
     writer: SocketWriter<S>,
     inbound: mpsc::Sender<Inbound>,
     outbound: mpsc::Receiver<Outbound>,
-    close_timeout: Duration,
+    config: ConnConfig,
     side: Side,
+}
+
+/// The liveness clocks of a connection.
+struct Clocks {
+    /// Last time anything arrived from the peer.
+    heard: Instant,
+    /// When the outstanding ping was sent, if one is.
+    pinged: Option<Instant>,
+    /// Last data message in either direction.
+    data: Instant,
+}
+
+/// What a liveness timer asks for.
+enum Due {
+    Ping,
+    Dead,
+    Idle,
+}
+
+impl Clocks {
+    /// The next liveness event and when it is due.
+    fn next(&self, config: &ConnConfig) -> Option<(Instant, Due)> {
+        let mut next: Option<(Instant, Due)> = None;
+        let mut consider = |at: Instant, due: Due| {
+            if next.as_ref().is_none_or(|(t, _)| at < *t) {
+                next = Some((at, due));
+            }
+        };
+        if let Some(interval) = config.ping_interval {
+            match self.pinged {
+                Some(sent) => consider(sent + config.pong_timeout, Due::Dead),
+                None => consider(self.heard + interval, Due::Ping),
+            }
+        }
+        if let Some(idle) = config.idle_timeout {
+            consider(self.data + idle, Due::Idle);
+        }
+        next
+    }
 }
 
 /// Result of one read step.
 enum ReadStep {
+    /// A data message arrived.
     Continue,
+    /// A control frame arrived.
+    Heard,
     PeerClosed,
     Failed(WsError),
     Eof,
@@ -185,9 +245,58 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         // one the handles ask for, so the peer learns what it did wrong.
         let mut violation: Option<CloseFrame> = None;
         let mut end_delivered = false;
+        // A slot is reserved in the inbound queue before each read, so what is read
+        // always has room; while the service leaves the queue full, nothing is read
+        // (TCP pushes back) and the peer cannot be judged dead.
+        let mut room = false;
+        // Nobody receives (a server stream, or a dropped receiver): keep reading
+        // for control frames and drop data.
+        let mut discard = false;
+        let now = Instant::now();
+        let mut clocks = Clocks {
+            heard: now,
+            pinged: None,
+            data: now,
+        };
         loop {
+            // Liveness timers run only while the connection is open both ways.
+            let liveness = if writing && reading && room {
+                clocks.next(&self.config)
+            } else {
+                None
+            };
+            let liveness_at = liveness.as_ref().map(|(t, _)| *t);
             tokio::select! {
                 biased;
+                () = sleep_until(liveness_at) => {
+                    let Some((_, due)) = liveness else { continue };
+                    match due {
+                        Due::Ping => {
+                            clocks.pinged = Some(Instant::now());
+                            let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
+                            if !matches!(tokio::time::timeout(self.config.write_timeout, ping).await, Ok(Ok(()))) {
+                                self.deliver_end(&mut end_delivered, End::Failed("ping could not be written".into()));
+                                break;
+                            }
+                        }
+                        Due::Dead => {
+                            tracing::info!(timeout = ?self.config.pong_timeout, "peer did not answer a ping: closing");
+                            let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
+                            let _ = tokio::time::timeout(self.config.close_timeout, self.writer.close(&frame)).await;
+                            self.deliver_end(&mut end_delivered, End::Failed("the peer stopped answering pings".into()));
+                            break;
+                        }
+                        Due::Idle => {
+                            let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
+                            if !matches!(tokio::time::timeout(self.config.write_timeout, self.writer.close(&frame)).await, Ok(Ok(()))) {
+                                break;
+                            }
+                            self.deliver_end(&mut end_delivered, End::PeerClosed(Some(frame)));
+                            writing = false;
+                            deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
+                        }
+                    }
+                }
                 () = sleep_until(deadline) => {
                     if let (Some(frame), true) = (violation.take(), writing) {
                         let _ = self.writer.close(&frame).await;
@@ -196,14 +305,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 }
                 item = self.outbound.next(), if writing => {
                     let close = match item {
-                        Some(Outbound::Data(d)) => match self.write_batch(d).await {
-                            Ok(close) => close,
-                            Err(e) => {
-                                tracing::debug!(error = %e, "write failed");
-                                self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
-                                break;
+                        Some(Outbound::Data(d)) => {
+                            clocks.data = Instant::now();
+                            match tokio::time::timeout(self.config.write_timeout, self.write_batch(d)).await {
+                                Ok(Ok(close)) => close,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "write failed");
+                                    self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
+                                    break;
+                                }
+                                Err(_) => {
+                                    tracing::info!(timeout = ?self.config.write_timeout, "peer is not reading: disconnecting");
+                                    self.deliver_end(&mut end_delivered, End::Failed("write timed out: the peer is not reading".into()));
+                                    break;
+                                }
                             }
-                        },
+                        }
                         Some(Outbound::Close(f)) => Some(f),
                         // Every handle is gone: leave politely.
                         None => Some(CloseFrame::new(CloseCode::NORMAL, match self.side {
@@ -213,26 +330,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     };
                     if let Some(frame) = close {
                         let frame = violation.take().unwrap_or(frame);
-                        if let Err(e) = self.writer.close(&frame).await {
-                            tracing::debug!(error = %e, "close frame not sent");
-                            break;
+                        match tokio::time::timeout(self.config.write_timeout, self.writer.close(&frame)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, "close frame not sent");
+                                break;
+                            }
+                            Err(_) => break,
                         }
                         writing = false;
                         if !reading {
                             // Nothing more will come from a peer that broke the protocol.
                             break;
                         }
-                        deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
                     }
                 }
-                step = read_step(&mut self.reader, &mut self.inbound), if reading => match step {
-                    ReadStep::Continue => {}
+                step = read_or_reserve(&mut self.reader, &mut self.inbound, room, discard), if reading => {
+                    let ReadOrRoom::Read(step) = step else {
+                        room = true;
+                        discard = matches!(step, ReadOrRoom::NobodyReceives);
+                        // Reading resumes: give the peer a full interval again.
+                        clocks.heard = Instant::now();
+                        clocks.pinged = None;
+                        continue;
+                    };
+                    clocks.heard = Instant::now();
+                    clocks.pinged = None;
+                    match step {
+                    ReadStep::Continue => {
+                        clocks.data = clocks.heard;
+                        room = discard;
+                    }
+                    ReadStep::Heard => {}
                     ReadStep::PeerClosed => {
                         end_delivered = true;
+                        room = discard;
                         // The close echo is queued by the WebSocket layer and
                         // flushed by the next read; nothing more may be sent.
                         writing = false;
-                        deadline.get_or_insert_with(|| Instant::now() + self.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
                     }
                     ReadStep::Failed(e) => {
                         tracing::debug!(error = %e, "peer failed the connection");
@@ -243,7 +380,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             Some(code) if writing => {
                                 violation = Some(CloseFrame::new(code, e.to_string()));
                                 reading = false;
-                                deadline = Some(Instant::now() + self.close_timeout);
+                                deadline = Some(Instant::now() + self.config.close_timeout);
                             }
                             _ => break,
                         }
@@ -254,10 +391,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         }
                         break;
                     }
-                },
+                    }
+                }
             }
         }
-        self.writer.shutdown().await;
+        // Flushes what is buffered and sends FIN; a peer that does not read cannot
+        // hold the task here longer than the close timeout.
+        let _ = tokio::time::timeout(self.config.close_timeout, self.writer.shutdown()).await;
     }
 
     /// Writes `first` and everything else already queued, then flushes once.
@@ -289,31 +429,53 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 }
 
-/// Waits for room in the inbound queue (unless nobody receives), reads one item
-/// and delivers it. Cancel safe: dropping it loses no message.
+/// What the reading side did.
+enum ReadOrRoom {
+    /// A slot in the inbound queue is reserved.
+    Room,
+    /// The receiving handle is gone.
+    NobodyReceives,
+    /// An item was read.
+    Read(ReadStep),
+}
+
+/// Reserves a slot in the inbound queue when none is, else reads one item.
+async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut SocketReader<S>,
+    inbound: &mut mpsc::Sender<Inbound>,
+    room: bool,
+    discard: bool,
+) -> ReadOrRoom {
+    if !room {
+        return match std::future::poll_fn(|cx| inbound.poll_ready(cx)).await {
+            Ok(()) => ReadOrRoom::Room,
+            Err(_) => ReadOrRoom::NobodyReceives,
+        };
+    }
+    ReadOrRoom::Read(read_step(reader, inbound, discard).await)
+}
+
+/// Reads one item and delivers it into the slot the caller reserved (or drops it
+/// when nobody receives). Cancel safe: dropping it loses no message.
 async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
     reader: &mut SocketReader<S>,
     inbound: &mut mpsc::Sender<Inbound>,
+    discard: bool,
 ) -> ReadStep {
-    // Wait for room first, so a read item always has a slot. With nobody
-    // receiving, keep reading anyway so control frames are handled; data is then
-    // discarded.
-    let room = std::future::poll_fn(|cx| inbound.poll_ready(cx))
-        .await
-        .is_ok();
     match reader.recv().await {
         Some(Ok(Received::Data(d))) => {
-            if room {
+            if !discard {
                 let _ = inbound.start_send(Inbound::Data(d));
             }
             ReadStep::Continue
         }
         Some(Ok(Received::Close(f))) => {
-            if room {
+            if !discard {
                 let _ = inbound.start_send(Inbound::End(End::PeerClosed(f)));
             }
             ReadStep::PeerClosed
         }
+        Some(Ok(Received::Control)) => ReadStep::Heard,
         Some(Err(e)) => ReadStep::Failed(e),
         None => ReadStep::Eof,
     }

@@ -115,6 +115,8 @@ pub enum Received {
     /// The peer's close frame (already echoed by the adapter); `None` when it
     /// carried no code.
     Close(Option<CloseFrame>),
+    /// A ping (already answered) or a pong: proof the peer is alive.
+    Control,
 }
 
 /// Errors of an established WebSocket.
@@ -226,8 +228,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
                     code: u16::from(f.code),
                     reason: f.reason.as_str().to_owned(),
                 })),
-                // Pings are answered by the crate; pongs need no action here.
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                // Pings are answered by the crate; both prove the peer alive.
+                Message::Ping(_) | Message::Pong(_) => Received::Control,
+                Message::Frame(_) => continue,
             };
             return Poll::Ready(Some(Ok(received)));
         }

@@ -1,0 +1,81 @@
+//! Test servers for the runtime: one endpoint whose method the test supplies.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::Router;
+use nagare::{Conn, EndpointName, ServerOptions, StreamError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const EP: EndpointName = EndpointName {
+    service: "test",
+    method: "test",
+};
+
+/// Serves `method` at `/s` with `options`; returns the address.
+pub async fn serve<F, Fut>(options: ServerOptions, method: F) -> std::net::SocketAddr
+where
+    F: Fn(Conn) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), StreamError>> + Send + 'static,
+{
+    let app = Router::new().route(
+        "/s",
+        get(move |req: Request| {
+            let options = options.clone();
+            let method = method.clone();
+            async move {
+                let (mut parts, _) = req.into_parts();
+                nagare::server::upgrade(&mut parts, &options, EP, HeaderMap::new(), method)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Completes a WebSocket handshake on a raw socket, which then does nothing the
+/// test does not make it do (no pongs, no reads).
+pub async fn raw_upgrade(addr: std::net::SocketAddr) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(
+        b"GET /s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .expect("request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        tcp.read_exact(&mut b).await.expect("head");
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+/// Reads until the server closes TCP; returns everything it sent.
+pub async fn read_to_end(tcp: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = tcp.read_to_end(&mut out).await;
+    out
+}
+
+/// Runs a test body with a deadline.
+pub async fn bounded<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("test exceeded its 20 s bound")
+}
