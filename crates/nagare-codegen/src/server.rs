@@ -181,9 +181,19 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
     } else {
         quote!(_body)
     };
+    let origin = if unary {
+        quote!()
+    } else {
+        quote! {
+            if let Err(response) = nagare::server::check_origin(&parts, &state.options) {
+                return response;
+            }
+        }
+    };
     let head = quote! {
         #statuses
         let (mut parts, #body_param) = request.into_parts();
+        #origin
         #payload_stmt
         let service = state.service.clone();
         #auth

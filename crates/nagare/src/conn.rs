@@ -58,6 +58,9 @@ pub struct ConnConfig {
     /// Close (1001 `idle timeout`) after this long without a data message in either
     /// direction; `None` keeps idle connections open.
     pub idle_timeout: Option<Duration>,
+    /// Browser origins allowed to open a connection; refused ones get 403 before
+    /// the upgrade.
+    pub origins: crate::origin::OriginPolicy,
     /// Longest wait for a batch of writes to reach the socket. A peer that does not
     /// read past this is disconnected, so it cannot pin memory or a task.
     pub write_timeout: Duration,
@@ -75,6 +78,7 @@ impl Default for ConnConfig {
             pong_timeout: Duration::from_secs(10),
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
+            origins: crate::origin::OriginPolicy::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod close;
 mod conn;
 mod error;
 pub mod message;
+pub mod origin;
 pub mod request;
 pub mod security;
 pub mod server;
@@ -39,6 +40,7 @@ pub use close::CloseCode;
 pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
 pub use message::{Message, Validate};
+pub use origin::OriginPolicy;
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,

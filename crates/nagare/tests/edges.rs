@@ -144,3 +144,32 @@ async fn message_over_the_limit_closes_with_1009() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_cross_origin_browser_is_refused_with_403_before_the_upgrade() {
+    bounded(async {
+        let app = Router::new().route("/echo", get(echo));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let request = |origin: &str| {
+            format!(
+                "GET /echo HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+        };
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(request("https://evil.example").as_bytes()).await.expect("write");
+        let mut out = String::new();
+        tcp.read_to_string(&mut out).await.expect("read");
+        assert!(out.starts_with("HTTP/1.1 403"), "{out}");
+        assert!(out.contains("\"name\":\"forbidden_origin\""), "{out}");
+        assert!(out.contains("origin \\\"https://evil.example\\\" is not allowed"), "{out}");
+        // A page served by the same host may connect.
+        let mut tcp = TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(request(&format!("http://{addr}")).as_bytes()).await.expect("write");
+        let mut head = [0u8; 12];
+        tcp.read_exact(&mut head).await.expect("read");
+        assert_eq!(&head, b"HTTP/1.1 101");
+    })
+    .await;
+}
