@@ -21,6 +21,7 @@ use axum::http::{request::Parts, HeaderMap};
 use axum::response::Response;
 use futures_util::SinkExt;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::close::{CloseCode, SERVER_CLOSING};
@@ -49,12 +50,44 @@ pub struct ServerOptions {
     pub conn: ConnConfig,
     /// Cancelled to shut down: every connection is closed with 1001.
     pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    pub tasks: TaskTracker,
+}
+
+/// What a graceful shutdown achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Connections still running when the deadline passed; they end when the
+    /// process does.
+    pub abandoned: usize,
 }
 
 impl ServerOptions {
     /// Options with the defaults and a fresh shutdown token.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Stops the server's connections: no new upgrades are served, each
+    /// connection is asked to close with 1001 `server shutting down`, service
+    /// methods see their streams end, and this waits up to `deadline` for all of
+    /// them. Call it once the HTTP listener has stopped accepting (for example
+    /// after `axum::serve(..).with_graceful_shutdown(..)` returns).
+    pub async fn shutdown_gracefully(&self, deadline: std::time::Duration) -> ShutdownReport {
+        self.shutdown.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(deadline, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = self.tasks.len(),
+                "shutdown deadline passed with connections still open"
+            );
+        }
+        ShutdownReport {
+            abandoned: self.tasks.len(),
+        }
     }
 }
 
@@ -85,6 +118,13 @@ where
     if let Err(response) = check_origin(parts, options) {
         return response;
     }
+    if options.shutdown.is_cancelled() {
+        return GoaError {
+            temporary: true,
+            ..GoaError::new("unavailable", "the server is shutting down")
+        }
+        .into_response_with(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    }
     let handshake = match ws::accept(parts) {
         Ok(h) => h,
         Err(e) => {
@@ -98,7 +138,7 @@ where
     let config = options.conn.clone();
     let shutdown = options.shutdown.clone();
     let span = tracing::info_span!("ws", service = endpoint.service, method = endpoint.method);
-    tokio::spawn(
+    options.tasks.spawn(
         async move {
             match handshake.into_socket(config.ws).await {
                 Ok(socket) => serve(socket, config, shutdown, method).await,

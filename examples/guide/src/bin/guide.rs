@@ -23,21 +23,34 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let options = nagare::ServerOptions::new();
-    let shutdown = options.shutdown.clone();
-    let app = guide::service::Guide::new().router(options);
+    let app = guide::service::Guide::new().router(options.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");
+    let stop = options.shutdown.clone();
     nagare::export::axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
-            tracing::info!("shutting down");
-            shutdown.cancel();
+            tracing::info!("shutting down: closing every connection with 1001");
+            // Stop accepting upgrades and ask every connection to close now;
+            // axum then waits for the HTTP side to finish.
+            stop.cancel();
         })
         .await
-        .context("server failed")
+        .context("server failed")?;
+    let report = options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
+    if report.abandoned > 0 {
+        tracing::warn!(
+            abandoned = report.abandoned,
+            "connections still open at the deadline"
+        );
+    }
+    Ok(())
 }
+
+/// How long shutdown waits for connections to close before exiting anyway.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// SIGINT or SIGTERM.
 async fn shutdown_signal() {
