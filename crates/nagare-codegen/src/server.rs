@@ -185,8 +185,8 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
         quote!()
     } else {
         quote! {
-            if let Err(response) = nagare::server::check_origin(&parts, &state.options) {
-                return response;
+            if let Some(refusal) = nagare::server::check_origin(&parts, &state.options) {
+                return refusal;
             }
         }
     };

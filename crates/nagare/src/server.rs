@@ -115,8 +115,8 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: StreamFailure + Display + Send + 'static,
 {
-    if let Err(response) = check_origin(parts, options) {
-        return response;
+    if let Some(refusal) = check_origin(parts, options) {
+        return refusal;
     }
     if options.shutdown.is_cancelled() {
         return GoaError {
