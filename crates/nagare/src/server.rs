@@ -207,10 +207,11 @@ async fn serve<S, F, Fut, E>(
     }
 }
 
-/// Refuses a browser origin the endpoint does not allow: `403` with Goa's error
-/// body. Generated handlers call it first, before decoding or authenticating.
-pub fn check_origin(parts: &Parts, options: &ServerOptions) -> Result<(), Response> {
-    options.conn.origins.check(parts).map_err(|origin| {
+/// The refusal of a browser origin the endpoint does not allow (`403` with Goa's
+/// error body), or `None` when it may proceed. Generated handlers call it first,
+/// before decoding or authenticating.
+pub fn check_origin(parts: &Parts, options: &ServerOptions) -> Option<Response> {
+    options.conn.origins.check(parts).err().map(|origin| {
         tracing::info!(%origin, "refused origin");
         GoaError::new(
             "forbidden_origin",
