@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::close::CloseCode;
 use crate::error::StreamError;
+use crate::outbound::{Outbound, OutboundReceiver, OutboundSender, SlowConsumer};
 use crate::ws::{
     CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsConfig, WsError,
 };
@@ -38,9 +39,11 @@ pub struct ConnConfig {
     /// per queued message and freed when it is taken, so an idle connection pays
     /// nothing for its queues whatever their bounds.
     pub inbound_queue: usize,
-    /// Messages sent but not yet written. When full, `send` waits: backpressure
-    /// to the sender rather than unbounded memory.
+    /// Messages sent but not yet written. When full, `slow_consumer` decides.
     pub outbound_queue: usize,
+    /// What a send does when the outbound queue is full: wait (backpressure),
+    /// drop the oldest message, or disconnect the peer.
+    pub slow_consumer: SlowConsumer,
     /// How long to wait for the peer's close frame after sending ours.
     pub close_timeout: Duration,
     /// How long a service method may keep running after its connection is gone,
@@ -72,6 +75,7 @@ impl Default for ConnConfig {
             ws: WsConfig::default(),
             inbound_queue: 16,
             outbound_queue: 64,
+            slow_consumer: SlowConsumer::Wait,
             close_timeout: Duration::from_secs(2),
             cancel_grace: Duration::from_secs(5),
             ping_interval: Some(Duration::from_secs(30)),
@@ -116,17 +120,10 @@ impl End {
     }
 }
 
-/// What handles ask the driver to write.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    Data(Data),
-    Close(CloseFrame),
-}
-
 /// The handle side of a connection, before typed streams are made from it.
 pub struct Conn {
     pub(crate) inbound: mpsc::Receiver<Inbound>,
-    pub(crate) outbound: mpsc::Sender<Outbound>,
+    pub(crate) outbound: OutboundSender,
     /// Cancelled when the driver ends: the connection is gone.
     pub(crate) gone: CancellationToken,
 }
@@ -151,7 +148,7 @@ where
     // A futures channel holds `buffer + senders` messages; each holder of a
     // sender may add one more.
     let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.saturating_sub(1));
-    let (out_tx, out_rx) = mpsc::channel(config.outbound_queue.saturating_sub(1));
+    let (out_tx, out_rx) = crate::outbound::queue(config.outbound_queue, config.slow_consumer);
     let gone = CancellationToken::new();
     let (reader, writer) = socket.split();
     let driver = Driver {
@@ -181,7 +178,7 @@ struct Driver<S> {
     reader: SocketReader<S>,
     writer: SocketWriter<S>,
     inbound: mpsc::Sender<Inbound>,
-    outbound: mpsc::Receiver<Outbound>,
+    outbound: OutboundReceiver,
     config: ConnConfig,
     side: Side,
 }
@@ -410,13 +407,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         self.writer.feed(first).await?;
         let mut close = None;
         loop {
-            match self.outbound.try_recv() {
-                Ok(Outbound::Data(d)) => self.writer.feed(d).await?,
-                Ok(Outbound::Close(f)) => {
+            match self.outbound.try_next() {
+                Some(Outbound::Data(d)) => self.writer.feed(d).await?,
+                Some(Outbound::Close(f)) => {
                     close = Some(f);
                     break;
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         self.writer.flush().await?;
@@ -533,10 +530,10 @@ impl RawReceiver {
 /// Shared ownership of a connection's outbound queue. The connection stays open
 /// while any clone lives; the last drop makes the driver close it.
 #[derive(Clone)]
-pub(crate) struct Keepalive(#[allow(dead_code)] Arc<mpsc::Sender<Outbound>>);
+pub(crate) struct Keepalive(#[allow(dead_code)] Arc<OutboundSender>);
 
 impl Keepalive {
-    pub(crate) fn new(tx: mpsc::Sender<Outbound>) -> Self {
+    pub(crate) fn new(tx: OutboundSender) -> Self {
         Keepalive(Arc::new(tx))
     }
 }

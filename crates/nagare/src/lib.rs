@@ -28,6 +28,7 @@ mod conn;
 mod error;
 pub mod message;
 pub mod origin;
+pub mod outbound;
 pub mod request;
 pub mod security;
 pub mod server;
@@ -41,6 +42,7 @@ pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
+pub use outbound::{Priority, SlowConsumer};
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,

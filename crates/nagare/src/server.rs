@@ -19,13 +19,12 @@ use std::sync::Arc;
 
 use axum::http::{request::Parts, HeaderMap};
 use axum::response::Response;
-use futures_util::SinkExt;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::close::{CloseCode, SERVER_CLOSING};
-use crate::conn::{self, Conn, ConnConfig, Outbound, Side};
+use crate::conn::{self, Conn, ConnConfig, Side};
 use crate::error::{GoaError, StreamError};
 use crate::ws::{self, CloseFrame};
 
@@ -162,7 +161,7 @@ async fn serve<S, F, Fut, E>(
     E: StreamFailure + Display,
 {
     let (conn, driver) = conn::open(socket, &config, Side::Server);
-    let mut control = conn.outbound.clone();
+    let control = conn.outbound.clone();
     let handler = method(conn);
     tokio::pin!(driver, handler);
     let mut shutting_down = false;
@@ -173,7 +172,7 @@ async fn serve<S, F, Fut, E>(
             () = shutdown.cancelled(), if !shutting_down => {
                 shutting_down = true;
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
-                let _ = control.try_send(Outbound::Close(frame));
+                let _ = control.close(frame);
             }
         }
     };
@@ -188,14 +187,10 @@ async fn serve<S, F, Fut, E>(
             };
             // The close frame goes behind the messages already queued, while the
             // driver keeps writing them.
-            let close = async {
-                let _ = control.send(Outbound::Close(frame)).await;
-            };
-            let bound = config.close_timeout * 2;
-            if tokio::time::timeout(bound, futures_util::future::join(close, &mut driver))
-                .await
-                .is_err()
-            {
+            let _ = control.close(frame);
+            drop(control);
+            let bound = config.close_timeout + config.write_timeout;
+            if tokio::time::timeout(bound, &mut driver).await.is_err() {
                 tracing::debug!("peer did not complete the closing handshake in time");
             }
         }

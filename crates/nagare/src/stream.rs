@@ -33,14 +33,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use futures_channel::mpsc;
 use futures_util::{Sink, Stream};
 use tokio_util::sync::CancellationToken;
 
 use crate::close::{CloseCode, SERVER_CLOSING};
-use crate::conn::{Conn, Keepalive, Outbound, RawReceiver, Side};
+use crate::conn::{Conn, Keepalive, RawReceiver, Side};
 use crate::error::StreamError;
 use crate::message::{is_end_of_stream, to_frame, Message};
+use crate::outbound::{OutboundSender, Priority};
 use crate::ws::{CloseFrame, Data, TextBytes};
 
 /// The name of a result view (`default`, `tiny`...), shared cheaply.
@@ -48,7 +48,7 @@ pub type ViewName = Arc<str>;
 
 /// Sends typed messages on a connection.
 pub struct StreamSender<T> {
-    tx: mpsc::Sender<Outbound>,
+    tx: OutboundSender,
     side: Side,
     closed: bool,
     view: Option<ViewName>,
@@ -70,12 +70,25 @@ impl<T: Message> StreamSender<T> {
         }
     }
 
-    /// Queues one message; waits while the outbound queue is full.
+    /// Queues one message at normal priority; when the outbound queue is full,
+    /// does what `ConnConfig::slow_consumer` says (wait, drop the oldest queued
+    /// message, or disconnect the peer).
     ///
     /// The message is encoded before this returns, so the future borrows only the
     /// sender (`T` need not be `Sync` to send from a spawned task). Cancel safe: if
     /// the future is dropped, the message was either queued whole or not at all.
     pub fn send(&mut self, msg: &T) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.send_with_priority(msg, Priority::Normal)
+    }
+
+    /// Queues one message with a priority: it overtakes queued messages of lower
+    /// priority and keeps its order among messages of its own (see
+    /// [`crate::outbound`] for the anti-starvation rule).
+    pub fn send_with_priority(
+        &mut self,
+        msg: &T,
+        priority: Priority,
+    ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
         let frame = if self.closed {
             Err(StreamError::StreamClosed)
         } else {
@@ -85,7 +98,7 @@ impl<T: Message> StreamSender<T> {
             let frame = frame?;
             std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
             self.tx
-                .start_send(Outbound::Data(frame))
+                .push(frame, priority)
                 .map_err(|_| StreamError::StreamClosed)
         }
     }
@@ -97,21 +110,24 @@ impl<T: Message> StreamSender<T> {
 
     /// Ends this side's stream. On the server: close frame 1000 `server closing
     /// connection` after the queued messages. On the client: the JSON `null`
-    /// that ends the client stream (the server may still send). Closing twice is
-    /// not an error.
+    /// that ends the client stream, after every queued message (the server may
+    /// still send). Closing twice is not an error.
     pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), StreamError> {
         if self.closed {
             return Ok(());
         }
-        let item = match self.side {
-            Side::Server => Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
-            Side::Client => Outbound::Data(Data::Text(TextBytes::from("null\n"))),
-        };
-        std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
         self.closed = true;
-        self.tx
-            .start_send(item)
-            .map_err(|_| StreamError::StreamClosed)
+        let queued = match self.side {
+            Side::Server => self
+                .tx
+                .close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
+            Side::Client => self.tx.push_last(Data::Text(TextBytes::from("null\n"))),
+        };
+        queued.map_err(|_| StreamError::StreamClosed)
     }
 
     /// Resolves when the connection is gone (peer left, failure, or closed).
@@ -125,24 +141,35 @@ impl<T: Message> StreamSender<T> {
         self.gone.is_cancelled()
     }
 
-    fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
-        self.tx
-            .poll_ready(cx)
-            .map_err(|_| StreamError::StreamClosed)
+    /// Messages queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
     }
 
-    fn poll_ready_inner(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+    /// The most messages ever queued at once on this connection.
+    pub fn queue_high_water(&self) -> usize {
+        self.tx.high_water()
+    }
+
+    /// Messages dropped because the queue was full (`SlowConsumer::DropOldest`).
+    pub fn dropped(&self) -> u64 {
+        self.tx.dropped()
+    }
+
+    fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         if self.closed {
             return Poll::Ready(Err(StreamError::StreamClosed));
         }
-        self.poll_reserve(cx)
+        self.tx
+            .poll_ready(cx)
+            .map_err(|_| StreamError::StreamClosed)
     }
 
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
         let frame =
             to_frame(msg, self.view.as_deref()).map_err(|e| StreamError::Encode(e.to_string()))?;
         self.tx
-            .start_send(Outbound::Data(frame))
+            .push(frame, Priority::Normal)
             .map_err(|_| StreamError::StreamClosed)
     }
 }
@@ -151,7 +178,7 @@ impl<T: Message> Sink<T> for StreamSender<T> {
     type Error = StreamError;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
-        self.get_mut().poll_ready_inner(cx)
+        self.get_mut().poll_reserve(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), StreamError> {
@@ -163,22 +190,8 @@ impl<T: Message> Sink<T> for StreamSender<T> {
         Poll::Ready(Ok(()))
     }
 
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
-        let this = self.get_mut();
-        if this.closed {
-            return Poll::Ready(Ok(()));
-        }
-        ready!(this.poll_reserve(cx))?;
-        let item = match this.side {
-            Side::Server => Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
-            Side::Client => Outbound::Data(Data::Text(TextBytes::from("null\n"))),
-        };
-        this.closed = true;
-        Poll::Ready(
-            this.tx
-                .start_send(item)
-                .map_err(|_| StreamError::StreamClosed),
-        )
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        Poll::Ready(self.get_mut().finish())
     }
 }
 
@@ -279,6 +292,20 @@ macro_rules! delegate_send {
             msg: &R,
         ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
             self.tx.send(msg)
+        }
+
+        /// Queues one message with a priority; see [`StreamSender::send_with_priority`].
+        pub fn send_with_priority(
+            &mut self,
+            msg: &R,
+            priority: Priority,
+        ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+            self.tx.send_with_priority(msg, priority)
+        }
+
+        /// Messages queued and not yet written; see [`StreamSender::queued`].
+        pub fn queued(&self) -> usize {
+            self.tx.queued()
         }
     };
 }
@@ -568,7 +595,7 @@ impl<P: Message, R: Message> BidiClientStream<P, R> {
 /// runtime (queues, batching, close codes) is the same as for typed streams.
 pub struct RawStream {
     raw: RawReceiver,
-    tx: mpsc::Sender<Outbound>,
+    tx: OutboundSender,
     _keepalive: Keepalive,
 }
 
@@ -594,7 +621,7 @@ impl RawStream {
             .await
             .map_err(|_| StreamError::StreamClosed)?;
         self.tx
-            .start_send(Outbound::Data(data))
+            .push(data, Priority::Normal)
             .map_err(|_| StreamError::StreamClosed)
     }
 }

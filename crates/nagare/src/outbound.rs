@@ -1,0 +1,416 @@
+//! The outbound queue of one connection: bounded, with four priority levels and a
+//! policy for peers that read slower than the service writes.
+//!
+//! Order is kept within a level; a higher level overtakes everything queued below
+//! it. So that low-priority messages are not starved by a steady stream of urgent
+//! ones, after [`STARVATION_LIMIT`] messages in a row from higher levels while a
+//! lower level waits, the oldest message of the lowest waiting level goes out.
+//!
+//! Memory is bounded whatever the peer does: at most `capacity` messages are queued
+//! (plus one per sender that was told there was room), and the queue's storage is
+//! released when it empties, so an idle connection holds none.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use crate::close::CloseCode;
+use crate::ws::{CloseFrame, Data};
+
+/// Consecutive messages taken from higher levels while a lower level waits,
+/// before the lower level gets one. Lower means fairer to low priority; higher
+/// means urgent traffic is delayed less.
+pub const STARVATION_LIMIT: u32 = 32;
+
+/// How urgent a message is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Bulk data that may wait (history backfill, metrics).
+    Low = 0,
+    /// Ordinary messages.
+    #[default]
+    Normal = 1,
+    /// Messages that should overtake normal traffic (presence, acknowledgements).
+    High = 2,
+    /// Messages that must go first (alerts, control).
+    Urgent = 3,
+}
+
+/// What a send does when the peer reads slower than the service writes and the
+/// queue is full.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SlowConsumer {
+    /// The send waits for room: backpressure to the service.
+    #[default]
+    Wait,
+    /// The oldest message of the lowest non-empty level is dropped to make room
+    /// (for feeds where only the latest state matters); drops are counted.
+    DropOldest,
+    /// The connection is closed with this code (1008 policy or 1013 try again
+    /// later) and everything queued is discarded.
+    Disconnect(u16),
+}
+
+/// What the driver takes from the queue.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Data(Data),
+    Close(CloseFrame),
+}
+
+#[derive(Default)]
+struct State {
+    levels: [VecDeque<Data>; 4],
+    len: usize,
+    /// The last data message, sent once every level is empty (the client's `null`).
+    last: Option<Data>,
+    /// Close after the queued data (or at once when `urgent_close`).
+    close: Option<CloseFrame>,
+    /// A close was requested: nothing more is queued.
+    closing: bool,
+    urgent_close: bool,
+    /// The driver is gone: nothing will be sent.
+    receiver_gone: bool,
+    senders: usize,
+    rx_waker: Option<Waker>,
+    tx_wakers: Vec<Waker>,
+    /// Messages taken in a row from a higher level while a lower one waited.
+    streak: u32,
+    dropped: u64,
+    high_water: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    capacity: usize,
+    policy: SlowConsumer,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent at every await point, so a panic in another
+        // thread while holding the lock leaves nothing half-done.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Why a message was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The connection is gone or closing.
+    Closed,
+}
+
+/// The sending side; clones share the queue.
+pub(crate) struct OutboundSender {
+    shared: Arc<Shared>,
+}
+
+/// The driver's side.
+pub(crate) struct OutboundReceiver {
+    shared: Arc<Shared>,
+}
+
+/// A queue of `capacity` messages with `policy` for a full queue.
+pub(crate) fn queue(capacity: usize, policy: SlowConsumer) -> (OutboundSender, OutboundReceiver) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            senders: 1,
+            ..State::default()
+        }),
+        capacity: capacity.max(1),
+        policy,
+    });
+    (
+        OutboundSender {
+            shared: shared.clone(),
+        },
+        OutboundReceiver { shared },
+    )
+}
+
+impl Clone for OutboundSender {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        OutboundSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for OutboundSender {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.senders -= 1;
+        if st.senders == 0 {
+            if let Some(w) = st.rx_waker.take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl OutboundSender {
+    /// Ready when a message can be queued now (room, or a policy that makes room).
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Refused>> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone || st.closing || st.last.is_some() {
+            return Poll::Ready(Err(Refused::Closed));
+        }
+        if st.len < self.shared.capacity || self.shared.policy != SlowConsumer::Wait {
+            return Poll::Ready(Ok(()));
+        }
+        if !st.tx_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.tx_wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Queues a message after `poll_ready` said so, applying the slow-consumer
+    /// policy if the queue filled meanwhile.
+    pub(crate) fn push(&self, data: Data, priority: Priority) -> Result<(), Refused> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone || st.closing || st.last.is_some() {
+            return Err(Refused::Closed);
+        }
+        if st.len >= self.shared.capacity {
+            match self.shared.policy {
+                // Told there was room: one message over is the bound's slack.
+                SlowConsumer::Wait => {}
+                SlowConsumer::DropOldest => {
+                    if let Some(level) = st.levels.iter_mut().find(|l| !l.is_empty()) {
+                        level.pop_front();
+                        st.len -= 1;
+                        st.dropped += 1;
+                    }
+                }
+                SlowConsumer::Disconnect(code) => {
+                    for level in &mut st.levels {
+                        *level = VecDeque::new();
+                    }
+                    st.len = 0;
+                    st.close = Some(CloseFrame::new(code, "slow consumer: send queue full"));
+                    st.closing = true;
+                    st.urgent_close = true;
+                    if let Some(w) = st.rx_waker.take() {
+                        w.wake();
+                    }
+                    return Err(Refused::Closed);
+                }
+            }
+        }
+        st.levels[priority as usize].push_back(data);
+        st.len += 1;
+        st.high_water = st.high_water.max(st.len);
+        if let Some(w) = st.rx_waker.take() {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues the last data message: it goes out after everything queued, whatever
+    /// the priorities, and nothing can be queued after it.
+    pub(crate) fn push_last(&self, data: Data) -> Result<(), Refused> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone || st.closing || st.last.is_some() {
+            return Err(Refused::Closed);
+        }
+        st.last = Some(data);
+        if let Some(w) = st.rx_waker.take() {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Asks the driver to close after the queued data; the first request wins.
+    pub(crate) fn close(&self, frame: CloseFrame) -> Result<(), Refused> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone {
+            return Err(Refused::Closed);
+        }
+        if !st.closing {
+            st.close = Some(frame);
+            st.closing = true;
+        }
+        if let Some(w) = st.rx_waker.take() {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Messages queued now.
+    pub(crate) fn len(&self) -> usize {
+        self.shared.lock().len
+    }
+
+    /// Most messages ever queued at once.
+    pub(crate) fn high_water(&self) -> usize {
+        self.shared.lock().high_water
+    }
+
+    /// Messages dropped by [`SlowConsumer::DropOldest`].
+    pub(crate) fn dropped(&self) -> u64 {
+        self.shared.lock().dropped
+    }
+}
+
+impl OutboundReceiver {
+    /// The next item: data by priority, then the close; `None` when every sender
+    /// is gone and nothing is left.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Outbound>> {
+        let mut st = self.shared.lock();
+        match take(&mut st) {
+            Some(item) => Poll::Ready(Some(item)),
+            None if st.senders == 0 => Poll::Ready(None),
+            None => {
+                st.rx_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The next item if one is ready (for write batching).
+    pub(crate) fn try_next(&mut self) -> Option<Outbound> {
+        take(&mut self.shared.lock())
+    }
+
+    /// The next item.
+    pub(crate) async fn next(&mut self) -> Option<Outbound> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+}
+
+impl Drop for OutboundReceiver {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.receiver_gone = true;
+        for level in &mut st.levels {
+            *level = VecDeque::new();
+        }
+        st.len = 0;
+        for w in st.tx_wakers.drain(..) {
+            w.wake();
+        }
+    }
+}
+
+/// Takes the next item by priority, with the starvation guard; wakes a waiting
+/// sender when room frees up.
+fn take(st: &mut State) -> Option<Outbound> {
+    if st.urgent_close {
+        return st.close.take().map(Outbound::Close);
+    }
+    let highest = st.levels.iter().rposition(|l| !l.is_empty());
+    let Some(highest) = highest else {
+        if let Some(last) = st.last.take() {
+            return Some(Outbound::Data(last));
+        }
+        return st.close.take().map(Outbound::Close);
+    };
+    let lowest = st
+        .levels
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(highest);
+    let level = if lowest < highest && st.streak >= STARVATION_LIMIT {
+        st.streak = 0;
+        lowest
+    } else {
+        if lowest < highest {
+            st.streak += 1;
+        } else {
+            st.streak = 0;
+        }
+        highest
+    };
+    let data = st.levels[level].pop_front()?;
+    st.len -= 1;
+    if st.levels[level].is_empty() {
+        // Give the storage back: idle connections hold none.
+        st.levels[level] = VecDeque::new();
+    }
+    if let Some(w) = st.tx_wakers.pop() {
+        w.wake();
+    }
+    Some(Outbound::Data(data))
+}
+
+/// The close frame for a slow consumer under [`SlowConsumer::Disconnect`] with
+/// the recommended code.
+pub fn overloaded() -> SlowConsumer {
+    SlowConsumer::Disconnect(CloseCode::TRY_AGAIN_LATER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws::TextBytes;
+
+    fn msg(s: &'static str) -> Data {
+        Data::Text(TextBytes::from(s))
+    }
+
+    fn drain(rx: &mut OutboundReceiver) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(item) = rx.try_next() {
+            match item {
+                Outbound::Data(d) => out.push(String::from_utf8_lossy(d.as_bytes()).into_owned()),
+                Outbound::Close(f) => out.push(format!("close {}", f.code)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn urgent_overtakes_and_order_holds_within_a_level() {
+        let (tx, mut rx) = queue(16, SlowConsumer::Wait);
+        for (m, p) in [
+            ("n1", Priority::Normal),
+            ("l1", Priority::Low),
+            ("n2", Priority::Normal),
+            ("u1", Priority::Urgent),
+            ("h1", Priority::High),
+            ("u2", Priority::Urgent),
+        ] {
+            assert!(tx.push(msg(m), p).is_ok());
+        }
+        assert!(tx.close(CloseFrame::new(1000, "")).is_ok());
+        assert_eq!(
+            drain(&mut rx),
+            ["u1", "u2", "h1", "n1", "n2", "l1", "close 1000"]
+        );
+    }
+
+    #[test]
+    fn low_priority_is_not_starved() {
+        let (tx, mut rx) = queue(1000, SlowConsumer::Wait);
+        assert!(tx.push(msg("low"), Priority::Low).is_ok());
+        for _ in 0..100 {
+            assert!(tx.push(msg("urgent"), Priority::Urgent).is_ok());
+        }
+        let order = drain(&mut rx);
+        let at = order.iter().position(|m| m == "low");
+        assert_eq!(at, Some(STARVATION_LIMIT as usize));
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_bound_and_counts() {
+        let (tx, mut rx) = queue(3, SlowConsumer::DropOldest);
+        for m in ["a", "b", "c", "d", "e"] {
+            assert!(tx.push(msg(m), Priority::Normal).is_ok());
+            assert!(tx.len() <= 3);
+        }
+        assert_eq!(tx.dropped(), 2);
+        assert_eq!(drain(&mut rx), ["c", "d", "e"]);
+    }
+
+    #[test]
+    fn disconnect_discards_and_closes_first() {
+        let (tx, mut rx) = queue(2, overloaded());
+        assert!(tx.push(msg("a"), Priority::Normal).is_ok());
+        assert!(tx.push(msg("b"), Priority::Normal).is_ok());
+        assert_eq!(tx.push(msg("c"), Priority::Normal), Err(Refused::Closed));
+        assert_eq!(drain(&mut rx), ["close 1013"]);
+        assert_eq!(tx.push(msg("d"), Priority::Normal), Err(Refused::Closed));
+    }
+}
