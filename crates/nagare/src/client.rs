@@ -254,7 +254,7 @@ impl Request {
         let (socket, headers) = ws::connect(&url, self.headers, config.ws)
             .await
             .map_err(refused)?;
-        let (conn, driver) = conn::open(socket, config, Side::Client);
+        let (conn, driver) = conn::open(socket, config, Side::Client, Default::default());
         tokio::spawn(driver);
         Ok((conn, headers))
     }

@@ -24,10 +24,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::close::CloseCode;
 use crate::error::StreamError;
+use crate::manager::ConnStats;
 use crate::outbound::{Outbound, OutboundReceiver, OutboundSender, SlowConsumer};
 use crate::ws::{
     CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsConfig, WsError,
 };
+use std::sync::atomic::Ordering;
 
 /// Settings of each connection of an endpoint.
 #[derive(Clone, Debug)]
@@ -141,6 +143,7 @@ pub(crate) fn open<S>(
     socket: Socket<S>,
     config: &ConnConfig,
     side: Side,
+    stats: Arc<ConnStats>,
 ) -> (Conn, impl std::future::Future<Output = ()> + Send)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -158,6 +161,9 @@ where
         outbound: out_rx,
         config: config.clone(),
         side,
+        stats,
+        started: Instant::now(),
+        traffic: Traffic::new(),
     };
     let guard = gone.clone().drop_guard();
     let fut = async move {
@@ -181,6 +187,29 @@ struct Driver<S> {
     outbound: OutboundReceiver,
     config: ConnConfig,
     side: Side,
+    stats: Arc<ConnStats>,
+    started: Instant,
+    traffic: Traffic,
+}
+
+/// Process-wide traffic counters, resolved once per connection so that counting
+/// a message is an atomic add, not a registry lookup.
+struct Traffic {
+    messages_in: metrics::Counter,
+    messages_out: metrics::Counter,
+    bytes_in: metrics::Counter,
+    bytes_out: metrics::Counter,
+}
+
+impl Traffic {
+    fn new() -> Self {
+        Traffic {
+            messages_in: metrics::counter!("nagare_messages_total", "direction" => "in"),
+            messages_out: metrics::counter!("nagare_messages_total", "direction" => "out"),
+            bytes_in: metrics::counter!("nagare_bytes_total", "direction" => "in"),
+            bytes_out: metrics::counter!("nagare_bytes_total", "direction" => "out"),
+        }
+    }
 }
 
 /// The liveness clocks of a connection.
@@ -224,8 +253,8 @@ impl Clocks {
 
 /// Result of one read step.
 enum ReadStep {
-    /// A data message arrived.
-    Continue,
+    /// A data message of this many bytes arrived.
+    Continue(usize),
     /// A control frame arrived.
     Heard,
     PeerClosed,
@@ -282,6 +311,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         }
                         Due::Dead => {
                             tracing::info!(timeout = ?self.config.pong_timeout, "peer did not answer a ping: closing");
+                            metrics::counter!("nagare_connections_dead_total").increment(1);
                             let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
                             let _ = tokio::time::timeout(self.config.close_timeout, self.writer.close(&frame)).await;
                             self.deliver_end(&mut end_delivered, End::Failed("the peer stopped answering pings".into()));
@@ -317,6 +347,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                                 }
                                 Err(_) => {
                                     tracing::info!(timeout = ?self.config.write_timeout, "peer is not reading: disconnecting");
+                                    metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout").increment(1);
                                     self.deliver_end(&mut end_delivered, End::Failed("write timed out: the peer is not reading".into()));
                                     break;
                                 }
@@ -358,10 +389,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     };
                     clocks.heard = Instant::now();
                     clocks.pinged = None;
+                    self.stats.last_heard_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
                     match step {
-                    ReadStep::Continue => {
+                    ReadStep::Continue(len) => {
                         clocks.data = clocks.heard;
                         room = discard;
+                        self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+                        self.stats.bytes_in.fetch_add(len as u64, Ordering::Relaxed);
+                        self.traffic.messages_in.increment(1);
+                        self.traffic.bytes_in.increment(len as u64);
                     }
                     ReadStep::Heard => {}
                     ReadStep::PeerClosed => {
@@ -404,11 +440,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// Writes `first` and everything else already queued, then flushes once.
     /// Returns a close frame if one was queued behind the data.
     async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
+        self.count_out(&first);
         self.writer.feed(first).await?;
         let mut close = None;
         loop {
             match self.outbound.try_next() {
-                Some(Outbound::Data(d)) => self.writer.feed(d).await?,
+                Some(Outbound::Data(d)) => {
+                    self.count_out(&d);
+                    self.writer.feed(d).await?
+                }
                 Some(Outbound::Close(f)) => {
                     close = Some(f);
                     break;
@@ -420,9 +460,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         Ok(close)
     }
 
+    fn count_out(&self, d: &Data) {
+        self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .bytes_out
+            .fetch_add(d.len() as u64, Ordering::Relaxed);
+        self.traffic.messages_out.increment(1);
+        self.traffic.bytes_out.increment(d.len() as u64);
+    }
+
     /// Tells the receiving handle the connection ended, if it has room; the
     /// receiver also learns it from the queue closing.
     fn deliver_end(&mut self, delivered: &mut bool, end: End) {
+        if matches!(end, End::Failed(_)) {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
         if !*delivered {
             *delivered = true;
             let _ = self.inbound.try_send(Inbound::End(end));
@@ -465,10 +517,11 @@ async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> ReadStep {
     match reader.recv().await {
         Some(Ok(Received::Data(d))) => {
+            let len = d.len();
             if !discard {
                 let _ = inbound.start_send(Inbound::Data(d));
             }
-            ReadStep::Continue
+            ReadStep::Continue(len)
         }
         Some(Ok(Received::Close(f))) => {
             if !discard {

@@ -26,7 +26,10 @@ pub mod client;
 pub mod close;
 mod conn;
 mod error;
+pub mod manager;
 pub mod message;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 pub mod origin;
 pub mod outbound;
 pub mod request;
@@ -40,6 +43,7 @@ pub use client::{ClientError, Request, UpgradeRequest};
 pub use close::CloseCode;
 pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
+pub use manager::{ConnId, ConnectionManager, ConnectionSnapshot};
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
 pub use outbound::{Priority, SlowConsumer};

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::close::{CloseCode, SERVER_CLOSING};
 use crate::conn::{self, Conn, ConnConfig, Side};
 use crate::error::{GoaError, StreamError};
+use crate::manager::ConnectionManager;
 use crate::ws::{self, CloseFrame};
 
 /// How a service error ends a stream. Generated error enums implement it; so does
@@ -51,6 +52,8 @@ pub struct ServerOptions {
     pub shutdown: CancellationToken,
     /// Every connection task, so shutdown can wait for them.
     pub tasks: TaskTracker,
+    /// The live connections, with their counters and handles to close them.
+    pub connections: ConnectionManager,
 }
 
 /// What a graceful shutdown achieved.
@@ -115,9 +118,11 @@ where
     E: StreamFailure + Display + Send + 'static,
 {
     if let Some(refusal) = check_origin(parts, options) {
+        handshake_failed("origin");
         return refusal;
     }
     if options.shutdown.is_cancelled() {
+        handshake_failed("shutting_down");
         return GoaError {
             temporary: true,
             ..GoaError::new("unavailable", "the server is shutting down")
@@ -127,6 +132,7 @@ where
     let handshake = match ws::accept(parts) {
         Ok(h) => h,
         Err(e) => {
+            handshake_failed("bad_handshake");
             let mut res =
                 GoaError::new("bad_request", e.to_string()).into_response_with(e.status());
             res.headers_mut().extend(e.headers());
@@ -136,12 +142,34 @@ where
     let response = handshake.response(headers);
     let config = options.conn.clone();
     let shutdown = options.shutdown.clone();
-    let span = tracing::info_span!("ws", service = endpoint.service, method = endpoint.method);
+    let manager = options.connections.clone();
+    let remote = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let span = tracing::info_span!(
+        "ws",
+        service = endpoint.service,
+        method = endpoint.method,
+        conn = tracing::field::Empty
+    );
     options.tasks.spawn(
         async move {
             match handshake.into_socket(config.ws).await {
-                Ok(socket) => serve(socket, config, shutdown, method).await,
-                Err(e) => tracing::debug!(error = %e, "upgrade hand-over failed"),
+                Ok(socket) => {
+                    let cx = ConnContext {
+                        config,
+                        shutdown,
+                        manager,
+                        endpoint,
+                        remote,
+                    };
+                    serve(socket, cx, method).await
+                }
+                Err(e) => {
+                    handshake_failed("hand_over");
+                    tracing::debug!(error = %e, "upgrade hand-over failed");
+                }
             }
         }
         .instrument(span),
@@ -149,19 +177,43 @@ where
     response
 }
 
-async fn serve<S, F, Fut, E>(
-    socket: ws::Socket<S>,
+fn handshake_failed(reason: &'static str) {
+    metrics::counter!("nagare_handshake_failures_total", "reason" => reason).increment(1);
+}
+
+/// What a connection task needs besides its socket and method.
+struct ConnContext {
     config: ConnConfig,
     shutdown: CancellationToken,
-    method: F,
-) where
+    manager: ConnectionManager,
+    endpoint: EndpointName,
+    remote: Option<std::net::SocketAddr>,
+}
+
+async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: ConnContext, method: F)
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: FnOnce(Conn) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: StreamFailure + Display,
 {
-    let (conn, driver) = conn::open(socket, &config, Side::Server);
+    let ConnContext {
+        config,
+        shutdown,
+        manager,
+        endpoint,
+        remote,
+    } = cx;
+    let stats = std::sync::Arc::new(crate::manager::ConnStats::default());
+    let (conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
     let control = conn.outbound.clone();
+    let registration =
+        manager.register(endpoint, remote, control.clone(), conn.gone.clone(), stats);
+    tracing::Span::current().record("conn", registration.id);
+    let labels = [("service", endpoint.service), ("method", endpoint.method)];
+    metrics::counter!("nagare_connections_opened_total", &labels).increment(1);
+    let active = metrics::gauge!("nagare_connections_active", &labels);
+    active.increment(1.0);
     let handler = method(conn);
     tokio::pin!(driver, handler);
     let mut shutting_down = false;
@@ -176,6 +228,13 @@ async fn serve<S, F, Fut, E>(
             }
         }
     };
+    let reason = match (&outcome, shutting_down) {
+        (_, true) => "shutdown",
+        (Some(Ok(())), _) => "done",
+        (Some(Err(_)), _) => "error",
+        (None, _) => "peer",
+    };
+    metrics::counter!("nagare_connections_closed_total", "service" => endpoint.service, "method" => endpoint.method, "reason" => reason).increment(1);
     match outcome {
         Some(result) => {
             let frame = match &result {
@@ -200,6 +259,8 @@ async fn serve<S, F, Fut, E>(
             Err(_) => tracing::debug!("service method cancelled: connection gone"),
         },
     }
+    active.decrement(1.0);
+    drop(registration);
 }
 
 /// The refusal of a browser origin the endpoint does not allow (`403` with Goa's

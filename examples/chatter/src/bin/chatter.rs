@@ -58,6 +58,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let options = nagare::ServerOptions::new();
     let app = Chatter::new(auth).router(options.clone());
+    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
+    let metrics = nagare::metrics::install().context("cannot install the metrics recorder")?;
+    let app = app.merge(nagare::metrics::router(metrics));
+    options
+        .connections
+        .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

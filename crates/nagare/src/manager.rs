@@ -1,0 +1,309 @@
+//! The live connections of a server: what each one is, what it has done, and
+//! handles to close them or send to them.
+//!
+//! Every connection registers when its upgrade completes and is removed when its
+//! task ends, however it ends (a guard does it on drop). A periodic
+//! [`sweep`](ConnectionManager::sweep) removes any entry a bug left behind and
+//! counts it, so the table cannot grow without bound.
+//!
+//! ```no_run
+//! # async fn example(options: nagare::ServerOptions) {
+//! let manager = &options.connections;
+//! for c in manager.list() {
+//!     println!("{} {}/{} in={} out={}", c.id, c.service, c.method, c.messages_in, c.messages_out);
+//! }
+//! // Close every connection of one endpoint.
+//! manager.close_where(|c| c.method == "subscribe", 1001, "maintenance");
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::message::{to_frame, Message};
+use crate::outbound::{OutboundSender, Priority};
+use crate::server::EndpointName;
+use crate::ws::CloseFrame;
+
+/// A connection's number, unique within its server.
+pub type ConnId = u64;
+
+/// Counters a connection's driver keeps up to date.
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    pub messages_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub errors: AtomicU64,
+    /// Milliseconds after the start when the peer was last heard from.
+    pub last_heard_ms: AtomicU64,
+}
+
+/// Where a connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    Open,
+    Closing,
+}
+
+/// A connection as seen at one instant.
+#[derive(Clone, Debug)]
+pub struct ConnectionSnapshot {
+    pub id: ConnId,
+    pub service: &'static str,
+    pub method: &'static str,
+    /// The peer's address, when the server was built with connect info.
+    pub remote: Option<SocketAddr>,
+    pub started: SystemTime,
+    /// How long ago the peer was last heard from (any frame, pongs included).
+    pub last_heard: Duration,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub errors: u64,
+    /// Messages waiting in the outbound queue.
+    pub queued: usize,
+    pub state: ConnState,
+}
+
+struct Entry {
+    id: ConnId,
+    endpoint: EndpointName,
+    remote: Option<SocketAddr>,
+    started: Instant,
+    started_wall: SystemTime,
+    stats: Arc<ConnStats>,
+    control: OutboundSender,
+    gone: CancellationToken,
+    state: AtomicU8,
+}
+
+impl Entry {
+    fn snapshot(&self) -> ConnectionSnapshot {
+        let heard = Duration::from_millis(self.stats.last_heard_ms.load(Ordering::Relaxed));
+        ConnectionSnapshot {
+            id: self.id,
+            service: self.endpoint.service,
+            method: self.endpoint.method,
+            remote: self.remote,
+            started: self.started_wall,
+            last_heard: self.started.elapsed().saturating_sub(heard),
+            messages_in: self.stats.messages_in.load(Ordering::Relaxed),
+            messages_out: self.stats.messages_out.load(Ordering::Relaxed),
+            bytes_in: self.stats.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.stats.bytes_out.load(Ordering::Relaxed),
+            errors: self.stats.errors.load(Ordering::Relaxed),
+            queued: self.control.len(),
+            state: if self.state.load(Ordering::Relaxed) == 0 {
+                ConnState::Open
+            } else {
+                ConnState::Closing
+            },
+        }
+    }
+
+    fn close(&self, frame: CloseFrame) {
+        self.state.store(1, Ordering::Relaxed);
+        let _ = self.control.close(frame);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: Mutex<HashMap<ConnId, Arc<Entry>>>,
+    next_id: AtomicU64,
+    swept: AtomicU64,
+}
+
+/// The live connections of a server (shared by every endpoint of its routers).
+#[derive(Clone, Default)]
+pub struct ConnectionManager {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ConnectionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionManager")
+            .field("live", &self.len())
+            .finish()
+    }
+}
+
+impl ConnectionManager {
+    fn entries(&self) -> MutexGuard<'_, HashMap<ConnId, Arc<Entry>>> {
+        // Entries are inserted and removed whole: a poisoned lock holds no
+        // half-made state.
+        self.inner.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Connections open now.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// True when no connection is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every live connection.
+    pub fn list(&self) -> Vec<ConnectionSnapshot> {
+        let mut all: Vec<_> = self.entries().values().map(|e| e.snapshot()).collect();
+        all.sort_by_key(|c| c.id);
+        all
+    }
+
+    /// One connection.
+    pub fn get(&self, id: ConnId) -> Option<ConnectionSnapshot> {
+        self.entries().get(&id).map(|e| e.snapshot())
+    }
+
+    /// Asks one connection to close with `code` and `reason` after what it has
+    /// queued; false when it is not (or no longer) open.
+    pub fn close(&self, id: ConnId, code: u16, reason: &str) -> bool {
+        match self.entries().get(&id) {
+            Some(e) => {
+                e.close(CloseFrame::new(code, reason));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every connection `pick` selects; returns how many.
+    pub fn close_where(
+        &self,
+        pick: impl Fn(&ConnectionSnapshot) -> bool,
+        code: u16,
+        reason: &str,
+    ) -> usize {
+        let chosen: Vec<Arc<Entry>> = self
+            .entries()
+            .values()
+            .filter(|e| pick(&e.snapshot()))
+            .cloned()
+            .collect();
+        for e in &chosen {
+            e.close(CloseFrame::new(code, reason));
+        }
+        chosen.len()
+    }
+
+    /// Closes every connection; returns how many.
+    pub fn close_all(&self, code: u16, reason: &str) -> usize {
+        self.close_where(|_| true, code, reason)
+    }
+
+    /// Sends `msg` (encoded once) to every connection `pick` selects, as if each
+    /// connection's stream had sent it; returns how many took it. Each
+    /// connection's slow-consumer policy applies, except that a full queue under
+    /// the `Wait` policy takes the message anyway (a broadcast never blocks).
+    pub fn broadcast<T: Message>(
+        &self,
+        msg: &T,
+        priority: Priority,
+        pick: impl Fn(&ConnectionSnapshot) -> bool,
+    ) -> Result<usize, serde_json::Error> {
+        let frame = to_frame(msg, None)?;
+        let chosen: Vec<Arc<Entry>> = self
+            .entries()
+            .values()
+            .filter(|e| pick(&e.snapshot()))
+            .cloned()
+            .collect();
+        Ok(chosen
+            .iter()
+            .filter(|e| e.control.push(frame.clone(), priority).is_ok())
+            .count())
+    }
+
+    /// Removes entries whose connection ended without removing itself (a bug);
+    /// returns how many, also counted in [`swept_total`](Self::swept_total).
+    pub fn sweep(&self) -> usize {
+        let mut entries = self.entries();
+        let before = entries.len();
+        entries.retain(|_, e| !e.gone.is_cancelled());
+        let removed = before - entries.len();
+        if removed > 0 {
+            tracing::warn!(
+                removed,
+                "swept connections that ended without unregistering"
+            );
+            self.inner
+                .swept
+                .fetch_add(removed as u64, Ordering::Relaxed);
+            metrics::counter!("nagare_connections_swept_total").increment(removed as u64);
+        }
+        removed
+    }
+
+    /// Connections removed by [`sweep`](Self::sweep) so far.
+    pub fn swept_total(&self) -> u64 {
+        self.inner.swept.load(Ordering::Relaxed)
+    }
+
+    /// Runs [`sweep`](Self::sweep) every `every` until `stop` is cancelled.
+    pub fn spawn_sweeper(
+        &self,
+        every: Duration,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => { manager.sweep(); }
+                    () = stop.cancelled() => return,
+                }
+            }
+        })
+    }
+
+    /// Registers a connection; the guard removes it when dropped.
+    pub(crate) fn register(
+        &self,
+        endpoint: EndpointName,
+        remote: Option<SocketAddr>,
+        control: OutboundSender,
+        gone: CancellationToken,
+        stats: Arc<ConnStats>,
+    ) -> Registration {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let entry = Arc::new(Entry {
+            id,
+            endpoint,
+            remote,
+            started: Instant::now(),
+            started_wall: SystemTime::now(),
+            stats: stats.clone(),
+            control,
+            gone,
+            state: AtomicU8::new(0),
+        });
+        self.entries().insert(id, entry);
+        Registration {
+            manager: self.clone(),
+            id,
+        }
+    }
+}
+
+/// A registered connection; removes itself from the manager when dropped.
+pub(crate) struct Registration {
+    manager: ConnectionManager,
+    pub(crate) id: ConnId,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.manager.entries().remove(&self.id);
+    }
+}

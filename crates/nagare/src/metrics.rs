@@ -1,0 +1,48 @@
+//! A Prometheus endpoint for the runtime's metrics (feature `prometheus`).
+//!
+//! The runtime records through the `metrics` facade; any recorder works. This
+//! module installs the Prometheus one and serves it:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let handle = nagare::metrics::install()?;
+//! let app = nagare::export::axum::Router::new().merge(nagare::metrics::router(handle));
+//! # Ok(()) }
+//! ```
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `nagare_connections_active` | gauge | service, method |
+//! | `nagare_connections_opened_total` | counter | service, method |
+//! | `nagare_connections_closed_total` | counter | service, method, reason (`done`, `error`, `peer`, `shutdown`) |
+//! | `nagare_connections_dead_total` | counter | (peers that stopped answering pings) |
+//! | `nagare_connections_swept_total` | counter | (entries a bug left behind) |
+//! | `nagare_messages_total`, `nagare_bytes_total` | counter | direction (`in`, `out`) |
+//! | `nagare_slow_consumers_total` | counter | action |
+//! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
+
+use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+
+/// Installs the Prometheus recorder for the whole process.
+pub fn install() -> Result<PrometheusHandle, BuildError> {
+    PrometheusBuilder::new().install_recorder()
+}
+
+/// `GET /metrics` in Prometheus' text format.
+pub fn router(handle: PrometheusHandle) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    handle.render(),
+                )
+            }
+        }),
+    )
+}

@@ -1,0 +1,96 @@
+//! The Prometheus endpoint reflects connections, traffic, dead peers and refused
+//! handshakes. One test in its own binary: the recorder is process-wide.
+
+#![cfg(feature = "prometheus")]
+
+mod support;
+
+use std::time::Duration;
+
+use nagare::{
+    BidiClientStream, BidiServerStream, ConnConfig, ServerOptions, ServerStream, StreamError,
+};
+use support::{bounded, raw_upgrade, read_to_end, serve};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn get(addr: std::net::SocketAddr, request: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+fn value(metrics: &str, line_start: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {line_start} in\n{metrics}"))
+}
+
+#[tokio::test]
+async fn metrics_reflect_what_happened() {
+    bounded(async {
+        let handle = nagare::metrics::install().expect("recorder");
+        let metrics_app = nagare::metrics::router(handle);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let metrics_addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { nagare::export::axum::serve(listener, metrics_app).await });
+
+        // An echo, used once and closed.
+        let echo = serve(ServerOptions::new(), |conn| async move {
+            let mut s = BidiServerStream::<String, String>::new(conn, None);
+            while let Some(m) = s.recv().await? {
+                s.send(&m).await?;
+            }
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let (conn, _) = nagare::Request::new("/s".into())
+            .dial(&format!("http://{echo}"), &ConnConfig::default())
+            .await
+            .expect("dial");
+        let mut c = BidiClientStream::<String, String>::new(conn, None);
+        c.send(&"hi".to_owned()).await.expect("send");
+        c.recv().await.expect("echo");
+        c.close().await.expect("close");
+        assert_eq!(c.recv().await.expect("end"), None);
+
+        // A peer that never answers pings.
+        let mut fast = ServerOptions::new();
+        fast.conn.ping_interval = Some(Duration::from_millis(50));
+        fast.conn.pong_timeout = Duration::from_millis(50);
+        let silent = serve(fast, |conn| async move {
+            ServerStream::<String>::new(conn, None).closed().await;
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let mut tcp = raw_upgrade(silent).await;
+        read_to_end(&mut tcp).await;
+
+        // A refused origin.
+        let refused = get(echo, "GET /s HTTP/1.1\r\nHost: a\r\nOrigin: https://b\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
+        assert!(refused.starts_with("HTTP/1.1 403"));
+
+        // Connection ends are recorded by their tasks a moment after the client
+        // sees them: read until the counters show up.
+        let mut text;
+        loop {
+            text = get(metrics_addr, "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n").await;
+            if text.contains("reason=\"done\"") && text.contains("nagare_connections_dead_total") {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(text.starts_with("HTTP/1.1 200"));
+        assert_eq!(value(&text, "nagare_connections_opened_total{service=\"test\",method=\"test\"}"), 2.0);
+        assert_eq!(value(&text, "nagare_connections_closed_total{service=\"test\",method=\"test\",reason=\"done\"}"), 1.0);
+        assert_eq!(value(&text, "nagare_connections_dead_total"), 1.0);
+        assert_eq!(value(&text, "nagare_handshake_failures_total{reason=\"origin\"}"), 1.0);
+        assert!(value(&text, "nagare_messages_total{direction=\"in\"}") >= 2.0);
+        assert!(value(&text, "nagare_bytes_total{direction=\"out\"}") >= "\"hi\"\n".len() as f64);
+    })
+    .await;
+}
