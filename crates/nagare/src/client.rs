@@ -49,6 +49,19 @@ pub enum ClientError {
     Handshake(String),
 }
 
+impl ClientError {
+    /// What the caller can do about this error: retry (temporary), back off
+    /// (resource exhausted) or give up (fatal).
+    pub fn kind(&self) -> crate::close::ErrorKind {
+        use crate::close::ErrorKind;
+        match self {
+            ClientError::Unreachable(_) | ClientError::Handshake(_) => ErrorKind::Temporary,
+            ClientError::Refused { status, .. } => ErrorKind::of_status(status.as_u16()),
+            ClientError::InvalidPayload(_) | ClientError::InvalidRequest(_) => ErrorKind::Fatal,
+        }
+    }
+}
+
 /// The request of one call: path, query, headers, cookies and (for unary methods) a
 /// JSON body, all taken from the payload. [`Request::dial`] opens a stream with it;
 /// [`Request::send`] makes a plain HTTP call.

@@ -36,6 +36,18 @@ pub enum StreamError {
 }
 
 impl StreamError {
+    /// What the caller can do about this error.
+    pub fn kind(&self) -> crate::close::ErrorKind {
+        use crate::close::ErrorKind;
+        match self {
+            StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
+            StreamError::ConnectionLost(_) => ErrorKind::Temporary,
+            StreamError::InvalidMessage(_) | StreamError::StreamClosed | StreamError::Encode(_) => {
+                ErrorKind::Fatal
+            }
+        }
+    }
+
     /// The close frame a server sends when a service method fails with this error.
     pub fn close_frame(&self) -> CloseFrame {
         match self {

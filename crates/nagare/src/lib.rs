@@ -40,7 +40,7 @@ pub mod validation;
 pub mod ws;
 
 pub use client::{ClientError, Request, UpgradeRequest};
-pub use close::CloseCode;
+pub use close::{CloseCode, ErrorKind};
 pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
 pub use manager::{ConnId, ConnectionManager, ConnectionSnapshot};

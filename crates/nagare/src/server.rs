@@ -240,8 +240,11 @@ where
             let frame = match &result {
                 Ok(()) => CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING),
                 Err(e) => {
-                    tracing::info!(error = %e, "service method failed");
-                    e.close_frame()
+                    let frame = e.close_frame();
+                    let kind = crate::close::ErrorKind::of_close_code(frame.code);
+                    tracing::info!(error = %e, code = frame.code, kind = kind.as_str(), "service method failed");
+                    metrics::counter!("nagare_errors_total", "kind" => kind.as_str()).increment(1);
+                    frame
                 }
             };
             // The close frame goes behind the messages already queued, while the
