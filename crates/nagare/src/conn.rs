@@ -159,7 +159,7 @@ where
         writer,
         inbound: in_tx,
         outbound: out_rx,
-        config: config.clone(),
+        timing: Timing::of(config),
         side,
         stats,
         started: Instant::now(),
@@ -185,7 +185,7 @@ struct Driver<S> {
     writer: SocketWriter<S>,
     inbound: mpsc::Sender<Inbound>,
     outbound: OutboundReceiver,
-    config: ConnConfig,
+    timing: Timing,
     side: Side,
     stats: Arc<ConnStats>,
     started: Instant,
@@ -212,6 +212,29 @@ impl Traffic {
     }
 }
 
+/// The durations the driver needs, apart from the rest of the configuration so
+/// that each connection's task carries only these.
+#[derive(Clone, Copy)]
+struct Timing {
+    ping_interval: Option<Duration>,
+    pong_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    write_timeout: Duration,
+    close_timeout: Duration,
+}
+
+impl Timing {
+    fn of(c: &ConnConfig) -> Self {
+        Timing {
+            ping_interval: c.ping_interval,
+            pong_timeout: c.pong_timeout,
+            idle_timeout: c.idle_timeout,
+            write_timeout: c.write_timeout,
+            close_timeout: c.close_timeout,
+        }
+    }
+}
+
 /// The liveness clocks of a connection.
 struct Clocks {
     /// Last time anything arrived from the peer.
@@ -231,7 +254,7 @@ enum Due {
 
 impl Clocks {
     /// The next liveness event and when it is due.
-    fn next(&self, config: &ConnConfig) -> Option<(Instant, Due)> {
+    fn next(&self, config: &Timing) -> Option<(Instant, Due)> {
         let mut next: Option<(Instant, Due)> = None;
         let mut consider = |at: Instant, due: Due| {
             if next.as_ref().is_none_or(|(t, _)| at < *t) {
@@ -288,57 +311,78 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             pinged: None,
             data: now,
         };
+        // One timer for every deadline, re-armed only when a deadline comes
+        // earlier than the armed one: when it fires early, the loop recomputes.
+        // Creating a timer per message would cost a timer-wheel insertion each.
+        let timer = tokio::time::sleep_until(now);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         loop {
             // Liveness timers run only while the connection is open both ways.
             let liveness = if writing && reading && room {
-                clocks.next(&self.config)
+                clocks.next(&self.timing)
             } else {
                 None
             };
-            let liveness_at = liveness.as_ref().map(|(t, _)| *t);
+            let wake = match (liveness.as_ref().map(|(t, _)| *t), deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(w) = wake {
+                if armed.is_none_or(|a| w < a) {
+                    timer.as_mut().reset(w);
+                    armed = Some(w);
+                }
+            }
             tokio::select! {
                 biased;
-                () = sleep_until(liveness_at) => {
-                    let Some((_, due)) = liveness else { continue };
+                () = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| d <= now) {
+                        if let (Some(frame), true) = (violation.take(), writing) {
+                            let _ = self.writer.close(&frame).await;
+                        }
+                        break;
+                    }
+                    let Some((at, due)) = liveness else { continue };
+                    if at > now {
+                        // Fired for an older, earlier deadline.
+                        continue;
+                    }
                     match due {
                         Due::Ping => {
                             clocks.pinged = Some(Instant::now());
                             let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
-                            if !matches!(tokio::time::timeout(self.config.write_timeout, ping).await, Ok(Ok(()))) {
+                            if !matches!(tokio::time::timeout(self.timing.write_timeout, ping).await, Ok(Ok(()))) {
                                 self.deliver_end(&mut end_delivered, End::Failed("ping could not be written".into()));
                                 break;
                             }
                         }
                         Due::Dead => {
-                            tracing::info!(timeout = ?self.config.pong_timeout, "peer did not answer a ping: closing");
+                            tracing::info!(timeout = ?self.timing.pong_timeout, "peer did not answer a ping: closing");
                             metrics::counter!("nagare_connections_dead_total").increment(1);
                             let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
-                            let _ = tokio::time::timeout(self.config.close_timeout, self.writer.close(&frame)).await;
+                            let _ = tokio::time::timeout(self.timing.close_timeout, self.writer.close(&frame)).await;
                             self.deliver_end(&mut end_delivered, End::Failed("the peer stopped answering pings".into()));
                             break;
                         }
                         Due::Idle => {
                             let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
-                            if !matches!(tokio::time::timeout(self.config.write_timeout, self.writer.close(&frame)).await, Ok(Ok(()))) {
+                            if !matches!(tokio::time::timeout(self.timing.write_timeout, self.writer.close(&frame)).await, Ok(Ok(()))) {
                                 break;
                             }
                             self.deliver_end(&mut end_delivered, End::PeerClosed(Some(frame)));
                             writing = false;
-                            deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
+                            deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
                         }
                     }
-                }
-                () = sleep_until(deadline) => {
-                    if let (Some(frame), true) = (violation.take(), writing) {
-                        let _ = self.writer.close(&frame).await;
-                    }
-                    break;
                 }
                 item = self.outbound.next(), if writing => {
                     let close = match item {
                         Some(Outbound::Data(d)) => {
                             clocks.data = Instant::now();
-                            match tokio::time::timeout(self.config.write_timeout, self.write_batch(d)).await {
+                            match tokio::time::timeout(self.timing.write_timeout, self.write_batch(d)).await {
                                 Ok(Ok(close)) => close,
                                 Ok(Err(e)) => {
                                     tracing::debug!(error = %e, "write failed");
@@ -346,7 +390,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                                     break;
                                 }
                                 Err(_) => {
-                                    tracing::info!(timeout = ?self.config.write_timeout, "peer is not reading: disconnecting");
+                                    tracing::info!(timeout = ?self.timing.write_timeout, "peer is not reading: disconnecting");
                                     metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout").increment(1);
                                     self.deliver_end(&mut end_delivered, End::Failed("write timed out: the peer is not reading".into()));
                                     break;
@@ -362,7 +406,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     };
                     if let Some(frame) = close {
                         let frame = violation.take().unwrap_or(frame);
-                        match tokio::time::timeout(self.config.write_timeout, self.writer.close(&frame)).await {
+                        match tokio::time::timeout(self.timing.write_timeout, self.writer.close(&frame)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => {
                                 tracing::debug!(error = %e, "close frame not sent");
@@ -375,7 +419,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             // Nothing more will come from a peer that broke the protocol.
                             break;
                         }
-                        deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
                     }
                 }
                 step = read_or_reserve(&mut self.reader, &mut self.inbound, room, discard), if reading => {
@@ -406,7 +450,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         // The close echo is queued by the WebSocket layer and
                         // flushed by the next read; nothing more may be sent.
                         writing = false;
-                        deadline.get_or_insert_with(|| Instant::now() + self.config.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
                     }
                     ReadStep::Failed(e) => {
                         tracing::debug!(error = %e, "peer failed the connection");
@@ -417,7 +461,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             Some(code) if writing => {
                                 violation = Some(CloseFrame::new(code, e.to_string()));
                                 reading = false;
-                                deadline = Some(Instant::now() + self.config.close_timeout);
+                                deadline = Some(Instant::now() + self.timing.close_timeout);
                             }
                             _ => break,
                         }
@@ -434,7 +478,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
         // Flushes what is buffered and sends FIN; a peer that does not read cannot
         // hold the task here longer than the close timeout.
-        let _ = tokio::time::timeout(self.config.close_timeout, self.writer.shutdown()).await;
+        let _ = tokio::time::timeout(self.timing.close_timeout, self.writer.shutdown()).await;
     }
 
     /// Writes `first` and everything else already queued, then flushes once.
@@ -532,13 +576,6 @@ async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
         Some(Ok(Received::Control)) => ReadStep::Heard,
         Some(Err(e)) => ReadStep::Failed(e),
         None => ReadStep::Eof,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -140,13 +140,18 @@ where
         }
     };
     let response = handshake.response(headers);
-    let config = options.conn.clone();
-    let shutdown = options.shutdown.clone();
-    let manager = options.connections.clone();
-    let remote = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
+    // Boxed: the task keeps room for what it captures for its whole life, and the
+    // configuration is only needed at the start.
+    let cx = Box::new(ConnContext {
+        config: options.conn.clone(),
+        shutdown: options.shutdown.clone(),
+        manager: options.connections.clone(),
+        endpoint,
+        remote: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
+    });
     let span = tracing::info_span!(
         "ws",
         service = endpoint.service,
@@ -155,17 +160,8 @@ where
     );
     options.tasks.spawn(
         async move {
-            match handshake.into_socket(config.ws).await {
-                Ok(socket) => {
-                    let cx = ConnContext {
-                        config,
-                        shutdown,
-                        manager,
-                        endpoint,
-                        remote,
-                    };
-                    serve(socket, cx, method).await
-                }
+            match handshake.into_socket(cx.config.ws).await {
+                Ok(socket) => serve(socket, cx, method).await,
                 Err(e) => {
                     handshake_failed("hand_over");
                     tracing::debug!(error = %e, "upgrade hand-over failed");
@@ -190,7 +186,7 @@ struct ConnContext {
     remote: Option<std::net::SocketAddr>,
 }
 
-async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: ConnContext, method: F)
+async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: Box<ConnContext>, method: F)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: FnOnce(Conn) -> Fut,
@@ -203,9 +199,13 @@ where
         manager,
         endpoint,
         remote,
-    } = cx;
+    } = *cx;
     let stats = std::sync::Arc::new(crate::manager::ConnStats::default());
     let (conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
+    // Keep only what the rest of the connection's life needs.
+    let close_bound = config.close_timeout + config.write_timeout;
+    let cancel_grace = config.cancel_grace;
+    drop(config);
     let control = conn.outbound.clone();
     let registration =
         manager.register(endpoint, remote, control.clone(), conn.gone.clone(), stats);
@@ -251,12 +251,14 @@ where
             // driver keeps writing them.
             let _ = control.close(frame);
             drop(control);
-            let bound = config.close_timeout + config.write_timeout;
-            if tokio::time::timeout(bound, &mut driver).await.is_err() {
+            if tokio::time::timeout(close_bound, &mut driver)
+                .await
+                .is_err()
+            {
                 tracing::debug!("peer did not complete the closing handshake in time");
             }
         }
-        None => match tokio::time::timeout(config.cancel_grace, &mut handler).await {
+        None => match tokio::time::timeout(cancel_grace, &mut handler).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "service method ended after the connection"),
             Err(_) => tracing::debug!("service method cancelled: connection gone"),
