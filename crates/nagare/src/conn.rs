@@ -195,6 +195,8 @@ struct Driver<S> {
 /// Process-wide traffic counters, resolved once per connection so that counting
 /// a message is an atomic add, not a registry lookup.
 struct Traffic {
+    /// Messages waiting in the outbound queue when a batch starts.
+    queue_depth: metrics::Histogram,
     messages_in: metrics::Counter,
     messages_out: metrics::Counter,
     bytes_in: metrics::Counter,
@@ -204,6 +206,7 @@ struct Traffic {
 impl Traffic {
     fn new() -> Self {
         Traffic {
+            queue_depth: metrics::histogram!("nagare_send_queue_depth"),
             messages_in: metrics::counter!("nagare_messages_total", "direction" => "in"),
             messages_out: metrics::counter!("nagare_messages_total", "direction" => "out"),
             bytes_in: metrics::counter!("nagare_bytes_total", "direction" => "in"),
@@ -484,6 +487,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// Writes `first` and everything else already queued, then flushes once.
     /// Returns a close frame if one was queued behind the data.
     async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
+        self.traffic
+            .queue_depth
+            .record((self.outbound.len() + 1) as f64);
         self.count_out(&first);
         self.writer.feed(first).await?;
         let mut close = None;

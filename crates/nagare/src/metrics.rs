@@ -18,7 +18,9 @@
 //! | `nagare_connections_dead_total` | counter | (peers that stopped answering pings) |
 //! | `nagare_connections_swept_total` | counter | (entries a bug left behind) |
 //! | `nagare_messages_total`, `nagare_bytes_total` | counter | direction (`in`, `out`) |
-//! | `nagare_slow_consumers_total` | counter | action |
+//! | `nagare_slow_consumers_total` | counter | action (`write_timeout`, `disconnect`) |
+//! | `nagare_messages_dropped_total` | counter | |
+//! | `nagare_send_queue_depth` | histogram | |
 //! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
 
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};

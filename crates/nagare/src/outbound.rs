@@ -182,6 +182,7 @@ impl OutboundSender {
                         level.pop_front();
                         st.len -= 1;
                         st.dropped += 1;
+                        metrics::counter!("nagare_messages_dropped_total").increment(1);
                     }
                 }
                 SlowConsumer::Disconnect(code) => {
@@ -191,6 +192,8 @@ impl OutboundSender {
                     st.len = 0;
                     st.close = Some(CloseFrame::new(code, "slow consumer: send queue full"));
                     st.closing = true;
+                    metrics::counter!("nagare_slow_consumers_total", "action" => "disconnect")
+                        .increment(1);
                     st.urgent_close = true;
                     if let Some(w) = st.rx_waker.take() {
                         w.wake();
@@ -267,6 +270,11 @@ impl OutboundReceiver {
                 Poll::Pending
             }
         }
+    }
+
+    /// Messages queued now.
+    pub(crate) fn len(&self) -> usize {
+        self.shared.lock().len
     }
 
     /// The next item if one is ready (for write batching).

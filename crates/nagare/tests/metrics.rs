@@ -90,6 +90,7 @@ async fn metrics_reflect_what_happened() {
         assert_eq!(value(&text, "nagare_connections_dead_total"), 1.0);
         assert_eq!(value(&text, "nagare_handshake_failures_total{reason=\"origin\"}"), 1.0);
         assert!(value(&text, "nagare_messages_total{direction=\"in\"}") >= 2.0);
+        assert!(text.contains("nagare_send_queue_depth"), "{text}");
         assert!(value(&text, "nagare_bytes_total{direction=\"out\"}") >= "\"hi\"\n".len() as f64);
     })
     .await;
