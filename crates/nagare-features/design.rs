@@ -115,6 +115,10 @@ pub fn design() -> Api {
                 m.streaming_result(&reading);
                 m.http(|h| {
                     h.get("/watch").param("view").header("host:X-Host");
+                    h.ws(|w| {
+                        w.idle_timeout(std::time::Duration::from_millis(300))
+                            .origins(["https://*.example.com"]);
+                    });
                 });
             });
         });

@@ -110,6 +110,14 @@ pub fn design() -> Api {
                 m.streaming_result(&metric);
                 m.http(|h| {
                     h.get("/analytics").param("view").param("interval_ms").param("rounds");
+                    // A metrics feed: a slow reader loses old updates rather than
+                    // slowing the feed, and dead readers are found quickly.
+                    h.ws(|w| {
+                        w.slow_consumer(SlowConsumerPolicy::DropOldest)
+                            .outbound_queue(256)
+                            .ping_interval(std::time::Duration::from_secs(10))
+                            .pong_timeout(std::time::Duration::from_secs(5));
+                    });
                 });
             });
         });

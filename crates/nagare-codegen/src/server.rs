@@ -184,8 +184,11 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
     let origin = if unary {
         quote!()
     } else {
+        let design = ws_settings(m);
         quote! {
-            if let Some(refusal) = nagare::server::check_origin(&parts, &state.options) {
+            let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
+            let config = state.options.endpoint_config(endpoint, #design);
+            if let Some(refusal) = nagare::server::check_origin(&parts, &config) {
                 return refusal;
             }
         }
@@ -249,8 +252,7 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             #[allow(unused_mut)]
             let mut headers = nagare::export::axum::http::HeaderMap::new();
             #view_stmt
-            let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
-            nagare::server::upgrade(&mut parts, &state.options, endpoint, headers, move |conn| async move {
+            nagare::server::upgrade_with(&mut parts, &state.options, config, endpoint, headers, move |conn| async move {
                 let stream = #make_stream;
                 service.#method_fn(#payload_arg stream).await
             })
@@ -267,6 +269,78 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             #body
         }
     }
+}
+
+/// A closure applying the design's `ws` block to a `ConnConfig`.
+fn ws_settings(m: &MethodInfo) -> TokenStream {
+    let Some(ws) = &m.endpoint.ws else {
+        return quote!(|_| {});
+    };
+    let mut sets = Vec::new();
+    let dur = |d: std::time::Duration| {
+        let ms = d.as_millis() as u64;
+        quote!(::std::time::Duration::from_millis(#ms))
+    };
+    if ws.no_heartbeat {
+        sets.push(quote!(c.ping_interval = None;));
+    } else if let Some(d) = ws.ping_interval {
+        let d = dur(d);
+        sets.push(quote!(c.ping_interval = Some(#d);));
+    }
+    for (field, value) in [
+        ("pong_timeout", ws.pong_timeout),
+        ("write_timeout", ws.write_timeout),
+    ] {
+        if let Some(d) = value {
+            let f = ident(field);
+            let d = dur(d);
+            sets.push(quote!(c.#f = #d;));
+        }
+    }
+    if let Some(d) = ws.idle_timeout {
+        let d = dur(d);
+        sets.push(quote!(c.idle_timeout = Some(#d);));
+    }
+    for (field, value) in [
+        ("max_message_size", ws.max_message_size),
+        ("max_frame_size", ws.max_frame_size),
+    ] {
+        if let Some(n) = value {
+            let f = ident(field);
+            sets.push(quote!(c.ws.#f = #n;));
+        }
+    }
+    for (field, value) in [
+        ("inbound_queue", ws.inbound_queue),
+        ("outbound_queue", ws.outbound_queue),
+    ] {
+        if let Some(n) = value {
+            let f = ident(field);
+            sets.push(quote!(c.#f = #n;));
+        }
+    }
+    if let Some(p) = ws.slow_consumer {
+        let policy = match p {
+            nagare_design::SlowConsumerPolicy::Wait => quote!(nagare::SlowConsumer::Wait),
+            nagare_design::SlowConsumerPolicy::DropOldest => {
+                quote!(nagare::SlowConsumer::DropOldest)
+            }
+            nagare_design::SlowConsumerPolicy::Disconnect(code) => {
+                quote!(nagare::SlowConsumer::Disconnect(#code))
+            }
+        };
+        sets.push(quote!(c.slow_consumer = #policy;));
+    }
+    if let Some(origins) = &ws.origins {
+        if origins.iter().any(|o| o == "*") {
+            sets.push(quote!(c.origins = nagare::OriginPolicy::Any;));
+        } else {
+            sets.push(
+                quote!(c.origins = nagare::OriginPolicy::Allow(vec![#(String::from(#origins)),*]);),
+            );
+        }
+    }
+    quote!(|c: &mut nagare::ConnConfig| { #(#sets)* })
 }
 
 /// `Some(required)` when the payload has a string `view` attribute choosing the

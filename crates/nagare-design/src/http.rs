@@ -97,6 +97,8 @@ pub struct HttpEndpoint {
     pub status: Option<u16>,
     /// Designed errors mapped to statuses.
     pub error_statuses: Vec<(String, u16)>,
+    /// Connection settings of a streaming endpoint.
+    pub ws: Option<WsSettings>,
 }
 
 impl HttpEndpoint {
@@ -167,6 +169,14 @@ impl HttpEndpoint {
     /// Maps a designed error to a status (Goa's `Response("name", Status)`).
     pub fn error_response(&mut self, error: &str, status: u16) -> &mut Self {
         self.error_statuses.push((error.to_owned(), status));
+        self
+    }
+
+    /// Connection settings for this streaming endpoint (heartbeats, limits,
+    /// queues, origins); anything not set keeps the server's default, and code can
+    /// still override the endpoint at run time.
+    pub fn ws(&mut self, build: impl FnOnce(&mut WsSettings)) -> &mut Self {
+        build(self.ws.get_or_insert_with(WsSettings::default));
         self
     }
 
@@ -264,5 +274,106 @@ mod tests {
         assert_eq!(m.attribute, "token");
         assert_eq!(m.wire, "Authorization");
         assert_eq!(Mapping::parse("view").wire, "view");
+    }
+}
+
+/// What a full outbound queue does (see nagare's `SlowConsumer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlowConsumerPolicy {
+    /// The send waits for room.
+    Wait,
+    /// The oldest queued message is dropped.
+    DropOldest,
+    /// The connection is closed with this code.
+    Disconnect(u16),
+}
+
+/// Connection settings of one streaming endpoint (the design's `ws` block).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WsSettings {
+    pub ping_interval: Option<std::time::Duration>,
+    /// Turns heartbeats off for the endpoint.
+    pub no_heartbeat: bool,
+    pub pong_timeout: Option<std::time::Duration>,
+    pub idle_timeout: Option<std::time::Duration>,
+    pub write_timeout: Option<std::time::Duration>,
+    pub max_message_size: Option<usize>,
+    pub max_frame_size: Option<usize>,
+    pub inbound_queue: Option<usize>,
+    pub outbound_queue: Option<usize>,
+    pub slow_consumer: Option<SlowConsumerPolicy>,
+    /// Allowed browser origins: exact, `https://*.domain`, or `*` for any.
+    pub origins: Option<Vec<String>>,
+}
+
+impl WsSettings {
+    /// Ping a peer not heard from for this long.
+    pub fn ping_interval(&mut self, d: std::time::Duration) -> &mut Self {
+        self.ping_interval = Some(d);
+        self
+    }
+
+    /// No pings on this endpoint.
+    pub fn no_heartbeat(&mut self) -> &mut Self {
+        self.no_heartbeat = true;
+        self
+    }
+
+    /// A peer silent this long after a ping is dead.
+    pub fn pong_timeout(&mut self, d: std::time::Duration) -> &mut Self {
+        self.pong_timeout = Some(d);
+        self
+    }
+
+    /// Close after this long without data either way.
+    pub fn idle_timeout(&mut self, d: std::time::Duration) -> &mut Self {
+        self.idle_timeout = Some(d);
+        self
+    }
+
+    /// Disconnect a peer that does not read for this long.
+    pub fn write_timeout(&mut self, d: std::time::Duration) -> &mut Self {
+        self.write_timeout = Some(d);
+        self
+    }
+
+    /// Largest message accepted (bytes); larger ones close with 1009.
+    pub fn max_message_size(&mut self, n: usize) -> &mut Self {
+        self.max_message_size = Some(n);
+        self
+    }
+
+    /// Largest frame accepted (bytes).
+    pub fn max_frame_size(&mut self, n: usize) -> &mut Self {
+        self.max_frame_size = Some(n);
+        self
+    }
+
+    /// Received messages queued for the service.
+    pub fn inbound_queue(&mut self, n: usize) -> &mut Self {
+        self.inbound_queue = Some(n);
+        self
+    }
+
+    /// Sent messages queued for the peer.
+    pub fn outbound_queue(&mut self, n: usize) -> &mut Self {
+        self.outbound_queue = Some(n);
+        self
+    }
+
+    /// What a full outbound queue does.
+    pub fn slow_consumer(&mut self, p: SlowConsumerPolicy) -> &mut Self {
+        self.slow_consumer = Some(p);
+        self
+    }
+
+    /// Allowed browser origins.
+    pub fn origins<I, S>(&mut self, origins: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.origins = Some(origins.into_iter().map(|o| o.as_ref().to_owned()).collect());
+        self
     }
 }

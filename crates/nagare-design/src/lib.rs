@@ -38,7 +38,10 @@ mod types;
 mod validate;
 
 pub use dsl::{api, Api, ErrorDef, Method, Service, StreamKind, TypeDef};
-pub use http::{path_params, HttpEndpoint, HttpService, Location, Mapping, Route, Verb};
+pub use http::{
+    path_params, HttpEndpoint, HttpService, Location, Mapping, Route, SlowConsumerPolicy, Verb,
+    WsSettings,
+};
 pub use security::{SchemeKind, SecurityRequirement, SecurityScheme};
 pub use types::{
     array_of, collection_of, map_of, result_type, type_, Attribute, Credential, Format, Object,

@@ -340,6 +340,29 @@ impl Validator {
                 }
             }
         }
+        if let Some(ws) = &http.ws {
+            if !streaming {
+                self.err(&hloc, "ws(..) applies to streaming methods only");
+            }
+            for (what, n) in [
+                ("max_message_size", ws.max_message_size),
+                ("max_frame_size", ws.max_frame_size),
+                ("inbound_queue", ws.inbound_queue),
+                ("outbound_queue", ws.outbound_queue),
+            ] {
+                if n == Some(0) {
+                    self.err(&hloc, format!("ws: {what} must be greater than 0"));
+                }
+            }
+            if let Some(crate::http::SlowConsumerPolicy::Disconnect(code)) = ws.slow_consumer {
+                if !(1000..=4999).contains(&code) || matches!(code, 1004 | 1005 | 1006 | 1015) {
+                    self.err(
+                        &hloc,
+                        format!("ws: close code {code} cannot be sent in a close frame"),
+                    );
+                }
+            }
+        }
         for (name, _) in &http.error_statuses {
             let declared = m.errors.iter().chain(&s.errors).any(|e| &e.name == name);
             if !declared {

@@ -465,3 +465,29 @@ fn pinned_result_view_must_exist() {
         "{e}"
     );
 }
+
+#[test]
+fn ws_settings_are_checked() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http(|h| {
+                    h.ws(|w| {
+                        w.outbound_queue(0)
+                            .slow_consumer(SlowConsumerPolicy::Disconnect(1006));
+                    });
+                });
+            });
+        });
+    }));
+    let all = errs.join("\n");
+    assert!(
+        all.contains("ws: outbound_queue must be greater than 0"),
+        "{all}"
+    );
+    assert!(
+        all.contains("ws: close code 1006 cannot be sent in a close frame"),
+        "{all}"
+    );
+}

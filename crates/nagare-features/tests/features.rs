@@ -108,7 +108,11 @@ impl sensors::Service for Sensors {
 }
 
 async fn start() -> String {
-    let app = sensors::server::router(Arc::new(Sensors), nagare::ServerOptions::new());
+    start_with(nagare::ServerOptions::new()).await
+}
+
+async fn start_with(options: nagare::ServerOptions) -> String {
+    let app = sensors::server::router(Arc::new(Sensors), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -411,4 +415,51 @@ async fn http(addr: &str, request: &str) -> (u16, String) {
         status,
         out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned(),
     )
+}
+
+/// The status of an upgrade to `/v1/watch` from a browser page at `origin`.
+async fn watch_status(base: &str, origin: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(format!("GET /v1/watch HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut line = [0u8; 12];
+    tcp.read_exact(&mut line).await.expect("status line");
+    String::from_utf8_lossy(&line[9..12])
+        .parse()
+        .expect("status")
+}
+
+#[tokio::test]
+async fn the_design_ws_block_sets_the_endpoint_and_code_overrides_it() {
+    bounded(async {
+        let base = start().await;
+        // Origins from the design.
+        assert_eq!(watch_status(&base, "https://app.example.com").await, 101);
+        assert_eq!(watch_status(&base, "https://evil.example").await, 403);
+        // Idle timeout from the design: a watcher that sends nothing is closed.
+        let mut idle = Client::new(&base)
+            .watch(&WatchPayload {
+                view: None,
+                host: None,
+            })
+            .await
+            .expect("dial");
+        match idle.recv().await {
+            Err(StreamError::Closed { code, reason }) => {
+                assert_eq!((code, reason.as_str()), (1001, "idle timeout"))
+            }
+            other => panic!("expected the idle close, got {other:?}"),
+        }
+        // Code wins over the design for this endpoint.
+        let mut options = nagare::ServerOptions::new();
+        let mut open = nagare::ConnConfig::default();
+        open.origins = nagare::OriginPolicy::Any;
+        options.set_endpoint("sensors", "watch", open);
+        let base = start_with(options).await;
+        assert_eq!(watch_status(&base, "https://evil.example").await, 101);
+    })
+    .await;
 }

@@ -54,6 +54,9 @@ pub struct ServerOptions {
     pub tasks: TaskTracker,
     /// The live connections, with their counters and handles to close them.
     pub connections: ConnectionManager,
+    /// Settings for particular endpoints, set from code; they win over the
+    /// design's `ws` block and over `conn`.
+    endpoints: std::sync::Arc<std::collections::HashMap<(String, String), ConnConfig>>,
 }
 
 /// What a graceful shutdown achieved.
@@ -68,6 +71,32 @@ impl ServerOptions {
     /// Options with the defaults and a fresh shutdown token.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the connection settings of one endpoint (`service`, `method` as in the
+    /// design), overriding `conn` and the design's `ws` block for it.
+    pub fn set_endpoint(&mut self, service: &str, method: &str, config: ConnConfig) -> &mut Self {
+        std::sync::Arc::make_mut(&mut self.endpoints)
+            .insert((service.to_owned(), method.to_owned()), config);
+        self
+    }
+
+    /// The settings of an endpoint: the ones set from code if any, else `conn`
+    /// with `design` (the design's `ws` block, applied by generated code) on top.
+    pub fn endpoint_config(
+        &self,
+        endpoint: EndpointName,
+        design: impl FnOnce(&mut ConnConfig),
+    ) -> ConnConfig {
+        let key = (endpoint.service.to_owned(), endpoint.method.to_owned());
+        match self.endpoints.get(&key) {
+            Some(c) => c.clone(),
+            None => {
+                let mut c = self.conn.clone();
+                design(&mut c);
+                c
+            }
+        }
     }
 
     /// Stops the server's connections: no new upgrades are served, each
@@ -117,7 +146,26 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: StreamFailure + Display + Send + 'static,
 {
-    if let Some(refusal) = check_origin(parts, options) {
+    let config = options.endpoint_config(endpoint, |_| {});
+    upgrade_with(parts, options, config, endpoint, headers, method)
+}
+
+/// [`upgrade`] with the endpoint's settings already resolved (generated code
+/// passes [`ServerOptions::endpoint_config`] with the design's `ws` block).
+pub fn upgrade_with<F, Fut, E>(
+    parts: &mut Parts,
+    options: &ServerOptions,
+    config: ConnConfig,
+    endpoint: EndpointName,
+    headers: HeaderMap,
+    method: F,
+) -> Response
+where
+    F: FnOnce(Conn) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: StreamFailure + Display + Send + 'static,
+{
+    if let Some(refusal) = check_origin(parts, &config) {
         handshake_failed("origin");
         return refusal;
     }
@@ -143,7 +191,7 @@ where
     // Boxed: the task keeps room for what it captures for its whole life, and the
     // configuration is only needed at the start.
     let cx = Box::new(ConnContext {
-        config: options.conn.clone(),
+        config,
         shutdown: options.shutdown.clone(),
         manager: options.connections.clone(),
         endpoint,
@@ -271,8 +319,8 @@ where
 /// The refusal of a browser origin the endpoint does not allow (`403` with Goa's
 /// error body), or `None` when it may proceed. Generated handlers call it first,
 /// before decoding or authenticating.
-pub fn check_origin(parts: &Parts, options: &ServerOptions) -> Option<Response> {
-    options.conn.origins.check(parts).err().map(|origin| {
+pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
+    config.origins.check(parts).err().map(|origin| {
         tracing::info!(%origin, "refused origin");
         GoaError::new(
             "forbidden_origin",
