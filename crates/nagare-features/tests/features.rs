@@ -455,8 +455,10 @@ async fn the_design_ws_block_sets_the_endpoint_and_code_overrides_it() {
         }
         // Code wins over the design for this endpoint.
         let mut options = nagare::ServerOptions::new();
-        let mut open = nagare::ConnConfig::default();
-        open.origins = nagare::OriginPolicy::Any;
+        let open = nagare::ConnConfig {
+            origins: nagare::OriginPolicy::Any,
+            ..Default::default()
+        };
         options.set_endpoint("sensors", "watch", open);
         let base = start_with(options).await;
         assert_eq!(watch_status(&base, "https://evil.example").await, 101);
