@@ -46,6 +46,11 @@ pub fn design() -> Api {
         h.response(200)
             .error_response("unauthorized", 401)
             .error_response("invalid-scopes", 403);
+        // Browsers send the token as a `nagare.bearer.<token>` subprotocol next to
+        // `nagare`, which the server selects; Goa's clients offer none.
+        h.ws(|w| {
+            w.subprotocols(["nagare"]);
+        });
     };
 
     api("chatter", |a| {

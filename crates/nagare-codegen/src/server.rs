@@ -193,10 +193,25 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             }
         }
     };
+    // Browsers cannot set headers on a handshake: a JWT read from `Authorization`
+    // may also come as a `nagare.bearer.<token>` subprotocol.
+    let jwt_in_authorization = !unary
+        && m.security.iter().any(|(s, _)| s.kind == SchemeKind::Jwt)
+        && elements(m).iter().any(|e| {
+            e.attr.credential == Some(Credential::Token)
+                && e.location == Location::Header
+                && e.wire.eq_ignore_ascii_case("authorization")
+        });
+    let bearer = if jwt_in_authorization {
+        quote!(nagare::security::token_from_subprotocol(&mut parts);)
+    } else {
+        quote!()
+    };
     let head = quote! {
         #statuses
         let (mut parts, #body_param) = request.into_parts();
         #origin
+        #bearer
         #payload_stmt
         let service = state.service.clone();
         #auth
@@ -330,6 +345,12 @@ fn ws_settings(m: &MethodInfo) -> TokenStream {
             }
         };
         sets.push(quote!(c.slow_consumer = #policy;));
+    }
+    if let Some(protocols) = &ws.subprotocols {
+        sets.push(quote!(c.subprotocols = vec![#(String::from(#protocols)),*];));
+    }
+    if ws.require_subprotocol {
+        sets.push(quote!(c.require_subprotocol = true;));
     }
     if let Some(origins) = &ws.origins {
         if origins.iter().any(|o| o == "*") {

@@ -304,6 +304,10 @@ pub struct WsSettings {
     pub slow_consumer: Option<SlowConsumerPolicy>,
     /// Allowed browser origins: exact, `https://*.domain`, or `*` for any.
     pub origins: Option<Vec<String>>,
+    /// Subprotocols spoken, in preference order.
+    pub subprotocols: Option<Vec<String>>,
+    /// Refuse clients that offer none of the subprotocols.
+    pub require_subprotocol: bool,
 }
 
 impl WsSettings {
@@ -364,6 +368,28 @@ impl WsSettings {
     /// What a full outbound queue does.
     pub fn slow_consumer(&mut self, p: SlowConsumerPolicy) -> &mut Self {
         self.slow_consumer = Some(p);
+        self
+    }
+
+    /// Subprotocols spoken, in preference order (the first the client offers is
+    /// selected).
+    pub fn subprotocols<I, S>(&mut self, protocols: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.subprotocols = Some(
+            protocols
+                .into_iter()
+                .map(|p| p.as_ref().to_owned())
+                .collect(),
+        );
+        self
+    }
+
+    /// Refuse clients that offer none of the subprotocols.
+    pub fn require_subprotocol(&mut self) -> &mut Self {
+        self.require_subprotocol = true;
         self
     }
 

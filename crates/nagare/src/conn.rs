@@ -66,6 +66,11 @@ pub struct ConnConfig {
     /// Browser origins allowed to open a connection; refused ones get 403 before
     /// the upgrade.
     pub origins: crate::origin::OriginPolicy,
+    /// Subprotocols the endpoint speaks, in preference order; the first one the
+    /// client offers is selected. Goa's clients offer none.
+    pub subprotocols: Vec<String>,
+    /// Refuse (400) clients that offer none of `subprotocols`.
+    pub require_subprotocol: bool,
     /// Longest wait for a batch of writes to reach the socket. A peer that does not
     /// read past this is disconnected, so it cannot pin memory or a task.
     pub write_timeout: Duration,
@@ -85,6 +90,8 @@ impl Default for ConnConfig {
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
             origins: crate::origin::OriginPolicy::default(),
+            subprotocols: Vec::new(),
+            require_subprotocol: false,
         }
     }
 }

@@ -73,6 +73,42 @@ pub fn bearer(token: &str) -> String {
     }
 }
 
+/// The subprotocol prefix a browser uses to send a bearer token: browsers cannot
+/// set `Authorization` on a WebSocket handshake, and a token in the URL ends up in
+/// logs. `new WebSocket(url, ["nagare", "nagare.bearer." + token])`.
+pub const BEARER_PROTOCOL_PREFIX: &str = "nagare.bearer.";
+
+/// Moves a bearer token offered as a subprotocol (`nagare.bearer.<token>`) into
+/// `Authorization: Bearer <token>`, unless that header is already set. The token is
+/// removed from the offered protocols, so it is never echoed back.
+pub fn token_from_subprotocol(parts: &mut Parts) {
+    use axum::http::{header, HeaderValue};
+    let offered = crate::ws::offered_protocols(&parts.headers);
+    let Some(token) = offered
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX))
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let rest: Vec<&str> = offered
+        .iter()
+        .filter(|p| !p.starts_with(BEARER_PROTOCOL_PREFIX))
+        .map(String::as_str)
+        .collect();
+    parts.headers.remove(header::SEC_WEBSOCKET_PROTOCOL);
+    if !rest.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&rest.join(", ")) {
+            parts.headers.insert(header::SEC_WEBSOCKET_PROTOCOL, v);
+        }
+    }
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            parts.headers.insert(header::AUTHORIZATION, v);
+        }
+    }
+}
+
 /// User name and password of an `Authorization: Basic` header, if present and
 /// well formed.
 pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {

@@ -177,7 +177,7 @@ where
         }
         .into_response_with(axum::http::StatusCode::SERVICE_UNAVAILABLE);
     }
-    let handshake = match ws::accept(parts) {
+    let handshake = match ws::accept_with(parts, &config.subprotocols, config.require_subprotocol) {
         Ok(h) => h,
         Err(e) => {
             handshake_failed("bad_handshake");

@@ -249,3 +249,24 @@ async fn a_token_without_bearer_is_accepted_too() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_browser_sends_its_token_as_a_subprotocol() {
+    bounded(async {
+        let server = start().await;
+        let token = login(&server.base).await;
+        let (_, head) = send_head(
+            server.addr,
+            format!(
+                "GET /history HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: nagare, nagare.bearer.{token}\r\n\r\n",
+                addr = server.addr
+            ),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let lower = head.to_ascii_lowercase();
+        assert!(lower.contains("sec-websocket-protocol: nagare\r\n"), "the real protocol is selected: {head}");
+        assert!(!head.contains(&token), "the token is never echoed");
+    })
+    .await;
+}

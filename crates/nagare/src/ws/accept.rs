@@ -38,6 +38,11 @@ pub enum HandshakeError {
     /// extended CONNECT).
     #[error("the connection cannot be upgraded")]
     NotUpgradable,
+    /// The endpoint requires a subprotocol and the client offered none it speaks.
+    #[error(
+        "no supported subprotocol: the client offered [{offered}], the server speaks [{supported}]"
+    )]
+    NoSubprotocol { offered: String, supported: String },
 }
 
 impl HandshakeError {
@@ -76,6 +81,29 @@ impl HandshakeError {
 pub struct Handshake {
     accept_key: String,
     on_upgrade: hyper::upgrade::OnUpgrade,
+    /// The subprotocol selected, if any.
+    pub protocol: Option<String>,
+}
+
+/// The subprotocols a client offers, in its order.
+pub fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Subprotocol negotiation: the first protocol of `supported` (the server's
+/// preference) that the client offered. Never one the client did not offer.
+fn select_protocol(offered: &[String], supported: &[String]) -> Option<String> {
+    supported
+        .iter()
+        .find(|s| offered.iter().any(|o| o == *s))
+        .cloned()
 }
 
 fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -87,6 +115,16 @@ fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) 
 
 /// Checks the upgrade request and takes the connection hand-over from `parts`.
 pub fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
+    accept_with(parts, &[], false)
+}
+
+/// [`accept`] with subprotocol negotiation: `supported` in preference order; when
+/// `required`, a client offering none of them is refused (400).
+pub fn accept_with(
+    parts: &mut Parts,
+    supported: &[String],
+    required: bool,
+) -> Result<Handshake, HandshakeError> {
     let headers = &parts.headers;
     if !header_has_token(headers, header::UPGRADE, "websocket") {
         return Err(HandshakeError::NotUpgrade);
@@ -109,6 +147,14 @@ pub fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
     if !key_is_valid(key.as_bytes()) {
         return Err(HandshakeError::BadKey);
     }
+    let offered = offered_protocols(headers);
+    let protocol = select_protocol(&offered, supported);
+    if protocol.is_none() && required {
+        return Err(HandshakeError::NoSubprotocol {
+            offered: offered.join(", "),
+            supported: supported.join(", "),
+        });
+    }
     let accept_key = derive_accept_key(key.as_bytes());
     let on_upgrade = parts
         .extensions
@@ -117,6 +163,7 @@ pub fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
     Ok(Handshake {
         accept_key,
         on_upgrade,
+        protocol,
     })
 }
 
@@ -139,6 +186,13 @@ impl Handshake {
         h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         if let Ok(v) = HeaderValue::from_str(&self.accept_key) {
             h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+        }
+        if let Some(p) = self
+            .protocol
+            .as_deref()
+            .and_then(|p| HeaderValue::from_str(p).ok())
+        {
+            h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
         }
         h.extend(extra);
         res
@@ -208,6 +262,21 @@ mod tests {
         let mut h = GOOD.to_vec();
         h[3] = ("Sec-WebSocket-Key", "short");
         assert_eq!(accept(&mut parts(&h)).err(), Some(HandshakeError::BadKey));
+    }
+
+    #[test]
+    fn subprotocols_follow_the_server_preference_among_those_offered() {
+        let offered = vec!["b".to_owned(), "a".to_owned()];
+        let supported = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(select_protocol(&offered, &supported).as_deref(), Some("a"));
+        assert_eq!(select_protocol(&offered, &["c".to_owned()]), None);
+        let mut h = GOOD.to_vec();
+        h.push(("Sec-WebSocket-Protocol", "x, y"));
+        let err = accept_with(&mut parts(&h), &["z".to_owned()], true).err();
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("no supported subprotocol: the client offered [x, y], the server speaks [z]")
+        );
     }
 
     #[test]

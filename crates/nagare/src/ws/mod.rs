@@ -20,7 +20,7 @@ mod config;
 mod connect;
 mod socket;
 
-pub use accept::{accept, Handshake, HandshakeError};
+pub use accept::{accept, accept_with, offered_protocols, Handshake, HandshakeError};
 pub use config::WsConfig;
 pub use connect::{connect, ConnectError};
 pub use socket::{
