@@ -12,13 +12,14 @@ use crate::service::{element_is_plain, elements, Element, MethodInfo};
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let fns = methods.iter().map(render_method);
     let unary = methods.iter().any(|m| m.kind == StreamKind::Unary);
-    let (http_field, http_init) = if unary {
+    let (http_field, http_init, with_http) = if unary {
         (
             quote!(http: nagare::client::HttpClient,),
-            quote!(http: nagare::client::HttpClient::new(),),
+            quote!(http: nagare::client::http_client(&nagare::ConnConfig::default()),),
+            quote!(self.http = nagare::client::http_client(&config);),
         )
     } else {
-        (quote!(), quote!())
+        (quote!(), quote!(), quote!())
     };
     let doc = format!(" Client of the `{}` service.", service.name);
     quote! {
@@ -44,8 +45,10 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                     }
                 }
 
-                /// Replaces the connection settings used for every stream.
+                /// Replaces the connection settings used for every call (limits,
+                /// heartbeats and, with the `tls` feature, the roots trusted).
                 pub fn with_config(mut self, config: nagare::ConnConfig) -> Self {
+                    #with_http
                     self.config = config;
                     self
                 }

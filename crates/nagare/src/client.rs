@@ -81,6 +81,30 @@ pub type UpgradeRequest = Request;
 /// connections; clone it freely).
 pub type HttpClient = reqwest::Client;
 
+/// The HTTP client for unary calls with `config`'s TLS settings (with the `tls`
+/// feature: the given roots, else the system's).
+pub fn http_client(config: &ConnConfig) -> HttpClient {
+    #[cfg(feature = "tls")]
+    {
+        let tls = match &config.tls {
+            Some(c) => Some(c.as_ref().clone()),
+            None => crate::tls::default_client_config()
+                .ok()
+                .map(|c| c.as_ref().clone()),
+        };
+        if let Some(tls) = tls {
+            if let Ok(client) = reqwest::Client::builder()
+                .use_preconfigured_tls(tls)
+                .build()
+            {
+                return client;
+            }
+        }
+    }
+    let _ = config;
+    reqwest::Client::new()
+}
+
 /// The answer to a unary call.
 #[derive(Debug)]
 pub struct Response {
@@ -264,7 +288,7 @@ impl Request {
     ) -> Result<(Conn, HeaderMap), ClientError> {
         let url = self.url(base)?;
         self.cookie_header()?;
-        let (socket, headers) = ws::connect(&url, self.headers, config.ws)
+        let (socket, headers) = ws::connect(&url, self.headers, config)
             .await
             .map_err(refused)?;
         let (conn, driver) = conn::open(socket, config, Side::Client, Default::default());

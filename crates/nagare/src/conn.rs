@@ -71,6 +71,10 @@ pub struct ConnConfig {
     pub subprotocols: Vec<String>,
     /// Refuse (400) clients that offer none of `subprotocols`.
     pub require_subprotocol: bool,
+    /// Roots a client trusts for `wss://` and `https://` (feature `tls`); `None`
+    /// trusts the system's roots.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// Longest wait for a batch of writes to reach the socket. A peer that does not
     /// read past this is disconnected, so it cannot pin memory or a task.
     pub write_timeout: Duration,
@@ -92,6 +96,8 @@ impl Default for ConnConfig {
             origins: crate::origin::OriginPolicy::default(),
             subprotocols: Vec::new(),
             require_subprotocol: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -36,6 +36,8 @@ pub mod request;
 pub mod security;
 pub mod server;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod validation;
 pub mod ws;
 

@@ -22,7 +22,7 @@ mod socket;
 
 pub use accept::{accept, accept_with, offered_protocols, Handshake, HandshakeError};
 pub use config::WsConfig;
-pub use connect::{connect, ConnectError};
+pub use connect::{connect, ClientIo, ConnectError};
 pub use socket::{
     CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, TextBytes, WsError,
 };

@@ -33,6 +33,12 @@ struct Args {
     /// Lifetime of the tokens login hands out, in seconds.
     #[arg(long, default_value_t = 3600)]
     token_ttl: u64,
+    /// PEM certificate chain: serve https:// and wss:// (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -64,21 +70,34 @@ async fn main() -> anyhow::Result<()> {
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
-    tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
     let stop = options.shutdown.clone();
-    nagare::export::axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: closing every connection with 1001");
-            // Stop accepting upgrades and ask every connection to close now;
-            // axum then waits for the HTTP side to finish.
-            stop.cancel();
-        })
-        .await
-        .context("server failed")?;
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: closing every connection with 1001");
+        // Stop accepting upgrades and ask every connection to close now; the
+        // HTTP server then waits for its exchanges to finish.
+        stop.cancel();
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let tls =
+            nagare::tls::server_config(cert, key).context("cannot load the TLS certificate")?;
+        let listener = std::net::TcpListener::bind(args.addr)
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        tracing::info!(addr = %args.addr, "chatter serving https:// and wss://");
+        tokio::spawn(signal);
+        nagare::tls::serve(listener, app, tls, options.shutdown.clone())
+            .await
+            .context("server failed")?;
+    } else {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
+        nagare::export::axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await
+            .context("server failed")?;
+    }
     let report = options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
     if report.abandoned > 0 {
         tracing::warn!(
