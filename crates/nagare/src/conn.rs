@@ -452,6 +452,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     self.stats.last_heard_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
                     match step {
                     ReadStep::Continue(len) => {
+                        tracing::trace!(bytes = len, "message in");
                         clocks.data = clocks.heard;
                         room = discard;
                         self.stats.messages_in.fetch_add(1, Ordering::Relaxed);
@@ -524,6 +525,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     fn count_out(&self, d: &Data) {
+        tracing::trace!(bytes = d.len(), "message out");
         self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
         self.stats
             .bytes_out
