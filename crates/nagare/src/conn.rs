@@ -176,7 +176,7 @@ where
         side,
         stats,
         started: Instant::now(),
-        traffic: Traffic::new(),
+        traffic: Traffic::get(),
     };
     let guard = gone.clone().drop_guard();
     let fut = async move {
@@ -202,11 +202,13 @@ struct Driver<S> {
     side: Side,
     stats: Arc<ConnStats>,
     started: Instant,
-    traffic: Traffic,
+    traffic: &'static Traffic,
 }
 
-/// Process-wide traffic counters, resolved once per connection so that counting
-/// a message is an atomic add, not a registry lookup.
+/// Process-wide traffic metrics, resolved once (at the first connection) so that
+/// counting a message is an atomic add, not a registry lookup. The metrics
+/// recorder must be installed before the first connection, as binaries do at
+/// start-up.
 struct Traffic {
     /// Messages waiting in the outbound queue when a batch starts.
     queue_depth: metrics::Histogram,
@@ -217,6 +219,11 @@ struct Traffic {
 }
 
 impl Traffic {
+    fn get() -> &'static Traffic {
+        static TRAFFIC: std::sync::OnceLock<Traffic> = std::sync::OnceLock::new();
+        TRAFFIC.get_or_init(Traffic::new)
+    }
+
     fn new() -> Self {
         Traffic {
             queue_depth: metrics::histogram!("nagare_send_queue_depth"),
