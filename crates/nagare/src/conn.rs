@@ -141,6 +141,8 @@ pub struct Conn {
     pub(crate) outbound: OutboundSender,
     /// Cancelled when the driver ends: the connection is gone.
     pub(crate) gone: CancellationToken,
+    /// How long a client waits for the server to finish after its own end.
+    pub(crate) close_timeout: Duration,
 }
 
 /// Which side of the connection this process is.
@@ -188,6 +190,7 @@ where
             inbound: in_rx,
             outbound: out_tx,
             gone,
+            close_timeout: config.close_timeout + config.write_timeout,
         },
         fut,
     )

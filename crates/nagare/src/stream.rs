@@ -481,13 +481,19 @@ impl<R: Message> ClientStream<R> {
 pub struct ClientSendStream<P> {
     tx: StreamSender<P>,
     rx: StreamReceiver<()>,
+    close_timeout: std::time::Duration,
 }
 
 impl<P: Message> ClientSendStream<P> {
     /// Wraps a client connection. Called by generated code.
     pub fn new(conn: Conn) -> Self {
+        let close_timeout = conn.close_timeout;
         let (tx, rx) = halves::<(), P>(conn, Side::Client, None, None);
-        ClientSendStream { tx, rx }
+        ClientSendStream {
+            tx,
+            rx,
+            close_timeout,
+        }
     }
 
     /// Queues one message; see [`StreamSender::send`].
@@ -496,16 +502,26 @@ impl<P: Message> ClientSendStream<P> {
     }
 
     /// Ends the stream (JSON `null`) and waits for the server to close: `Ok` on
-    /// close 1000, the server's error otherwise.
+    /// close 1000, the server's error otherwise. A server that does not close
+    /// within the close and write timeouts is an error too.
     pub async fn close(mut self) -> Result<(), StreamError> {
         self.tx.close().await?;
-        loop {
-            match self.rx.raw.poll_next_end().await {
-                Ok(true) => return Ok(()),
-                Ok(false) => continue,
-                Err(e) => return Err(e),
+        let wait = async {
+            loop {
+                match self.rx.raw.poll_next_end().await {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => continue,
+                    Err(e) => return Err(e),
+                }
             }
-        }
+        };
+        tokio::time::timeout(self.close_timeout, wait)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StreamError::ConnectionLost(
+                    "the server did not end the exchange after the client's end of stream".into(),
+                ))
+            })
     }
 }
 
