@@ -3,11 +3,5 @@ mod design;
 
 fn main() {
     println!("cargo:rerun-if-changed=design.rs");
-    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    if let Err(e) = nagare_codegen::generate(&design::design(), &out) {
-        for line in e.to_string().lines() {
-            println!("cargo:warning={line}");
-        }
-        std::process::exit(1);
-    }
+    nagare_codegen::Builder::new().build_script(&design::design());
 }

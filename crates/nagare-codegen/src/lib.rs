@@ -98,6 +98,37 @@ impl Builder {
         Ok(header + &prettyplease::unparse(&file))
     }
 
+    /// Everything a `build.rs` does: writes the code to `OUT_DIR`, and on an
+    /// invalid design prints every problem as a cargo warning and fails the build.
+    ///
+    /// ```no_run
+    /// # mod design { pub fn design() -> nagare_design::Api { nagare_design::api("guide", |_| {}) } }
+    /// // build.rs
+    /// fn main() {
+    ///     println!("cargo:rerun-if-changed=design.rs");
+    ///     nagare_codegen::Builder::new().cli(true).build_script(&design::design());
+    /// }
+    /// ```
+    pub fn build_script(&self, api: &Api) {
+        let result = match std::env::var_os("OUT_DIR") {
+            Some(out) => self.generate(api, out).map(drop),
+            None => Err(GenerateError::Write {
+                path: PathBuf::from("$OUT_DIR"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "OUT_DIR is not set: call this from build.rs",
+                ),
+            }),
+        };
+        if let Err(e) = result {
+            // One line per problem, so cargo shows the whole list.
+            for line in e.to_string().lines() {
+                println!("cargo:warning={line}");
+            }
+            std::process::exit(1);
+        }
+    }
+
     /// Writes `<out_dir>/<api name>.rs` and returns its path.
     pub fn generate(&self, api: &Api, out_dir: impl AsRef<Path>) -> Result<PathBuf, GenerateError> {
         let code = self.render(api)?;

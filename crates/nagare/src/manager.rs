@@ -176,6 +176,15 @@ impl ConnectionManager {
         }
     }
 
+    /// The entries `pick` selects, taken out of the lock.
+    fn chosen(&self, pick: impl Fn(&ConnectionSnapshot) -> bool) -> Vec<Arc<Entry>> {
+        self.entries()
+            .values()
+            .filter(|e| pick(&e.snapshot()))
+            .cloned()
+            .collect()
+    }
+
     /// Closes every connection `pick` selects; returns how many.
     pub fn close_where(
         &self,
@@ -183,12 +192,7 @@ impl ConnectionManager {
         code: u16,
         reason: &str,
     ) -> usize {
-        let chosen: Vec<Arc<Entry>> = self
-            .entries()
-            .values()
-            .filter(|e| pick(&e.snapshot()))
-            .cloned()
-            .collect();
+        let chosen = self.chosen(pick);
         for e in &chosen {
             e.close(CloseFrame::new(code, reason));
         }
@@ -211,13 +215,8 @@ impl ConnectionManager {
         pick: impl Fn(&ConnectionSnapshot) -> bool,
     ) -> Result<usize, serde_json::Error> {
         let frame = to_frame(msg, None)?;
-        let chosen: Vec<Arc<Entry>> = self
-            .entries()
-            .values()
-            .filter(|e| pick(&e.snapshot()))
-            .cloned()
-            .collect();
-        Ok(chosen
+        Ok(self
+            .chosen(pick)
             .iter()
             .filter(|e| e.control.push(frame.clone(), priority).is_ok())
             .count())

@@ -330,6 +330,29 @@ pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
     })
 }
 
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what service binaries wait
+/// for before [`ServerOptions::shutdown_gracefully`].
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
 /// The service value shared by every connection of a router.
 pub type Shared<S> = Arc<S>;
 

@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
     let stop = options.shutdown.clone();
     let signal = async move {
-        shutdown_signal().await;
+        nagare::server::shutdown_signal().await;
         tracing::info!("shutting down: closing every connection with 1001");
         // Stop accepting upgrades and ask every connection to close now; the
         // HTTP server then waits for its exchanges to finish.
@@ -110,25 +110,3 @@ async fn main() -> anyhow::Result<()> {
 
 /// How long shutdown waits for connections to close before exiting anyway.
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            let _ = ctrl_c.await;
-            return;
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}

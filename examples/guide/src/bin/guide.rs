@@ -37,7 +37,7 @@ async fn main() -> anyhow::Result<()> {
     let stop = options.shutdown.clone();
     nagare::export::axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            nagare::server::shutdown_signal().await;
             tracing::info!("shutting down: closing every connection with 1001");
             // Stop accepting upgrades and ask every connection to close now;
             // axum then waits for the HTTP side to finish.
@@ -57,27 +57,3 @@ async fn main() -> anyhow::Result<()> {
 
 /// How long shutdown waits for connections to close before exiting anyway.
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
