@@ -337,7 +337,13 @@ fn take(st: &mut State) -> Option<Outbound> {
         // Give the storage back: idle connections hold none.
         st.levels[level] = VecDeque::new();
     }
-    if let Some(w) = st.tx_wakers.pop() {
+    if st.len == 0 {
+        // Room for everyone: wake every waiting sender, so none is left waiting
+        // behind one whose send was cancelled after its wake-up.
+        for w in st.tx_wakers.drain(..) {
+            w.wake();
+        }
+    } else if let Some(w) = st.tx_wakers.pop() {
         w.wake();
     }
     Some(Outbound::Data(data))
