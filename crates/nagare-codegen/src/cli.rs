@@ -33,8 +33,8 @@ pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> Token
             }
 
             #[doc = #run_doc]
-            pub async fn run(base_url: &str, matches: &ArgMatches) -> Result<(), CliError> {
-                let client = client::Client::new(base_url);
+            pub async fn run(base_url: &str, config: nagare::ConnConfig, matches: &ArgMatches) -> Result<(), CliError> {
+                let client = client::Client::new(base_url).with_config(config);
                 match matches.subcommand() {
                     #(#arms)*
                     Some((other, _)) => Err(CliError::Usage(format!("unknown method {other:?}"))),
@@ -195,18 +195,20 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
                             .default_value("http://127.0.0.1:8080")
                             .help("Base URL of the server"),
                     )
+                    .args(nagare::cli::connection_args())
                     .subcommand_required(true)
                     #(.subcommand(super::#services::cli::command()))*
             }
 
             /// Runs the command `matches` describes.
             pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
+                let config = nagare::cli::connection_config(matches)?;
                 let url = matches
                     .get_one::<String>("url")
                     .map(String::as_str)
                     .unwrap_or("http://127.0.0.1:8080");
                 match matches.subcommand() {
-                    #(Some((#names, m)) => super::#services::cli::run(url, m).await,)*
+                    #(Some((#names, m)) => super::#services::cli::run(url, config, m).await,)*
                     Some((other, _)) => Err(CliError::Usage(format!("unknown service {other:?}"))),
                     None => Err(CliError::Usage("no service given".into())),
                 }

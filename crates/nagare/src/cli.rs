@@ -45,6 +45,37 @@ impl CliError {
     }
 }
 
+/// Flags every generated CLI has for the connection itself: `--ca-file` (with the
+/// `tls` feature) to trust a private CA for `https://` and `wss://` URLs.
+pub fn connection_args() -> Vec<clap::Arg> {
+    let mut args = Vec::new();
+    if cfg!(feature = "tls") {
+        args.push(
+            clap::Arg::new("ca_file")
+                .long("ca-file")
+                .global(true)
+                .value_name("PEM")
+                .help("Trust the CA certificates in this PEM file for https:// and wss:// (default: the system's roots)"),
+        );
+    }
+    args
+}
+
+/// The connection settings the flags of [`connection_args`] describe.
+pub fn connection_config(matches: &ArgMatches) -> Result<crate::ConnConfig, CliError> {
+    #[allow(unused_mut)]
+    let mut config = crate::ConnConfig::default();
+    #[cfg(feature = "tls")]
+    if let Some(path) = matches.get_one::<String>("ca_file") {
+        config.tls = Some(
+            crate::tls::client_config(Some(std::path::Path::new(path)))
+                .map_err(|e| CliError::Usage(format!("--ca-file: {e}")))?,
+        );
+    }
+    let _ = matches;
+    Ok(config)
+}
+
 /// How a line of standard input becomes a message.
 #[derive(Clone, Copy, Debug)]
 pub enum LineFormat {
