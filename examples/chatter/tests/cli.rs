@@ -1,33 +1,13 @@
 //! The generated `chatter-cli` binary, driven as a user would.
 
 mod common;
-
-use std::process::Stdio;
-
 use common::{bounded, start};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
+/// `chatter-cli --url <base> <args>`.
 async fn cli(base: &str, args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatter-cli"))
-        .arg("--url")
-        .arg(base)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn chatter-cli");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).await.expect("stdin");
-    drop(stdin);
-    let out = child.wait_with_output().await.expect("output");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["--url", base];
+    all.extend_from_slice(args);
+    common::cli(&all, input).await
 }
 
 #[tokio::test]

@@ -4,11 +4,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use chatter::auth::AuthConfig;
-use common::{bounded, KEY};
-use tokio::io::AsyncWriteExt;
+use common::{bounded, cli, KEY};
 
 /// A CA and a `localhost` certificate it signed, as PEM files in a fresh folder.
 fn certificates() -> (PathBuf, PathBuf, PathBuf) {
@@ -32,26 +30,6 @@ fn certificates() -> (PathBuf, PathBuf, PathBuf) {
     std::fs::write(&paths.1, leaf.pem()).expect("cert");
     std::fs::write(&paths.2, leaf_key.serialize_pem()).expect("key");
     paths
-}
-
-async fn cli(args: &[&str], input: &str) -> (bool, String, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatter-cli"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn chatter-cli");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).await.expect("stdin");
-    drop(stdin);
-    let out = child.wait_with_output().await.expect("output");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -59,3 +59,26 @@ pub async fn login(base: &str) -> String {
         .await
         .expect("login")
 }
+
+/// Runs `chatter-cli` with `args`, feeding `input` on stdin; returns (success,
+/// stdout, stderr).
+pub async fn cli(args: &[&str], input: &str) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatter-cli"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn chatter-cli");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input.as_bytes()).await.expect("stdin");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("output");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
