@@ -5,7 +5,6 @@
 mod design;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use nagare::{ClientError, StreamError};
 use nagare_features::sensors::{self, client::Client, Reading, RecordPayload, Tag, WatchPayload};
@@ -121,11 +120,7 @@ async fn start_with(options: nagare::ServerOptions) -> String {
     format!("http://{addr}")
 }
 
-async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("bounded")
-}
+use nagare_testkit::bounded;
 
 fn reading(value: f64) -> Reading {
     Reading {

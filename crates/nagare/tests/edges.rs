@@ -2,8 +2,6 @@
 //! error is answered with a close frame carrying the right code, after the
 //! messages that arrived before it are answered.
 
-use std::time::Duration;
-
 use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -57,24 +55,7 @@ async fn connect() -> TcpStream {
     tcp
 }
 
-/// A masked client frame header for a payload of `len` bytes, then the payload.
-fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![first_byte];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&[0, 0, 0, 0]); // a zero mask leaves the payload as is
-    out.extend_from_slice(payload);
-    out
-}
+use nagare_testkit::wire::raw_frame as frame;
 
 /// Reads server frames until a close frame; returns the data payloads before it
 /// and the close code.
@@ -100,11 +81,7 @@ async fn until_close(tcp: &mut TcpStream) -> (Vec<Vec<u8>>, u16) {
     }
 }
 
-async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), f)
-        .await
-        .expect("bounded")
-}
+use nagare_testkit::bounded;
 
 #[tokio::test]
 async fn messages_before_a_protocol_violation_are_answered_then_1002() {

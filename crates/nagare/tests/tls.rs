@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -16,41 +14,6 @@ use nagare::{
     StreamError,
 };
 use support::bounded;
-
-/// A CA and a `localhost` certificate it signed, as PEM files in a fresh folder.
-fn certificates() -> (PathBuf, PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!(
-        "nagare-tls-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &ca)
-        .expect("leaf");
-    let (ca_pem, cert_pem, key_pem) = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&ca_pem, ca.pem()).expect("write ca");
-    std::fs::write(&cert_pem, leaf.pem()).expect("write cert");
-    std::fs::write(&key_pem, leaf_key.serialize_pem()).expect("write key");
-    (ca_pem, cert_pem, key_pem)
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    h.finish()
-}
 
 async fn echo(req: Request) -> axum::response::Response {
     let (mut parts, _) = req.into_parts();
@@ -76,7 +39,7 @@ async fn echo(req: Request) -> axum::response::Response {
 #[tokio::test]
 async fn wss_with_a_trusted_ca_and_refused_without() {
     bounded(async {
-        let (ca, cert, key) = certificates();
+        let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let server = nagare::tls::server_config(&cert, &key).expect("server config");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();

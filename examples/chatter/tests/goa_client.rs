@@ -8,42 +8,11 @@ use common::{bounded, login, start, token_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A masked client frame (Go's client masks with a random key; any key works).
+use nagare_testkit::wire::{close_payload, go_upgrade_request, read_frame, send_head};
+
+/// A masked text (0x1) or close (0x8) frame.
 fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x5a, 0x1f, 0x77, 0x03];
-    let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-async fn read_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    tcp.read_exact(&mut head).await.expect("frame header");
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut l = [0u8; 2];
-            tcp.read_exact(&mut l).await.expect("length");
-            u16::from_be_bytes(l) as usize
-        }
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    tcp.read_exact(&mut payload).await.expect("payload");
-    (head[0] & 0x0f, payload)
-}
-
-/// Sends `request` and returns the socket and the response head.
-async fn send_head(addr: std::net::SocketAddr, request: String) -> (TcpStream, String) {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    tcp.write_all(request.as_bytes()).await.expect("request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b).await.expect("response head");
-        head.push(b[0]);
-    }
-    (tcp, String::from_utf8(head).expect("ascii"))
+    nagare_testkit::wire::frame(opcode, true, payload)
 }
 
 /// The upgrade request gorilla/websocket sends for a Goa client: no Origin, no
@@ -51,9 +20,7 @@ async fn send_head(addr: std::net::SocketAddr, request: String) -> (TcpStream, S
 async fn upgrade(addr: std::net::SocketAddr, target: &str, token: &str) -> (TcpStream, String) {
     send_head(
         addr,
-        format!(
-            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nAuthorization: Bearer {token}\r\n\r\n"
-        ),
+        &go_upgrade_request(addr, target, &format!("Authorization: Bearer {token}\r\n")),
     )
     .await
 }
@@ -73,19 +40,13 @@ async fn body(tcp: &mut TcpStream, head: &str) -> String {
     String::from_utf8(buf).expect("utf-8")
 }
 
-fn close_payload(code: u16, reason: &str) -> Vec<u8> {
-    let mut p = code.to_be_bytes().to_vec();
-    p.extend_from_slice(reason.as_bytes());
-    p
-}
-
 #[tokio::test]
 async fn login_answers_like_goa() {
     bounded(async {
         let server = start().await;
         // `goa:rocks`, as Go's req.SetBasicAuth encodes it; empty body.
         let ok = format!("POST /login HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic Z29hOnJvY2tz\r\nContent-Length: 0\r\n\r\n", server.addr);
-        let (mut tcp, head) = send_head(server.addr, ok).await;
+        let (mut tcp, head) = send_head(server.addr, &ok).await;
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
         assert!(head.to_ascii_lowercase().contains("content-type: application/json\r\n"), "{head}");
         let token = body(&mut tcp, &head).await;
@@ -93,7 +54,7 @@ async fn login_answers_like_goa() {
 
         // `goa:bad`.
         let bad = format!("POST /login HTTP/1.1\r\nHost: {}\r\nAuthorization: Basic Z29hOmJhZA==\r\nContent-Length: 0\r\n\r\n", server.addr);
-        let (mut tcp, head) = send_head(server.addr, bad).await;
+        let (mut tcp, head) = send_head(server.addr, &bad).await;
         assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{head}");
         assert!(head.to_ascii_lowercase().contains("goa-error: unauthorized\r\n"), "{head}");
         assert_eq!(body(&mut tcp, &head).await, "\"invalid username and password combination\"\n");
@@ -141,12 +102,15 @@ async fn echoer_session_of_a_go_client() {
         tcp.write_all(&frame(0x1, b"\"hello\"\n"))
             .await
             .expect("send");
-        assert_eq!(read_frame(&mut tcp).await, (0x1, b"\"hello\"\n".to_vec()));
+        assert_eq!(
+            read_frame(&mut tcp).await,
+            (true, 0x1, b"\"hello\"\n".to_vec())
+        );
         // Close(): `null`, then the server ends with 1000; Go then drops TCP.
         tcp.write_all(&frame(0x1, b"null\n")).await.expect("null");
         assert_eq!(
             read_frame(&mut tcp).await,
-            (0x8, close_payload(1000, "server closing connection"))
+            (true, 0x8, close_payload(1000, "server closing connection"))
         );
     })
     .await;
@@ -168,7 +132,7 @@ async fn summary_session_of_a_go_client() {
         }
         // CloseAndRecv(): `null`, then exactly one message, the collection.
         tcp.write_all(&frame(0x1, b"null\n")).await.expect("null");
-        let (opcode, payload) = read_frame(&mut tcp).await;
+        let (_, opcode, payload) = read_frame(&mut tcp).await;
         assert_eq!(opcode, 0x1);
         let text = String::from_utf8(payload).expect("utf-8");
         assert!(text.ends_with("]\n"), "{text}");
@@ -178,7 +142,7 @@ async fn summary_session_of_a_go_client() {
         assert_eq!(items[1]["message"], "bc");
         assert_eq!(items[1]["length"], 2);
         assert!(items[1]["sent_at"].is_string());
-        assert_eq!(read_frame(&mut tcp).await.0, 0x8);
+        assert_eq!(read_frame(&mut tcp).await.1, 0x8);
     })
     .await;
 }
@@ -203,11 +167,11 @@ async fn history_session_of_a_go_client_with_a_view() {
         );
         assert_eq!(
             read_frame(&mut tcp).await,
-            (0x1, b"{\"message\":\"stored\"}\n".to_vec())
+            (true, 0x1, b"{\"message\":\"stored\"}\n".to_vec())
         );
         assert_eq!(
             read_frame(&mut tcp).await,
-            (0x8, close_payload(1000, "server closing connection"))
+            (true, 0x8, close_payload(1000, "server closing connection"))
         );
     })
     .await;
@@ -227,7 +191,7 @@ async fn subscribe_client_leaving_with_1000_is_echoed() {
         ))
         .await
         .expect("close");
-        assert_eq!(read_frame(&mut tcp).await.0, 0x8);
+        assert_eq!(read_frame(&mut tcp).await.1, 0x8);
     })
     .await;
 }
@@ -239,7 +203,7 @@ async fn a_token_without_bearer_is_accepted_too() {
         let token = login(&server.base).await;
         let (_, head) = send_head(
             server.addr,
-            format!(
+            &format!(
                 "GET /history HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nAuthorization: {token}\r\n\r\n",
                 server.addr
             ),
@@ -257,7 +221,7 @@ async fn a_browser_sends_its_token_as_a_subprotocol() {
         let token = login(&server.base).await;
         let (_, head) = send_head(
             server.addr,
-            format!(
+            &format!(
                 "GET /history HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: nagare, nagare.bearer.{token}\r\n\r\n",
                 addr = server.addr
             ),

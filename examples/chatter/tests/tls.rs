@@ -3,39 +3,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use chatter::auth::AuthConfig;
 use common::{bounded, cli, KEY};
-
-/// A CA and a `localhost` certificate it signed, as PEM files in a fresh folder.
-fn certificates() -> (PathBuf, PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("chatter-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("ca");
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &ca)
-        .expect("leaf");
-    let paths = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&paths.0, ca.pem()).expect("ca");
-    std::fs::write(&paths.1, leaf.pem()).expect("cert");
-    std::fs::write(&paths.2, leaf_key.serialize_pem()).expect("key");
-    paths
-}
 
 #[tokio::test]
 async fn the_cli_logs_in_and_echoes_over_tls() {
     bounded(async {
-        let (ca, cert, key) = certificates();
+        let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let options = nagare::ServerOptions::new();
         let app = chatter::service::Chatter::new(AuthConfig::with_key(KEY)).router(options.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -8,67 +8,15 @@ use common::{bounded, start};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const TEXT: u8 = 0x1;
-const BINARY: u8 = 0x2;
-const CONTINUATION: u8 = 0x0;
-const CLOSE: u8 = 0x8;
-
-/// A client frame: masked, as RFC 6455 requires of clients.
-fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
-    let mut out = vec![(u8::from(fin) << 7) | opcode];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
-}
-
-/// Reads one unmasked server frame: (fin, opcode, payload).
-async fn read_frame(tcp: &mut TcpStream) -> (bool, u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    tcp.read_exact(&mut head).await.expect("frame header");
-    assert_eq!(head[1] & 0x80, 0, "server frames are never masked");
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut l = [0u8; 2];
-            tcp.read_exact(&mut l).await.expect("length");
-            u16::from_be_bytes(l) as usize
-        }
-        127 => panic!("unexpectedly large frame"),
-        n => n as usize,
-    };
-    let mut payload = vec![0u8; len];
-    tcp.read_exact(&mut payload).await.expect("payload");
-    (head[0] & 0x80 != 0, head[0] & 0x0f, payload)
-}
+use nagare_testkit::wire::{
+    close_payload, frame, go_upgrade_request, read_frame, send_head, BINARY, CLOSE, CONTINUATION,
+    TEXT,
+};
 
 /// Sends the upgrade request a Go client sends and returns the socket after
-/// the 101 and the response head.
+/// the response head.
 async fn upgrade(addr: std::net::SocketAddr, target: &str) -> (TcpStream, String) {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n\r\n"
-    );
-    tcp.write_all(request.as_bytes()).await.expect("request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b).await.expect("response head");
-        head.push(b[0]);
-    }
-    (tcp, String::from_utf8(head).expect("ascii head"))
-}
-
-fn close_payload(code: u16, reason: &str) -> Vec<u8> {
-    let mut p = code.to_be_bytes().to_vec();
-    p.extend_from_slice(reason.as_bytes());
-    p
+    send_head(addr, &go_upgrade_request(addr, target, "")).await
 }
 
 #[tokio::test]

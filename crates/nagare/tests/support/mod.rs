@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::HeaderMap;
@@ -73,9 +72,4 @@ pub async fn read_to_end(tcp: &mut TcpStream) -> Vec<u8> {
     out
 }
 
-/// Runs a test body with a deadline.
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its 20 s bound")
-}
+pub use nagare_testkit::bounded;

@@ -2,9 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::time::Duration;
-
 use chatter::auth::AuthConfig;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
@@ -32,12 +29,7 @@ pub async fn start() -> Server {
     }
 }
 
-/// Runs a test body with a deadline.
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its 20 s bound")
-}
+pub use nagare_testkit::bounded;
 
 /// A token signed with [`KEY`] carrying exactly `claims`.
 pub fn token_with(claims: serde_json::Value) -> String {

@@ -2,9 +2,6 @@
 
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::time::Duration;
-
 /// A running guide server.
 pub struct Server {
     pub base: String,
@@ -32,12 +29,7 @@ pub async fn start_with(options: nagare::ServerOptions) -> Server {
     }
 }
 
-/// Runs a test body with a deadline, so a bug fails the test instead of hanging it.
-pub async fn bounded<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test exceeded its 20 s bound")
-}
+pub use nagare_testkit::bounded;
 
 /// Waits until the monitor reports `metric` at `value` or more, by streaming
 /// analytics every 10 ms: an event to await, not a sleep.
