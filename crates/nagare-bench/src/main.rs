@@ -45,6 +45,9 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:9001")]
         addr: SocketAddr,
+        /// Accept permessage-deflate from clients that offer it.
+        #[arg(long)]
+        compression: bool,
     },
 }
 
@@ -79,7 +82,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Echo(a) => rt.block_on(run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeGuide => rt.block_on(serve_guide()),
-        Cmd::AutobahnEcho { addr } => rt.block_on(autobahn_echo(addr)),
+        Cmd::AutobahnEcho { addr, compression } => rt.block_on(autobahn_echo(addr, compression)),
     }
 }
 
@@ -124,7 +127,7 @@ async fn serve_guide() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn autobahn_echo(addr: SocketAddr) -> anyhow::Result<()> {
+async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()> {
     use nagare::export::axum::{extract::Request, http::HeaderMap, routing::get, Router};
     let mut options = nagare::ServerOptions::new();
     // Cases 9.* send messages of up to 16 MiB.
@@ -132,6 +135,9 @@ async fn autobahn_echo(addr: SocketAddr) -> anyhow::Result<()> {
     options.conn.ws.max_frame_size = 20 << 20;
     // An echoed 16 MiB message is written whole before it is flushed.
     options.conn.ws.max_write_buffer_size = 40 << 20;
+    if compression {
+        options.conn.compression = Some(nagare::ws::Compression::default());
+    }
     let app = Router::new().route(
         "/echo",
         get(move |req: Request| {

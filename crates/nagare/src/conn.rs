@@ -71,6 +71,10 @@ pub struct ConnConfig {
     pub subprotocols: Vec<String>,
     /// Refuse (400) clients that offer none of `subprotocols`.
     pub require_subprotocol: bool,
+    /// permessage-deflate for clients that offer it (feature `compression`);
+    /// `None` never compresses.
+    #[cfg(feature = "compression")]
+    pub compression: Option<crate::ws::Compression>,
     /// Roots a client trusts for `wss://` and `https://` (feature `tls`); `None`
     /// trusts the system's roots.
     #[cfg(feature = "tls")]
@@ -96,6 +100,8 @@ impl Default for ConnConfig {
             origins: crate::origin::OriginPolicy::default(),
             subprotocols: Vec::new(),
             require_subprotocol: false,
+            #[cfg(feature = "compression")]
+            compression: None,
             #[cfg(feature = "tls")]
             tls: None,
         }

@@ -177,16 +177,24 @@ where
         }
         .into_response_with(axum::http::StatusCode::SERVICE_UNAVAILABLE);
     }
-    let handshake = match ws::accept_with(parts, &config.subprotocols, config.require_subprotocol) {
-        Ok(h) => h,
-        Err(e) => {
-            handshake_failed("bad_handshake");
-            let mut res =
-                GoaError::new("bad_request", e.to_string()).into_response_with(e.status());
-            res.headers_mut().extend(e.headers());
-            return res;
+    #[allow(unused_mut)]
+    let mut handshake =
+        match ws::accept_with(parts, &config.subprotocols, config.require_subprotocol) {
+            Ok(h) => h,
+            Err(e) => {
+                handshake_failed("bad_handshake");
+                let mut res =
+                    GoaError::new("bad_request", e.to_string()).into_response_with(e.status());
+                res.headers_mut().extend(e.headers());
+                return res;
+            }
+        };
+    #[cfg(feature = "compression")]
+    if let Some(c) = config.compression {
+        if ws::offers_deflate(&parts.headers) {
+            handshake.accept_deflate(c);
         }
-    };
+    }
     let response = handshake.response(headers);
     // Boxed: the task keeps room for what it captures for its whole life, and the
     // configuration is only needed at the start.

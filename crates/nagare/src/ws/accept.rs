@@ -83,7 +83,16 @@ pub struct Handshake {
     on_upgrade: hyper::upgrade::OnUpgrade,
     /// The subprotocol selected, if any.
     pub protocol: Option<String>,
+    /// permessage-deflate was negotiated (feature `compression`).
+    #[cfg(feature = "compression")]
+    deflate: Option<super::Compression>,
 }
+
+/// What nagare answers to a permessage-deflate offer: no context takeover either
+/// way (RFC 7692 lets the server add both), so no window is kept between messages.
+#[cfg(feature = "compression")]
+const DEFLATE_RESPONSE: &str =
+    "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 
 /// The subprotocols a client offers, in its order.
 pub fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
@@ -164,6 +173,8 @@ pub fn accept_with(
         accept_key,
         on_upgrade,
         protocol,
+        #[cfg(feature = "compression")]
+        deflate: None,
     })
 }
 
@@ -177,6 +188,12 @@ fn key_is_valid(key: &[u8]) -> bool {
 }
 
 impl Handshake {
+    /// Accepts the client's permessage-deflate offer with these settings.
+    #[cfg(feature = "compression")]
+    pub fn accept_deflate(&mut self, compression: super::Compression) {
+        self.deflate = Some(compression);
+    }
+
     /// The `101 Switching Protocols` response, with `extra` headers (e.g. `Goa-View`).
     pub fn response<B: Default>(&self, extra: HeaderMap) -> Response<B> {
         let mut res = Response::new(B::default());
@@ -194,14 +211,36 @@ impl Handshake {
         {
             h.insert(header::SEC_WEBSOCKET_PROTOCOL, p);
         }
+        #[cfg(feature = "compression")]
+        if self.deflate.is_some() {
+            h.insert(
+                header::SEC_WEBSOCKET_EXTENSIONS,
+                HeaderValue::from_static(DEFLATE_RESPONSE),
+            );
+        }
         h.extend(extra);
         res
     }
 
     /// Resolves to the WebSocket once the 101 has been written; fails when the
     /// client went away during the hand-over.
-    pub async fn into_socket(self, config: WsConfig) -> Result<Socket<ServerIo>, hyper::Error> {
-        let upgraded = self.on_upgrade.await?;
+    pub async fn into_socket(self, config: WsConfig) -> Result<Socket<ServerIo>, std::io::Error> {
+        let upgraded = self.on_upgrade.await.map_err(std::io::Error::other)?;
+        #[cfg(feature = "compression")]
+        if let Some(compression) = self.deflate {
+            let io = yawc::HttpStream::from(TokioIo::new(upgraded));
+            let options = compression.options(config.max_message_size);
+            return match yawc::WebSocket::from_stream_with_extensions(
+                io,
+                yawc::Role::Server,
+                Some(DEFLATE_RESPONSE),
+                options,
+            ) {
+                Ok(ws) => Ok(Socket::deflate(ws)),
+                // The options enable compression, so yawc accepts what we agreed.
+                Err(e) => Err(std::io::Error::other(format!("deflate setup failed: {e}"))),
+            };
+        }
         let ws = WebSocketStream::from_raw_socket(
             TokioIo::new(upgraded),
             Role::Server,

@@ -18,11 +18,15 @@
 mod accept;
 mod config;
 mod connect;
+#[cfg(feature = "compression")]
+mod deflate;
 mod socket;
 
 pub use accept::{accept, accept_with, offered_protocols, Handshake, HandshakeError};
 pub use config::WsConfig;
 pub use connect::{connect, ClientIo, ConnectError};
+#[cfg(feature = "compression")]
+pub use deflate::{offers_deflate, Compression};
 pub use socket::{
     CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, TextBytes, WsError,
 };

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -22,6 +22,16 @@ impl TextBytes {
     /// The text.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    #[cfg(feature = "compression")]
+    pub(crate) fn from_utf8_bytes(t: Utf8Bytes) -> Self {
+        TextBytes(t)
+    }
+
+    #[cfg(feature = "compression")]
+    pub(crate) fn into_utf8_bytes(self) -> Utf8Bytes {
+        self.0
     }
 }
 
@@ -181,25 +191,78 @@ impl WsError {
 
 /// An established WebSocket over any byte stream.
 pub struct Socket<S> {
-    inner: WebSocketStream<S>,
+    inner: Backend<S>,
+}
+
+/// The WebSocket implementation behind a connection: tungstenite, or yawc for
+/// connections that negotiated permessage-deflate (feature `compression`).
+// A `Socket` is split as soon as it exists, so the variants' size difference is
+// never paid for long; boxing would cost an allocation per connection.
+#[allow(clippy::large_enum_variant)]
+enum Backend<S> {
+    Tungstenite(WebSocketStream<S>),
+    #[cfg(feature = "compression")]
+    Deflate(super::deflate::Shared),
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     pub(crate) fn new(inner: WebSocketStream<S>) -> Self {
-        Socket { inner }
+        Socket {
+            inner: Backend::Tungstenite(inner),
+        }
+    }
+
+    /// A connection that negotiated permessage-deflate.
+    #[cfg(feature = "compression")]
+    pub(crate) fn deflate(ws: yawc::WebSocket<yawc::HttpStream>) -> Self {
+        Socket {
+            inner: Backend::Deflate(super::deflate::Shared::new(ws)),
+        }
     }
 
     /// Splits into a reader and a writer that can be used concurrently.
     pub fn split(self) -> (SocketReader<S>, SocketWriter<S>) {
-        let (tx, rx) = self.inner.split();
-        (SocketReader { inner: rx }, SocketWriter { inner: tx })
+        match self.inner {
+            Backend::Tungstenite(ws) => {
+                let (tx, rx) = ws.split();
+                (
+                    SocketReader {
+                        inner: ReaderInner::Tungstenite(rx),
+                    },
+                    SocketWriter {
+                        inner: WriterInner::Tungstenite(tx),
+                    },
+                )
+            }
+            #[cfg(feature = "compression")]
+            Backend::Deflate(shared) => (
+                SocketReader {
+                    inner: ReaderInner::Deflate(shared.clone()),
+                },
+                SocketWriter {
+                    inner: WriterInner::Deflate(shared),
+                },
+            ),
+        }
     }
+}
+
+enum ReaderInner<S> {
+    Tungstenite(SplitStream<WebSocketStream<S>>),
+    #[cfg(feature = "compression")]
+    Deflate(super::deflate::Shared),
+}
+
+enum WriterInner<S> {
+    Tungstenite(SplitSink<WebSocketStream<S>, Message>),
+    #[cfg(feature = "compression")]
+    Deflate(super::deflate::Shared),
 }
 
 /// The reading half. Reading also sends the replies the protocol requires (pongs,
 /// the close echo), so a connection must be read continuously to stay healthy.
 pub struct SocketReader<S> {
-    inner: SplitStream<WebSocketStream<S>>,
+    inner: ReaderInner<S>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
@@ -212,8 +275,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
 
     /// Poll form of [`recv`](Self::recv).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Received, WsError>>> {
+        let inner = match &mut self.inner {
+            ReaderInner::Tungstenite(inner) => inner,
+            #[cfg(feature = "compression")]
+            ReaderInner::Deflate(shared) => return shared.poll_recv(cx),
+        };
         loop {
-            let msg = match Pin::new(&mut self.inner).poll_next(cx) {
+            let msg = match Pin::new(&mut *inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => {
@@ -240,73 +308,90 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
 /// The writing half. Writes are buffered until [`flush`](Self::flush), so a batch
 /// of messages costs one syscall.
 pub struct SocketWriter<S> {
-    inner: SplitSink<WebSocketStream<S>, Message>,
+    inner: WriterInner<S>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> SocketWriter<S> {
     /// Queues a message without flushing.
     pub async fn feed(&mut self, data: Data) -> Result<(), WsError> {
-        self.inner
-            .feed(data.into_message())
-            .await
-            .map_err(WsError::from_tungstenite)
+        match &mut self.inner {
+            WriterInner::Tungstenite(inner) => inner
+                .feed(data.into_message())
+                .await
+                .map_err(WsError::from_tungstenite),
+            #[cfg(feature = "compression")]
+            WriterInner::Deflate(shared) => shared.feed(super::deflate::data_frame(data)).await,
+        }
     }
 
     /// Writes everything queued.
     pub async fn flush(&mut self) -> Result<(), WsError> {
-        self.inner.flush().await.map_err(WsError::from_tungstenite)
+        match &mut self.inner {
+            WriterInner::Tungstenite(inner) => {
+                inner.flush().await.map_err(WsError::from_tungstenite)
+            }
+            #[cfg(feature = "compression")]
+            WriterInner::Deflate(shared) => shared.flush().await,
+        }
     }
 
     /// Sends a ping with a small payload.
     pub async fn ping(&mut self, payload: Bytes) -> Result<(), WsError> {
-        self.inner
-            .send(Message::Ping(payload))
-            .await
-            .map_err(WsError::from_tungstenite)
+        match &mut self.inner {
+            WriterInner::Tungstenite(inner) => inner
+                .send(Message::Ping(payload))
+                .await
+                .map_err(WsError::from_tungstenite),
+            #[cfg(feature = "compression")]
+            WriterInner::Deflate(shared) => {
+                shared.feed(yawc::Frame::ping(payload)).await?;
+                shared.flush().await
+            }
+        }
     }
 
     /// Starts the closing handshake with `frame` and flushes it. Closing twice is
     /// not an error.
     pub async fn close(&mut self, frame: &CloseFrame) -> Result<(), WsError> {
-        match self
-            .inner
-            .send(Message::Close(Some(frame.to_tungstenite())))
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => Ok(()),
-            Err(tungstenite::Error::Protocol(ProtocolError::SendAfterClosing)) => Ok(()),
-            Err(e) => Err(WsError::from_tungstenite(e)),
+        match &mut self.inner {
+            WriterInner::Tungstenite(inner) => match inner
+                .send(Message::Close(Some(frame.to_tungstenite())))
+                .await
+            {
+                Ok(()) => Ok(()),
+                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                    Ok(())
+                }
+                Err(tungstenite::Error::Protocol(ProtocolError::SendAfterClosing)) => Ok(()),
+                Err(e) => Err(WsError::from_tungstenite(e)),
+            },
+            #[cfg(feature = "compression")]
+            WriterInner::Deflate(shared) => {
+                let close = yawc::Frame::close(
+                    yawc::close::CloseCode::from(frame.code),
+                    frame.reason.as_bytes(),
+                );
+                match shared.feed(close).await {
+                    Ok(()) | Err(WsError::Closed) => {}
+                    Err(e) => return Err(e),
+                }
+                match shared.flush().await {
+                    Ok(()) | Err(WsError::Closed) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 
     /// Shuts the underlying stream down (TCP FIN).
     pub async fn shutdown(&mut self) {
-        let _ = SinkExt::<Message>::close(&mut self.inner).await;
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Data> for SocketWriter<S> {
-    type Error = WsError;
-    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.inner)
-            .poll_ready(cx)
-            .map_err(WsError::from_tungstenite)
-    }
-    fn start_send(mut self: Pin<&mut Self>, item: Data) -> Result<(), WsError> {
-        Pin::new(&mut self.inner)
-            .start_send(item.into_message())
-            .map_err(WsError::from_tungstenite)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.inner)
-            .poll_flush(cx)
-            .map_err(WsError::from_tungstenite)
-    }
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        Pin::new(&mut self.inner)
-            .poll_close(cx)
-            .map_err(WsError::from_tungstenite)
+        match &mut self.inner {
+            WriterInner::Tungstenite(inner) => {
+                let _ = SinkExt::<Message>::close(inner).await;
+            }
+            #[cfg(feature = "compression")]
+            WriterInner::Deflate(shared) => shared.shutdown().await,
+        }
     }
 }
 

@@ -1,0 +1,151 @@
+//! The permessage-deflate backend (feature `compression`): connections that
+//! negotiate compression run on yawc, whose codec implements RFC 7692; all others
+//! stay on tungstenite.
+//!
+//! The driver polls the reading and writing halves from one task, one after the
+//! other, so the halves share the socket behind a plain mutex held only for the
+//! duration of one poll.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use yawc::{Frame, HttpStream, OpCode, WebSocket, WebSocketError};
+
+use super::socket::TextBytes;
+use super::{CloseFrame, Data, Received, WsError};
+
+/// Settings of compressed connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compression {
+    /// zlib level, 0 (none) to 9 (smallest, slowest).
+    pub level: u32,
+    /// Messages smaller than this are sent uncompressed: small messages gain
+    /// little and cost a deflate call each.
+    pub threshold: usize,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression {
+            level: 1,
+            threshold: 256,
+        }
+    }
+}
+
+impl Compression {
+    /// yawc's options: no context takeover in either direction, so a connection
+    /// holds no deflate window between messages (memory stays bounded), and the
+    /// inflated size capped at the message limit (a bomb closes with 1009).
+    pub(crate) fn options(self, max_message_size: usize) -> yawc::Options {
+        yawc::Options::default()
+            .with_compression_level(yawc::CompressionLevel::new(self.level.min(9)))
+            .server_no_context_takeover()
+            .client_no_context_takeover()
+            .with_compression_threshold(self.threshold)
+            .with_max_payload_read(max_message_size)
+            .with_utf8()
+    }
+}
+
+/// Whether a request offers permessage-deflate.
+pub fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|ext| {
+            ext.trim()
+                .split(';')
+                .next()
+                .is_some_and(|n| n.trim() == "permessage-deflate")
+        })
+}
+
+#[derive(Clone)]
+pub(crate) struct Shared(Arc<Mutex<WebSocket<HttpStream>>>);
+
+impl Shared {
+    pub(crate) fn new(ws: WebSocket<HttpStream>) -> Self {
+        Shared(Arc::new(Mutex::new(ws)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WebSocket<HttpStream>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Received, WsError>>> {
+        loop {
+            let frame = match self.lock().poll_next_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(f)) => f,
+                Poll::Ready(Err(WebSocketError::ConnectionClosed)) => return Poll::Ready(None),
+                Poll::Ready(Err(e)) => return Poll::Ready(Some(Err(error(e)))),
+            };
+            let received = match frame.opcode() {
+                OpCode::Text => match Utf8Bytes::try_from(frame.payload().clone()) {
+                    Ok(t) => Received::Data(Data::Text(TextBytes::from_utf8_bytes(t))),
+                    Err(_) => return Poll::Ready(Some(Err(WsError::InvalidUtf8))),
+                },
+                OpCode::Binary => Received::Data(Data::Binary(frame.payload().clone())),
+                OpCode::Close => Received::Close(frame.close_code().map(|code| {
+                    CloseFrame {
+                        code: u16::from(code),
+                        reason: frame
+                            .close_reason()
+                            .ok()
+                            .flatten()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    }
+                })),
+                OpCode::Ping | OpCode::Pong => Received::Control,
+                // Fragments are reassembled by yawc before they get here.
+                _ => continue,
+            };
+            return Poll::Ready(Some(Ok(received)));
+        }
+    }
+
+    pub(crate) async fn feed(&self, frame: Frame) -> Result<(), WsError> {
+        std::future::poll_fn(|cx| self.lock().poll_ready_unpin(cx))
+            .await
+            .map_err(error)?;
+        self.lock().start_send_unpin(frame).map_err(error)
+    }
+
+    pub(crate) async fn flush(&self) -> Result<(), WsError> {
+        std::future::poll_fn(|cx| self.lock().poll_flush_unpin(cx))
+            .await
+            .map_err(error)
+    }
+
+    pub(crate) async fn shutdown(&self) {
+        let _ = std::future::poll_fn(|cx| self.lock().poll_close_unpin(cx)).await;
+    }
+}
+
+/// The frame for a data message.
+pub(crate) fn data_frame(data: Data) -> Frame {
+    match data {
+        Data::Text(t) => Frame::text(Bytes::from(t.into_utf8_bytes())),
+        Data::Binary(b) => Frame::binary(b),
+    }
+}
+
+fn error(e: WebSocketError) -> WsError {
+    match e {
+        WebSocketError::ConnectionClosed => WsError::Closed,
+        WebSocketError::InvalidUTF8 => WsError::InvalidUtf8,
+        WebSocketError::FrameTooLarge => WsError::TooBig { size: 0, max: 0 },
+        WebSocketError::IoError(io) => WsError::Io(io),
+        other => WsError::Protocol(other.to_string()),
+    }
+}

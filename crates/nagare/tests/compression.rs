@@ -1,0 +1,104 @@
+//! permessage-deflate: negotiated with a client that offers it, not with one that
+//! does not, and a small frame that inflates past the message limit closes with 1009.
+
+#![cfg(feature = "compression")]
+
+mod support;
+
+use std::io::Write;
+
+use nagare::{RawStream, ServerOptions, StreamError};
+use nagare_testkit::wire::{go_upgrade_request, raw_frame, read_frame, send_head};
+use support::{bounded, serve};
+use tokio::io::AsyncWriteExt;
+
+async fn echo_server() -> std::net::SocketAddr {
+    let mut options = ServerOptions::new();
+    options.conn.compression = Some(nagare::ws::Compression {
+        level: 1,
+        threshold: 0,
+    });
+    serve(options, |conn| async move {
+        let mut s = RawStream::new(conn);
+        while let Some(d) = s.recv().await? {
+            s.send(d).await?;
+        }
+        Ok::<_, StreamError>(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn negotiated_only_when_offered() {
+    bounded(async {
+        let addr = echo_server().await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+        let (_, head) = send_head(addr, &go_upgrade_request(addr, "/s", offer)).await;
+        let lower = head.to_ascii_lowercase();
+        assert!(
+            lower.contains("sec-websocket-extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"),
+            "{head}"
+        );
+        let (_, head) = send_head(addr, &go_upgrade_request(addr, "/s", "")).await;
+        assert!(!head.to_ascii_lowercase().contains("sec-websocket-extensions"), "{head}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_compressing_client_round_trips() {
+    bounded(async {
+        let addr = echo_server().await;
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let url = url::Url::parse(&format!("ws://{addr}/s")).expect("url");
+        let options =
+            yawc::Options::default().with_compression_level(yawc::CompressionLevel::new(1));
+        let mut ws = yawc::WebSocket::handshake(url, tcp, options)
+            .await
+            .expect("handshake");
+        use futures_util::{SinkExt, StreamExt};
+        let text = "a fairly repetitive message ".repeat(50);
+        ws.send(yawc::Frame::text(text.clone()))
+            .await
+            .expect("send");
+        let back = ws.next().await.expect("a reply");
+        assert_eq!(back.payload().as_ref(), text.as_bytes());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_closes_with_1009() {
+    bounded(async {
+        let addr = echo_server().await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (mut tcp, head) = send_head(addr, &go_upgrade_request(addr, "/s", offer)).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        // 8 MiB of zeros deflate to a few KiB; the limit is 1 MiB.
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 8 << 20]).expect("deflate");
+        let mut compressed = z.finish().expect("deflate");
+        // RFC 7692: drop the final empty block's 00 00 ff ff tail.
+        if compressed.ends_with(&[0, 0, 0xff, 0xff]) {
+            compressed.truncate(compressed.len() - 4);
+        }
+        assert!(compressed.len() < 64 * 1024);
+        // FIN, RSV1 (compressed), binary.
+        let _ = tcp
+            .write_all(&raw_frame(0x80 | 0x40 | 0x2, &compressed))
+            .await;
+        loop {
+            let (_, opcode, payload) = read_frame(&mut tcp).await;
+            if opcode == 0x8 {
+                assert_eq!(
+                    &payload[..2],
+                    &1009u16.to_be_bytes(),
+                    "{:?}",
+                    String::from_utf8_lossy(&payload[2..])
+                );
+                break;
+            }
+        }
+    })
+    .await;
+}
