@@ -37,8 +37,15 @@ enum Cmd {
     Echo(EchoArgs),
     /// Serves the bare echo (used by `echo`).
     ServeBare,
-    /// Serves the guide (used by `echo`).
-    ServeGuide,
+    /// Serves the guide (used by `echo` and `compression`).
+    ServeGuide {
+        /// Accept permessage-deflate.
+        #[arg(long)]
+        compression: bool,
+    },
+    /// Memory per connection and echo throughput with permessage-deflate, against
+    /// the same server without it.
+    Compression(CompressionArgs),
     /// Serves a raw echo on nagare's connection runtime at `/echo`, for the
     /// Autobahn|Testsuite fuzzingclient (text as text, binary as binary).
     AutobahnEcho {
@@ -81,7 +88,8 @@ fn main() -> anyhow::Result<()> {
     match args.command {
         Cmd::Echo(a) => rt.block_on(run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
-        Cmd::ServeGuide => rt.block_on(serve_guide()),
+        Cmd::ServeGuide { compression } => rt.block_on(serve_guide(compression)),
+        Cmd::Compression(a) => rt.block_on(compression_bench(a)),
         Cmd::AutobahnEcho { addr, compression } => rt.block_on(autobahn_echo(addr, compression)),
     }
 }
@@ -119,10 +127,14 @@ async fn serve_bare() -> anyhow::Result<()> {
     }
 }
 
-async fn serve_guide() -> anyhow::Result<()> {
+async fn serve_guide(compression: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
-    let app = guide::service::Guide::new().router(nagare::ServerOptions::new());
+    let mut options = nagare::ServerOptions::new();
+    if compression {
+        options.conn.compression = Some(nagare::ws::Compression::default());
+    }
+    let app = guide::service::Guide::new().router(options);
     nagare::export::axum::serve(listener, app).await?;
     Ok(())
 }
@@ -178,6 +190,10 @@ struct ServerProcess {
 
 impl ServerProcess {
     async fn spawn(mode: &str) -> anyhow::Result<Self> {
+        Self::spawn_with(mode, &[]).await
+    }
+
+    async fn spawn_with(mode: &str, args: &[&str]) -> anyhow::Result<Self> {
         let exe = std::env::current_exe()?;
         let mut cmd = if which("taskset") {
             let mut c = tokio::process::Command::new("taskset");
@@ -188,6 +204,7 @@ impl ServerProcess {
         };
         let mut child = cmd
             .arg(mode)
+            .args(args)
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -443,5 +460,109 @@ async fn run(a: EchoArgs) -> anyhow::Result<()> {
         g.rate / b.rate,
         g.cpu_us / b.cpu_us
     );
+    Ok(())
+}
+
+#[derive(Parser, Clone)]
+struct CompressionArgs {
+    /// Connections for the memory measurement.
+    #[arg(long, default_value_t = 500)]
+    connections: usize,
+    /// Size of each message on the wire before compression, in bytes.
+    #[arg(long, default_value_t = 1024)]
+    size: usize,
+    /// Round trips per connection for the throughput measurement.
+    #[arg(long, default_value_t = 2000)]
+    round_trips: usize,
+    /// Connections for the throughput measurement.
+    #[arg(long, default_value_t = 20)]
+    load_connections: usize,
+}
+
+/// A client offering permessage-deflate (yawc, as the server's compressed backend).
+async fn deflate_client(addr: SocketAddr) -> anyhow::Result<yawc::WebSocket<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let url = yawc_url(addr)?;
+    let options = yawc::Options::default().with_compression_level(yawc::CompressionLevel::new(1));
+    Ok(yawc::WebSocket::handshake(url, tcp, options).await?)
+}
+
+fn yawc_url(addr: SocketAddr) -> anyhow::Result<url::Url> {
+    Ok(url::Url::parse(&format!("ws://{addr}/echo"))?)
+}
+
+async fn compression_bench(a: CompressionArgs) -> anyhow::Result<()> {
+    let plain = ServerProcess::spawn_with("serve-guide", &[]).await?;
+    let deflate = ServerProcess::spawn_with("serve-guide", &["--compression"]).await?;
+    let msg = payload(a.size);
+
+    // Memory: connections that each exchanged one message.
+    let before = plain.rss_kib()?;
+    let mut keep_plain = Vec::new();
+    for _ in 0..a.connections {
+        let mut ws = connect(plain.addr, "/echo").await?;
+        ws.send(Message::text(msg.clone())).await?;
+        ws.next().await.context("echo")??;
+        keep_plain.push(ws);
+    }
+    let plain_mem = plain.rss_kib()?.saturating_sub(before) as f64 / a.connections as f64;
+    let before = deflate.rss_kib()?;
+    let mut keep_deflate = Vec::new();
+    for _ in 0..a.connections {
+        let mut ws = deflate_client(deflate.addr).await?;
+        ws.send(yawc::Frame::text(msg.clone())).await?;
+        ws.next().await.context("echo")?;
+        keep_deflate.push(ws);
+    }
+    let deflate_mem = deflate.rss_kib()?.saturating_sub(before) as f64 / a.connections as f64;
+    drop(keep_plain);
+    drop(keep_deflate);
+
+    // Throughput: sequential round trips on each connection, all connections at once.
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.load_connections {
+        let mut ws = connect(plain.addr, "/echo").await?;
+        let (msg, n) = (msg.clone(), a.round_trips);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n {
+                ws.send(Message::text(msg.clone())).await?;
+                ws.next().await.context("echo")??;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let plain_rate = (a.load_connections * a.round_trips) as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.load_connections {
+        let mut ws = deflate_client(deflate.addr).await?;
+        let (msg, n) = (msg.clone(), a.round_trips);
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n {
+                ws.send(yawc::Frame::text(msg.clone())).await?;
+                ws.next().await.context("echo")?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let deflate_rate =
+        (a.load_connections * a.round_trips) as f64 / started.elapsed().as_secs_f64();
+
+    println!(
+        "compression: {} B messages; memory over {} connections that each echoed one message; throughput over {} connections x {} sequential round trips",
+        a.size, a.connections, a.load_connections, a.round_trips
+    );
+    println!("| guide /echo | round trips/s | memory per connection |");
+    println!("|---|---|---|");
+    println!("| without compression | {plain_rate:.0} | {plain_mem:.1} KiB |");
+    println!("| permessage-deflate (level 1, no context takeover) | {deflate_rate:.0} | {deflate_mem:.1} KiB |");
     Ok(())
 }

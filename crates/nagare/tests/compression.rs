@@ -102,3 +102,45 @@ async fn a_decompression_bomb_closes_with_1009() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn messages_below_the_threshold_go_uncompressed() {
+    bounded(async {
+        let mut options = ServerOptions::new();
+        options.conn.compression = Some(nagare::ws::Compression {
+            level: 1,
+            threshold: 256,
+        });
+        let addr = serve(options, |conn| async move {
+            let mut s = RawStream::new(conn);
+            while let Some(d) = s.recv().await? {
+                s.send(d).await?;
+            }
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (mut tcp, head) = send_head(addr, &go_upgrade_request(addr, "/s", offer)).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        // A client may send uncompressed frames on a compressed connection.
+        tcp.write_all(&raw_frame(0x81, b"small"))
+            .await
+            .expect("send");
+        let (_, opcode, payload) = read_frame(&mut tcp).await;
+        assert_eq!(
+            (opcode, payload.as_slice()),
+            (0x1, &b"small"[..]),
+            "sent as is"
+        );
+        let big = "compressible ".repeat(100);
+        tcp.write_all(&raw_frame(0x81, big.as_bytes()))
+            .await
+            .expect("send");
+        let mut first = [0u8; 1];
+        tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut first)
+            .await
+            .expect("frame");
+        assert_eq!(first[0] & 0x40, 0x40, "RSV1: the large reply is compressed");
+    })
+    .await;
+}

@@ -229,7 +229,7 @@ impl Handshake {
         #[cfg(feature = "compression")]
         if let Some(compression) = self.deflate {
             let io = yawc::HttpStream::from(TokioIo::new(upgraded));
-            let options = compression.options(config.max_message_size);
+            let options = compression.options(config);
             return match yawc::WebSocket::from_stream_with_extensions(
                 io,
                 yawc::Role::Server,

@@ -6,7 +6,7 @@
 //! other, so the halves share the socket behind a plain mutex held only for the
 //! duration of one poll.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -38,17 +38,38 @@ impl Default for Compression {
 
 impl Compression {
     /// yawc's options: no context takeover in either direction, so a connection
-    /// holds no deflate window between messages (memory stays bounded), and the
-    /// inflated size capped at the message limit (a bomb closes with 1009).
-    pub(crate) fn options(self, max_message_size: usize) -> yawc::Options {
+    /// holds no deflate state between messages; the state lives in one pool for the
+    /// process, taken for a message and given back, so memory follows messages in
+    /// flight rather than open connections. The inflated size is capped at the
+    /// message limit (a bomb closes with 1009).
+    pub(crate) fn options(self, ws: super::WsConfig) -> yawc::Options {
         yawc::Options::default()
             .with_compression_level(yawc::CompressionLevel::new(self.level.min(9)))
             .server_no_context_takeover()
             .client_no_context_takeover()
+            .with_deflate_pool(pool(self.level))
             .with_compression_threshold(self.threshold)
-            .with_max_payload_read(max_message_size)
+            .with_max_payload_read(ws.max_message_size)
+            .with_read_buffer_capacity(ws.read_buffer_size)
+            .with_write_buffer_capacity(ws.write_buffer_size)
             .with_utf8()
     }
+}
+
+/// Deflate state kept for reuse: about as many as messages compressed at the same
+/// moment, which is about the number of worker threads. One pool per compression
+/// level, since state built for one level is not reused for another.
+fn pool(level: u32) -> yawc::DeflatePool {
+    static POOLS: OnceLock<Mutex<Vec<(u32, yawc::DeflatePool)>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(|| Mutex::new(Vec::new()));
+    let mut pools = pools.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(l, _)| *l == level) {
+        return p.clone();
+    }
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let p = yawc::DeflatePool::new(2 * workers);
+    pools.push((level, p.clone()));
+    p
 }
 
 /// Whether a request offers permessage-deflate.
