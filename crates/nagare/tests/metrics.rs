@@ -74,21 +74,73 @@ async fn metrics_reflect_what_happened() {
         let refused = get(echo, "GET /s HTTP/1.1\r\nHost: a\r\nOrigin: https://b\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
         assert!(refused.starts_with("HTTP/1.1 403"));
 
+        // Slow consumers: one whose queue overflows under drop-oldest, one that is
+        // disconnected (1013) when its queue fills.
+        for (policy, sends) in [(nagare::SlowConsumer::DropOldest, 5_000), (nagare::SlowConsumer::Disconnect(1013), 100_000)] {
+            let mut slow = ServerOptions::new();
+            slow.conn.outbound_queue = 4;
+            slow.conn.slow_consumer = policy;
+            slow.conn.close_timeout = Duration::from_millis(100);
+            slow.conn.write_timeout = Duration::from_millis(300);
+            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+            let addr = serve(slow, move |conn| {
+                let done = done_tx.clone();
+                async move {
+                    let mut s = ServerStream::<String>::new(conn, None);
+                    let chunk = "x".repeat(16 * 1024);
+                    for _ in 0..sends {
+                        if s.send(&chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = done.send(());
+                    Ok::<_, StreamError>(())
+                }
+            })
+            .await;
+            let _peer = raw_upgrade(addr).await;
+            done_rx.recv().await.expect("the sender finished");
+        }
+
+        // A graceful shutdown.
+        let stopping = ServerOptions::new();
+        let quiet = serve(stopping.clone(), |conn| async move {
+            ServerStream::<String>::new(conn, None).closed().await;
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let (conn, _) = nagare::Request::new("/s".into())
+            .dial(&format!("http://{quiet}"), &ConnConfig::default())
+            .await
+            .expect("dial");
+        let _client = nagare::ClientStream::<String>::new(conn, None);
+        while stopping.connections.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(stopping.shutdown_gracefully(Duration::from_secs(5)).await.abandoned, 0);
+
         // Connection ends are recorded by their tasks a moment after the client
         // sees them: read until the counters show up.
         let mut text;
         loop {
             text = get(metrics_addr, "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n").await;
-            if text.contains("reason=\"done\"") && text.contains("nagare_connections_dead_total") {
+            if text.contains("reason=\"done\"")
+                && text.contains("reason=\"shutdown\"")
+                && text.contains("nagare_connections_dead_total")
+            {
                 break;
             }
             tokio::task::yield_now().await;
         }
         assert!(text.starts_with("HTTP/1.1 200"));
-        assert_eq!(value(&text, "nagare_connections_opened_total{service=\"test\",method=\"test\"}"), 2.0);
-        assert_eq!(value(&text, "nagare_connections_closed_total{service=\"test\",method=\"test\",reason=\"done\"}"), 1.0);
+        // The echo, the silent peer, two slow consumers and the shutdown.
+        assert_eq!(value(&text, "nagare_connections_opened_total{service=\"test\",method=\"test\"}"), 5.0);
+        assert!(value(&text, "nagare_connections_closed_total{service=\"test\",method=\"test\",reason=\"done\"}") >= 1.0);
         assert_eq!(value(&text, "nagare_connections_dead_total"), 1.0);
         assert_eq!(value(&text, "nagare_handshake_failures_total{reason=\"origin\"}"), 1.0);
+        assert_eq!(value(&text, "nagare_connections_closed_total{service=\"test\",method=\"test\",reason=\"shutdown\"}"), 1.0);
+        assert!(value(&text, "nagare_messages_dropped_total") >= 1.0);
+        assert_eq!(value(&text, "nagare_slow_consumers_total{action=\"disconnect\"}"), 1.0);
         assert!(value(&text, "nagare_messages_total{direction=\"in\"}") >= 2.0);
         assert!(text.contains("nagare_send_queue_depth"), "{text}");
         assert!(value(&text, "nagare_bytes_total{direction=\"out\"}") >= "\"hi\"\n".len() as f64);
