@@ -115,6 +115,7 @@ pub fn design() -> Api {
                     h.ws(|w| {
                         w.slow_consumer(SlowConsumerPolicy::DropOldest)
                             .outbound_queue(256)
+                            .compression(1, 256)
                             .ping_interval(std::time::Duration::from_secs(10))
                             .pong_timeout(std::time::Duration::from_secs(5));
                     });

@@ -346,6 +346,9 @@ fn ws_settings(m: &MethodInfo) -> TokenStream {
         };
         sets.push(quote!(c.slow_consumer = #policy;));
     }
+    if let Some((level, threshold)) = ws.compression {
+        sets.push(quote!(c.enable_compression(#level, #threshold);));
+    }
     if let Some(protocols) = &ws.subprotocols {
         sets.push(quote!(c.subprotocols = vec![#(String::from(#protocols)),*];));
     }

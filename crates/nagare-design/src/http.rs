@@ -308,6 +308,9 @@ pub struct WsSettings {
     pub subprotocols: Option<Vec<String>>,
     /// Refuse clients that offer none of the subprotocols.
     pub require_subprotocol: bool,
+    /// permessage-deflate: zlib level (0-9) and the size under which messages go
+    /// uncompressed.
+    pub compression: Option<(u32, usize)>,
 }
 
 impl WsSettings {
@@ -384,6 +387,14 @@ impl WsSettings {
                 .map(|p| p.as_ref().to_owned())
                 .collect(),
         );
+        self
+    }
+
+    /// Accept permessage-deflate at zlib `level` (0-9) for clients that offer it;
+    /// messages under `threshold` bytes go uncompressed. Needs nagare's
+    /// `compression` feature in the serving crate.
+    pub fn compression(&mut self, level: u32, threshold: usize) -> &mut Self {
+        self.compression = Some((level, threshold));
         self
     }
 

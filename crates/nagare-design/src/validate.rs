@@ -354,6 +354,14 @@ impl Validator {
                     self.err(&hloc, format!("ws: {what} must be greater than 0"));
                 }
             }
+            if let Some((level, _)) = ws.compression {
+                if level > 9 {
+                    self.err(
+                        &hloc,
+                        format!("ws: compression level {level} is not between 0 and 9"),
+                    );
+                }
+            }
             if let Some(crate::http::SlowConsumerPolicy::Disconnect(code)) = ws.slow_consumer {
                 if !(1000..=4999).contains(&code) || matches!(code, 1004 | 1005 | 1006 | 1015) {
                     self.err(

@@ -475,6 +475,7 @@ fn ws_settings_are_checked() {
                 m.http(|h| {
                     h.ws(|w| {
                         w.outbound_queue(0)
+                            .compression(10, 0)
                             .slow_consumer(SlowConsumerPolicy::Disconnect(1006));
                     });
                 });

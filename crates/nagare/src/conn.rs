@@ -84,6 +84,31 @@ pub struct ConnConfig {
     pub write_timeout: Duration,
 }
 
+impl ConnConfig {
+    /// Accepts permessage-deflate from clients that offer it, at zlib `level`
+    /// (0-9), sending messages under `threshold` bytes uncompressed. Generated code
+    /// calls it for a design's `ws` compression setting; without nagare's
+    /// `compression` feature it only logs, once, that compression stays off.
+    pub fn enable_compression(&mut self, level: u32, threshold: usize) {
+        #[cfg(feature = "compression")]
+        {
+            self.compression = Some(crate::ws::Compression { level, threshold });
+        }
+        #[cfg(not(feature = "compression"))]
+        {
+            static WARNED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    level,
+                    threshold,
+                    "compression requested, but nagare's `compression` feature is off"
+                );
+            }
+        }
+    }
+}
+
 impl Default for ConnConfig {
     fn default() -> Self {
         ConnConfig {

@@ -189,3 +189,46 @@ async fn refused_upgrade_gets_goa_error_body_not_a_socket() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn analytics_compresses_for_clients_that_offer_it_as_its_design_says() {
+    bounded(async {
+        let server = start().await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+        let (_, head) = send_head(
+            server.addr,
+            &go_upgrade_request(server.addr, "/analytics?rounds=1", offer),
+        )
+        .await;
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("sec-websocket-extensions: permessage-deflate"),
+            "{head}"
+        );
+        // Goa's clients offer nothing and get nothing.
+        let (_, head) = send_head(
+            server.addr,
+            &go_upgrade_request(server.addr, "/analytics?rounds=1", ""),
+        )
+        .await;
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("sec-websocket-extensions"),
+            "{head}"
+        );
+        // Endpoints without it in the design never compress.
+        let (_, head) = send_head(
+            server.addr,
+            &go_upgrade_request(server.addr, "/echo", offer),
+        )
+        .await;
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("sec-websocket-extensions"),
+            "{head}"
+        );
+    })
+    .await;
+}
