@@ -512,6 +512,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     }
                     ReadStep::Failed(e) => {
                         tracing::debug!(error = %e, "peer failed the connection");
+                        if let Some(code) = e.close_code() {
+                            let code = match code {
+                                1002 => "1002",
+                                1007 => "1007",
+                                _ => "1009",
+                            };
+                            metrics::counter!("nagare_protocol_errors_total", "code" => code).increment(1);
+                        }
                         self.deliver_end(&mut end_delivered, End::Failed(e.to_string()));
                         match e.close_code() {
                             // Messages that arrived before the violation are still

@@ -21,6 +21,8 @@
 //! | `nagare_slow_consumers_total` | counter | action (`write_timeout`, `disconnect`) |
 //! | `nagare_messages_dropped_total` | counter | |
 //! | `nagare_send_queue_depth` | histogram | |
+//! | `nagare_protocol_errors_total` | counter | code (`1002`, `1007`, `1009`: the close sent) |
+//! | `nagare_compressed_connections_total` | counter | (connections that negotiated permessage-deflate) |
 //! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
 
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};

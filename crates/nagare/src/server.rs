@@ -193,6 +193,7 @@ where
     if let Some(c) = config.compression {
         if ws::offers_deflate(&parts.headers) {
             handshake.accept_deflate(c);
+            metrics::counter!("nagare_compressed_connections_total").increment(1);
         }
     }
     let response = handshake.response(headers);

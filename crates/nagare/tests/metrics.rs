@@ -70,6 +70,25 @@ async fn metrics_reflect_what_happened() {
         let mut tcp = raw_upgrade(silent).await;
         read_to_end(&mut tcp).await;
 
+        // A compressed connection, and a message over the 1 MiB limit (1009).
+        let mut deflating = ServerOptions::new();
+        deflating.conn.compression = Some(nagare::ws::Compression::default());
+        let big = serve(deflating, |conn| async move {
+            let mut s = BidiServerStream::<String, String>::new(conn, None);
+            while let Some(m) = s.recv().await? {
+                s.send(&m).await?;
+            }
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (mut tcp, head) = nagare_testkit::wire::send_head(big, &nagare_testkit::wire::go_upgrade_request(big, "/s", offer)).await;
+        assert!(head.to_ascii_lowercase().contains("permessage-deflate"), "{head}");
+        let _ = tcp
+            .write_all(&nagare_testkit::wire::frame(0x2, true, &vec![b'x'; 2 << 20]))
+            .await;
+        read_to_end(&mut tcp).await;
+
         // A refused origin.
         let refused = get(echo, "GET /s HTTP/1.1\r\nHost: a\r\nOrigin: https://b\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await;
         assert!(refused.starts_with("HTTP/1.1 403"));
@@ -126,6 +145,7 @@ async fn metrics_reflect_what_happened() {
             text = get(metrics_addr, "GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n").await;
             if text.contains("reason=\"done\"")
                 && text.contains("reason=\"shutdown\"")
+                && text.contains("nagare_protocol_errors_total")
                 && text.contains("nagare_connections_dead_total")
             {
                 break;
@@ -133,8 +153,9 @@ async fn metrics_reflect_what_happened() {
             tokio::task::yield_now().await;
         }
         assert!(text.starts_with("HTTP/1.1 200"));
-        // The echo, the silent peer, two slow consumers and the shutdown.
-        assert_eq!(value(&text, "nagare_connections_opened_total{service=\"test\",method=\"test\"}"), 5.0);
+        // The echo, the silent peer, the compressed one, two slow consumers and the
+        // shutdown.
+        assert_eq!(value(&text, "nagare_connections_opened_total{service=\"test\",method=\"test\"}"), 6.0);
         assert!(value(&text, "nagare_connections_closed_total{service=\"test\",method=\"test\",reason=\"done\"}") >= 1.0);
         assert_eq!(value(&text, "nagare_connections_dead_total"), 1.0);
         assert_eq!(value(&text, "nagare_handshake_failures_total{reason=\"origin\"}"), 1.0);
@@ -143,6 +164,8 @@ async fn metrics_reflect_what_happened() {
         assert_eq!(value(&text, "nagare_slow_consumers_total{action=\"disconnect\"}"), 1.0);
         assert!(value(&text, "nagare_messages_total{direction=\"in\"}") >= 2.0);
         assert!(text.contains("nagare_send_queue_depth"), "{text}");
+        assert_eq!(value(&text, "nagare_compressed_connections_total"), 1.0);
+        assert_eq!(value(&text, "nagare_protocol_errors_total{code=\"1009\"}"), 1.0);
         assert!(value(&text, "nagare_bytes_total{direction=\"out\"}") >= "\"hi\"\n".len() as f64);
     })
     .await;
