@@ -569,6 +569,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 None => break,
             }
         }
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
         self.writer.flush().await?;
         Ok(close)
     }

@@ -41,6 +41,8 @@ pub struct ConnStats {
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub errors: AtomicU64,
+    /// Writes to the socket: a batch of queued messages costs one.
+    pub flushes: AtomicU64,
     /// Milliseconds after the start when the peer was last heard from.
     pub last_heard_ms: AtomicU64,
 }
@@ -68,6 +70,8 @@ pub struct ConnectionSnapshot {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub errors: u64,
+    /// Socket writes; `messages_out / flushes` is the average batch.
+    pub flushes: u64,
     /// Messages waiting in the outbound queue.
     pub queued: usize,
     pub state: ConnState,
@@ -99,6 +103,7 @@ impl Entry {
             bytes_in: self.stats.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.stats.bytes_out.load(Ordering::Relaxed),
             errors: self.stats.errors.load(Ordering::Relaxed),
+            flushes: self.stats.flushes.load(Ordering::Relaxed),
             queued: self.control.len(),
             state: if self.state.load(Ordering::Relaxed) == 0 {
                 ConnState::Open

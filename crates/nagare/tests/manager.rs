@@ -135,3 +135,40 @@ async fn broadcast_reaches_the_chosen_connections_in_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn queued_messages_are_written_in_batches() {
+    bounded(async {
+        let options = ServerOptions::new();
+        let (report_tx, mut report_rx) = tokio::sync::mpsc::unbounded_channel();
+        let manager = options.connections.clone();
+        let addr = serve(options.clone(), move |conn| {
+            let report = report_tx.clone();
+            let manager = manager.clone();
+            async move {
+                let mut s = ServerStream::<String>::new(conn, None);
+                for i in 0..500 {
+                    s.send(&i.to_string()).await?;
+                }
+                // Everything is written before the method returns its stats.
+                while s.queued() > 0 {
+                    tokio::task::yield_now().await;
+                }
+                let _ = report.send(manager.list()[0].clone());
+                Ok::<_, StreamError>(())
+            }
+        })
+        .await;
+        let mut client = ClientStream::<String>::new(dial(&format!("http://{addr}")).await, None);
+        let stats = report_rx.recv().await.expect("stats");
+        for i in 0..500 {
+            assert_eq!(client.recv().await.expect("recv"), Some(i.to_string()));
+        }
+        assert!(stats.messages_out >= 499, "{stats:?}");
+        assert!(
+            stats.flushes * 4 < stats.messages_out,
+            "messages were not batched: {stats:?}"
+        );
+    })
+    .await;
+}
