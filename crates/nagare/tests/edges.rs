@@ -2,57 +2,28 @@
 //! error is answered with a close frame carrying the right code, after the
 //! messages that arrived before it are answered.
 
-use axum::extract::Request;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
-use nagare::{EndpointName, RawStream, ServerOptions, StreamError};
+mod support;
+
+use nagare::{RawStream, ServerOptions, StreamError};
+use support::{raw_upgrade, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn echo(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
-    let ep = EndpointName {
-        service: "raw",
-        method: "echo",
-    };
-    nagare::server::upgrade(
-        &mut parts,
-        &ServerOptions::new(),
-        ep,
-        HeaderMap::new(),
-        |conn| async move {
-            let mut s = RawStream::new(conn);
-            while let Some(d) = s.recv().await? {
-                s.send(d).await?;
-            }
-            Ok::<_, StreamError>(())
-        },
-    )
+/// A raw echo on a loopback port.
+async fn echo() -> std::net::SocketAddr {
+    serve(ServerOptions::new(), |conn| async move {
+        let mut s = RawStream::new(conn);
+        while let Some(d) = s.recv().await? {
+            s.send(d).await?;
+        }
+        Ok::<_, StreamError>(())
+    })
+    .await
 }
 
+/// A raw socket past the handshake with the echo.
 async fn connect() -> TcpStream {
-    let app = Router::new().route("/echo", get(echo));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    tcp.write_all(
-        b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    )
-    .await
-    .expect("request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b).await.expect("head");
-        head.push(b[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
-    tcp
+    raw_upgrade(echo().await).await
 }
 
 use nagare_testkit::wire::raw_frame as frame;
@@ -81,7 +52,7 @@ async fn until_close(tcp: &mut TcpStream) -> (Vec<Vec<u8>>, u16) {
     }
 }
 
-use nagare_testkit::bounded;
+use support::bounded;
 
 #[tokio::test]
 async fn messages_before_a_protocol_violation_are_answered_then_1002() {
@@ -125,13 +96,10 @@ async fn message_over_the_limit_closes_with_1009() {
 #[tokio::test]
 async fn a_cross_origin_browser_is_refused_with_403_before_the_upgrade() {
     bounded(async {
-        let app = Router::new().route("/echo", get(echo));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = echo().await;
         let request = |origin: &str| {
             format!(
-                "GET /echo HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                "GET /s HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
             )
         };
         let mut tcp = TcpStream::connect(addr).await.expect("connect");

@@ -1,85 +1,53 @@
 //! The runtime on its own: hand-written endpoints over real sockets, checking the
 //! stream semantics generated code relies on.
 
+mod support;
+
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use nagare::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientStream, ConnConfig,
-    EndpointName, ServerOptions, ServerRecvResultStream, ServerStream, StreamError, UpgradeRequest,
+    ServerOptions, ServerRecvResultStream, ServerStream, StreamError, UpgradeRequest,
 };
+use support::{bounded, serve};
 
-const EP: EndpointName = EndpointName {
-    service: "test",
-    method: "test",
-};
-
-async fn echo(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
-    nagare::server::upgrade(
-        &mut parts,
-        &ServerOptions::new(),
-        EP,
-        HeaderMap::new(),
-        |conn| async move {
-            let mut s = BidiServerStream::<i64, i64>::new(conn, None);
-            while let Some(n) = s.recv().await? {
-                s.send(&(n * 2)).await?;
-            }
-            Ok::<_, StreamError>(())
-        },
-    )
+/// Doubles every number it receives.
+async fn echo() -> String {
+    let addr = serve(ServerOptions::new(), |conn| async move {
+        let mut s = BidiServerStream::<i64, i64>::new(conn, None);
+        while let Some(n) = s.recv().await? {
+            s.send(&(n * 2)).await?;
+        }
+        Ok::<_, StreamError>(())
+    })
+    .await;
+    format!("http://{addr}")
 }
 
-async fn count(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
-    nagare::server::upgrade(
-        &mut parts,
-        &ServerOptions::new(),
-        EP,
-        HeaderMap::new(),
-        |conn| async move {
-            let mut s = ServerStream::<i64>::new(conn, None);
-            for i in 1..=1000 {
-                s.send(&i).await?;
-            }
-            Ok::<_, StreamError>(())
-        },
-    )
+/// Streams 1 to 1000.
+async fn count() -> String {
+    let addr = serve(ServerOptions::new(), |conn| async move {
+        let mut s = ServerStream::<i64>::new(conn, None);
+        for i in 1..=1000 {
+            s.send(&i).await?;
+        }
+        Ok::<_, StreamError>(())
+    })
+    .await;
+    format!("http://{addr}")
 }
 
-async fn sum(req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
-    nagare::server::upgrade(
-        &mut parts,
-        &ServerOptions::new(),
-        EP,
-        HeaderMap::new(),
-        |conn| async move {
-            let mut s = ServerRecvResultStream::<i64, i64>::new(conn, None);
-            let mut total = 0;
-            while let Some(n) = s.recv().await? {
-                total += n;
-            }
-            s.send_and_close(&total).await
-        },
-    )
-}
-
-async fn start() -> String {
-    let app = Router::new()
-        .route("/echo", get(echo))
-        .route("/count", get(count))
-        .route("/sum", get(sum));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+/// Answers the sum of what it received.
+async fn sum() -> String {
+    let addr = serve(ServerOptions::new(), |conn| async move {
+        let mut s = ServerRecvResultStream::<i64, i64>::new(conn, None);
+        let mut total = 0;
+        while let Some(n) = s.recv().await? {
+            total += n;
+        }
+        s.send_and_close(&total).await
+    })
+    .await;
     format!("http://{addr}")
 }
 
@@ -93,9 +61,9 @@ async fn dial(base: &str, path: &str) -> nagare::Conn {
 
 #[tokio::test]
 async fn bidirectional_round_trip_and_half_close() {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
-        let mut s = BidiClientStream::<i64, i64>::new(dial(&base, "/echo").await, None);
+    bounded(async {
+        let base = echo().await;
+        let mut s = BidiClientStream::<i64, i64>::new(dial(&base, "/s").await, None);
         for i in 0..100 {
             s.send(&i).await.expect("send");
         }
@@ -106,15 +74,14 @@ async fn bidirectional_round_trip_and_half_close() {
         assert_eq!(s.recv().await.expect("end"), None);
         assert_eq!(s.recv().await.expect("still end"), None);
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 #[tokio::test]
 async fn invalid_message_closes_with_1007() {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
-        let mut s = BidiClientStream::<String, i64>::new(dial(&base, "/echo").await, None);
+    bounded(async {
+        let base = echo().await;
+        let mut s = BidiClientStream::<String, i64>::new(dial(&base, "/s").await, None);
         s.send(&"not a number".to_owned()).await.expect("send");
         match s.recv().await {
             Err(StreamError::Closed { code, reason }) => {
@@ -124,46 +91,43 @@ async fn invalid_message_closes_with_1007() {
             other => panic!("expected close 1007, got {other:?}"),
         }
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 #[tokio::test]
 async fn server_stream_delivers_everything_then_ends() {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
-        let mut s = ClientStream::<i64>::new(dial(&base, "/count").await, None);
+    bounded(async {
+        let base = count().await;
+        let mut s = ClientStream::<i64>::new(dial(&base, "/s").await, None);
         for i in 1..=1000 {
             assert_eq!(s.recv().await.expect("recv"), Some(i));
         }
         assert_eq!(s.recv().await.expect("end"), None);
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 #[tokio::test]
 async fn client_stream_with_result() {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
-        let mut s = ClientSendResultStream::<i64, i64>::new(dial(&base, "/sum").await, None);
+    bounded(async {
+        let base = sum().await;
+        let mut s = ClientSendResultStream::<i64, i64>::new(dial(&base, "/s").await, None);
         for i in 1..=10 {
             s.send(&i).await.expect("send");
         }
         assert_eq!(s.close_and_recv().await.expect("result"), 55);
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 #[tokio::test]
 async fn plain_get_is_refused_before_upgrade() {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
+    bounded(async {
+        let base = echo().await;
         let addr = base.trim_start_matches("http://");
         let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        tcp.write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        tcp.write_all(b"GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
             .expect("write");
         let mut out = String::new();
@@ -171,8 +135,7 @@ async fn plain_get_is_refused_before_upgrade() {
         assert!(out.starts_with("HTTP/1.1 426"), "{out}");
         assert!(out.contains("\"name\":\"bad_request\""), "{out}");
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 /// Signals when dropped: proves a service method's future was dropped.
@@ -188,61 +151,41 @@ impl Drop for DropSignal {
 
 #[tokio::test]
 async fn a_method_that_ignores_a_vanished_client_is_cancelled_after_the_grace() {
-    tokio::time::timeout(Duration::from_secs(10), async {
+    bounded(async {
         let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel();
         let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(dropped_tx)));
-        let app = Router::new().route(
-            "/stuck",
-            get(move |req: Request| {
-                let slot = slot.clone();
-                async move {
-                    let (mut parts, _) = req.into_parts();
-                    let mut options = ServerOptions::new();
-                    options.conn.cancel_grace = Duration::from_millis(50);
-                    let signal = DropSignal(slot.lock().ok().and_then(|mut s| s.take()));
-                    nagare::server::upgrade(
-                        &mut parts,
-                        &options,
-                        EP,
-                        HeaderMap::new(),
-                        move |conn| async move {
-                            let _signal = signal;
-                            let _stream = ServerStream::<i64>::new(conn, None);
-                            // Waits for an event that never comes, without watching the stream.
-                            std::future::pending::<()>().await;
-                            Ok::<_, StreamError>(())
-                        },
-                    )
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        let conn = dial(&format!("http://{addr}"), "/stuck").await;
+        let mut options = ServerOptions::new();
+        options.conn.cancel_grace = Duration::from_millis(50);
+        let addr = serve(options, move |conn| {
+            let signal = DropSignal(slot.lock().ok().and_then(|mut s| s.take()));
+            async move {
+                let _signal = signal;
+                let _stream = ServerStream::<i64>::new(conn, None);
+                // Waits for an event that never comes, without watching the stream.
+                std::future::pending::<()>().await;
+                Ok::<_, StreamError>(())
+            }
+        })
+        .await;
+        let conn = dial(&format!("http://{addr}"), "/s").await;
         let stream = ClientStream::<i64>::new(conn, None);
         drop(stream);
         dropped_rx.await.expect("the method's future was dropped");
     })
-    .await
-    .expect("bounded");
+    .await;
 }
 
 #[tokio::test]
 async fn split_halves_are_a_sink_and_a_stream() {
     use futures_util::{SinkExt, StreamExt};
-    tokio::time::timeout(Duration::from_secs(10), async {
-        let base = start().await;
-        let (mut tx, rx) =
-            BidiClientStream::<i64, i64>::new(dial(&base, "/echo").await, None).split();
+    bounded(async {
+        let base = echo().await;
+        let (mut tx, rx) = BidiClientStream::<i64, i64>::new(dial(&base, "/s").await, None).split();
         let mut input = futures_util::stream::iter((1..=50).map(Ok));
         tx.send_all(&mut input).await.expect("send_all");
         SinkExt::close(&mut tx).await.expect("close sends null");
         let doubled: Vec<i64> = rx.map(|r| r.expect("message")).collect().await;
         assert_eq!(doubled, (1..=50).map(|n| n * 2).collect::<Vec<_>>());
     })
-    .await
-    .expect("bounded");
+    .await;
 }

@@ -5,36 +5,10 @@
 
 mod support;
 
-use axum::extract::Request;
-use axum::http::HeaderMap;
-use axum::routing::get;
-use axum::Router;
 use nagare::{
-    BidiClientStream, BidiServerStream, ClientError, ConnConfig, EndpointName, ServerOptions,
-    StreamError,
+    BidiClientStream, BidiServerStream, ClientError, ConnConfig, ServerOptions, StreamError,
 };
 use support::bounded;
-
-async fn echo(req: Request) -> axum::response::Response {
-    let (mut parts, _) = req.into_parts();
-    let ep = EndpointName {
-        service: "tls",
-        method: "echo",
-    };
-    nagare::server::upgrade(
-        &mut parts,
-        &ServerOptions::new(),
-        ep,
-        HeaderMap::new(),
-        |conn| async move {
-            let mut s = BidiServerStream::<String, String>::new(conn, None);
-            while let Some(m) = s.recv().await? {
-                s.send(&m).await?;
-            }
-            Ok::<_, StreamError>(())
-        },
-    )
-}
 
 #[tokio::test]
 async fn wss_with_a_trusted_ca_and_refused_without() {
@@ -46,7 +20,13 @@ async fn wss_with_a_trusted_ca_and_refused_without() {
         let shutdown = tokio_util_token();
         tokio::spawn(nagare::tls::serve(
             listener,
-            Router::new().route("/echo", get(echo)),
+            support::router(ServerOptions::new(), |conn| async move {
+                let mut s = BidiServerStream::<String, String>::new(conn, None);
+                while let Some(m) = s.recv().await? {
+                    s.send(&m).await?;
+                }
+                Ok::<_, StreamError>(())
+            }),
             server,
             shutdown.clone(),
         ));
@@ -56,7 +36,7 @@ async fn wss_with_a_trusted_ca_and_refused_without() {
             tls: Some(nagare::tls::client_config(Some(&ca)).expect("client config")),
             ..ConnConfig::default()
         };
-        let (conn, _) = nagare::Request::new("/echo".into())
+        let (conn, _) = nagare::Request::new("/s".into())
             .dial(&base, &trusting)
             .await
             .expect("wss dial");
@@ -66,7 +46,7 @@ async fn wss_with_a_trusted_ca_and_refused_without() {
 
         // A client that trusts only the system's roots refuses the private CA.
         let system_roots_only = ConnConfig::default();
-        match nagare::Request::new("/echo".into())
+        match nagare::Request::new("/s".into())
             .dial(&base, &system_roots_only)
             .await
         {

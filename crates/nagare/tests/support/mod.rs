@@ -17,13 +17,13 @@ const EP: EndpointName = EndpointName {
     method: "test",
 };
 
-/// Serves `method` at `/s` with `options`; returns the address.
-pub async fn serve<F, Fut>(options: ServerOptions, method: F) -> std::net::SocketAddr
+/// A router serving `method` at `/s` with `options`.
+pub fn router<F, Fut>(options: ServerOptions, method: F) -> Router
 where
     F: Fn(Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), StreamError>> + Send + 'static,
 {
-    let app = Router::new().route(
+    Router::new().route(
         "/s",
         get(move |req: Request| {
             let options = options.clone();
@@ -33,7 +33,16 @@ where
                 nagare::server::upgrade(&mut parts, &options, EP, HeaderMap::new(), method)
             }
         }),
-    );
+    )
+}
+
+/// Serves `method` at `/s` with `options` on a loopback port; returns the address.
+pub async fn serve<F, Fut>(options: ServerOptions, method: F) -> std::net::SocketAddr
+where
+    F: Fn(Conn) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), StreamError>> + Send + 'static,
+{
+    let app = router(options, method);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
