@@ -47,6 +47,9 @@ pub enum ClientError {
     /// The WebSocket handshake failed.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(String),
+    /// The retry policy's cancellation token was cancelled.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl ClientError {
@@ -57,7 +60,9 @@ impl ClientError {
         match self {
             ClientError::Unreachable(_) | ClientError::Handshake(_) => ErrorKind::Temporary,
             ClientError::Refused { status, .. } => ErrorKind::of_status(status.as_u16()),
-            ClientError::InvalidPayload(_) | ClientError::InvalidRequest(_) => ErrorKind::Fatal,
+            ClientError::InvalidPayload(_)
+            | ClientError::InvalidRequest(_)
+            | ClientError::Cancelled => ErrorKind::Fatal,
         }
     }
 }
@@ -65,7 +70,7 @@ impl ClientError {
 /// The request of one call: path, query, headers, cookies and (for unary methods) a
 /// JSON body, all taken from the payload. [`Request::dial`] opens a stream with it;
 /// [`Request::send`] makes a plain HTTP call.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Request {
     path: String,
     query: Vec<(String, String)>,
@@ -288,9 +293,18 @@ impl Request {
     ) -> Result<(Conn, HeaderMap), ClientError> {
         let url = self.url(base)?;
         self.cookie_header()?;
-        let (socket, headers) = ws::connect(&url, self.headers, config)
-            .await
-            .map_err(refused)?;
+        let (socket, headers) = tokio::time::timeout(
+            config.connect_timeout,
+            ws::connect(&url, self.headers, config),
+        )
+        .await
+        .map_err(|_| {
+            ClientError::Unreachable(format!(
+                "{url}: no answer within {:?}",
+                config.connect_timeout
+            ))
+        })?
+        .map_err(refused)?;
         let (conn, driver) = conn::open(socket, config, Side::Client, Default::default());
         tokio::spawn(driver);
         Ok((conn, headers))

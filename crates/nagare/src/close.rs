@@ -12,6 +12,7 @@
 //! | 1011 | internal error in the service | temporary |
 //! | 1013 | overloaded or too slow a consumer, try again later | resource exhausted: back off |
 //! | 4000 | a designed error; the reason is `<error name>: <message>` | fatal (the client gets the typed error) |
+//! | 4010 | resume protocol (`nagare.v1`): the client is too far behind to resume, or the stream restarted | fatal: re-sync, then subscribe again |
 
 /// Close codes used by nagare (RFC 6455 section 7.4 plus the application range).
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +29,9 @@ impl CloseCode {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// A designed error: the reason starts with the error's name.
     pub const DESIGNED_ERROR: u16 = 4000;
+    /// A resumable stream cannot continue from the client's resume point (see
+    /// `docs/protocol.md`, the `nagare.v1` extension).
+    pub const TOO_FAR_BEHIND: u16 = 4010;
 }
 
 /// Reason sent with 1000 when the server ends a stream, as Goa's servers do.

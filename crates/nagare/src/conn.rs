@@ -82,6 +82,10 @@ pub struct ConnConfig {
     /// Longest wait for a batch of writes to reach the socket. A peer that does not
     /// read past this is disconnected, so it cannot pin memory or a task.
     pub write_timeout: Duration,
+    /// Longest a client waits to open a connection: TCP connect, TLS and the
+    /// upgrade together. A server that does not answer in time is unreachable (a
+    /// temporary error, so a retry policy tries again).
+    pub connect_timeout: Duration,
 }
 
 impl ConnConfig {
@@ -122,6 +126,7 @@ impl Default for ConnConfig {
             pong_timeout: Duration::from_secs(10),
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
             origins: crate::origin::OriginPolicy::default(),
             subprotocols: Vec::new(),
             require_subprotocol: false,
@@ -174,6 +179,8 @@ pub struct Conn {
     pub(crate) gone: CancellationToken,
     /// How long a client waits for the server to finish after its own end.
     pub(crate) close_timeout: Duration,
+    /// Set on a server connection that selected `nagare.v1`.
+    pub(crate) sequencer: Option<Box<crate::resume::Sequencer>>,
 }
 
 /// Which side of the connection this process is.
@@ -222,6 +229,7 @@ where
             outbound: out_tx,
             gone,
             close_timeout: config.close_timeout + config.write_timeout,
+            sequencer: None,
         },
         fut,
     )

@@ -33,6 +33,19 @@ pub enum StreamError {
     /// A message could not be serialised.
     #[error("cannot encode message: {0}")]
     Encode(String),
+    /// A resumable stream cannot continue from where this client stopped: the
+    /// server no longer keeps the messages it missed, or the stream restarted.
+    /// The application must re-sync (fetch the current state) and subscribe again.
+    /// Close code 4010 on the wire.
+    #[error("too far behind to resume: {0}")]
+    TooFarBehind(String),
+    /// A resumable stream skipped or repeated sequence numbers: the server broke
+    /// the resume protocol, and messages may be missing.
+    #[error("sequence gap: expected message {expected}, got {got}")]
+    Gap { expected: u64, got: u64 },
+    /// Reconnecting was cancelled (the retry policy's token).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl StreamError {
@@ -42,9 +55,12 @@ impl StreamError {
         match self {
             StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
             StreamError::ConnectionLost(_) => ErrorKind::Temporary,
-            StreamError::InvalidMessage(_) | StreamError::StreamClosed | StreamError::Encode(_) => {
-                ErrorKind::Fatal
-            }
+            StreamError::InvalidMessage(_)
+            | StreamError::StreamClosed
+            | StreamError::Encode(_)
+            | StreamError::TooFarBehind(_)
+            | StreamError::Gap { .. }
+            | StreamError::Cancelled => ErrorKind::Fatal,
         }
     }
 
@@ -56,6 +72,9 @@ impl StreamError {
             }
             StreamError::Encode(_) => {
                 CloseFrame::new(CloseCode::INTERNAL, "internal error: cannot encode message")
+            }
+            StreamError::TooFarBehind(why) => {
+                CloseFrame::new(CloseCode::TOO_FAR_BEHIND, format!("too far behind: {why}"))
             }
             // The connection is gone or closed: whatever is sent is a formality.
             _ => CloseFrame::new(CloseCode::INTERNAL, "stream failed"),

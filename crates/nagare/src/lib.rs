@@ -32,7 +32,10 @@ pub mod message;
 pub mod metrics;
 pub mod origin;
 pub mod outbound;
+pub mod replay;
 pub mod request;
+pub mod resume;
+pub mod retry;
 pub mod security;
 pub mod server;
 pub mod stream;
@@ -49,6 +52,9 @@ pub use manager::{ConnId, ConnectionManager, ConnectionSnapshot};
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
 pub use outbound::{Priority, SlowConsumer};
+pub use replay::{ReplayError, ReplayLog};
+pub use resume::ResumePoint;
+pub use retry::{ConnState, RetryPolicy};
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,

@@ -54,6 +54,11 @@ pub(crate) fn to_frame<T: Message>(msg: &T, view: Option<&str>) -> Result<Data, 
     let mut buf = Vec::with_capacity(128);
     msg.encode(view, &mut buf)?;
     buf.push(b'\n');
+    text_frame(buf)
+}
+
+/// A text frame of encoded JSON.
+pub(crate) fn text_frame(buf: Vec<u8>) -> Result<Data, serde_json::Error> {
     // serde_json only writes UTF-8, so this cannot fail; the check is cheap.
     let text = String::from_utf8(buf).map_err(|e| {
         <serde_json::Error as serde::ser::Error>::custom(format!(

@@ -196,6 +196,10 @@ where
             metrics::counter!("nagare_compressed_connections_total").increment(1);
         }
     }
+    let sequencer = crate::resume::Sequencer::from_handshake(
+        &ws::offered_protocols(&parts.headers),
+        handshake.protocol.as_deref(),
+    );
     let response = handshake.response(headers);
     // Boxed: the task keeps room for what it captures for its whole life, and the
     // configuration is only needed at the start.
@@ -204,6 +208,7 @@ where
         shutdown: options.shutdown.clone(),
         manager: options.connections.clone(),
         endpoint,
+        sequencer,
         remote: parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -240,6 +245,8 @@ struct ConnContext {
     shutdown: CancellationToken,
     manager: ConnectionManager,
     endpoint: EndpointName,
+    /// Numbering state when the client speaks `nagare.v1`.
+    sequencer: Option<Box<crate::resume::Sequencer>>,
     remote: Option<std::net::SocketAddr>,
 }
 
@@ -255,10 +262,12 @@ where
         shutdown,
         manager,
         endpoint,
+        sequencer,
         remote,
     } = *cx;
     let stats = std::sync::Arc::new(crate::manager::ConnStats::default());
-    let (conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
+    let (mut conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
+    conn.sequencer = sequencer;
     // Keep only what the rest of the connection's life needs.
     let close_bound = config.close_timeout + config.write_timeout;
     let cancel_grace = config.cancel_grace;

@@ -41,6 +41,8 @@ use crate::conn::{Conn, Keepalive, RawReceiver, Side};
 use crate::error::StreamError;
 use crate::message::{is_end_of_stream, to_frame, Message};
 use crate::outbound::{OutboundSender, Priority};
+use crate::replay::ReplayLog;
+use crate::resume::Sequencer;
 use crate::ws::{CloseFrame, Data, TextBytes};
 
 /// The name of a result view (`default`, `tiny`...), shared cheaply.
@@ -53,18 +55,27 @@ pub struct StreamSender<T> {
     closed: bool,
     view: Option<ViewName>,
     gone: CancellationToken,
+    /// Numbering of a server stream whose client speaks `nagare.v1`.
+    seq: Option<Box<Sequencer>>,
     _keepalive: Keepalive,
     _type: PhantomData<fn(&T)>,
 }
 
 impl<T: Message> StreamSender<T> {
-    fn new(conn: &Conn, side: Side, view: Option<ViewName>, keepalive: Keepalive) -> Self {
+    fn new(
+        conn: &Conn,
+        side: Side,
+        view: Option<ViewName>,
+        seq: Option<Box<Sequencer>>,
+        keepalive: Keepalive,
+    ) -> Self {
         StreamSender {
             tx: conn.outbound.clone(),
             side,
             closed: false,
             view,
             gone: conn.gone.clone(),
+            seq,
             _keepalive: keepalive,
             _type: PhantomData,
         }
@@ -83,7 +94,9 @@ impl<T: Message> StreamSender<T> {
 
     /// Queues one message with a priority: it overtakes queued messages of lower
     /// priority and keeps its order among messages of its own (see
-    /// [`crate::outbound`] for the anti-starvation rule).
+    /// [`crate::outbound`] for the anti-starvation rule). On a `nagare.v1`
+    /// connection messages are numbered, so they keep their order and the
+    /// priority is ignored.
     pub fn send_with_priority(
         &mut self,
         msg: &T,
@@ -92,14 +105,106 @@ impl<T: Message> StreamSender<T> {
         let frame = if self.closed {
             Err(StreamError::StreamClosed)
         } else {
-            to_frame(msg, self.view.as_deref()).map_err(|e| StreamError::Encode(e.to_string()))
+            self.encode(msg)
         };
         async move {
             let frame = frame?;
             std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
-            self.tx
+            self.push_encoded(frame, priority)
+        }
+    }
+
+    /// The frame for `msg`: plain, or in its envelope with the number it will get
+    /// (numbers are only used up when a frame is queued, so a cancelled send
+    /// leaves no gap).
+    fn encode(&self, msg: &T) -> Result<Data, StreamError> {
+        let view = self.view.as_deref();
+        match &self.seq {
+            Some(sq) => crate::resume::data_frame(sq.next, msg, view),
+            None => to_frame(msg, view),
+        }
+        .map_err(|e| StreamError::Encode(e.to_string()))
+    }
+
+    /// Queues an encoded frame; on a `nagare.v1` connection, after the position
+    /// frame if this is the first.
+    fn push_encoded(&mut self, frame: Data, priority: Priority) -> Result<(), StreamError> {
+        let Some(sq) = self.seq.as_deref_mut() else {
+            return self
+                .tx
                 .push(frame, priority)
-                .map_err(|_| StreamError::StreamClosed)
+                .map_err(|_| StreamError::StreamClosed);
+        };
+        if !sq.started {
+            // Numbers made up by this connection mean nothing to a later one.
+            if let Some(p) = &sq.offered {
+                return Err(StreamError::TooFarBehind(format!(
+                    "this stream keeps no replay log, so it cannot resume after {}",
+                    p.seq
+                )));
+            }
+            let epoch = crate::resume::new_epoch();
+            self.tx
+                .push(crate::resume::position_frame(&epoch, 0), Priority::Normal)
+                .map_err(|_| StreamError::StreamClosed)?;
+            sq.started = true;
+        }
+        self.tx
+            .push(frame, Priority::Normal)
+            .map_err(|_| StreamError::StreamClosed)?;
+        sq.next += 1;
+        Ok(())
+    }
+
+    /// Sends the messages of a replay log: first what the client missed (when it
+    /// resumes from a point the log still keeps), then every message published,
+    /// until the client leaves (`Ok`) or the log is closed (`Ok`, and returning
+    /// ends the stream with 1000).
+    ///
+    /// On a `nagare.v1` connection each message carries its number in the log;
+    /// a client whose resume point the log cannot serve, or that falls so far
+    /// behind that the log overtakes it, gets [`StreamError::TooFarBehind`]
+    /// (close 4010 when the method returns it). Plain Goa clients get the
+    /// messages published from now on, unnumbered. Call it before any `send`.
+    pub async fn follow(&mut self, log: &ReplayLog<T>) -> Result<(), StreamError>
+    where
+        T: Sync,
+    {
+        let from = match self.seq.as_deref() {
+            Some(sq) if sq.started => {
+                return Err(StreamError::Encode(
+                    "follow() must come before any send() on a resumable stream".into(),
+                ))
+            }
+            Some(sq) => sq.offered.clone(),
+            None => None,
+        };
+        let mut cursor = log.cursor(from.as_ref())?;
+        if self.seq.is_some() {
+            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+            let position = cursor.position();
+            self.tx
+                .push(
+                    crate::resume::position_frame(cursor.epoch(), position),
+                    Priority::Normal,
+                )
+                .map_err(|_| StreamError::StreamClosed)?;
+            if let Some(sq) = self.seq.as_deref_mut() {
+                sq.started = true;
+                sq.next = position + 1;
+            }
+        }
+        let gone = self.gone.clone();
+        loop {
+            let item = tokio::select! {
+                biased;
+                () = gone.cancelled() => return Ok(()),
+                item = cursor.next() => item?,
+            };
+            match item {
+                Some((_, msg)) => self.send(&msg).await?,
+                None => return Ok(()),
+            }
         }
     }
 
@@ -166,11 +271,8 @@ impl<T: Message> StreamSender<T> {
     }
 
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
-        let frame =
-            to_frame(msg, self.view.as_deref()).map_err(|e| StreamError::Encode(e.to_string()))?;
-        self.tx
-            .push(frame, Priority::Normal)
-            .map_err(|_| StreamError::StreamClosed)
+        let frame = self.encode(msg)?;
+        self.push_encoded(frame, Priority::Normal)
     }
 }
 
@@ -273,13 +375,14 @@ impl<T: Message> Stream for StreamReceiver<T> {
 
 /// Splits a connection into typed halves.
 fn halves<P: Message, R: Message>(
-    conn: Conn,
+    mut conn: Conn,
     side: Side,
     recv_view: Option<ViewName>,
     send_view: Option<ViewName>,
 ) -> (StreamSender<R>, StreamReceiver<P>) {
     let keepalive = Keepalive::new(conn.outbound.clone());
-    let tx = StreamSender::new(&conn, side, send_view, keepalive.clone());
+    let seq = conn.sequencer.take();
+    let tx = StreamSender::new(&conn, side, send_view, seq, keepalive.clone());
     let rx = StreamReceiver::new(conn, side, recv_view, keepalive);
     (tx, rx)
 }
@@ -344,6 +447,15 @@ impl<R: Message> ServerStream<R> {
     /// The view results are rendered with.
     pub fn view(&self) -> Option<&str> {
         self.tx.view()
+    }
+
+    /// Streams a replay log to the client, resuming where it stopped; see
+    /// [`StreamSender::follow`].
+    pub async fn follow(&mut self, log: &ReplayLog<R>) -> Result<(), StreamError>
+    where
+        R: Sync,
+    {
+        self.tx.follow(log).await
     }
 
     /// Resolves when the client is gone; see [`StreamSender::closed`].

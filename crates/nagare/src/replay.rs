@@ -1,0 +1,329 @@
+//! The replay log of a resumable stream: messages numbered 1, 2, 3... as they are
+//! published, the last `capacity` of them kept, so that a client that lost its
+//! connection gets what it missed when it comes back.
+//!
+//! One log is one stream (a room, a topic: whatever the design's resume key
+//! names). Publishers append to it; each connection follows it with a [`Cursor`]
+//! from where its client stands. [`crate::StreamSender::follow`] does that for a
+//! service method, with the resume point the client sent.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn example(mut stream: nagare::ServerStream<String>, log: nagare::ReplayLog<String>) -> Result<(), nagare::StreamError> {
+//! // A publisher, anywhere:
+//! log.publish("hello".to_owned());
+//! // A service method of a resumable endpoint: replays what the client missed,
+//! // then forwards new messages until the client leaves or the log is closed.
+//! stream.follow(&log).await
+//! # }
+//! ```
+//!
+//! The log lives in memory: a process restart starts a new log with a new epoch,
+//! and clients that come back with the old epoch are told they are too far behind
+//! (close 4010) so they re-sync.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::resume::ResumePoint;
+
+/// Why a client cannot follow a log from where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// The client's numbers belong to another epoch: the stream restarted.
+    #[error("the stream restarted (epoch {offered} is gone, now {current})")]
+    Restarted { offered: String, current: String },
+    /// The messages after the client's point are no longer kept.
+    #[error("message {wanted} is gone; the oldest kept is {oldest}")]
+    Behind { wanted: u64, oldest: u64 },
+    /// The client claims messages the log never had.
+    #[error("resume point {offered} is past the last message, {last}")]
+    Ahead { offered: u64, last: u64 },
+}
+
+impl From<ReplayError> for crate::StreamError {
+    fn from(e: ReplayError) -> Self {
+        crate::StreamError::TooFarBehind(e.to_string())
+    }
+}
+
+/// A bounded, numbered log of one stream's messages. Clones share the log.
+pub struct ReplayLog<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for ReplayLog<T> {
+    fn clone(&self) -> Self {
+        ReplayLog {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+struct Shared<T> {
+    epoch: String,
+    capacity: usize,
+    state: Mutex<State<T>>,
+    /// The last sequence number, for followers to wait on.
+    tail: watch::Sender<u64>,
+}
+
+struct State<T> {
+    /// Sequence number of `entries[0]`.
+    first: u64,
+    entries: VecDeque<Arc<T>>,
+    closed: bool,
+}
+
+impl<T> State<T> {
+    fn last(&self) -> u64 {
+        self.first + self.entries.len() as u64 - 1
+    }
+}
+
+impl<T> ReplayLog<T> {
+    /// An empty log that keeps the last `capacity` messages (at least one), with a
+    /// fresh random epoch. Each kept message costs its size plus an `Arc`; the
+    /// capacity bounds how long a client can be away (capacity divided by the
+    /// publish rate) and still resume.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let (tail, _) = watch::channel(0);
+        ReplayLog {
+            shared: Arc::new(Shared {
+                epoch: crate::resume::new_epoch(),
+                capacity,
+                state: Mutex::new(State {
+                    first: 1,
+                    entries: VecDeque::with_capacity(capacity.min(1024)),
+                    closed: false,
+                }),
+                tail,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        lock(&self.shared)
+    }
+
+    /// The epoch: which instance of the stream the sequence numbers belong to.
+    pub fn epoch(&self) -> &str {
+        &self.shared.epoch
+    }
+
+    /// How many messages are kept.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// The sequence number of the last message published (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.lock().last()
+    }
+
+    /// Appends a message and returns its sequence number; the oldest kept message
+    /// is forgotten when the log is full. Followers are woken.
+    pub fn publish(&self, msg: T) -> u64 {
+        let seq = {
+            let mut st = self.lock();
+            if st.entries.len() == self.shared.capacity {
+                st.entries.pop_front();
+                st.first += 1;
+            }
+            st.entries.push_back(Arc::new(msg));
+            st.last()
+        };
+        self.shared.tail.send_replace(seq);
+        seq
+    }
+
+    /// Ends the stream: followers finish what is kept for them, then end (their
+    /// clients see close 1000).
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.shared.tail.send_modify(|_| {});
+    }
+
+    /// A cursor from `from` (the client's resume point: the next message is the
+    /// one after it) or, without one, from the next message published.
+    pub fn cursor(&self, from: Option<&ResumePoint>) -> Result<Cursor<T>, ReplayError> {
+        let st = self.lock();
+        let last = st.last();
+        let next = match from {
+            None => last + 1,
+            Some(p) if p.epoch != self.shared.epoch => {
+                return Err(ReplayError::Restarted {
+                    offered: p.epoch.clone(),
+                    current: self.shared.epoch.clone(),
+                })
+            }
+            Some(p) if p.seq > last => {
+                return Err(ReplayError::Ahead {
+                    offered: p.seq,
+                    last,
+                })
+            }
+            Some(p) if p.seq + 1 < st.first => {
+                return Err(ReplayError::Behind {
+                    wanted: p.seq + 1,
+                    oldest: st.first,
+                })
+            }
+            Some(p) => p.seq + 1,
+        };
+        drop(st);
+        Ok(Cursor {
+            shared: self.shared.clone(),
+            next,
+            tail: self.shared.tail.subscribe(),
+        })
+    }
+}
+
+fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
+    // The state is consistent after every statement that holds the lock, so a
+    // panic elsewhere while it was held leaves nothing half-done.
+    shared
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A reader of a [`ReplayLog`], at its own position.
+pub struct Cursor<T> {
+    shared: Arc<Shared<T>>,
+    next: u64,
+    tail: watch::Receiver<u64>,
+}
+
+impl<T> Cursor<T> {
+    /// The sequence number of the last message taken (or of the resume point).
+    pub fn position(&self) -> u64 {
+        self.next - 1
+    }
+
+    /// The epoch of the log.
+    pub fn epoch(&self) -> &str {
+        &self.shared.epoch
+    }
+
+    /// The next message with its sequence number, waiting for one to be
+    /// published; `Ok(None)` once the log is closed and everything was taken; an
+    /// error when this cursor fell so far behind that its next message is gone.
+    /// Cancel safe.
+    pub async fn next(&mut self) -> Result<Option<(u64, Arc<T>)>, ReplayError> {
+        loop {
+            // Seen before looking, so a publish after the look wakes the wait.
+            self.tail.borrow_and_update();
+            {
+                let st = lock(&self.shared);
+                if self.next < st.first {
+                    return Err(ReplayError::Behind {
+                        wanted: self.next,
+                        oldest: st.first,
+                    });
+                }
+                if let Some(msg) = st.entries.get((self.next - st.first) as usize) {
+                    let seq = self.next;
+                    self.next += 1;
+                    return Ok(Some((seq, msg.clone())));
+                }
+                if st.closed {
+                    return Ok(None);
+                }
+            }
+            // The log holds the sender, and this cursor holds the log.
+            let _ = self.tail.changed().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(log: &ReplayLog<u32>, seq: u64) -> ResumePoint {
+        ResumePoint {
+            epoch: log.epoch().to_owned(),
+            seq,
+        }
+    }
+
+    #[tokio::test]
+    async fn cursors_start_live_or_after_a_resume_point_and_see_every_message_once() {
+        let log = ReplayLog::new(4);
+        assert_eq!(log.last_seq(), 0);
+        let mut live = log.cursor(None).expect("cursor");
+        for i in 1..=3 {
+            assert_eq!(log.publish(i * 10), u64::from(i));
+        }
+        let mut resumed = log.cursor(Some(&point(&log, 1))).expect("cursor");
+        for seq in 1..=3u64 {
+            let (s, m) = live.next().await.expect("ok").expect("some");
+            assert_eq!((s, *m), (seq, seq as u32 * 10));
+        }
+        let (s, _) = resumed.next().await.expect("ok").expect("some");
+        assert_eq!(s, 2);
+        // A cursor waits for the next publish.
+        let waiter = tokio::spawn(async move { live.next().await.map(|o| o.map(|(s, _)| s)) });
+        tokio::task::yield_now().await;
+        log.publish(40);
+        assert_eq!(waiter.await.expect("join"), Ok(Some(4)));
+        log.close();
+        assert_eq!(resumed.next().await.map(|o| o.map(|(s, _)| s)), Ok(Some(3)));
+        assert_eq!(resumed.next().await.map(|o| o.map(|(s, _)| s)), Ok(Some(4)));
+        assert_eq!(resumed.next().await.map(|o| o.map(|(s, _)| s)), Ok(None));
+    }
+
+    #[tokio::test]
+    async fn resume_points_outside_the_log_are_refused() {
+        let log = ReplayLog::new(2);
+        for i in 0..5 {
+            log.publish(i);
+        }
+        // Kept: 4 and 5.
+        assert!(log.cursor(Some(&point(&log, 3))).is_ok());
+        assert_eq!(
+            log.cursor(Some(&point(&log, 2))).err(),
+            Some(ReplayError::Behind {
+                wanted: 3,
+                oldest: 4
+            })
+        );
+        assert_eq!(
+            log.cursor(Some(&point(&log, 6))).err(),
+            Some(ReplayError::Ahead {
+                offered: 6,
+                last: 5
+            })
+        );
+        let other = ResumePoint {
+            epoch: "other".into(),
+            seq: 5,
+        };
+        assert!(matches!(
+            log.cursor(Some(&other)),
+            Err(ReplayError::Restarted { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_cursor_overtaken_by_the_log_is_told_so() {
+        let log = ReplayLog::new(2);
+        let mut slow = log.cursor(None).expect("cursor");
+        for i in 0..3 {
+            log.publish(i);
+        }
+        assert_eq!(
+            slow.next().await.err(),
+            Some(ReplayError::Behind {
+                wanted: 1,
+                oldest: 2
+            })
+        );
+    }
+}

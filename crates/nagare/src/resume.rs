@@ -1,0 +1,221 @@
+//! `nagare.v1`: the resume extension of Goa's WebSocket protocol, on the wire.
+//!
+//! A client that wants to resume a server stream offers the subprotocol
+//! `nagare.v1` (and, when it reconnects, `nagare.resume.<epoch>.<seq>`: the
+//! stream it was on and the last sequence number it processed). A server whose
+//! endpoint is resumable selects `nagare.v1`; then, and only then, its messages
+//! travel in envelopes:
+//!
+//! ```text
+//! {"epoch":"5f0c9a1e2b3d4c6f","seq":41}      first frame: the stream, and where it stands
+//! {"seq":42,"data":{"message":"hi",...}}     every message, numbered 1, 2, 3... per stream
+//! ```
+//!
+//! Plain Goa peers never offer `nagare.v1`, so they never see an envelope. The
+//! whole extension, with the close code 4010 (too far behind), is described in
+//! `docs/protocol.md`.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::DecodeError;
+use crate::message::Message;
+use crate::ws::{Data, TextBytes};
+
+/// The subprotocol that turns the extension on.
+pub const PROTOCOL: &str = "nagare.v1";
+
+/// Prefix of the subprotocol that carries a resume point.
+pub const RESUME_PREFIX: &str = "nagare.resume.";
+
+/// Where a client stands in a stream: the stream's epoch (which instance of the
+/// stream's log the numbers belong to) and the last sequence number it processed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResumePoint {
+    pub epoch: String,
+    pub seq: u64,
+}
+
+impl ResumePoint {
+    /// The subprotocol a client offers to resume from this point.
+    pub fn offer(&self) -> String {
+        format!("{RESUME_PREFIX}{}.{}", self.epoch, self.seq)
+    }
+
+    /// The resume point in an offered subprotocol, if it is one and well formed.
+    pub fn from_offer(protocol: &str) -> Option<ResumePoint> {
+        let rest = protocol.strip_prefix(RESUME_PREFIX)?;
+        let (epoch, seq) = rest.rsplit_once('.')?;
+        if !is_epoch(epoch) {
+            return None;
+        }
+        Some(ResumePoint {
+            epoch: epoch.to_owned(),
+            seq: seq.parse().ok()?,
+        })
+    }
+}
+
+/// Whether `s` can be an epoch: 1 to 64 letters, digits, `-` or `_` (it travels
+/// inside a subprotocol token, where `.` separates it from the sequence number).
+pub fn is_epoch(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A fresh epoch: 64 random bits in hex.
+pub(crate) fn new_epoch() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// What a server learnt from the handshake of a connection that selected
+/// `nagare.v1`, and where its numbering stands.
+#[derive(Debug)]
+pub(crate) struct Sequencer {
+    /// The client's resume point, if it offered one.
+    pub(crate) offered: Option<ResumePoint>,
+    /// Whether the position frame has been sent.
+    pub(crate) started: bool,
+    /// The number of the next message.
+    pub(crate) next: u64,
+}
+
+impl Sequencer {
+    /// The sequencer of a connection, from the offered subprotocols and the one
+    /// selected; `None` unless `nagare.v1` was selected.
+    pub(crate) fn from_handshake(offered: &[String], selected: Option<&str>) -> Option<Box<Self>> {
+        if selected != Some(PROTOCOL) {
+            return None;
+        }
+        Some(Box::new(Sequencer {
+            offered: offered.iter().find_map(|p| ResumePoint::from_offer(p)),
+            started: false,
+            next: 1,
+        }))
+    }
+}
+
+/// The first frame of a `nagare.v1` connection: the next message carries
+/// `seq + 1`.
+pub(crate) fn position_frame(epoch: &str, seq: u64) -> Data {
+    Data::Text(TextBytes::from(format!(
+        "{{\"epoch\":\"{epoch}\",\"seq\":{seq}}}\n"
+    )))
+}
+
+/// A message in its envelope.
+pub(crate) fn data_frame<T: Message>(
+    seq: u64,
+    msg: &T,
+    view: Option<&str>,
+) -> Result<Data, serde_json::Error> {
+    let mut buf = Vec::with_capacity(144);
+    buf.extend_from_slice(b"{\"seq\":");
+    buf.extend_from_slice(seq.to_string().as_bytes());
+    buf.extend_from_slice(b",\"data\":");
+    msg.encode(view, &mut buf)?;
+    buf.extend_from_slice(b"}\n");
+    crate::message::text_frame(buf)
+}
+
+/// A frame a `nagare.v1` client receives.
+#[derive(Debug)]
+pub(crate) enum Frame<'a> {
+    /// Where the stream stands: the next message is `seq + 1`.
+    Position { epoch: String, seq: u64 },
+    /// A numbered message, still encoded.
+    Message { seq: u64, data: &'a [u8] },
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    seq: u64,
+    #[serde(default)]
+    epoch: Option<String>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// Parses an envelope.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
+    let env: Envelope<'_> = serde_json::from_slice(bytes)?;
+    match (env.data, env.epoch) {
+        (Some(data), _) => Ok(Frame::Message {
+            seq: env.seq,
+            data: data.get().as_bytes(),
+        }),
+        (None, Some(epoch)) if is_epoch(&epoch) => Ok(Frame::Position {
+            epoch,
+            seq: env.seq,
+        }),
+        (None, _) => Err(DecodeError::Invalid(crate::ValidationError {
+            name: "invalid_envelope",
+            message: "a nagare.v1 frame has either \"data\" or a valid \"epoch\"".into(),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_offers_round_trip_and_reject_malformed_ones() {
+        let p = ResumePoint {
+            epoch: "5f0c9a1e2b3d4c6f".into(),
+            seq: 42,
+        };
+        assert_eq!(p.offer(), "nagare.resume.5f0c9a1e2b3d4c6f.42");
+        assert_eq!(ResumePoint::from_offer(&p.offer()), Some(p));
+        for bad in [
+            "nagare.v1",
+            "nagare.resume.",
+            "nagare.resume.abc",
+            "nagare.resume..4",
+            "nagare.resume.a.b.4",
+            "nagare.resume.abc.-1",
+            "nagare.resume.abc.x",
+        ] {
+            assert_eq!(ResumePoint::from_offer(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_sequencer_exists_only_when_nagare_v1_is_selected() {
+        let offered = vec!["nagare.v1".to_owned(), "nagare.resume.e1.7".to_owned()];
+        assert!(Sequencer::from_handshake(&offered, None).is_none());
+        let s = Sequencer::from_handshake(&offered, Some(PROTOCOL));
+        assert_eq!(
+            s.and_then(|s| s.offered),
+            Some(ResumePoint {
+                epoch: "e1".into(),
+                seq: 7
+            })
+        );
+    }
+
+    #[test]
+    fn frames_parse_back() {
+        let Data::Text(pos) = position_frame("e1", 41) else {
+            panic!("text expected")
+        };
+        assert_eq!(pos.as_str(), "{\"epoch\":\"e1\",\"seq\":41}\n");
+        assert!(matches!(
+            parse(pos.as_str().as_bytes()),
+            Ok(Frame::Position { ref epoch, seq: 41 }) if epoch == "e1"
+        ));
+        let Ok(Data::Text(msg)) = data_frame(42, &"hi".to_owned(), None) else {
+            panic!("text expected")
+        };
+        assert_eq!(msg.as_str(), "{\"seq\":42,\"data\":\"hi\"}\n");
+        assert!(matches!(
+            parse(msg.as_str().as_bytes()),
+            Ok(Frame::Message { seq: 42, data }) if data == b"\"hi\""
+        ));
+        assert!(parse(b"{\"seq\":1}").is_err());
+        assert!(parse(b"{\"seq\":1,\"epoch\":\"a.b\"}").is_err());
+        assert!(parse(b"[1]").is_err());
+    }
+}
