@@ -72,6 +72,11 @@ pub fn design() -> Api {
             s.method("subscribe", |m| {
                 m.description("Streams an event for every message received by listener or echo, from any client.");
                 m.streaming_result(&event);
+                // One stream for the whole chat; a subscriber that drops comes
+                // back to the events it missed, if no more than 1024 came since.
+                m.resumable(|r| {
+                    r.replay(1024);
+                });
                 m.http(|h| {
                     h.get("/subscribe");
                 });

@@ -79,7 +79,19 @@ fn method_command(m: &MethodInfo) -> TokenStream {
         };
         quote!(Arg::new(#id).long(#long).help(#help) #required #append)
     });
-    quote!(Command::new(#name).about(#about).long_about(#long_about) #(.arg(#args))*)
+    let reconnect = if m.method.resume.is_some() {
+        quote! {
+            .arg(
+                Arg::new("reconnect")
+                    .long("reconnect")
+                    .action(ArgAction::SetTrue)
+                    .help("Reconnect after a drop and resume where the stream stopped (state changes go to standard error)"),
+            )
+        }
+    } else {
+        quote!()
+    };
+    quote!(Command::new(#name).about(#about).long_about(#long_about) #(.arg(#args))* #reconnect)
 }
 
 fn method_arm(m: &MethodInfo) -> TokenStream {
@@ -121,6 +133,14 @@ fn method_arm(m: &MethodInfo) -> TokenStream {
             quote!(nagare::cli::print(&#call, #view))
         }
         StreamKind::Unary => quote!({ #call; Ok(()) }),
+        StreamKind::Server if m.method.resume.is_some() => quote! {
+            let client = if m.get_flag("reconnect") {
+                client.clone().with_reconnect(nagare::cli::reconnect_policy())
+            } else {
+                client.clone()
+            };
+            nagare::cli::print_resumable(#call).await
+        },
         StreamKind::Server => quote!(nagare::cli::print_results(#call).await),
         StreamKind::Client => quote!(nagare::cli::send_lines(#call, #format).await),
         StreamKind::ClientWithResult => {

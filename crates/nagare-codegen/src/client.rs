@@ -30,17 +30,16 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
             #[doc = #doc]
             #[derive(Clone, Debug)]
             pub struct Client {
-                base_url: String,
-                config: nagare::ConnConfig,
+                dialer: nagare::Dialer,
                 #http_field
             }
 
             impl Client {
-                /// A client of the server at `base_url` (`http://host:port`).
+                /// A client of the server at `base_url` (`http://host:port`): one
+                /// attempt per call, no reconnection.
                 pub fn new(base_url: impl Into<String>) -> Self {
                     Client {
-                        base_url: base_url.into(),
-                        config: nagare::ConnConfig::default(),
+                        dialer: nagare::Dialer::new(base_url),
                         #http_init
                     }
                 }
@@ -49,7 +48,29 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                 /// heartbeats and, with the `tls` feature, the roots trusted).
                 pub fn with_config(mut self, config: nagare::ConnConfig) -> Self {
                     #with_http
-                    self.config = config;
+                    self.dialer.set_config(config);
+                    self
+                }
+
+                /// Retries connecting with `policy` when a retry can help (the
+                /// server unreachable or overloaded; never on a 4xx or a designed
+                /// error).
+                pub fn with_retry(mut self, policy: nagare::RetryPolicy) -> Self {
+                    self.dialer.set_retry(Some(policy));
+                    self
+                }
+
+                /// Keeps resumable streams alive: after a drop they reconnect with
+                /// `policy` and resume where they stopped.
+                pub fn with_reconnect(mut self, policy: nagare::RetryPolicy) -> Self {
+                    self.dialer.set_reconnect(Some(policy));
+                    self
+                }
+
+                /// Reports the connection states of every call on `states` (see
+                /// `nagare::retry::states`).
+                pub fn with_states(mut self, states: nagare::retry::StateSender) -> Self {
+                    self.dialer.set_states(Some(states));
                     self
                 }
 
@@ -64,6 +85,11 @@ fn render_method(m: &MethodInfo) -> TokenStream {
     let unary = m.kind == StreamKind::Unary;
     let what = if unary {
         format!("Calls `{} {}`.", m.route.verb.as_str(), m.route.path)
+    } else if m.method.resume.is_some() {
+        format!(
+            "Dials `GET {}` and returns the stream, which resumes after a drop when the client has a reconnect policy.",
+            m.route.path
+        )
     } else {
         format!(
             "Dials `GET {}` and returns the connected stream.",
@@ -137,23 +163,18 @@ fn render_method(m: &MethodInfo) -> TokenStream {
                     },
                 )
             }
-            None => (quote!(()), quote!(Ok(()))),
+            None => (quote!(()), quote!({ let _ = response; Ok(()) })),
         };
         return quote! {
             #doc
             pub async fn #id(&self, #arg) -> Result<#ret, Error> {
                 #prepare
-                let response = request
-                    .send(&self.http, nagare::export::axum::http::Method::#verb, &self.base_url)
+                let response = self
+                    .dialer
+                    .call(&self.http, nagare::export::axum::http::Method::#verb, &request, #success)
                     .await
-                    .map_err(Error::Client)?;
-                if response.status.as_u16() == #success {
-                    return #ok;
-                }
-                Err(Error::from_client(
-                    nagare::client::refused_response(response.status, response.designed_error().map(str::to_owned), &response.body),
-                    STATUSES,
-                ))
+                    .map_err(|e| Error::from_client(e, STATUSES))?;
+                #ok
             }
         };
     }
@@ -167,12 +188,30 @@ fn render_method(m: &MethodInfo) -> TokenStream {
         StreamKind::Client => quote!(#stream::new(conn)),
         _ => quote!(#stream::new(conn, #view)),
     };
+    if m.method.resume.is_some() {
+        let source = match (&m.viewed, &m.pinned_view) {
+            (Some(_), _) => quote!(nagare::client::ViewSource::Response),
+            (None, Some(v)) => quote!(nagare::client::ViewSource::Fixed(#v.into())),
+            (None, None) => quote!(nagare::client::ViewSource::None),
+        };
+        return quote! {
+            #doc
+            pub async fn #id(&self, #arg) -> Result<#stream, Error> {
+                #prepare
+                self.dialer
+                    .resumable(request, #source)
+                    .await
+                    .map_err(|e| Error::from_client(e, STATUSES))
+            }
+        };
+    }
     quote! {
         #doc
         pub async fn #id(&self, #arg) -> Result<#stream, Error> {
             #prepare
-            let (conn, headers) = request
-                .dial(&self.base_url, &self.config)
+            let (conn, headers) = self
+                .dialer
+                .dial(&request)
                 .await
                 .map_err(|e| Error::from_client(e, STATUSES))?;
             let _ = &headers;

@@ -185,9 +185,18 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
         quote!()
     } else {
         let design = ws_settings(m);
+        // The resume extension is part of the design: settings from code keep it.
+        let config = if m.method.resume.is_some() {
+            quote! {
+                let mut config = state.options.endpoint_config(endpoint, #design);
+                nagare::resume::enable(&mut config);
+            }
+        } else {
+            quote!(let config = state.options.endpoint_config(endpoint, #design);)
+        };
         quote! {
             let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
-            let config = state.options.endpoint_config(endpoint, #design);
+            #config
             if let Some(refusal) = nagare::server::check_origin(&parts, &config) {
                 return refusal;
             }

@@ -288,6 +288,10 @@ fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
     let sp = m.streaming_payload.clone().unwrap_or_else(|| quote!(()));
     let r = m.result.clone().unwrap_or_else(|| quote!(()));
     let (server_ty, client_ty) = match m.kind {
+        StreamKind::Server if m.method.resume.is_some() => (
+            quote!(nagare::ServerStream<#r>),
+            quote!(nagare::ResumableStream<#r>),
+        ),
         StreamKind::Server => (
             quote!(nagare::ServerStream<#r>),
             quote!(nagare::ClientStream<#r>),
@@ -308,11 +312,62 @@ fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
     };
     let sdoc = format!(" Server side of the `{}` stream.", m.method.name);
     let cdoc = format!(" Client side of the `{}` stream.", m.method.name);
+    let resume = render_resume(m);
     quote! {
         #[doc = #sdoc]
         pub type #server = #server_ty;
         #[doc = #cdoc]
         pub type #client = #client_ty;
+        #resume
+    }
+}
+
+/// For a resumable method: the replay size the design asks for and, when the
+/// stream is keyed, the payload's stream key.
+fn render_resume(m: &MethodInfo) -> TokenStream {
+    let Some(resume) = &m.method.resume else {
+        return quote!();
+    };
+    let constant = ident(&format!(
+        "{}_REPLAY",
+        m.method.name.to_uppercase().replace('-', "_")
+    ));
+    let replay = proc_macro2::Literal::usize_unsuffixed(resume.replay);
+    let cdoc = format!(
+        " Messages the `{}` stream's replay log keeps (the design's `resumable` block): give it to `nagare::ReplayLog::new`.",
+        m.method.name
+    );
+    let key = match (&m.payload, resume.key.is_empty()) {
+        (Some(p), false) => {
+            let parts = resume.key.iter().map(|k| {
+                let f = field_ident(k);
+                quote!(nagare::client::path_segment(&self.#f))
+            });
+            let kdoc = format!(
+                " Identifies the `{}` stream across connections: {}, percent-encoded and joined with `/`.",
+                m.method.name,
+                resume
+                    .key
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            quote! {
+                impl #p {
+                    #[doc = #kdoc]
+                    pub fn stream_key(&self) -> String {
+                        [#(#parts),*].join("/")
+                    }
+                }
+            }
+        }
+        _ => quote!(),
+    };
+    quote! {
+        #[doc = #cdoc]
+        pub const #constant: usize = #replay;
+        #key
     }
 }
 

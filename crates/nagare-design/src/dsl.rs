@@ -221,6 +221,9 @@ pub struct Method {
     pub http: Option<HttpEndpoint>,
     /// `None`: the service's security applies; `Some(empty)`: no security.
     pub security: Option<Vec<SecurityRequirement>>,
+    /// Set when the server stream survives reconnections (the `nagare.v1`
+    /// extension): clients resume where they stopped.
+    pub resume: Option<Resume>,
     /// The view a viewed result is always rendered with (Goa's `View` inside
     /// `Result`); no `Goa-View` header is then needed.
     pub result_view: Option<String>,
@@ -304,6 +307,16 @@ impl Method {
         self
     }
 
+    /// Makes the server stream resumable: a client that loses its connection
+    /// reconnects and gets what it missed from the server's replay log, in order
+    /// and once (see `docs/protocol.md`, the `nagare.v1` extension).
+    pub fn resumable(&mut self, build: impl FnOnce(&mut Resume)) -> &mut Self {
+        let mut resume = self.resume.take().unwrap_or_default();
+        build(&mut resume);
+        self.resume = Some(resume);
+        self
+    }
+
     /// Declares an error the method may return.
     pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
         self.errors.push(ErrorDef::new(name, ty, description));
@@ -342,6 +355,47 @@ where
     SecurityRequirement {
         scheme: scheme.to_owned(),
         scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+    }
+}
+
+/// How a resumable stream is kept across reconnections.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resume {
+    /// Payload attributes that identify the stream across connections (a room,
+    /// a topic); empty when the method has one stream for everybody.
+    pub key: Vec<String>,
+    /// Messages the server keeps for clients that come back: a client away
+    /// longer than it takes to publish this many is told it is too far behind.
+    pub replay: usize,
+}
+
+impl Default for Resume {
+    fn default() -> Self {
+        Resume {
+            key: Vec::new(),
+            replay: 1024,
+        }
+    }
+}
+
+impl Resume {
+    /// The payload attributes that identify the stream.
+    pub fn key<I, S>(&mut self, attributes: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.key = attributes
+            .into_iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect();
+        self
+    }
+
+    /// How many messages the replay log keeps (1024 unless set).
+    pub fn replay(&mut self, messages: usize) -> &mut Self {
+        self.replay = messages;
+        self
     }
 }
 

@@ -37,7 +37,7 @@ mod security;
 mod types;
 mod validate;
 
-pub use dsl::{api, Api, ErrorDef, Method, Service, StreamKind, TypeDef};
+pub use dsl::{api, Api, ErrorDef, Method, Resume, Service, StreamKind, TypeDef};
 pub use http::{
     path_params, HttpEndpoint, HttpService, Location, Mapping, Route, SlowConsumerPolicy, Verb,
     WsSettings,

@@ -180,11 +180,55 @@ impl Validator {
                 ),
             }
         }
+        if let Some(resume) = &m.resume {
+            self.resume(m, resume, &loc);
+        }
         let Some(http) = &m.http else {
             self.err(&loc, "no HTTP mapping: add http(|h| { h.get(\"/path\"); })");
             return;
         };
         self.http(s, m, http, &loc);
+    }
+
+    fn resume(&mut self, m: &Method, resume: &crate::dsl::Resume, loc: &str) {
+        let rloc = format!("{loc}: resumable");
+        match m.kind() {
+            crate::dsl::StreamKind::Server => {}
+            crate::dsl::StreamKind::Bidirectional => self.err(
+                &rloc,
+                "only server streams (streaming_result without streaming_payload) can resume so far",
+            ),
+            _ => self.err(&rloc, "only a streaming_result can be resumed"),
+        }
+        if resume.replay == 0 {
+            self.err(&rloc, "replay must keep at least one message");
+        }
+        let payload = m.payload.as_ref().and_then(Type::object);
+        for key in &resume.key {
+            match payload.and_then(|o| o.get(key).map(|a| (o, a))) {
+                None => self.err(
+                    &rloc,
+                    format!("key {key:?} names an attribute the payload does not have"),
+                ),
+                Some((o, a)) if !o.is_required(key) && a.default.is_none() => self.err(
+                    &rloc,
+                    format!("key {key:?} must be required (or have a default): every connection to the stream names it"),
+                ),
+                Some(_) => {}
+            }
+        }
+        let drops = m
+            .http
+            .as_ref()
+            .and_then(|h| h.ws.as_ref())
+            .and_then(|w| w.slow_consumer)
+            == Some(crate::http::SlowConsumerPolicy::DropOldest);
+        if drops {
+            self.err(
+                &rloc,
+                "a resumable stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps",
+            );
+        }
     }
 
     fn security(&mut self, s: &Service, m: &Method, loc: &str) {

@@ -492,3 +492,92 @@ fn ws_settings_are_checked() {
         "{all}"
     );
 }
+
+/// A valid resumable server stream keyed by its `room`.
+fn feed(m: &mut Method) {
+    m.payload(|p: &mut Object| {
+        p.attribute("room", STRING);
+        p.attribute("since", INT);
+        p.required(["room"]);
+    });
+    m.streaming_result(STRING);
+    m.resumable(|r| {
+        r.key(["room"]).replay(64);
+    });
+    m.http(|h| {
+        h.get("/rooms/{room}/feed").param("since");
+    });
+}
+
+#[test]
+fn a_resumable_server_stream_keyed_by_a_required_attribute_passes() {
+    assert!(errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("feed", feed);
+        });
+    }))
+    .is_empty());
+}
+
+#[test]
+fn only_server_streams_can_resume() {
+    let e = single_error(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.resumable(|_| {});
+            });
+        });
+    }));
+    assert_eq!(
+        e,
+        "service \"chat\" method \"echo\": resumable: only server streams (streaming_result without streaming_payload) can resume so far"
+    );
+}
+
+#[test]
+fn resume_keys_must_be_required_payload_attributes() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("feed", |m| {
+                feed(m);
+                m.resumable(|r| {
+                    r.key(["room", "since", "topic"]);
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        errs,
+        vec![
+            "service \"chat\" method \"feed\": resumable: key \"since\" must be required (or have a default): every connection to the stream names it".to_owned(),
+            "service \"chat\" method \"feed\": resumable: key \"topic\" names an attribute the payload does not have".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_resumable_stream_keeps_at_least_one_message_and_never_drops() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("feed", |m| {
+                feed(m);
+                m.resumable(|r| {
+                    r.replay(0);
+                });
+                m.http(|h| {
+                    h.ws(|w| {
+                        w.slow_consumer(SlowConsumerPolicy::DropOldest);
+                    });
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        errs,
+        vec![
+            "service \"chat\" method \"feed\": resumable: replay must keep at least one message".to_owned(),
+            "service \"chat\" method \"feed\": resumable: a resumable stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps".to_owned(),
+        ]
+    );
+}

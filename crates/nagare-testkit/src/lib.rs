@@ -1,6 +1,9 @@
 //! Helpers shared by the workspace's tests: a deadline for test bodies, the raw
 //! bytes of WebSocket frames and handshakes (to speak the protocol exactly as a
-//! given peer does), and a private CA with a `localhost` certificate.
+//! given peer does), a private CA with a `localhost` certificate, and a TCP
+//! proxy that injects faults ([`proxy::Proxy`]).
+
+pub mod proxy;
 
 use std::future::Future;
 use std::path::PathBuf;

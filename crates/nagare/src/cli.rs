@@ -187,6 +187,57 @@ pub async fn print_results<R: Message>(mut stream: ClientStream<R>) -> Result<()
     Ok(())
 }
 
+/// A resumable server stream: prints each result as a JSON line, and each change
+/// of connection state (reconnecting, resumed...) on standard error.
+pub async fn print_resumable<R: Message>(
+    mut stream: crate::ResumableStream<R>,
+) -> Result<(), CliError> {
+    let mut states = stream.states();
+    let report = tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            let line = describe_state(&states.borrow_and_update());
+            eprintln!("{line}");
+        }
+    });
+    let outcome = async {
+        while let Some(r) = stream.recv().await? {
+            print(&r, stream.view())?;
+        }
+        Ok(())
+    }
+    .await;
+    report.abort();
+    outcome
+}
+
+/// The reconnect policy of `--reconnect`: 100 ms doubling to 5 s, forever (until
+/// the stream ends, fails for good, or the command is interrupted).
+pub fn reconnect_policy() -> crate::RetryPolicy {
+    crate::RetryPolicy::default()
+        .max_delay(std::time::Duration::from_secs(5))
+        .forever()
+}
+
+/// One line for standard error about a connection state.
+fn describe_state(state: &crate::ConnState) -> String {
+    use crate::ConnState;
+    match state {
+        ConnState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
+        ConnState::Connected {
+            resumed_after: Some(seq),
+        } => format!("connected, resuming after message {seq}"),
+        ConnState::Connected {
+            resumed_after: None,
+        } => "connected".to_owned(),
+        ConnState::Reconnecting {
+            attempt,
+            delay,
+            error,
+        } => format!("reconnecting in {delay:?} (attempt {attempt}): {error}"),
+        ConnState::Closed { reason } => format!("closed: {reason}"),
+    }
+}
+
 /// Client streaming: sends every input line, then ends the stream at end of input.
 pub async fn send_lines<P: Message>(
     mut stream: ClientSendStream<P>,

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::conn::{self, Conn, ConnConfig, Side};
 use crate::error::{GoaError, ValidationError};
+use crate::retry::{ConnState, RetryPolicy, StateSender};
 use crate::stream::ViewName;
 use crate::ws::{self, ConnectError};
 
@@ -76,6 +77,8 @@ pub struct Request {
     query: Vec<(String, String)>,
     headers: HeaderMap,
     cookies: Vec<(String, String)>,
+    /// Subprotocols offered, in preference order.
+    protocols: Vec<String>,
     body: Option<serde_json::Value>,
 }
 
@@ -134,6 +137,7 @@ impl Request {
             query: Vec::new(),
             headers: HeaderMap::new(),
             cookies: Vec::new(),
+            protocols: Vec::new(),
             body: None,
         }
     }
@@ -249,6 +253,12 @@ impl Request {
         Ok(self)
     }
 
+    /// Offers a subprotocol (after those already offered).
+    pub fn offer_protocol(&mut self, protocol: impl Into<String>) -> &mut Self {
+        self.protocols.push(protocol.into());
+        self
+    }
+
     /// Adds a cookie.
     pub fn cookie(&mut self, name: &str, value: impl ToString) -> &mut Self {
         self.cookies.push((name.to_owned(), value.to_string()));
@@ -293,21 +303,186 @@ impl Request {
     ) -> Result<(Conn, HeaderMap), ClientError> {
         let url = self.url(base)?;
         self.cookie_header()?;
-        let (socket, headers) = tokio::time::timeout(
-            config.connect_timeout,
-            ws::connect(&url, self.headers, config),
-        )
-        .await
-        .map_err(|_| {
-            ClientError::Unreachable(format!(
-                "{url}: no answer within {:?}",
-                config.connect_timeout
-            ))
-        })?
+        let mut headers = self.headers;
+        if !self.protocols.is_empty() {
+            let offer = HeaderValue::from_str(&self.protocols.join(", "))
+                .map_err(|e| ClientError::InvalidRequest(format!("subprotocols: {e}")))?;
+            headers.insert(axum::http::header::SEC_WEBSOCKET_PROTOCOL, offer);
+        }
+        let connect = |headers: HeaderMap| async {
+            tokio::time::timeout(config.connect_timeout, ws::connect(&url, headers, config))
+                .await
+                .map_err(|_| {
+                    ClientError::Unreachable(format!(
+                        "{url}: no answer within {:?}",
+                        config.connect_timeout
+                    ))
+                })
+        };
+        let (socket, headers) = match connect(headers.clone()).await? {
+            // A server that speaks none of the offered subprotocols: go on
+            // without one, as RFC 6455 allows.
+            Err(ConnectError::NoSubprotocol) => {
+                headers.remove(axum::http::header::SEC_WEBSOCKET_PROTOCOL);
+                connect(headers).await?
+            }
+            other => other,
+        }
         .map_err(refused)?;
         let (conn, driver) = conn::open(socket, config, Side::Client, Default::default());
         tokio::spawn(driver);
         Ok((conn, headers))
+    }
+}
+
+/// How a generated client opens connections: the server, the connection
+/// settings, and what happens when connecting fails or a resumable stream drops.
+///
+/// Without policies a call makes one attempt and a dropped stream stays dropped,
+/// as in Goa. [`Dialer::set_retry`] retries connecting (for every method, unary
+/// ones included: a non-idempotent call may then run twice if the server acted
+/// before failing); [`Dialer::set_reconnect`] keeps resumable streams alive.
+#[derive(Clone, Debug)]
+pub struct Dialer {
+    base_url: String,
+    config: ConnConfig,
+    retry: Option<RetryPolicy>,
+    reconnect: Option<RetryPolicy>,
+    states: Option<StateSender>,
+}
+
+/// Where a client stream's view comes from.
+#[derive(Clone, Debug)]
+pub enum ViewSource {
+    /// The result type has no views.
+    None,
+    /// The design pins the view.
+    Fixed(ViewName),
+    /// The server says, in the `Goa-View` header of its 101 response.
+    Response,
+}
+
+impl ViewSource {
+    /// The view for a connection whose 101 response carried `headers`.
+    pub fn view(&self, headers: &HeaderMap) -> Option<ViewName> {
+        match self {
+            ViewSource::None => None,
+            ViewSource::Fixed(v) => Some(v.clone()),
+            ViewSource::Response => Some(response_view(headers)),
+        }
+    }
+}
+
+impl Dialer {
+    /// Dials the server at `base_url` (`http://host:port`) with the default
+    /// settings and no retries.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Dialer {
+            base_url: base_url.into(),
+            config: ConnConfig::default(),
+            retry: None,
+            reconnect: None,
+            states: None,
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The settings of each connection.
+    pub fn config(&self) -> &ConnConfig {
+        &self.config
+    }
+
+    /// Replaces the settings of each connection.
+    pub fn set_config(&mut self, config: ConnConfig) {
+        self.config = config;
+    }
+
+    /// Retries connecting with `policy` (`None`: one attempt).
+    pub fn set_retry(&mut self, policy: Option<RetryPolicy>) {
+        self.retry = policy;
+    }
+
+    /// Reconnects and resumes resumable streams after a drop, with `policy` for
+    /// each outage (`None`: a dropped stream fails).
+    pub fn set_reconnect(&mut self, policy: Option<RetryPolicy>) {
+        self.reconnect = policy;
+    }
+
+    /// Reports connection states of every call on `states`.
+    pub fn set_states(&mut self, states: Option<StateSender>) {
+        self.states = states;
+    }
+
+    /// Opens a stream connection with the retry policy.
+    pub async fn dial(&self, request: &Request) -> Result<(Conn, HeaderMap), ClientError> {
+        let opened = crate::retry::retry(self.retry.as_ref(), self.states.as_ref(), || {
+            request.clone().dial(&self.base_url, &self.config)
+        })
+        .await?;
+        self.report_connected();
+        Ok(opened)
+    }
+
+    /// Makes a unary call with the retry policy: `success` is the designed
+    /// status; any other is an error ([`ClientError::Refused`]).
+    pub async fn call(
+        &self,
+        http: &HttpClient,
+        method: axum::http::Method,
+        request: &Request,
+        success: u16,
+    ) -> Result<Response, ClientError> {
+        let response = crate::retry::retry(self.retry.as_ref(), self.states.as_ref(), || async {
+            let response = request
+                .clone()
+                .send(http, method.clone(), &self.base_url)
+                .await?;
+            if response.status.as_u16() == success {
+                Ok(response)
+            } else {
+                Err(refused_response(
+                    response.status,
+                    response.designed_error().map(str::to_owned),
+                    &response.body,
+                ))
+            }
+        })
+        .await?;
+        self.report_connected();
+        Ok(response)
+    }
+
+    /// Opens a resumable server stream (see [`crate::resumable`]).
+    pub async fn resumable<R: crate::Message>(
+        &self,
+        request: Request,
+        view: ViewSource,
+    ) -> Result<crate::resumable::ResumableStream<R>, ClientError> {
+        crate::resumable::ResumableStream::open(self.clone(), request, view).await
+    }
+
+    pub(crate) fn reconnect_policy(&self) -> Option<&RetryPolicy> {
+        self.reconnect.as_ref()
+    }
+
+    pub(crate) fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_ref()
+    }
+
+    pub(crate) fn states(&self) -> Option<&StateSender> {
+        self.states.as_ref()
+    }
+
+    fn report_connected(&self) {
+        if let Some(tx) = &self.states {
+            tx.send_replace(ConnState::Connected {
+                resumed_after: None,
+            });
+        }
     }
 }
 
@@ -374,6 +549,7 @@ fn refused(e: ConnectError) -> ClientError {
             refused_response(status, designed, res.body())
         }
         ConnectError::Handshake(h) => ClientError::Handshake(h),
+        other @ ConnectError::NoSubprotocol => ClientError::Handshake(other.to_string()),
     }
 }
 

@@ -46,6 +46,10 @@ pub enum StreamError {
     /// Reconnecting was cancelled (the retry policy's token).
     #[error("cancelled")]
     Cancelled,
+    /// A dropped stream could not be reconnected: the policy gave up, or the
+    /// server refused the new connection (its error is inside).
+    #[error("reconnecting failed: {0}")]
+    Reconnect(Box<crate::ClientError>),
 }
 
 impl StreamError {
@@ -55,6 +59,7 @@ impl StreamError {
         match self {
             StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
             StreamError::ConnectionLost(_) => ErrorKind::Temporary,
+            StreamError::Reconnect(e) => e.kind(),
             StreamError::InvalidMessage(_)
             | StreamError::StreamClosed
             | StreamError::Encode(_)

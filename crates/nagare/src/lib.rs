@@ -8,7 +8,9 @@
 //! - [`stream`]: typed stream handles for the three streaming patterns
 //!   ([`ServerStream`], [`BidiServerStream`], [`ClientStream`]...);
 //! - [`server`]: the upgrade and the connection task that runs a service method;
-//! - [`client`]: dialing an endpoint from a payload;
+//! - [`client`]: dialing an endpoint from a payload, with [`retry`] policies;
+//! - [`resume`], [`replay`] and [`resumable`]: streams that survive disconnects
+//!   (the opt-in `nagare.v1` extension);
 //! - [`message`]: how messages become JSON text frames ([`Message`], [`Validate`]);
 //! - [`validation`] and [`request`]: the checks behind generated validators and
 //!   request decoders, with Goa's error names and wording;
@@ -34,6 +36,7 @@ pub mod origin;
 pub mod outbound;
 pub mod replay;
 pub mod request;
+pub mod resumable;
 pub mod resume;
 pub mod retry;
 pub mod security;
@@ -44,7 +47,7 @@ pub mod tls;
 pub mod validation;
 pub mod ws;
 
-pub use client::{ClientError, Request, UpgradeRequest};
+pub use client::{ClientError, Dialer, Request, UpgradeRequest};
 pub use close::{CloseCode, ErrorKind};
 pub use conn::{Conn, ConnConfig};
 pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
@@ -53,6 +56,7 @@ pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
 pub use outbound::{Priority, SlowConsumer};
 pub use replay::{ReplayError, ReplayLog};
+pub use resumable::ResumableStream;
 pub use resume::ResumePoint;
 pub use retry::{ConnState, RetryPolicy};
 pub use server::{EndpointName, ServerOptions, StreamFailure};

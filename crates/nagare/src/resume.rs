@@ -56,6 +56,14 @@ impl ResumePoint {
     }
 }
 
+/// Makes an endpoint speak `nagare.v1` (first in its preference order), for
+/// clients that offer it. Generated servers call it for resumable methods.
+pub fn enable(config: &mut crate::ConnConfig) {
+    if !config.subprotocols.iter().any(|p| p == PROTOCOL) {
+        config.subprotocols.insert(0, PROTOCOL.to_owned());
+    }
+}
+
 /// Whether `s` can be an epoch: 1 to 64 letters, digits, `-` or `_` (it travels
 /// inside a subprotocol token, where `.` separates it from the sequence number).
 pub fn is_epoch(s: &str) -> bool {

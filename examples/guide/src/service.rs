@@ -17,13 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::broadcast;
-
 use crate::{chat, monitor};
-
-/// Events kept for subscribers that are momentarily behind. A subscriber further
-/// behind than this is closed (1011) rather than silently skipping events.
-const EVENT_BACKLOG: usize = 1024;
 
 /// State shared by both services.
 #[derive(Clone)]
@@ -32,7 +26,11 @@ pub struct Guide {
 }
 
 struct Inner {
-    events: broadcast::Sender<chat::Event>,
+    /// Every event, numbered; the last `chat::SUBSCRIBE_REPLAY` are kept for
+    /// subscribers that were away. A subscriber further behind is closed with
+    /// 4010 rather than silently skipping events.
+    events: nagare::ReplayLog<chat::Event>,
+    subscribers: AtomicU64,
     messages: AtomicU64,
     listened: AtomicU64,
     echoed: AtomicU64,
@@ -47,10 +45,16 @@ impl Default for Guide {
 impl Guide {
     /// A fresh chat room.
     pub fn new() -> Self {
-        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        Self::with_events(nagare::ReplayLog::new(chat::SUBSCRIBE_REPLAY))
+    }
+
+    /// A chat room publishing to `events`: a log that outlives this value keeps
+    /// subscribers' streams resumable across a server restart.
+    pub fn with_events(events: nagare::ReplayLog<chat::Event>) -> Self {
         Guide {
             inner: Arc::new(Inner {
                 events,
+                subscribers: AtomicU64::new(0),
                 messages: AtomicU64::new(0),
                 listened: AtomicU64::new(0),
                 echoed: AtomicU64::new(0),
@@ -72,8 +76,7 @@ impl Guide {
             _ => &self.inner.echoed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        // No subscriber is not an error: the event simply has no audience.
-        let _ = self.inner.events.send(chat::Event {
+        self.inner.events.publish(chat::Event {
             message: message.to_owned(),
             action: action.to_owned(),
             timestamp: now(),
@@ -95,8 +98,27 @@ impl Guide {
                 "echo_messages_total",
                 self.inner.echoed.load(Ordering::Relaxed) as f64,
             ),
-            ("subscribers", self.inner.events.receiver_count() as f64),
+            (
+                "subscribers",
+                self.inner.subscribers.load(Ordering::Relaxed) as f64,
+            ),
         ]
+    }
+}
+
+/// Counts a subscriber while it is connected, however its method ends.
+struct Subscribed<'a>(&'a AtomicU64);
+
+impl<'a> Subscribed<'a> {
+    fn new(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Subscribed(count)
+    }
+}
+
+impl Drop for Subscribed<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -113,21 +135,10 @@ impl chat::Service for Guide {
     }
 
     async fn subscribe(&self, mut stream: chat::SubscribeServerStream) -> Result<(), chat::Error> {
-        let mut events = self.inner.events.subscribe();
-        let gone = stream.closed();
-        tokio::pin!(gone);
-        loop {
-            tokio::select! {
-                event = events.recv() => match event {
-                    Ok(event) => stream.send(&event).await?,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Err(chat::Error::internal(format!("subscriber fell {n} events behind")));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
-                },
-                () = &mut gone => return Ok(()),
-            }
-        }
+        let _counted = Subscribed::new(&self.inner.subscribers);
+        // Replays what a returning subscriber missed, then forwards every new
+        // event until the subscriber leaves.
+        Ok(stream.follow(&self.inner.events).await?)
     }
 
     async fn echo(&self, stream: chat::EchoServerStream) -> Result<(), chat::Error> {

@@ -30,6 +30,11 @@ pub enum ConnectError {
     /// The handshake failed after the request was sent.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(String),
+    /// The server upgraded without selecting any of the subprotocols offered.
+    /// RFC 6455 lets a client go on without one, but the WebSocket crate fails
+    /// the handshake; [`crate::Request::dial`] then dials again offering none.
+    #[error("the server selected none of the subprotocols offered")]
+    NoSubprotocol,
 }
 
 /// The byte stream of a client connection: plain TCP, or TLS over it (`wss://`,
@@ -94,6 +99,11 @@ pub async fn connect(
             ))))
         }
         Err(tungstenite::Error::Io(source)) => Err(ConnectError::Connect { addr, source }),
+        Err(tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(
+                tungstenite::error::SubProtocolError::NoSubProtocol,
+            ),
+        )) => Err(ConnectError::NoSubprotocol),
         Err(e) => Err(ConnectError::Handshake(e.to_string())),
     }
 }

@@ -1,0 +1,377 @@
+//! The client side of a resumable server stream: a stream of results that
+//! survives disconnects.
+//!
+//! [`ResumableStream`] offers `nagare.v1` when it dials (see [`crate::resume`]).
+//! When the server selects it, each result carries its sequence number; the
+//! stream checks that they follow each other (1, 2, 3...) and, when the
+//! connection drops for a reason a retry can fix, dials again with the last
+//! number it returned, so the server replays what was missed. The application
+//! sees every message once and in order, or an error that says why not:
+//!
+//! - [`StreamError::TooFarBehind`]: the server no longer has what was missed (or
+//!   the stream restarted); re-sync, then subscribe again;
+//! - [`StreamError::Gap`]: the numbers skipped; the server broke the protocol;
+//! - [`StreamError::Reconnect`]: the reconnect policy gave up, or a reconnection
+//!   was refused (a 401 after a token expired, say).
+//!
+//! After any of these the stream is over. Reconnecting needs a reconnect policy
+//! (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
+//! plain Goa server the stream works like [`crate::ClientStream`].
+//!
+//! Connection states (connecting, connected, reconnecting with attempt and delay,
+//! closed with reason) are published on a `watch` channel, see
+//! [`ResumableStream::states`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn example(mut events: nagare::ResumableStream<String>) -> Result<(), nagare::StreamError> {
+//! let mut states = events.states();
+//! tokio::spawn(async move {
+//!     while states.changed().await.is_ok() {
+//!         eprintln!("connection: {:?}", *states.borrow());
+//!     }
+//! });
+//! while let Some(event) = events.recv().await? {
+//!     println!("{event}");
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::marker::PhantomData;
+
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
+use futures_util::Stream;
+use tokio::sync::watch;
+
+use crate::client::{ClientError, Dialer, Request, ViewSource};
+use crate::close::CloseCode;
+use crate::conn::{Keepalive, RawReceiver};
+use crate::error::StreamError;
+use crate::message::Message;
+use crate::resume::{self, Frame, ResumePoint};
+use crate::retry::{ConnState, Outage, StateSender};
+use crate::stream::ViewName;
+use crate::ws::Data;
+
+/// A server stream that reconnects and resumes; see the [module](self) docs.
+pub struct ResumableStream<R> {
+    dialer: Dialer,
+    request: Request,
+    view_source: ViewSource,
+    live: Option<Live>,
+    /// The epoch of the stream and the last number returned to the application.
+    point: Option<ResumePoint>,
+    /// The retries of the outage in progress, kept until a connection makes
+    /// progress, so that a server that accepts and drops at once is backed off.
+    outage: Option<Outage>,
+    states: StateSender,
+    reconnects: u64,
+    /// Set when the stream is over: `Ok` after a clean end.
+    over: Option<Result<(), String>>,
+    _type: PhantomData<fn() -> R>,
+}
+
+/// The connection in use.
+struct Live {
+    rx: RawReceiver,
+    view: Option<ViewName>,
+    /// The server selected `nagare.v1`.
+    numbered: bool,
+    /// The position frame of this connection was seen.
+    positioned: bool,
+    _keepalive: Keepalive,
+}
+
+impl<R: Message> ResumableStream<R> {
+    /// Dials with the dialer's retry policy.
+    pub(crate) async fn open(
+        dialer: Dialer,
+        request: Request,
+        view_source: ViewSource,
+    ) -> Result<Self, ClientError> {
+        let states = dialer
+            .states()
+            .cloned()
+            .unwrap_or_else(|| crate::retry::states().0);
+        let mut stream = ResumableStream {
+            dialer,
+            request,
+            view_source,
+            live: None,
+            point: None,
+            outage: None,
+            states,
+            reconnects: 0,
+            over: None,
+            _type: PhantomData,
+        };
+        let mut outage = Outage::new(stream.dialer.retry_policy(), Some(&stream.states));
+        loop {
+            match outage.run(stream.dial()).await {
+                Ok(live) => {
+                    stream.connected(live);
+                    return Ok(stream);
+                }
+                Err(e) => outage.failed(e).await?,
+            }
+        }
+    }
+
+    /// The connection states, latest first: a fresh receiver sees the current one.
+    pub fn states(&self) -> watch::Receiver<ConnState> {
+        self.states.subscribe()
+    }
+
+    /// The stream's epoch and the number of the last message returned, once the
+    /// server has numbered the stream.
+    pub fn position(&self) -> Option<&ResumePoint> {
+        self.point.as_ref()
+    }
+
+    /// Whether the server numbers this stream (it speaks `nagare.v1`), so that a
+    /// drop can be resumed.
+    pub fn is_resumable(&self) -> bool {
+        self.live.as_ref().is_none_or(|l| l.numbered)
+    }
+
+    /// How many times the stream reconnected.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects
+    }
+
+    /// The view results are validated with.
+    pub fn view(&self) -> Option<&str> {
+        self.live.as_ref().and_then(|l| l.view.as_deref())
+    }
+
+    /// Leaves the stream: close 1000 `client closing connection`.
+    pub fn close(mut self) {
+        self.live = None;
+        self.finish(Ok(()), "closed by the client".into());
+    }
+
+    /// The next result; `Ok(None)` when the server ended the stream. Reconnects
+    /// (and resumes) as needed when a reconnect policy is set. Cancel safe while
+    /// waiting for a message; dropping it during a reconnection abandons that
+    /// attempt (the next call starts another).
+    pub async fn recv(&mut self) -> Result<Option<R>, StreamError> {
+        loop {
+            if let Some(over) = &self.over {
+                return match over {
+                    Ok(()) => Ok(None),
+                    Err(_) => Err(StreamError::StreamClosed),
+                };
+            }
+            let Some(live) = self.live.as_mut() else {
+                self.reconnect().await?;
+                continue;
+            };
+            match std::future::poll_fn(|cx| live.rx.poll_recv(cx)).await {
+                Ok(Some(data)) => {
+                    if let Some(msg) = self.accept(&data)? {
+                        return Ok(Some(msg));
+                    }
+                }
+                Ok(None) => {
+                    self.live = None;
+                    self.finish(Ok(()), "the server ended the stream".into());
+                    return Ok(None);
+                }
+                Err(e) => self.lost(e).await?,
+            }
+        }
+    }
+
+    /// The stream as a [`Stream`] of results (ends after the first error).
+    pub fn into_stream(self) -> impl Stream<Item = Result<R, StreamError>> {
+        futures_util::stream::unfold(Some(self), |s| async move {
+            let mut s = s?;
+            match s.recv().await {
+                Ok(Some(m)) => Some((Ok(m), Some(s))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
+    /// Handles one frame; `Ok(None)` for a frame that carries no result.
+    fn accept(&mut self, data: &Data) -> Result<Option<R>, StreamError> {
+        let Some(live) = self.live.as_mut() else {
+            return Ok(None);
+        };
+        let bytes = data.as_bytes();
+        if !live.numbered {
+            return R::decode(bytes, live.view.as_deref())
+                .map(Some)
+                .map_err(StreamError::InvalidMessage);
+        }
+        let frame = match resume::parse(bytes) {
+            Ok(f) => f,
+            Err(e) => return Err(self.fail(StreamError::InvalidMessage(e))),
+        };
+        match frame {
+            Frame::Position { epoch, seq } => {
+                if live.positioned {
+                    return Err(self.fail(StreamError::Gap {
+                        expected: self.point.as_ref().map_or(1, |p| p.seq + 1),
+                        got: seq + 1,
+                    }));
+                }
+                live.positioned = true;
+                match &self.point {
+                    None => {
+                        self.point = Some(ResumePoint { epoch, seq });
+                    }
+                    Some(p) if p.epoch != epoch => {
+                        let why = format!("the stream restarted (epoch {} is gone)", p.epoch);
+                        return Err(self.fail(StreamError::TooFarBehind(why)));
+                    }
+                    Some(p) if p.seq != seq => {
+                        let gap = StreamError::Gap {
+                            expected: p.seq + 1,
+                            got: seq + 1,
+                        };
+                        return Err(self.fail(gap));
+                    }
+                    Some(_) => {}
+                }
+                // The server knows where this client stands: the outage is over.
+                self.outage = None;
+                Ok(None)
+            }
+            Frame::Message { seq, data } => {
+                let expected = self.point.as_ref().map(|p| p.seq + 1);
+                match (live.positioned, expected) {
+                    (true, Some(expected)) if seq == expected => {}
+                    (_, expected) => {
+                        let gap = StreamError::Gap {
+                            expected: expected.unwrap_or(1),
+                            got: seq,
+                        };
+                        return Err(self.fail(gap));
+                    }
+                }
+                let decoded = R::decode(data, live.view.as_deref());
+                if let Some(p) = self.point.as_mut() {
+                    p.seq = seq;
+                }
+                decoded.map(Some).map_err(StreamError::InvalidMessage)
+            }
+        }
+    }
+
+    /// The connection failed with `e`: reconnect if a retry can help and the
+    /// stream can resume, else end the stream with the error.
+    async fn lost(&mut self, e: StreamError) -> Result<(), StreamError> {
+        let numbered = self.live.take().is_some_and(|l| l.numbered);
+        let e = match e {
+            StreamError::Closed { code, reason } if code == CloseCode::TOO_FAR_BEHIND => {
+                let why = reason
+                    .strip_prefix("too far behind: ")
+                    .unwrap_or(&reason)
+                    .to_owned();
+                StreamError::TooFarBehind(why)
+            }
+            other => other,
+        };
+        if !numbered || self.dialer.reconnect_policy().is_none() || !e.kind().is_retryable() {
+            return Err(self.fail(e));
+        }
+        tracing::info!(error = %e, position = ?self.point, "stream lost: reconnecting");
+        let policy = self.dialer.reconnect_policy().cloned();
+        let states = self.states.clone();
+        let outage = self
+            .outage
+            .get_or_insert_with(|| Outage::new(policy.as_ref(), Some(&states)));
+        match outage.failed(e).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Dials until connected, continuing the outage in progress.
+    async fn reconnect(&mut self) -> Result<(), StreamError> {
+        let policy = self.dialer.reconnect_policy().cloned();
+        let states = self.states.clone();
+        loop {
+            let outage = self
+                .outage
+                .get_or_insert_with(|| Outage::new(policy.as_ref(), Some(&states)));
+            let dial = {
+                let mut request = self.request.clone();
+                request.offer_protocol(resume::PROTOCOL);
+                if let Some(p) = &self.point {
+                    request.offer_protocol(p.offer());
+                }
+                let dialer = &self.dialer;
+                let view_source = &self.view_source;
+                async move { dial_live(dialer, request, view_source).await }
+            };
+            match outage.run(dial).await {
+                Ok(live) => {
+                    self.reconnects += 1;
+                    self.connected(live);
+                    return Ok(());
+                }
+                Err(e) => {
+                    let failed = outage.failed(e).await;
+                    if let Err(e) = failed {
+                        return Err(self.fail(StreamError::Reconnect(Box::new(e))));
+                    }
+                }
+            }
+        }
+    }
+
+    /// One dial of the first connection.
+    async fn dial(&self) -> Result<Live, ClientError> {
+        let mut request = self.request.clone();
+        request.offer_protocol(resume::PROTOCOL);
+        dial_live(&self.dialer, request, &self.view_source).await
+    }
+
+    fn connected(&mut self, live: Live) {
+        let resumed_after = self.point.as_ref().map(|p| p.seq);
+        if !live.numbered {
+            tracing::debug!("the server does not speak nagare.v1: the stream cannot resume");
+        }
+        self.live = Some(live);
+        self.states
+            .send_replace(ConnState::Connected { resumed_after });
+    }
+
+    /// Ends the stream with an error, which is returned.
+    fn fail(&mut self, e: StreamError) -> StreamError {
+        self.live = None;
+        self.finish(Err(e.to_string()), e.to_string());
+        e
+    }
+
+    fn finish(&mut self, outcome: Result<(), String>, reason: String) {
+        if self.over.is_none() {
+            self.over = Some(outcome);
+            self.states.send_replace(ConnState::Closed { reason });
+        }
+    }
+}
+
+/// Dials once and wraps the connection.
+async fn dial_live(
+    dialer: &Dialer,
+    request: Request,
+    view_source: &ViewSource,
+) -> Result<Live, ClientError> {
+    let (conn, headers) = request.dial(dialer.base_url(), dialer.config()).await?;
+    let numbered = headers
+        .get(SEC_WEBSOCKET_PROTOCOL)
+        .is_some_and(|v| v.as_bytes() == resume::PROTOCOL.as_bytes());
+    let keepalive = Keepalive::new(conn.outbound.clone());
+    Ok(Live {
+        rx: RawReceiver::new(conn.inbound),
+        view: view_source.view(&headers),
+        numbered,
+        positioned: false,
+        _keepalive: keepalive,
+    })
+}
