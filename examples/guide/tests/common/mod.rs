@@ -7,6 +7,20 @@ pub struct Server {
     pub base: String,
     pub addr: std::net::SocketAddr,
     pub options: nagare::ServerOptions,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Shuts the server down gracefully (connections closed with 1001) and
+    /// waits until its port is free.
+    pub async fn stop(self) {
+        let report = self
+            .options
+            .shutdown_gracefully(std::time::Duration::from_secs(5))
+            .await;
+        assert_eq!(report.abandoned, 0);
+        let _ = self.task.await;
+    }
 }
 
 /// Serves the guide on `127.0.0.1:0` with default options.
@@ -16,16 +30,38 @@ pub async fn start() -> Server {
 
 /// Serves the guide on `127.0.0.1:0`.
 pub async fn start_with(options: nagare::ServerOptions) -> Server {
-    let app = guide::service::Guide::new().router(options.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    serve(guide::service::Guide::new(), options, None).await
+}
+
+/// Serves `guide` on `addr` (a fresh loopback port when `None`).
+pub async fn start_with_guide(
+    guide: guide::service::Guide,
+    addr: Option<std::net::SocketAddr>,
+) -> Server {
+    serve(guide, nagare::ServerOptions::new(), addr).await
+}
+
+async fn serve(
+    guide: guide::service::Guide,
+    options: nagare::ServerOptions,
+    addr: Option<std::net::SocketAddr>,
+) -> Server {
+    let app = guide.router(options.clone());
+    let listener = tokio::net::TcpListener::bind(addr.unwrap_or(([127, 0, 0, 1], 0).into()))
         .await
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { nagare::export::axum::serve(listener, app).await });
+    let stop = options.shutdown.clone();
+    let task = tokio::spawn(async move {
+        nagare::export::axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
     Server {
         base: format!("http://{addr}"),
         addr,
         options,
+        task,
     }
 }
 

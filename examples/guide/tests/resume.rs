@@ -1,0 +1,304 @@
+//! Resumable subscriptions through faults: a TCP proxy between client and server
+//! cuts, refuses and freezes connections; servers are shut down and started
+//! again on the same port. Every event must reach the subscriber once and in
+//! order, or the subscriber must be told why not.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{bounded, start, start_with_guide};
+use guide::chat;
+use nagare::{ConnState, ReplayLog, RetryPolicy, StreamError};
+use nagare_testkit::proxy::Proxy;
+use tokio::sync::watch;
+
+/// Reconnects quickly and for ever: the tests decide when the server is back.
+fn fast_reconnect() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(50))
+        .forever()
+}
+
+/// A listener connection that publishes `message` events on the server at `base`.
+async fn publisher(base: &str) -> chat::ListenerClientStream {
+    chat::client::Client::new(base)
+        .listener()
+        .await
+        .expect("listener connects")
+}
+
+async fn publish(listener: &mut chat::ListenerClientStream, message: impl ToString) {
+    listener
+        .send(&chat::ListenerStreamingPayload {
+            message: message.to_string(),
+        })
+        .await
+        .expect("publish");
+}
+
+/// The next event's message; fails on an error or the end of the stream.
+async fn next_message(events: &mut chat::SubscribeClientStream) -> String {
+    match events.recv().await {
+        Ok(Some(event)) => event.message,
+        Ok(None) => panic!("the stream ended"),
+        Err(e) => panic!("the stream failed: {e}"),
+    }
+}
+
+/// Waits until the server counts `n` subscribers: their replay cursors exist, so
+/// nothing published from now on can pass them by.
+async fn subscribed(base: &str, n: f64) {
+    common::wait_for_metric(base, "subscribers", n).await;
+}
+
+/// Waits for a state that satisfies `ok`.
+async fn state(rx: &mut watch::Receiver<ConnState>, ok: impl Fn(&ConnState) -> bool) -> ConnState {
+    rx.wait_for(|s| ok(s)).await.expect("state channel").clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_survives_twenty_cuts_during_ten_thousand_events() {
+    const EVENTS: u64 = 10_000;
+    const CUTS: u64 = 20;
+    // The publisher stays at most this far ahead of the subscriber, well inside
+    // the replay log (1024), so every cut can be resumed.
+    const WINDOW: u64 = 512;
+    bounded(async {
+        let server = start().await;
+        let proxy = Proxy::start(server.addr).await;
+        let client = chat::client::Client::new(proxy.url()).with_reconnect(fast_reconnect());
+        let mut events = client.subscribe().await.expect("subscribe");
+        subscribed(&server.base, 1.0).await;
+
+        let (progress, mut seen) = watch::channel(0u64);
+        let mut listener = publisher(&server.base).await;
+        let publishing = tokio::spawn(async move {
+            for i in 1..=EVENTS {
+                if i > WINDOW {
+                    seen.wait_for(|n| n + WINDOW >= i).await.expect("subscriber");
+                }
+                publish(&mut listener, i).await;
+            }
+            listener.close().await.expect("listener ends cleanly");
+        });
+
+        let mut cuts = 0;
+        for i in 1..=EVENTS {
+            assert_eq!(next_message(&mut events).await, i.to_string());
+            progress.send_replace(i);
+            // Cut a connection only once the previous cut was recovered from, so
+            // that each cut hits a live connection.
+            if cuts < CUTS && i >= 250 + 450 * cuts && events.reconnects() == cuts {
+                proxy.cut();
+                cuts += 1;
+            }
+        }
+        publishing.await.expect("publisher");
+        assert_eq!(cuts, CUTS);
+        assert_eq!(events.reconnects(), CUTS);
+        assert_eq!(events.position().map(|p| p.seq), Some(EVENTS));
+        assert!(proxy.accepted() > CUTS);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
+    bounded(async {
+        // The log outlives the server, as a log kept in a broker would.
+        let log = ReplayLog::new(chat::SUBSCRIBE_REPLAY);
+        let first = start_with_guide(guide::service::Guide::with_events(log.clone()), None).await;
+        let client = chat::client::Client::new(&first.base).with_reconnect(fast_reconnect());
+        let mut events = client.subscribe().await.expect("subscribe");
+        let mut states = events.states();
+        subscribed(&first.base, 1.0).await;
+        let mut listener = publisher(&first.base).await;
+        for i in 1..=100 {
+            publish(&mut listener, i).await;
+        }
+        for i in 1..=100 {
+            assert_eq!(next_message(&mut events).await, i.to_string());
+        }
+
+        // Stop the server: the subscriber is closed with 1001 and keeps trying.
+        drop(listener);
+        let addr = first.addr;
+        first.stop().await;
+        let receiving = tokio::spawn(async move {
+            for i in 101..=200 {
+                assert_eq!(next_message(&mut events).await, i.to_string());
+            }
+            events
+        });
+        // Reconnections are refused while no server listens.
+        state(&mut states, |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3)).await;
+        // Events go on while no server runs.
+        for i in 101..=150 {
+            log.publish(chat::Event {
+                message: i.to_string(),
+                action: "listener".into(),
+                timestamp: "2026-11-28T00:00:00Z".into(),
+            });
+        }
+        let second = start_with_guide(
+            guide::service::Guide::with_events(log.clone()),
+            Some(addr),
+        )
+        .await;
+        let mut listener = publisher(&second.base).await;
+        for i in 151..=200 {
+            publish(&mut listener, i).await;
+        }
+        let events = receiving.await.expect("receiver task");
+        assert_eq!(
+            *states.borrow(),
+            ConnState::Connected {
+                resumed_after: Some(100)
+            }
+        );
+        assert_eq!(events.reconnects(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_restarted_server_without_the_old_log_tells_the_client_to_resync() {
+    bounded(async {
+        let first = start_with_guide(guide::service::Guide::new(), None).await;
+        let client = chat::client::Client::new(&first.base).with_reconnect(fast_reconnect());
+        let mut events = client.subscribe().await.expect("subscribe");
+        subscribed(&first.base, 1.0).await;
+        let mut listener = publisher(&first.base).await;
+        publish(&mut listener, "before").await;
+        assert_eq!(next_message(&mut events).await, "before");
+        drop(listener);
+        let addr = first.addr;
+        first.stop().await;
+        // A new process: a new log, a new epoch.
+        let second = start_with_guide(guide::service::Guide::new(), Some(addr)).await;
+        match events.recv().await {
+            Err(StreamError::TooFarBehind(why)) => {
+                assert!(why.contains("the stream restarted"), "{why}")
+            }
+            other => panic!("expected too far behind, got {other:?}"),
+        }
+        // The stream is over; the application re-syncs and subscribes again.
+        assert!(events.recv().await.is_err());
+        let mut again = client.subscribe().await.expect("subscribe again");
+        subscribed(&second.base, 1.0).await;
+        let mut listener = publisher(&second.base).await;
+        publish(&mut listener, "after").await;
+        assert_eq!(next_message(&mut again).await, "after");
+        assert_eq!(again.position().map(|p| p.seq), Some(1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_too_far_behind_is_told_so() {
+    bounded(async {
+        let server =
+            start_with_guide(guide::service::Guide::with_events(ReplayLog::new(8)), None).await;
+        let proxy = Proxy::start(server.addr).await;
+        let client = chat::client::Client::new(proxy.url()).with_reconnect(fast_reconnect());
+        let mut events = client.subscribe().await.expect("subscribe");
+        let mut states = events.states();
+        subscribed(&server.base, 1.0).await;
+        let mut listener = publisher(&server.base).await;
+        publish(&mut listener, 1).await;
+        assert_eq!(next_message(&mut events).await, "1");
+
+        // The subscriber is away (its reconnections refused) while 20 events are
+        // published: the log keeps the last 8.
+        proxy.refuse(true);
+        proxy.cut();
+        let recv = tokio::spawn(async move { (events.recv().await.map(|e| e.map(|e| e.message)), events) });
+        state(&mut states, |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3)).await;
+        for i in 2..=21 {
+            publish(&mut listener, i).await;
+        }
+        // Published events are in the log once the monitor counts them.
+        common::wait_for_metric(&server.base, "messages_total", 21.0).await;
+        proxy.refuse(false);
+        let (outcome, mut events) = recv.await.expect("receiver task");
+        match outcome {
+            Err(StreamError::TooFarBehind(why)) => {
+                assert_eq!(why, "message 2 is gone; the oldest kept is 14")
+            }
+            other => panic!("expected too far behind, got {other:?}"),
+        }
+        assert!(matches!(
+            &*states.borrow(),
+            ConnState::Closed { reason } if reason.contains("too far behind")
+        ));
+        assert!(matches!(events.recv().await, Err(StreamError::StreamClosed)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_frozen_connection_is_found_dead_by_client_pings_and_resumed() {
+    bounded(async {
+        let server = start().await;
+        let proxy = Proxy::start(server.addr).await;
+        let config = nagare::ConnConfig {
+            ping_interval: Some(Duration::from_millis(100)),
+            pong_timeout: Duration::from_millis(100),
+            ..Default::default()
+        };
+        // Slow enough a first retry that the test sees the reconnecting state.
+        let reconnect = fast_reconnect().initial_delay(Duration::from_millis(200));
+        let client = chat::client::Client::new(proxy.url())
+            .with_config(config)
+            .with_reconnect(reconnect);
+        let mut events = client.subscribe().await.expect("subscribe");
+        let mut states = events.states();
+        subscribed(&server.base, 1.0).await;
+        let mut listener = publisher(&server.base).await;
+        publish(&mut listener, "a").await;
+        assert_eq!(next_message(&mut events).await, "a");
+
+        // The connection stays open but nothing crosses it any more.
+        proxy.freeze();
+        let receiving = tokio::spawn(async move {
+            let b = next_message(&mut events).await;
+            let c = next_message(&mut events).await;
+            (b, c, events)
+        });
+        let lost = state(&mut states, |s| matches!(s, ConnState::Reconnecting { .. })).await;
+        assert!(
+            matches!(&lost, ConnState::Reconnecting { error, .. } if error.contains("stopped answering pings")),
+            "{lost:?}"
+        );
+        publish(&mut listener, "b").await;
+        publish(&mut listener, "c").await;
+        let (b, c, events) = receiving.await.expect("receiver task");
+        assert_eq!((b.as_str(), c.as_str()), ("b", "c"));
+        assert_eq!(events.reconnects(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_plain_goa_subscriber_gets_unnumbered_events() {
+    bounded(async {
+        use futures_util::StreamExt;
+        let server = start().await;
+        let url = format!("ws://{}/subscribe", server.addr);
+        let (mut ws, response) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("plain upgrade");
+        assert!(response.headers().get("sec-websocket-protocol").is_none());
+        subscribed(&server.base, 1.0).await;
+        let mut listener = publisher(&server.base).await;
+        publish(&mut listener, "plain").await;
+        let frame = ws.next().await.expect("a frame").expect("ok");
+        let event: serde_json::Value =
+            serde_json::from_str(frame.to_text().expect("text")).expect("json");
+        assert_eq!(event["message"], "plain");
+        assert!(event.get("seq").is_none());
+    })
+    .await;
+}
