@@ -163,7 +163,13 @@ fn render_method(m: &MethodInfo) -> TokenStream {
                     },
                 )
             }
-            None => (quote!(()), quote!({ let _ = response; Ok(()) })),
+            None => (
+                quote!(()),
+                quote!({
+                    let _ = response;
+                    Ok(())
+                }),
+            ),
         };
         return quote! {
             #doc

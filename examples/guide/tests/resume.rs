@@ -64,7 +64,7 @@ async fn a_subscription_survives_twenty_cuts_during_ten_thousand_events() {
     const CUTS: u64 = 20;
     // The publisher stays at most this far ahead of the subscriber, well inside
     // the replay log (1024), so every cut can be resumed.
-    const WINDOW: u64 = 512;
+    const WINDOW: u64 = 256;
     bounded(async {
         let server = start().await;
         let proxy = Proxy::start(server.addr).await;
@@ -77,10 +77,14 @@ async fn a_subscription_survives_twenty_cuts_during_ten_thousand_events() {
         let publishing = tokio::spawn(async move {
             for i in 1..=EVENTS {
                 if i > WINDOW {
-                    seen.wait_for(|n| n + WINDOW >= i).await.expect("subscriber");
+                    seen.wait_for(|n| n + WINDOW >= i)
+                        .await
+                        .expect("subscriber");
                 }
                 publish(&mut listener, i).await;
             }
+            // Only a new connection can bring this one after the last cut.
+            publish(&mut listener, "end").await;
             listener.close().await.expect("listener ends cleanly");
         });
 
@@ -95,10 +99,11 @@ async fn a_subscription_survives_twenty_cuts_during_ten_thousand_events() {
                 cuts += 1;
             }
         }
+        assert_eq!(next_message(&mut events).await, "end");
         publishing.await.expect("publisher");
         assert_eq!(cuts, CUTS);
         assert_eq!(events.reconnects(), CUTS);
-        assert_eq!(events.position().map(|p| p.seq), Some(EVENTS));
+        assert_eq!(events.position().map(|p| p.seq), Some(EVENTS + 1));
         assert!(proxy.accepted() > CUTS);
     })
     .await;
@@ -133,7 +138,11 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
             events
         });
         // Reconnections are refused while no server listens.
-        state(&mut states, |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3)).await;
+        state(
+            &mut states,
+            |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3),
+        )
+        .await;
         // Events go on while no server runs.
         for i in 101..=150 {
             log.publish(chat::Event {
@@ -142,11 +151,8 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
                 timestamp: "2026-11-28T00:00:00Z".into(),
             });
         }
-        let second = start_with_guide(
-            guide::service::Guide::with_events(log.clone()),
-            Some(addr),
-        )
-        .await;
+        let second =
+            start_with_guide(guide::service::Guide::with_events(log.clone()), Some(addr)).await;
         let mut listener = publisher(&second.base).await;
         for i in 151..=200 {
             publish(&mut listener, i).await;
@@ -214,8 +220,15 @@ async fn a_client_too_far_behind_is_told_so() {
         // published: the log keeps the last 8.
         proxy.refuse(true);
         proxy.cut();
-        let recv = tokio::spawn(async move { (events.recv().await.map(|e| e.map(|e| e.message)), events) });
-        state(&mut states, |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3)).await;
+        let recv =
+            tokio::spawn(
+                async move { (events.recv().await.map(|e| e.map(|e| e.message)), events) },
+            );
+        state(
+            &mut states,
+            |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3),
+        )
+        .await;
         for i in 2..=21 {
             publish(&mut listener, i).await;
         }
@@ -233,7 +246,10 @@ async fn a_client_too_far_behind_is_told_so() {
             &*states.borrow(),
             ConnState::Closed { reason } if reason.contains("too far behind")
         ));
-        assert!(matches!(events.recv().await, Err(StreamError::StreamClosed)));
+        assert!(matches!(
+            events.recv().await,
+            Err(StreamError::StreamClosed)
+        ));
     })
     .await;
 }
