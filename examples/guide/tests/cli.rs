@@ -106,3 +106,64 @@ async fn server_errors_are_reported_with_a_failing_exit_code() {
     })
     .await;
 }
+
+/// The message of the next event `guide-cli subscribe` prints.
+async fn next_event(
+    out: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) -> String {
+    let line = out.next_line().await.expect("stdout").expect("a line");
+    let event: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+    event["message"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn subscribe_with_reconnect_resumes_after_a_cut() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    bounded(async {
+        let server = start().await;
+        let proxy = nagare_testkit::proxy::Proxy::start(server.addr).await;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_guide-cli"))
+            .arg("--url")
+            .arg(proxy.url())
+            .args(["chat", "subscribe", "--reconnect"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn guide-cli");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut err = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        common::wait_for_metric(&server.base, "subscribers", 1.0).await;
+        let mut listener = guide::chat::client::Client::new(&server.base)
+            .listener()
+            .await
+            .expect("listener");
+        let message = |text: &str| guide::chat::ListenerStreamingPayload {
+            message: text.to_owned(),
+        };
+        listener.send(&message("one")).await.expect("send");
+        listener.send(&message("two")).await.expect("send");
+        assert_eq!(next_event(&mut out).await, "one");
+        assert_eq!(next_event(&mut out).await, "two");
+
+        proxy.cut();
+        listener.send(&message("three")).await.expect("send");
+        assert_eq!(next_event(&mut out).await, "three");
+        let mut seen = Vec::new();
+        loop {
+            let line = err.next_line().await.expect("stderr").expect("a line");
+            seen.push(line.clone());
+            // After message 2, or 3 if that one slipped through before the cut.
+            if line.starts_with("connected, resuming after message ") {
+                break;
+            }
+        }
+        assert!(
+            seen.iter().any(|l| l.starts_with("reconnecting in ")),
+            "{seen:?}"
+        );
+        child.kill().await.expect("kill guide-cli");
+    })
+    .await;
+}

@@ -318,3 +318,82 @@ async fn a_plain_goa_subscriber_gets_unnumbered_events() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_503_is_retried_until_the_attempts_run_out() {
+    bounded(async {
+        use nagare::export::axum;
+        // A server in maintenance: every request gets 503.
+        let app = axum::Router::new()
+            .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "maintenance") });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let proxy = Proxy::start(addr).await;
+        let policy = RetryPolicy::default()
+            .initial_delay(Duration::from_millis(1))
+            .max_attempts(Some(3));
+        let client = chat::client::Client::new(proxy.url()).with_retry(policy);
+        match client.echo().await {
+            Err(chat::Error::Client(e)) => {
+                assert_eq!(e.kind(), nagare::ErrorKind::ResourceExhausted, "{e}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.err()),
+        }
+        assert_eq!(proxy.accepted(), 3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_during_the_backoff_returns_at_once() {
+    bounded(async {
+        // A port nobody listens on: every attempt is refused.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = closed.local_addr().expect("addr");
+        drop(closed);
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let policy = RetryPolicy::default()
+            .jitter(false)
+            .initial_delay(Duration::from_secs(60))
+            .forever()
+            .cancel_on(cancel.clone());
+        let (states, mut observed) = nagare::retry::states();
+        let client = chat::client::Client::new(format!("http://{addr}"))
+            .with_retry(policy)
+            .with_states(states);
+        let call = tokio::spawn(async move { client.echo().await.err() });
+        let waiting = state(&mut observed, |s| {
+            matches!(s, ConnState::Reconnecting { .. })
+        })
+        .await;
+        assert!(matches!(
+            waiting,
+            ConnState::Reconnecting { attempt: 2, delay, .. } if delay == Duration::from_secs(60)
+        ));
+        cancel.cancel();
+        // Well before the 60 s wait would end.
+        let outcome = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the call returns once cancelled")
+            .expect("task");
+        assert!(
+            matches!(
+                outcome,
+                Some(chat::Error::Client(nagare::ClientError::Cancelled))
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            *observed.borrow(),
+            ConnState::Closed {
+                reason: "cancelled".into()
+            }
+        );
+    })
+    .await;
+}
