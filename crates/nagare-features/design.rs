@@ -1,8 +1,9 @@
 //! A design that uses every feature of the design language the guide does not:
 //! path parameters, headers with wire names, cookies, arrays, defaults, every
 //! format, patterns, enums, nested types, designed errors, a service path prefix,
-//! client streaming with a final collection result, and a bidirectional method
-//! whose result has views.
+//! client streaming with a final collection result, a bidirectional method whose
+//! result has views, and a resumable bidirectional method keyed by a path
+//! parameter.
 
 use nagare_design::*;
 
@@ -101,6 +102,28 @@ pub fn design() -> Api {
                         .header("key:X-Api-Key")
                         .response(204)
                         .error_response("forbidden", 403);
+                });
+            });
+            s.method("talk", |m| {
+                m.description("A room's conversation: each line sent is published to the room, and the room's lines stream back, resuming after a drop.");
+                m.payload(|p: &mut Object| {
+                    p.attribute("room", STRING).min_length(2);
+                    p.required(["room"]);
+                });
+                m.streaming_payload(|p: &mut Object| {
+                    p.field(1, "text", STRING, "What was said").min_length(1);
+                    p.required(["text"]);
+                });
+                m.streaming_result(|r: &mut Object| {
+                    r.field(1, "room", STRING, "Where it was said");
+                    r.field(2, "text", STRING, "What was said");
+                    r.required(["room", "text"]);
+                });
+                m.resumable(|r| {
+                    r.key(["room"]).replay(256);
+                });
+                m.http(|h| {
+                    h.get("/rooms/{room}/talk");
                 });
             });
             s.method("watch", |m| {

@@ -146,6 +146,14 @@ fn method_arm(m: &MethodInfo) -> TokenStream {
         StreamKind::ClientWithResult => {
             quote!(nagare::cli::send_lines_then_print(#call, #format).await)
         }
+        _ if m.method.resume.is_some() => quote! {
+            let client = if m.get_flag("reconnect") {
+                client.clone().with_reconnect(nagare::cli::reconnect_policy())
+            } else {
+                client.clone()
+            };
+            nagare::cli::exchange_resumable(#call.split(), #format).await
+        },
         _ => quote!(nagare::cli::exchange(#call.split(), #format).await),
     };
     quote! {

@@ -200,12 +200,17 @@ fn render_method(m: &MethodInfo) -> TokenStream {
             (None, Some(v)) => quote!(nagare::client::ViewSource::Fixed(#v.into())),
             (None, None) => quote!(nagare::client::ViewSource::None),
         };
+        let open = if m.kind == StreamKind::Bidirectional {
+            quote!(resumable_bidi)
+        } else {
+            quote!(resumable)
+        };
         return quote! {
             #doc
             pub async fn #id(&self, #arg) -> Result<#stream, Error> {
                 #prepare
                 self.dialer
-                    .resumable(request, #source)
+                    .#open(request, #source)
                     .await
                     .map_err(|e| Error::from_client(e, STATUSES))
             }

@@ -304,6 +304,10 @@ fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
             quote!(nagare::ServerRecvResultStream<#sp, #r>),
             quote!(nagare::ClientSendResultStream<#sp, #r>),
         ),
+        StreamKind::Bidirectional if m.method.resume.is_some() => (
+            quote!(nagare::BidiServerStream<#sp, #r>),
+            quote!(nagare::ResumableBidiStream<#sp, #r>),
+        ),
         StreamKind::Bidirectional => (
             quote!(nagare::BidiServerStream<#sp, #r>),
             quote!(nagare::BidiClientStream<#sp, #r>),

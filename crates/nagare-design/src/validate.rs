@@ -192,13 +192,14 @@ impl Validator {
 
     fn resume(&mut self, m: &Method, resume: &crate::dsl::Resume, loc: &str) {
         let rloc = format!("{loc}: resumable");
-        match m.kind() {
-            crate::dsl::StreamKind::Server => {}
-            crate::dsl::StreamKind::Bidirectional => self.err(
+        if !matches!(
+            m.kind(),
+            crate::dsl::StreamKind::Server | crate::dsl::StreamKind::Bidirectional
+        ) {
+            self.err(
                 &rloc,
-                "only server streams (streaming_result without streaming_payload) can resume so far",
-            ),
-            _ => self.err(&rloc, "only a streaming_result can be resumed"),
+                "only a streaming_result can be resumed (a server or bidirectional stream)",
+            );
         }
         if resume.replay == 0 {
             self.err(&rloc, "replay must keep at least one message");

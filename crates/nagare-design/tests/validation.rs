@@ -520,9 +520,17 @@ fn a_resumable_server_stream_keyed_by_a_required_attribute_passes() {
 }
 
 #[test]
-fn only_server_streams_can_resume() {
+fn only_a_streaming_result_can_resume() {
     let e = single_error(api("x", |a| {
         a.service("chat", |s| {
+            s.method("send", |m| {
+                m.streaming_payload(STRING);
+                m.resumable(|_| {});
+                m.http(|h| {
+                    h.get("/send");
+                });
+            });
+            // The server half of a bidirectional stream can.
             s.method("echo", |m| {
                 echo(m);
                 m.resumable(|_| {});
@@ -531,7 +539,7 @@ fn only_server_streams_can_resume() {
     }));
     assert_eq!(
         e,
-        "service \"chat\" method \"echo\": resumable: only server streams (streaming_result without streaming_payload) can resume so far"
+        "service \"chat\" method \"send\": resumable: only a streaming_result can be resumed (a server or bidirectional stream)"
     );
 }
 

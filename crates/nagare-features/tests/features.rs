@@ -9,7 +9,22 @@ use std::sync::Arc;
 use nagare::{ClientError, StreamError};
 use nagare_features::sensors::{self, client::Client, Reading, RecordPayload, Tag, WatchPayload};
 
-struct Sensors;
+/// The rooms' conversations, one replay log per room (the `talk` stream key).
+#[derive(Default)]
+struct Sensors {
+    rooms:
+        std::sync::Mutex<std::collections::HashMap<String, nagare::ReplayLog<sensors::TalkResult>>>,
+}
+
+impl Sensors {
+    fn room(&self, key: &str) -> nagare::ReplayLog<sensors::TalkResult> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
+        rooms
+            .entry(key.to_owned())
+            .or_insert_with(|| nagare::ReplayLog::new(sensors::TALK_REPLAY))
+            .clone()
+    }
+}
 
 fn tag(key: &str, value: impl ToString) -> Tag {
     Tag {
@@ -93,6 +108,32 @@ impl sensors::Service for Sensors {
         Ok(())
     }
 
+    async fn talk(
+        &self,
+        payload: sensors::TalkPayload,
+        stream: sensors::TalkServerStream,
+    ) -> Result<(), sensors::Error> {
+        let log = self.room(&payload.stream_key());
+        let (mut tx, mut rx) = stream.split();
+        let hearing = async {
+            while let Some(line) = rx.recv().await? {
+                log.publish(sensors::TalkResult {
+                    room: payload.room.clone(),
+                    text: line.text,
+                });
+            }
+            // The client is done talking; it keeps listening until it leaves.
+            std::future::pending::<Result<(), StreamError>>().await
+        };
+        // Following starts first, so this client's own lines come back to it.
+        tokio::select! {
+            biased;
+            r = tx.follow(&log) => r?,
+            r = hearing => r?,
+        }
+        Ok(())
+    }
+
     async fn watch(
         &self,
         _payload: WatchPayload,
@@ -111,7 +152,7 @@ async fn start() -> String {
 }
 
 async fn start_with(options: nagare::ServerOptions) -> String {
-    let app = sensors::server::router(Arc::new(Sensors), options);
+    let app = sensors::server::router(Arc::new(Sensors::default()), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -457,6 +498,84 @@ async fn the_design_ws_block_sets_the_endpoint_and_code_overrides_it() {
         options.set_endpoint("sensors", "watch", open);
         let base = start_with(options).await;
         assert_eq!(watch_status(&base, "https://evil.example").await, 101);
+    })
+    .await;
+}
+
+fn line(text: &str) -> sensors::TalkStreamingPayload {
+    sensors::TalkStreamingPayload { text: text.into() }
+}
+
+async fn heard<R: nagare::Message>(rx: &mut nagare::ResumableStream<R>) -> R {
+    match rx.recv().await {
+        Ok(Some(r)) => r,
+        other => panic!("expected a line, got {:?}", other.err()),
+    }
+}
+
+#[tokio::test]
+async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
+    use nagare::ConnState;
+    use std::time::Duration;
+    bounded(async {
+        let base = start().await;
+        let addr = base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("server address");
+        let proxy = nagare_testkit::proxy::Proxy::start(addr).await;
+        let lobby = sensors::TalkPayload {
+            room: "lobby".into(),
+        };
+        assert_eq!(lobby.stream_key(), "lobby");
+        let reconnect = nagare::RetryPolicy::default()
+            .initial_delay(Duration::from_millis(1))
+            .max_delay(Duration::from_millis(20))
+            .forever();
+        let talk = Client::new(proxy.url())
+            .with_reconnect(reconnect)
+            .talk(&lobby)
+            .await
+            .expect("talk");
+        let mut states = talk.states();
+        let (mut tx, mut rx) = talk.split();
+        tx.send(&line("t1")).await.expect("send");
+        assert_eq!(heard(&mut rx).await.text, "t1");
+        let (mut other_tx, mut other_rx) = Client::new(&base)
+            .talk(&lobby)
+            .await
+            .expect("other talker")
+            .split();
+        other_tx.send(&line("o1")).await.expect("send");
+        assert_eq!(heard(&mut rx).await.text, "o1");
+        assert_eq!(heard(&mut other_rx).await.text, "o1");
+
+        // The first talker is cut off and kept away while the other talks on.
+        proxy.refuse(true);
+        proxy.cut();
+        let receiving = tokio::spawn(async move {
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(heard(&mut rx).await.text);
+            }
+            (got, rx)
+        });
+        states
+            .wait_for(|s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3))
+            .await
+            .expect("states");
+        other_tx.send(&line("o2")).await.expect("send");
+        other_tx.send(&line("o3")).await.expect("send");
+        assert_eq!(heard(&mut other_rx).await.text, "o2");
+        assert_eq!(heard(&mut other_rx).await.text, "o3");
+        // A send while the stream reconnects waits for the new connection.
+        let sending = tokio::spawn(async move { tx.send(&line("t2")).await.map(|()| tx) });
+        proxy.refuse(false);
+        let (got, rx) = receiving.await.expect("receiver");
+        assert_eq!(got, ["o2", "o3", "t2"]);
+        assert_eq!(rx.reconnects(), 1);
+        sending.await.expect("sender").expect("t2 sent");
+        assert_eq!(heard(&mut other_rx).await.text, "t2");
     })
     .await;
 }

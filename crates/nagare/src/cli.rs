@@ -210,6 +210,24 @@ pub async fn print_resumable<R: Message>(
     outcome
 }
 
+/// A resumable bidirectional stream: sends every input line, prints each result
+/// as a JSON line and each change of connection state on standard error.
+pub async fn exchange_resumable<P: Message, R: Message>(
+    (mut tx, rx): (crate::ResumableSender<P>, crate::ResumableStream<R>),
+    format: LineFormat,
+) -> Result<(), CliError> {
+    let input = tokio::spawn(async move {
+        let mut input = InputLines::new(format);
+        while let Some(m) = input.next::<P>().await? {
+            tx.send(&m).await?;
+        }
+        tx.close().await.map_err(CliError::from)
+    });
+    let printed = print_resumable(rx).await;
+    input.abort();
+    printed
+}
+
 /// The reconnect policy of `--reconnect`: 100 ms doubling to 5 s, forever (until
 /// the stream ends, fails for good, or the command is interrupted).
 pub fn reconnect_policy() -> crate::RetryPolicy {

@@ -465,6 +465,16 @@ impl Dialer {
         crate::resumable::ResumableStream::open(self.clone(), request, view).await
     }
 
+    /// Opens a bidirectional stream whose server half resumes (see
+    /// [`crate::resumable`]).
+    pub async fn resumable_bidi<P: crate::Message, R: crate::Message>(
+        &self,
+        request: Request,
+        view: ViewSource,
+    ) -> Result<crate::resumable::ResumableBidiStream<P, R>, ClientError> {
+        crate::resumable::ResumableBidiStream::open(self.clone(), request, view).await
+    }
+
     pub(crate) fn reconnect_policy(&self) -> Option<&RetryPolicy> {
         self.reconnect.as_ref()
     }

@@ -56,7 +56,7 @@ pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
 pub use outbound::{Priority, SlowConsumer};
 pub use replay::{ReplayError, ReplayLog};
-pub use resumable::ResumableStream;
+pub use resumable::{ResumableBidiStream, ResumableSender, ResumableStream};
 pub use resume::ResumePoint;
 pub use retry::{ConnState, RetryPolicy};
 pub use server::{EndpointName, ServerOptions, StreamFailure};

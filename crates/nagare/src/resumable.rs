@@ -14,7 +14,9 @@
 //! - [`StreamError::Reconnect`]: the reconnect policy gave up, or a reconnection
 //!   was refused (a 401 after a token expired, say).
 //!
-//! After any of these the stream is over. Reconnecting needs a reconnect policy
+//! After any of these the stream is over. [`ResumableBidiStream`] adds a client
+//! half (unnumbered, at most once across a drop) to the same receiving side.
+//! Reconnecting needs a reconnect policy
 //! (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
 //! plain Goa server the stream works like [`crate::ClientStream`].
 //!
@@ -39,6 +41,8 @@
 //! ```
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::Stream;
@@ -48,11 +52,12 @@ use crate::client::{ClientError, Dialer, Request, ViewSource};
 use crate::close::CloseCode;
 use crate::conn::{Keepalive, RawReceiver};
 use crate::error::StreamError;
-use crate::message::Message;
+use crate::message::{to_frame, Message};
+use crate::outbound::{OutboundSender, Priority};
 use crate::resume::{self, Frame, ResumePoint};
 use crate::retry::{ConnState, Outage, StateSender};
 use crate::stream::ViewName;
-use crate::ws::Data;
+use crate::ws::{Data, TextBytes};
 
 /// A server stream that reconnects and resumes; see the [module](self) docs.
 pub struct ResumableStream<R> {
@@ -69,12 +74,32 @@ pub struct ResumableStream<R> {
     reconnects: u64,
     /// Set when the stream is over: `Ok` after a clean end.
     over: Option<Result<(), String>>,
+    /// The sending half of a bidirectional stream, if there is one.
+    sending: Option<SendingHalf>,
     _type: PhantomData<fn() -> R>,
+}
+
+/// What the receiving half shares with the sending half of a bidirectional
+/// stream: the connection to write to, and whether the client ended its half.
+struct SendingHalf {
+    link: watch::Sender<Link>,
+    ended: Arc<AtomicBool>,
+}
+
+/// The connection the sending half writes to.
+#[derive(Clone)]
+enum Link {
+    /// Reconnecting: sends wait.
+    Down,
+    Up(OutboundSender),
+    /// The stream is over: sends fail.
+    Over,
 }
 
 /// The connection in use.
 struct Live {
     rx: RawReceiver,
+    outbound: OutboundSender,
     view: Option<ViewName>,
     /// The server selected `nagare.v1`.
     numbered: bool,
@@ -90,6 +115,15 @@ impl<R: Message> ResumableStream<R> {
         request: Request,
         view_source: ViewSource,
     ) -> Result<Self, ClientError> {
+        Self::open_with(dialer, request, view_source, None).await
+    }
+
+    async fn open_with(
+        dialer: Dialer,
+        request: Request,
+        view_source: ViewSource,
+        sending: Option<SendingHalf>,
+    ) -> Result<Self, ClientError> {
         let states = dialer
             .states()
             .cloned()
@@ -104,6 +138,7 @@ impl<R: Message> ResumableStream<R> {
             states,
             reconnects: 0,
             over: None,
+            sending,
             _type: PhantomData,
         };
         let mut outage = Outage::new(stream.dialer.retry_policy(), Some(&stream.states));
@@ -265,6 +300,7 @@ impl<R: Message> ResumableStream<R> {
     /// stream can resume, else end the stream with the error.
     async fn lost(&mut self, e: StreamError) -> Result<(), StreamError> {
         let numbered = self.live.take().is_some_and(|l| l.numbered);
+        self.set_link(Link::Down);
         let e = match e {
             StreamError::Closed { code, reason } if code == CloseCode::TOO_FAR_BEHIND => {
                 let why = reason
@@ -336,6 +372,14 @@ impl<R: Message> ResumableStream<R> {
         if !live.numbered {
             tracing::debug!("the server does not speak nagare.v1: the stream cannot resume");
         }
+        if let Some(half) = &self.sending {
+            // A client half ended before the drop is ended again for the new
+            // connection's method.
+            if half.ended.load(Ordering::SeqCst) {
+                let _ = live.outbound.push_last(end_of_stream());
+            }
+            half.link.send_replace(Link::Up(live.outbound.clone()));
+        }
         self.live = Some(live);
         self.states
             .send_replace(ConnState::Connected { resumed_after });
@@ -348,7 +392,14 @@ impl<R: Message> ResumableStream<R> {
         e
     }
 
+    fn set_link(&self, link: Link) {
+        if let Some(half) = &self.sending {
+            half.link.send_replace(link);
+        }
+    }
+
     fn finish(&mut self, outcome: Result<(), String>, reason: String) {
+        self.set_link(Link::Over);
         if self.over.is_none() {
             self.over = Some(outcome);
             self.states.send_replace(ConnState::Closed { reason });
@@ -368,10 +419,169 @@ async fn dial_live(
         .is_some_and(|v| v.as_bytes() == resume::PROTOCOL.as_bytes());
     let keepalive = Keepalive::new(conn.outbound.clone());
     Ok(Live {
+        outbound: conn.outbound.clone(),
         rx: RawReceiver::new(conn.inbound),
         view: view_source.view(&headers),
         numbered,
         positioned: false,
         _keepalive: keepalive,
     })
+}
+
+fn end_of_stream() -> Data {
+    Data::Text(TextBytes::from("null\n"))
+}
+
+/// A bidirectional stream whose server half resumes after a drop (see the
+/// [module](self) docs); the client half is Goa's, unnumbered.
+///
+/// The receiving half drives reconnection: keep receiving (from another task
+/// after [`split`](Self::split)) for sends to go on after a drop. A send waits
+/// while the stream reconnects. Sends are at most once: a message queued on a
+/// connection that then drops is not sent again, because the server may or may
+/// not have read it; a message that found its connection closed goes out on the
+/// next one. Applications that need every client message delivered acknowledge
+/// them in results.
+pub struct ResumableBidiStream<P, R> {
+    tx: ResumableSender<P>,
+    rx: ResumableStream<R>,
+}
+
+/// The sending half of a [`ResumableBidiStream`].
+pub struct ResumableSender<P> {
+    link: watch::Receiver<Link>,
+    ended: Arc<AtomicBool>,
+    _type: PhantomData<fn(&P)>,
+}
+
+impl<P: Message, R: Message> ResumableBidiStream<P, R> {
+    pub(crate) async fn open(
+        dialer: Dialer,
+        request: Request,
+        view_source: ViewSource,
+    ) -> Result<Self, ClientError> {
+        let (link, watch) = watch::channel(Link::Down);
+        let ended = Arc::new(AtomicBool::new(false));
+        let half = SendingHalf {
+            link,
+            ended: ended.clone(),
+        };
+        let rx = ResumableStream::open_with(dialer, request, view_source, Some(half)).await?;
+        Ok(ResumableBidiStream {
+            tx: ResumableSender {
+                link: watch,
+                ended,
+                _type: PhantomData,
+            },
+            rx,
+        })
+    }
+
+    /// Queues one message; see [`ResumableSender::send`].
+    pub fn send(
+        &mut self,
+        msg: &P,
+    ) -> impl std::future::Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.tx.send(msg)
+    }
+
+    /// The next result; see [`ResumableStream::recv`].
+    pub async fn recv(&mut self) -> Result<Option<R>, StreamError> {
+        self.rx.recv().await
+    }
+
+    /// Ends the client's half (JSON `null`); results keep coming until the
+    /// server ends the stream.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.tx.close().await
+    }
+
+    /// The connection states; see [`ResumableStream::states`].
+    pub fn states(&self) -> watch::Receiver<ConnState> {
+        self.rx.states()
+    }
+
+    /// How many times the stream reconnected.
+    pub fn reconnects(&self) -> u64 {
+        self.rx.reconnects()
+    }
+
+    /// Where the server half stands; see [`ResumableStream::position`].
+    pub fn position(&self) -> Option<&ResumePoint> {
+        self.rx.position()
+    }
+
+    /// The halves, to send and receive from different tasks.
+    pub fn split(self) -> (ResumableSender<P>, ResumableStream<R>) {
+        (self.tx, self.rx)
+    }
+}
+
+impl<P: Message> ResumableSender<P> {
+    /// Queues one message on the current connection, waiting for one while the
+    /// stream reconnects; fails once the stream is over. Cancel safe: a dropped
+    /// send queued its message whole or not at all.
+    ///
+    /// The message is encoded before this returns, so the future borrows only the
+    /// sender (`P` need not be `Sync` to send from a spawned task).
+    pub fn send(
+        &mut self,
+        msg: &P,
+    ) -> impl std::future::Future<Output = Result<(), StreamError>> + Send + '_ {
+        let frame = if self.ended.load(Ordering::SeqCst) {
+            Err(StreamError::StreamClosed)
+        } else {
+            to_frame(msg, None).map_err(|e| StreamError::Encode(e.to_string()))
+        };
+        async move { self.send_frame(frame?).await }
+    }
+
+    async fn send_frame(&mut self, frame: Data) -> Result<(), StreamError> {
+        loop {
+            let tx = self.connection().await?;
+            let ready = std::future::poll_fn(|cx| tx.poll_ready(cx)).await;
+            if ready.is_ok() && tx.push(frame.clone(), Priority::Normal).is_ok() {
+                return Ok(());
+            }
+            // That connection is gone and the message was not queued: wait for
+            // the next one.
+            drop(tx);
+            self.link
+                .changed()
+                .await
+                .map_err(|_| StreamError::StreamClosed)?;
+        }
+    }
+
+    /// Ends the client's half with the JSON `null`, on this connection and on
+    /// any the stream reconnects with.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        match &*self.link.borrow_and_update() {
+            Link::Up(tx) => {
+                // Refused means the connection is gone: the next one gets it.
+                let _ = tx.push_last(end_of_stream());
+                Ok(())
+            }
+            Link::Down => Ok(()),
+            Link::Over => Err(StreamError::StreamClosed),
+        }
+    }
+
+    /// The connection to write to, waiting while the stream reconnects.
+    async fn connection(&mut self) -> Result<OutboundSender, StreamError> {
+        loop {
+            match &*self.link.borrow_and_update() {
+                Link::Up(tx) => return Ok(tx.clone()),
+                Link::Over => return Err(StreamError::StreamClosed),
+                Link::Down => {}
+            }
+            self.link
+                .changed()
+                .await
+                .map_err(|_| StreamError::StreamClosed)?;
+        }
+    }
 }
