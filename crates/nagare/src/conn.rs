@@ -278,25 +278,57 @@ impl Traffic {
 }
 
 /// The durations the driver needs, apart from the rest of the configuration so
-/// that each connection's task carries only these.
+/// that each connection's task carries only these: whole milliseconds in 32 bits
+/// (rounded up, at most 49 days), 20 bytes instead of 80 for every connection.
 #[derive(Clone, Copy)]
 struct Timing {
-    ping_interval: Option<Duration>,
-    pong_timeout: Duration,
-    idle_timeout: Option<Duration>,
-    write_timeout: Duration,
-    close_timeout: Duration,
+    /// 0: heartbeats off.
+    ping_interval_ms: u32,
+    pong_timeout_ms: u32,
+    /// 0: no idle timeout.
+    idle_timeout_ms: u32,
+    write_timeout_ms: u32,
+    close_timeout_ms: u32,
+}
+
+/// Milliseconds, rounded up so that a non-zero duration stays non-zero.
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u32::MAX)
+}
+
+fn duration(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
 }
 
 impl Timing {
     fn of(c: &ConnConfig) -> Self {
         Timing {
-            ping_interval: c.ping_interval,
-            pong_timeout: c.pong_timeout,
-            idle_timeout: c.idle_timeout,
-            write_timeout: c.write_timeout,
-            close_timeout: c.close_timeout,
+            ping_interval_ms: c.ping_interval.map_or(0, |d| millis(d).max(1)),
+            pong_timeout_ms: millis(c.pong_timeout),
+            idle_timeout_ms: c.idle_timeout.map_or(0, |d| millis(d).max(1)),
+            write_timeout_ms: millis(c.write_timeout),
+            close_timeout_ms: millis(c.close_timeout),
         }
+    }
+
+    fn ping_interval(&self) -> Option<Duration> {
+        (self.ping_interval_ms > 0).then(|| duration(self.ping_interval_ms))
+    }
+
+    fn pong_timeout(&self) -> Duration {
+        duration(self.pong_timeout_ms)
+    }
+
+    fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout_ms > 0).then(|| duration(self.idle_timeout_ms))
+    }
+
+    fn write_timeout(&self) -> Duration {
+        duration(self.write_timeout_ms)
+    }
+
+    fn close_timeout(&self) -> Duration {
+        duration(self.close_timeout_ms)
     }
 }
 
@@ -326,13 +358,13 @@ impl Clocks {
                 next = Some((at, due));
             }
         };
-        if let Some(interval) = config.ping_interval {
+        if let Some(interval) = config.ping_interval() {
             match self.pinged {
-                Some(sent) => consider(sent + config.pong_timeout, Due::Dead),
+                Some(sent) => consider(sent + config.pong_timeout(), Due::Dead),
                 None => consider(self.heard + interval, Due::Ping),
             }
         }
-        if let Some(idle) = config.idle_timeout {
+        if let Some(idle) = config.idle_timeout() {
             consider(self.data + idle, Due::Idle);
         }
         next
@@ -419,27 +451,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         Due::Ping => {
                             clocks.pinged = Some(Instant::now());
                             let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
-                            if !matches!(tokio::time::timeout(self.timing.write_timeout, ping).await, Ok(Ok(()))) {
+                            if !matches!(tokio::time::timeout(self.timing.write_timeout(), ping).await, Ok(Ok(()))) {
                                 self.deliver_end(&mut end_delivered, End::Failed("ping could not be written".into()));
                                 break;
                             }
                         }
                         Due::Dead => {
-                            tracing::info!(timeout = ?self.timing.pong_timeout, "peer did not answer a ping: closing");
+                            tracing::info!(timeout = ?self.timing.pong_timeout(), "peer did not answer a ping: closing");
                             metrics::counter!("nagare_connections_dead_total").increment(1);
                             let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
-                            let _ = tokio::time::timeout(self.timing.close_timeout, self.writer.close(&frame)).await;
+                            let _ = tokio::time::timeout(self.timing.close_timeout(), self.writer.close(&frame)).await;
                             self.deliver_end(&mut end_delivered, End::Failed("the peer stopped answering pings".into()));
                             break;
                         }
                         Due::Idle => {
                             let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
-                            if !matches!(tokio::time::timeout(self.timing.write_timeout, self.writer.close(&frame)).await, Ok(Ok(()))) {
+                            if !matches!(tokio::time::timeout(self.timing.write_timeout(), self.writer.close(&frame)).await, Ok(Ok(()))) {
                                 break;
                             }
                             self.deliver_end(&mut end_delivered, End::PeerClosed(Some(frame)));
                             writing = false;
-                            deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
+                            deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout());
                         }
                     }
                 }
@@ -447,7 +479,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     let close = match item {
                         Some(Outbound::Data(d)) => {
                             clocks.data = Instant::now();
-                            match tokio::time::timeout(self.timing.write_timeout, self.write_batch(d)).await {
+                            match tokio::time::timeout(self.timing.write_timeout(), self.write_batch(d)).await {
                                 Ok(Ok(close)) => close,
                                 Ok(Err(e)) => {
                                     tracing::debug!(error = %e, "write failed");
@@ -455,7 +487,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                                     break;
                                 }
                                 Err(_) => {
-                                    tracing::info!(timeout = ?self.timing.write_timeout, "peer is not reading: disconnecting");
+                                    tracing::info!(timeout = ?self.timing.write_timeout(), "peer is not reading: disconnecting");
                                     metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout").increment(1);
                                     self.deliver_end(&mut end_delivered, End::Failed("write timed out: the peer is not reading".into()));
                                     break;
@@ -471,7 +503,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     };
                     if let Some(frame) = close {
                         let frame = violation.take().unwrap_or(frame);
-                        match tokio::time::timeout(self.timing.write_timeout, self.writer.close(&frame)).await {
+                        match tokio::time::timeout(self.timing.write_timeout(), self.writer.close(&frame)).await {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => {
                                 tracing::debug!(error = %e, "close frame not sent");
@@ -484,7 +516,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             // Nothing more will come from a peer that broke the protocol.
                             break;
                         }
-                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout());
                     }
                 }
                 step = read_or_reserve(&mut self.reader, &mut self.inbound, room, discard), if reading => {
@@ -516,7 +548,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                         // The close echo is queued by the WebSocket layer and
                         // flushed by the next read; nothing more may be sent.
                         writing = false;
-                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout);
+                        deadline.get_or_insert_with(|| Instant::now() + self.timing.close_timeout());
                     }
                     ReadStep::Failed(e) => {
                         tracing::debug!(error = %e, "peer failed the connection");
@@ -535,7 +567,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             Some(code) if writing => {
                                 violation = Some(CloseFrame::new(code, e.to_string()));
                                 reading = false;
-                                deadline = Some(Instant::now() + self.timing.close_timeout);
+                                deadline = Some(Instant::now() + self.timing.close_timeout());
                             }
                             _ => break,
                         }
@@ -552,7 +584,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
         // Flushes what is buffered and sends FIN; a peer that does not read cannot
         // hold the task here longer than the close timeout.
-        let _ = tokio::time::timeout(self.timing.close_timeout, self.writer.shutdown()).await;
+        let _ = tokio::time::timeout(self.timing.close_timeout(), self.writer.shutdown()).await;
     }
 
     /// Writes `first` and everything else already queued, then flushes once.
