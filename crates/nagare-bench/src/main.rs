@@ -12,6 +12,8 @@
 //! target/release/nagare-bench echo
 //! ```
 
+mod resume;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -46,6 +48,9 @@ enum Cmd {
     /// Memory per connection and echo throughput with permessage-deflate, against
     /// the same server without it.
     Compression(CompressionArgs),
+    /// The cost of numbered, resumable subscriptions against plain ones, and the
+    /// time a dropped subscription takes to come back.
+    Resume(resume::ResumeArgs),
     /// Serves a raw echo on nagare's connection runtime at `/echo`, for the
     /// Autobahn|Testsuite fuzzingclient (text as text, binary as binary).
     AutobahnEcho {
@@ -90,6 +95,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeGuide { compression } => rt.block_on(serve_guide(compression)),
         Cmd::Compression(a) => rt.block_on(compression_bench(a)),
+        Cmd::Resume(a) => rt.block_on(resume::run(a)),
         Cmd::AutobahnEcho { addr, compression } => rt.block_on(autobahn_echo(addr, compression)),
     }
 }
@@ -135,7 +141,7 @@ async fn serve_guide(compression: bool) -> anyhow::Result<()> {
         options.conn.compression = Some(nagare::ws::Compression::default());
     }
     let app = guide::service::Guide::new().router(options);
-    nagare::export::axum::serve(listener, app).await?;
+    nagare::export::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }
 
@@ -178,7 +184,7 @@ async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()
     );
     let listener = TcpListener::bind(addr).await?;
     println!("{}", listener.local_addr()?);
-    nagare::export::axum::serve(listener, app).await?;
+    nagare::export::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }
 

@@ -32,7 +32,7 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     });
     let handlers = methods.iter().map(render_handler);
     let doc = format!(
-        " The router serving the `{}` service: mount it in an axum app or serve it\n with `axum::serve`. Streaming endpoints are GETs that upgrade to a WebSocket.",
+        " The router serving the `{}` service: mount it in an axum app or serve it\n with `axum::serve` on a `nagare::server::bind` listener (TCP_NODELAY).\n Streaming endpoints are GETs that upgrade to a WebSocket.",
         service.name
     );
     quote! {

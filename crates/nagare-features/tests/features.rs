@@ -157,7 +157,9 @@ async fn start_with(options: nagare::ServerOptions) -> String {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { nagare::export::axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        nagare::export::axum::serve(nagare::server::nodelay(listener), app).await
+    });
     format!("http://{addr}")
 }
 

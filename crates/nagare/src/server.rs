@@ -348,6 +348,30 @@ pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
     })
 }
 
+/// A TCP listener whose connections have `TCP_NODELAY` set, to serve with
+/// `axum::serve`. Without it a small message written while the previous one is
+/// unacknowledged waits (Nagle's algorithm) for that acknowledgement, which the
+/// peer may delay by up to 40 ms: fine for bulk HTTP, not for a stream of small
+/// WebSocket messages. Batching in the connection driver already coalesces what is
+/// queued, so nothing is gained by waiting.
+pub type Listener = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
+
+/// Binds a [`Listener`] on `addr`.
+pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Listener> {
+    Ok(nodelay(tokio::net::TcpListener::bind(addr).await?))
+}
+
+/// Makes an existing listener a [`Listener`].
+pub fn nodelay(listener: tokio::net::TcpListener) -> Listener {
+    use axum::serve::ListenerExt;
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    }
+    listener.tap_io(set as fn(&mut tokio::net::TcpStream))
+}
+
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what service binaries wait
 /// for before [`ServerOptions::shutdown_gracefully`].
 pub async fn shutdown_signal() {

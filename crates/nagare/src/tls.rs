@@ -128,6 +128,8 @@ pub async fn serve(
         listener,
         axum_server::tls_rustls::RustlsConfig::from_config(config),
     )?
+    // TCP_NODELAY, for the reason given on `server::Listener`.
+    .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
     .handle(handle)
     .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
     .await

@@ -7,7 +7,7 @@
 //! # async fn run() -> std::io::Result<()> {
 //! use chatter::{auth::AuthConfig, service::Chatter};
 //! let app = Chatter::new(AuthConfig::with_key("secret")).router(nagare::ServerOptions::new());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let listener = nagare::server::bind("127.0.0.1:8080").await?;
 //! nagare::export::axum::serve(listener, app).await
 //! # }
 //! ```

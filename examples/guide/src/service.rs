@@ -7,7 +7,7 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let guide = guide::service::Guide::new();
 //! let app = guide.router(nagare::ServerOptions::new());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! let listener = nagare::server::bind("127.0.0.1:8080").await?;
 //! nagare::export::axum::serve(listener, app).await
 //! # }
 //! ```

@@ -47,7 +47,7 @@ where
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(nagare::server::nodelay(listener), app).await });
     addr
 }
 

@@ -89,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .context("server failed")?;
     } else {
-        let listener = tokio::net::TcpListener::bind(args.addr)
+        let listener = nagare::server::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");

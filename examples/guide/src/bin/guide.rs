@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
-    let listener = tokio::net::TcpListener::bind(args.addr)
+    let listener = nagare::server::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");

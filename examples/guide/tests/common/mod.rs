@@ -53,7 +53,7 @@ async fn serve(
     let addr = listener.local_addr().expect("local addr");
     let stop = options.shutdown.clone();
     let task = tokio::spawn(async move {
-        nagare::export::axum::serve(listener, app)
+        nagare::export::axum::serve(nagare::server::nodelay(listener), app)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await
     });
