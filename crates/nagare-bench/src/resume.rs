@@ -166,7 +166,7 @@ async fn send(listener: &mut chat::ListenerClientStream, message: String) -> any
 /// A subscriber of either kind, as a source of event messages.
 enum Subscriber {
     Plain(tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>),
-    Numbered(chat::SubscribeClientStream),
+    Numbered(Box<chat::SubscribeClientStream>),
 }
 
 impl Subscriber {
@@ -190,7 +190,7 @@ async fn subscriber(
     numbered: bool,
 ) -> anyhow::Result<Subscriber> {
     Ok(if numbered {
-        Subscriber::Numbered(chat::client::Client::new(base).subscribe().await?)
+        Subscriber::Numbered(Box::new(chat::client::Client::new(base).subscribe().await?))
     } else {
         Subscriber::Plain(crate::connect(addr, "/subscribe").await?)
     })
