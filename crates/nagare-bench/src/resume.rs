@@ -165,7 +165,7 @@ async fn send(listener: &mut chat::ListenerClientStream, message: String) -> any
 
 /// A subscriber of either kind, as a source of event messages.
 enum Subscriber {
-    Plain(tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>),
+    Plain(Box<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>>),
     Numbered(Box<chat::SubscribeClientStream>),
 }
 
@@ -192,7 +192,7 @@ async fn subscriber(
     Ok(if numbered {
         Subscriber::Numbered(Box::new(chat::client::Client::new(base).subscribe().await?))
     } else {
-        Subscriber::Plain(crate::connect(addr, "/subscribe").await?)
+        Subscriber::Plain(Box::new(crate::connect(addr, "/subscribe").await?))
     })
 }
 
