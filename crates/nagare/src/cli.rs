@@ -213,16 +213,10 @@ pub async fn print_resumable<R: Message>(
 /// A resumable bidirectional stream: sends every input line, prints each result
 /// as a JSON line and each change of connection state on standard error.
 pub async fn exchange_resumable<P: Message, R: Message>(
-    (mut tx, rx): (crate::ResumableSender<P>, crate::ResumableStream<R>),
+    (tx, rx): (crate::ResumableSender<P>, crate::ResumableStream<R>),
     format: LineFormat,
 ) -> Result<(), CliError> {
-    let input = tokio::spawn(async move {
-        let mut input = InputLines::new(format);
-        while let Some(m) = input.next::<P>().await? {
-            tx.send(&m).await?;
-        }
-        tx.close().await.map_err(CliError::from)
-    });
+    let input = forward_input(tx, format);
     let printed = print_resumable(rx).await;
     input.abort();
     printed
@@ -282,19 +276,61 @@ pub async fn send_lines_then_print<P: Message, R: Message>(
     print(&result, view.as_deref())
 }
 
+/// The sending half of a bidirectional stream, for [`forward_input`].
+trait LineSender<P>: Send + 'static {
+    fn send_line(
+        &mut self,
+        m: &P,
+    ) -> impl std::future::Future<Output = Result<(), StreamError>> + Send;
+    fn end(&mut self) -> impl std::future::Future<Output = Result<(), StreamError>> + Send;
+}
+
+impl<P: Message> LineSender<P> for StreamSender<P> {
+    fn send_line(
+        &mut self,
+        m: &P,
+    ) -> impl std::future::Future<Output = Result<(), StreamError>> + Send {
+        self.send(m)
+    }
+    fn end(&mut self) -> impl std::future::Future<Output = Result<(), StreamError>> + Send {
+        self.close()
+    }
+}
+
+impl<P: Message> LineSender<P> for crate::ResumableSender<P> {
+    fn send_line(
+        &mut self,
+        m: &P,
+    ) -> impl std::future::Future<Output = Result<(), StreamError>> + Send {
+        self.send(m)
+    }
+    fn end(&mut self) -> impl std::future::Future<Output = Result<(), StreamError>> + Send {
+        self.close()
+    }
+}
+
+/// Sends every input line on `tx` from a task of its own, then ends the client's
+/// stream at end of input.
+fn forward_input<P: Message, S: LineSender<P>>(
+    mut tx: S,
+    format: LineFormat,
+) -> tokio::task::JoinHandle<Result<(), CliError>> {
+    tokio::spawn(async move {
+        let mut input = InputLines::new(format);
+        while let Some(m) = input.next::<P>().await? {
+            tx.send_line(&m).await?;
+        }
+        tx.end().await.map_err(CliError::from)
+    })
+}
+
 /// Bidirectional: sends input lines while printing results; end of input ends the
 /// client's stream, and the command ends when the server closes.
 pub async fn exchange<P: Message, R: Message>(
-    (mut tx, mut rx): (StreamSender<P>, StreamReceiver<R>),
+    (tx, mut rx): (StreamSender<P>, StreamReceiver<R>),
     format: LineFormat,
 ) -> Result<(), CliError> {
-    let input = tokio::spawn(async move {
-        let mut input = InputLines::new(format);
-        while let Some(m) = input.next::<P>().await? {
-            tx.send(&m).await?;
-        }
-        tx.close().await.map_err(CliError::from)
-    });
+    let input = forward_input(tx, format);
     let printed = async {
         while let Some(r) = rx.recv().await? {
             print(&r, rx.view())?;
