@@ -1,0 +1,155 @@
+//! The client's checks of the `nagare.v1` extension against servers that break
+//! it, and the server's answers to resume points it cannot serve.
+
+mod support;
+
+use nagare::client::{Dialer, Request, ViewSource};
+use nagare::ws::{Data, TextBytes};
+use nagare::{RawStream, ServerOptions, ServerStream, StreamError};
+use support::{bounded, serve};
+
+/// Options of an endpoint that speaks `nagare.v1`.
+fn numbered() -> ServerOptions {
+    let mut options = ServerOptions::new();
+    nagare::resume::enable(&mut options.conn);
+    options
+}
+
+/// A server that sends `frames` as they are, then ends the stream.
+async fn scripted(options: ServerOptions, frames: &'static [&'static str]) -> String {
+    let addr = serve(options, move |conn| async move {
+        let mut raw = RawStream::new(conn);
+        for f in frames {
+            raw.send(Data::Text(TextBytes::from(*f))).await?;
+        }
+        Ok(())
+    })
+    .await;
+    format!("http://{addr}")
+}
+
+async fn open(base: &str) -> nagare::ResumableStream<String> {
+    Dialer::new(base)
+        .resumable(Request::new("/s".into()), ViewSource::None)
+        .await
+        .expect("dial")
+}
+
+#[tokio::test]
+async fn a_gap_in_the_numbers_is_reported_not_hidden() {
+    bounded(async {
+        let base = scripted(
+            numbered(),
+            &[
+                "{\"epoch\":\"e1\",\"seq\":0}\n",
+                "{\"seq\":1,\"data\":\"a\"}\n",
+                "{\"seq\":3,\"data\":\"c\"}\n",
+            ],
+        )
+        .await;
+        let mut s = open(&base).await;
+        assert!(s.is_resumable());
+        assert_eq!(s.recv().await.expect("a").as_deref(), Some("a"));
+        match s.recv().await {
+            Err(StreamError::Gap {
+                expected: 2,
+                got: 3,
+            }) => {}
+            other => panic!("expected a gap, got {other:?}"),
+        }
+        assert!(matches!(s.recv().await, Err(StreamError::StreamClosed)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_before_the_position_or_a_broken_envelope_ends_the_stream() {
+    bounded(async {
+        let base = scripted(numbered(), &["{\"seq\":1,\"data\":\"a\"}\n"]).await;
+        let mut s = open(&base).await;
+        assert!(matches!(
+            s.recv().await,
+            Err(StreamError::Gap {
+                expected: 1,
+                got: 1
+            })
+        ));
+        let base = scripted(numbered(), &["{\"epoch\":\"e1\",\"seq\":0}\n", "[1,2]\n"]).await;
+        let mut s = open(&base).await;
+        assert!(matches!(
+            s.recv().await,
+            Err(StreamError::InvalidMessage(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_speak_nagare_v1_gives_a_plain_stream() {
+    bounded(async {
+        // No subprotocol selected: the client dials again without offering one.
+        let base = scripted(ServerOptions::new(), &["\"plain\"\n"]).await;
+        let mut s = open(&base).await;
+        assert!(!s.is_resumable());
+        assert_eq!(s.recv().await.expect("msg").as_deref(), Some("plain"));
+        assert_eq!(s.recv().await.expect("end"), None);
+        assert!(s.position().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn numbered_sends_without_a_log_refuse_a_resume_point_with_4010() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    bounded(async {
+        let addr = serve(numbered(), |conn| async move {
+            let mut s = ServerStream::<String>::new(conn, None);
+            s.send(&"x".to_owned()).await
+        })
+        .await;
+        // A fresh client gets a position of its own and numbered messages.
+        let mut s = open(&format!("http://{addr}")).await;
+        assert_eq!(s.recv().await.expect("x").as_deref(), Some("x"));
+        assert_eq!(s.position().map(|p| p.seq), Some(1));
+
+        // A returning client cannot be served: those numbers were this
+        // connection's own.
+        let mut request = format!("ws://{addr}/s")
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "nagare.v1, nagare.resume.abc.5".parse().expect("header"),
+        );
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (mut ws, response) = tokio_tungstenite::client_async(request, tcp)
+            .await
+            .expect("upgrade");
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.as_bytes()),
+            Some(&b"nagare.v1"[..])
+        );
+        loop {
+            match ws.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame)))) => {
+                    assert_eq!(u16::from(frame.code), 4010);
+                    assert!(
+                        frame
+                            .reason
+                            .starts_with("too far behind: this stream keeps no replay log"),
+                        "{}",
+                        frame.reason
+                    );
+                    break;
+                }
+                Some(Ok(other)) => panic!("expected a close, got {other:?}"),
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+    })
+    .await;
+}
