@@ -245,7 +245,7 @@ fn describe_state(state: &crate::ConnState) -> String {
             attempt,
             delay,
             error,
-        } => format!("reconnecting in {delay:?} (attempt {attempt}): {error}"),
+        } => format!("reconnecting in {delay:.1?} (attempt {attempt}): {error}"),
         ConnState::Closed { reason } => format!("closed: {reason}"),
     }
 }
