@@ -319,7 +319,7 @@ impl<R: Message> ResumableStream<R> {
         let states = self.states.clone();
         let outage = self
             .outage
-            .get_or_insert_with(|| Outage::new(policy.as_ref(), Some(&states)));
+            .get_or_insert_with(|| Outage::after_loss(policy.as_ref(), Some(&states)));
         match outage.failed(e).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(e)),
@@ -333,7 +333,7 @@ impl<R: Message> ResumableStream<R> {
         loop {
             let outage = self
                 .outage
-                .get_or_insert_with(|| Outage::new(policy.as_ref(), Some(&states)));
+                .get_or_insert_with(|| Outage::after_loss(policy.as_ref(), Some(&states)));
             let dial = {
                 let mut request = self.request.clone();
                 request.offer_protocol(resume::PROTOCOL);

@@ -87,7 +87,8 @@ impl RetryPolicy {
         self
     }
 
-    /// Attempts in all, the first included; `None` for no limit.
+    /// Attempts in all, the first included; `None` for no limit. As a reconnect
+    /// policy: reconnection attempts after each drop.
     pub fn max_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_attempts = attempts;
         self
@@ -117,12 +118,15 @@ impl RetryPolicy {
         &self.cancel
     }
 
-    fn schedule(&self) -> backon::ExponentialBackoff {
+    /// The waits of an outage: one before each attempt but the first (or, after
+    /// a connection was lost, before every attempt).
+    fn schedule(&self, first_attempt_waits: bool) -> backon::ExponentialBackoff {
         let mut builder = backon::ExponentialBuilder::default()
             .with_min_delay(self.initial_delay)
             .with_max_delay(self.max_delay)
             .with_factor(self.factor);
         builder = match self.max_attempts {
+            Some(n) if first_attempt_waits => builder.with_max_times(n as usize),
             Some(n) => builder.with_max_times(n.saturating_sub(1) as usize),
             None => builder.without_max_times(),
         };
@@ -199,13 +203,27 @@ pub struct Outage {
 }
 
 impl Outage {
-    /// An outage with `policy` (`None`: a single attempt), reporting on `states`.
+    /// An outage with `policy` (`None`: a single attempt), reporting on `states`:
+    /// the first attempt is made at once.
     pub fn new(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
         Outage {
             policy: policy.cloned(),
             states: states.cloned(),
-            delays: policy.map(RetryPolicy::schedule),
+            delays: policy.map(|p| p.schedule(false)),
             attempt: 1,
+            started: Instant::now(),
+        }
+    }
+
+    /// An outage that starts with a connection lost: pass the error to
+    /// [`failed`](Self::failed), which waits before reconnection attempt 1;
+    /// `max_attempts` counts reconnection attempts.
+    pub fn after_loss(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
+        Outage {
+            policy: policy.cloned(),
+            states: states.cloned(),
+            delays: policy.map(|p| p.schedule(true)),
+            attempt: 0,
             started: Instant::now(),
         }
     }
@@ -328,7 +346,7 @@ mod tests {
             .max_delay(Duration::from_millis(400))
             .jitter(false)
             .max_attempts(Some(5));
-        let delays: Vec<_> = policy.schedule().map(|d| d.as_millis()).collect();
+        let delays: Vec<_> = policy.schedule(false).map(|d| d.as_millis()).collect();
         // Five attempts: four waits between them.
         assert_eq!(delays, vec![100, 200, 400, 400]);
     }
@@ -338,7 +356,7 @@ mod tests {
         let policy = RetryPolicy::default()
             .initial_delay(Duration::from_millis(100))
             .max_attempts(Some(50));
-        for d in policy.schedule().take(1) {
+        for d in policy.schedule(false).take(1) {
             assert!(d >= Duration::from_millis(100) && d < Duration::from_millis(200));
         }
     }
@@ -363,6 +381,31 @@ mod tests {
         .await;
         assert!(matches!(r, Err(crate::ClientError::Unreachable(_))));
         assert_eq!(calls, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_loss_every_reconnection_attempt_waits_and_counts_from_one() {
+        let policy = RetryPolicy::default()
+            .jitter(false)
+            .initial_delay(Duration::from_millis(10))
+            .max_attempts(Some(2));
+        let (tx, rx) = states();
+        let mut outage = Outage::after_loss(Some(&policy), Some(&tx));
+        let lost = || crate::ClientError::Unreachable("reset".into());
+        assert!(outage.failed(lost()).await.is_ok());
+        assert!(matches!(
+            &*rx.borrow(),
+            ConnState::Reconnecting { attempt: 1, delay, .. } if *delay == Duration::from_millis(10)
+        ));
+        let r: Result<(), _> = outage.run(async { Err(lost()) }).await;
+        assert_eq!(*rx.borrow(), ConnState::Connecting { attempt: 1 });
+        assert!(outage.failed(r.unwrap_err()).await.is_ok());
+        let r: Result<(), _> = outage.run(async { Err(lost()) }).await;
+        assert!(outage.failed(r.unwrap_err()).await.is_err());
+        assert!(matches!(
+            &*rx.borrow(),
+            ConnState::Closed { reason } if reason.starts_with("gave up after 2 attempts")
+        ));
     }
 
     #[tokio::test(start_paused = true)]
