@@ -343,12 +343,25 @@ fn render_resume(m: &MethodInfo) -> TokenStream {
     );
     let key = match (&m.payload, resume.key.is_empty()) {
         (Some(p), false) => {
-            let parts = resume.key.iter().map(|k| {
-                let f = field_ident(k);
-                quote!(nagare::client::path_segment(&self.#f))
-            });
+            let parts: Vec<TokenStream> = resume
+                .key
+                .iter()
+                .map(|k| {
+                    let f = field_ident(k);
+                    quote!(nagare::client::path_segment(&self.#f))
+                })
+                .collect();
+            let body = match parts.as_slice() {
+                [one] => one.clone(),
+                _ => quote!([#(#parts),*].join("/")),
+            };
+            let how = if resume.key.len() == 1 {
+                "percent-encoded"
+            } else {
+                "percent-encoded and joined with `/`"
+            };
             let kdoc = format!(
-                " Identifies the `{}` stream across connections: {}, percent-encoded and joined with `/`.",
+                " Identifies the `{}` stream across connections: {}, {how}.",
                 m.method.name,
                 resume
                     .key
@@ -361,7 +374,7 @@ fn render_resume(m: &MethodInfo) -> TokenStream {
                 impl #p {
                     #[doc = #kdoc]
                     pub fn stream_key(&self) -> String {
-                        [#(#parts),*].join("/")
+                        #body
                     }
                 }
             }
