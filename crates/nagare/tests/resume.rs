@@ -149,3 +149,71 @@ async fn numbered_sends_without_a_log_refuse_a_resume_point_with_4010() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refused_reconnection_ends_the_stream_with_the_servers_answer() {
+    use axum::extract::Request as HttpRequest;
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    bounded(async {
+        // The first upgrade is served; later ones are refused with a 401, as a
+        // server does once the client's token has expired.
+        let options = numbered();
+        let calls = Arc::new(AtomicU32::new(0));
+        let log = nagare::ReplayLog::<String>::new(16);
+        log.publish("first".to_owned());
+        let app = axum::Router::new().route(
+            "/s",
+            axum::routing::get(move |req: HttpRequest| {
+                let (options, calls, log) = (options.clone(), calls.clone(), log.clone());
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) > 0 {
+                        return nagare::GoaError::new("unauthorized", "token expired")
+                            .into_response_with(StatusCode::UNAUTHORIZED);
+                    }
+                    let (mut parts, _) = req.into_parts();
+                    let endpoint = nagare::EndpointName {
+                        service: "test",
+                        method: "test",
+                    };
+                    nagare::server::upgrade(&mut parts, &options, endpoint, HeaderMap::new(), move |conn| async move {
+                        let mut s = ServerStream::<String>::new(conn, None);
+                        s.follow(&log).await
+                    })
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(nagare::server::nodelay(listener), app).await });
+        let proxy = nagare_testkit::proxy::Proxy::start(addr).await;
+
+        let mut dialer = Dialer::new(proxy.url());
+        dialer.set_reconnect(Some(
+            nagare::RetryPolicy::default()
+                .initial_delay(std::time::Duration::from_millis(1))
+                .forever(),
+        ));
+        let mut s: nagare::ResumableStream<String> = dialer
+            .resumable(Request::new("/s".into()), ViewSource::None)
+            .await
+            .expect("dial");
+        proxy.cut();
+        match s.recv().await {
+            Err(StreamError::Reconnect(e)) => {
+                assert!(
+                    matches!(*e, nagare::ClientError::Refused { status, .. } if status == StatusCode::UNAUTHORIZED),
+                    "{e}"
+                );
+                assert_eq!(e.kind(), nagare::ErrorKind::Fatal);
+            }
+            other => panic!("expected a refused reconnection, got {other:?}"),
+        }
+        // One connection, one refused reconnection: no retry after the 401.
+        assert_eq!(proxy.accepted(), 2);
+    })
+    .await;
+}
