@@ -5,6 +5,8 @@
 //!   Goa clients (unnumbered frames) and once with nagare's `ResumableStream`
 //!   (numbered frames, checked), while a listener publishes `events` events, kept
 //!   at most `WINDOW` ahead of the slowest subscriber (the replay log keeps 1024).
+//! - Memory: the server's RSS growth per idle `nagare.v1` subscriber (each following
+//!   the replay log, after one event), like the echo bench's idle figure.
 //! - Recovery: one resumable subscriber behind a fault-injecting proxy; after
 //!   every 100 events the proxy cuts the connection and the next event is
 //!   published at once; the time from the cut to that event's arrival covers
@@ -36,6 +38,9 @@ pub struct ResumeArgs {
     /// Cuts in the recovery run.
     #[arg(long, default_value_t = 100)]
     cuts: usize,
+    /// Idle numbered subscribers opened for the memory measurement.
+    #[arg(long, default_value_t = 2000)]
+    idle: usize,
 }
 
 pub async fn run(a: ResumeArgs) -> anyhow::Result<()> {
@@ -67,6 +72,11 @@ pub async fn run(a: ResumeArgs) -> anyhow::Result<()> {
             cpu.as_secs_f64() * 1e6 / deliveries
         );
     }
+    let idle = idle_subscribers(&server, &base, a.idle).await?;
+    println!(
+        "memory per idle numbered subscriber ({} subscribers): {idle:.1} KiB",
+        a.idle
+    );
     let mut recoveries = recovery(&base, server.addr, a.cuts).await?;
     recoveries.sort();
     let pct = |p: f64| recoveries[((recoveries.len() - 1) as f64 * p).round() as usize];
@@ -254,4 +264,37 @@ async fn recovery(
         bail!("no cut was recovered from");
     }
     Ok(recoveries)
+}
+
+/// Opens `n` subscribers offering `nagare.v1`, publishes one event they all
+/// receive, and returns the server's RSS growth per subscriber in KiB.
+async fn idle_subscribers(server: &ServerProcess, base: &str, n: usize) -> anyhow::Result<f64> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let before = server.rss_kib()?;
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut request = format!("ws://{}/subscribe", server.addr).into_client_request()?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "nagare.v1".parse()?);
+        let tcp = tokio::net::TcpStream::connect(server.addr).await?;
+        tcp.set_nodelay(true)?;
+        let (mut ws, _) =
+            tokio_tungstenite::client_async_with_config(request, tcp, Some(crate::ws_config()))
+                .await?;
+        // The position frame: this subscriber follows the log.
+        ws.next().await.context("no position frame")??;
+        conns.push(ws);
+    }
+    let mut listener = chat::client::Client::new(base).listener().await?;
+    send(&mut listener, "to everyone".into()).await?;
+    for ws in &mut conns {
+        let frame = ws.next().await.context("stream ended")??;
+        if !frame.is_text() || !frame.to_text()?.contains("to everyone") {
+            bail!("unexpected frame {frame:?}");
+        }
+    }
+    let after = server.rss_kib()?;
+    drop(conns);
+    Ok(after.saturating_sub(before) as f64 / n as f64)
 }

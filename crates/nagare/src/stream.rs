@@ -170,16 +170,19 @@ impl<T: Message> StreamSender<T> {
     where
         T: Sync,
     {
-        let from = match self.seq.as_deref() {
-            Some(sq) if sq.started => {
-                return Err(StreamError::Encode(
-                    "follow() must come before any send() on a resumable stream".into(),
-                ))
-            }
-            Some(sq) => sq.offered.clone(),
-            None => None,
+        let mut cursor = {
+            // Taken, not cloned: nothing after the start needs the offer.
+            let from = match self.seq.as_deref_mut() {
+                Some(sq) if sq.started => {
+                    return Err(StreamError::Encode(
+                        "follow() must come before any send() on a resumable stream".into(),
+                    ))
+                }
+                Some(sq) => sq.offered.take(),
+                None => None,
+            };
+            log.cursor(from.as_ref())?
         };
-        let mut cursor = log.cursor(from.as_ref())?;
         if self.seq.is_some() {
             std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
             let position = cursor.position();
@@ -194,11 +197,10 @@ impl<T: Message> StreamSender<T> {
                 sq.next = position + 1;
             }
         }
-        let gone = self.gone.clone();
         loop {
             let item = tokio::select! {
                 biased;
-                () = gone.cancelled() => return Ok(()),
+                () = self.gone.cancelled() => return Ok(()),
                 item = cursor.next() => item?,
             };
             match item {
