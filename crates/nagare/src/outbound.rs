@@ -166,6 +166,19 @@ impl OutboundSender {
         Poll::Pending
     }
 
+    /// Ready once the driver is gone (the connection ended); until then the task
+    /// is woken when it goes (and, spuriously, when room frees up).
+    pub(crate) fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone {
+            return Poll::Ready(());
+        }
+        if !st.tx_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.tx_wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
     /// Queues a message after `poll_ready` said so, applying the slow-consumer
     /// policy if the queue filled meanwhile.
     pub(crate) fn push(&self, data: Data, priority: Priority) -> Result<(), Refused> {

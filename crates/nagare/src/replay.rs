@@ -26,7 +26,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::watch;
+use std::task::{Context, Poll, Waker};
 
 use crate::resume::ResumePoint;
 
@@ -67,8 +67,6 @@ struct Shared<T> {
     epoch: String,
     capacity: usize,
     state: Mutex<State<T>>,
-    /// The last sequence number, for followers to wait on.
-    tail: watch::Sender<u64>,
 }
 
 struct State<T> {
@@ -76,6 +74,19 @@ struct State<T> {
     first: u64,
     entries: VecDeque<Arc<T>>,
     closed: bool,
+    /// Cursors waiting for the next message. A cursor registers once per
+    /// `round` (a publish wakes them all and starts a new round), so an idle
+    /// follower costs one waker here and nothing in its own future.
+    waiters: Vec<Waker>,
+    round: u64,
+}
+
+impl<T> State<T> {
+    /// Takes the wakers of this round and starts the next.
+    fn wake_all(&mut self) -> Vec<Waker> {
+        self.round += 1;
+        std::mem::take(&mut self.waiters)
+    }
 }
 
 impl<T> State<T> {
@@ -91,7 +102,6 @@ impl<T> ReplayLog<T> {
     /// publish rate) and still resume.
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        let (tail, _) = watch::channel(0);
         ReplayLog {
             shared: Arc::new(Shared {
                 epoch: crate::resume::new_epoch(),
@@ -100,8 +110,9 @@ impl<T> ReplayLog<T> {
                     first: 1,
                     entries: VecDeque::with_capacity(capacity.min(1024)),
                     closed: false,
+                    waiters: Vec::new(),
+                    round: 0,
                 }),
-                tail,
             }),
         }
     }
@@ -128,24 +139,30 @@ impl<T> ReplayLog<T> {
     /// Appends a message and returns its sequence number; the oldest kept message
     /// is forgotten when the log is full. Followers are woken.
     pub fn publish(&self, msg: T) -> u64 {
-        let seq = {
+        let (seq, waiters) = {
             let mut st = self.lock();
             if st.entries.len() == self.shared.capacity {
                 st.entries.pop_front();
                 st.first += 1;
             }
             st.entries.push_back(Arc::new(msg));
-            st.last()
+            (st.last(), st.wake_all())
         };
-        self.shared.tail.send_replace(seq);
+        // Woken outside the lock, so followers on other threads can take the
+        // message at once.
+        waiters.into_iter().for_each(Waker::wake);
         seq
     }
 
     /// Ends the stream: followers finish what is kept for them, then end (their
     /// clients see close 1000).
     pub fn close(&self) {
-        self.lock().closed = true;
-        self.shared.tail.send_modify(|_| {});
+        let waiters = {
+            let mut st = self.lock();
+            st.closed = true;
+            st.wake_all()
+        };
+        waiters.into_iter().for_each(Waker::wake);
     }
 
     /// A cursor from `from` (the client's resume point: the next message is the
@@ -179,7 +196,7 @@ impl<T> ReplayLog<T> {
         Ok(Cursor {
             shared: self.shared.clone(),
             next,
-            tail: self.shared.tail.subscribe(),
+            registered: None,
         })
     }
 }
@@ -193,11 +210,16 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What a cursor reads: the next message with its sequence number, `None` once
+/// the log is closed and read to the end, or why it cannot go on.
+pub type Next<T> = Result<Option<(u64, Arc<T>)>, ReplayError>;
+
 /// A reader of a [`ReplayLog`], at its own position.
 pub struct Cursor<T> {
     shared: Arc<Shared<T>>,
     next: u64,
-    tail: watch::Receiver<u64>,
+    /// The round and slot of this cursor's waker in the log's waiters.
+    registered: Option<(u64, usize)>,
 }
 
 impl<T> Cursor<T> {
@@ -215,30 +237,41 @@ impl<T> Cursor<T> {
     /// published; `Ok(None)` once the log is closed and everything was taken; an
     /// error when this cursor fell so far behind that its next message is gone.
     /// Cancel safe.
-    pub async fn next(&mut self) -> Result<Option<(u64, Arc<T>)>, ReplayError> {
-        loop {
-            // Seen before looking, so a publish after the look wakes the wait.
-            self.tail.borrow_and_update();
-            {
-                let st = lock(&self.shared);
-                if self.next < st.first {
-                    return Err(ReplayError::Behind {
-                        wanted: self.next,
-                        oldest: st.first,
-                    });
-                }
-                if let Some(msg) = st.entries.get((self.next - st.first) as usize) {
-                    let seq = self.next;
-                    self.next += 1;
-                    return Ok(Some((seq, msg.clone())));
-                }
-                if st.closed {
-                    return Ok(None);
+    pub async fn next(&mut self) -> Next<T> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Poll form of [`next`](Self::next).
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next<T>> {
+        let mut st = lock(&self.shared);
+        if self.next < st.first {
+            return Poll::Ready(Err(ReplayError::Behind {
+                wanted: self.next,
+                oldest: st.first,
+            }));
+        }
+        if let Some(msg) = st.entries.get((self.next - st.first) as usize) {
+            let seq = self.next;
+            self.next += 1;
+            return Poll::Ready(Ok(Some((seq, msg.clone()))));
+        }
+        if st.closed {
+            return Poll::Ready(Ok(None));
+        }
+        match self.registered {
+            Some((round, slot)) if round == st.round => {
+                if let Some(w) = st.waiters.get_mut(slot) {
+                    if !w.will_wake(cx.waker()) {
+                        w.clone_from(cx.waker());
+                    }
                 }
             }
-            // The log holds the sender, and this cursor holds the log.
-            let _ = self.tail.changed().await;
+            _ => {
+                self.registered = Some((st.round, st.waiters.len()));
+                st.waiters.push(cx.waker().clone());
+            }
         }
+        Poll::Pending
     }
 }
 
@@ -308,6 +341,42 @@ mod tests {
         assert!(matches!(
             log.cursor(Some(&other)),
             Err(ReplayError::Restarted { .. })
+        ));
+    }
+
+    /// Counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_cursor_polled_with_a_new_waker_is_woken_on_that_one_once_per_publish() {
+        let log = ReplayLog::new(4);
+        let mut cursor = log.cursor(None).expect("cursor");
+        let first = Arc::new(Counter(Default::default()));
+        let second = Arc::new(Counter(Default::default()));
+        let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        assert!(cursor.poll_next(&mut Context::from_waker(&w1)).is_pending());
+        // Polled again in the same round: the slot is reused, not duplicated.
+        assert!(cursor.poll_next(&mut Context::from_waker(&w2)).is_pending());
+        assert!(cursor.poll_next(&mut Context::from_waker(&w2)).is_pending());
+        log.publish(1);
+        let count = |c: &Arc<Counter>| c.0.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((count(&first), count(&second)), (0, 1));
+        assert!(matches!(
+            cursor.poll_next(&mut Context::from_waker(&w2)),
+            Poll::Ready(Ok(Some((1, _))))
+        ));
+        assert!(cursor.poll_next(&mut Context::from_waker(&w2)).is_pending());
+        log.close();
+        assert_eq!(count(&second), 2);
+        assert!(matches!(
+            cursor.poll_next(&mut Context::from_waker(&w2)),
+            Poll::Ready(Ok(None))
         ));
     }
 

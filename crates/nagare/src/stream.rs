@@ -197,17 +197,41 @@ impl<T: Message> StreamSender<T> {
                 sq.next = position + 1;
             }
         }
-        loop {
-            let item = tokio::select! {
-                biased;
-                () = self.gone.cancelled() => return Ok(()),
-                item = cursor.next() => item?,
-            };
-            match item {
-                Some((_, msg)) => self.send(&msg).await?,
-                None => return Ok(()),
+        // One poll function rather than a `select!` of futures: an idle follower
+        // (most of them) then holds only its cursor and the frame it is about to
+        // queue, and waits as one waker in the log and one in the queue.
+        let mut pending: Option<Data> = None;
+        std::future::poll_fn(|cx| loop {
+            if let Some(frame) = pending.take() {
+                match self.poll_reserve(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if self.push_encoded(frame, Priority::Normal).is_err() {
+                            // Closing: the client is leaving.
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                    Poll::Pending => {
+                        pending = Some(frame);
+                        return Poll::Pending;
+                    }
+                }
             }
-        }
+            match cursor.poll_next(cx) {
+                Poll::Ready(Ok(Some((_, msg)))) => pending = Some(self.encode(&msg)?),
+                Poll::Ready(Ok(None)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                // Nothing to send: wait for a message, or for the client to
+                // leave (woken when the driver ends).
+                Poll::Pending => {
+                    return match self.tx.poll_closed(cx) {
+                        Poll::Ready(()) => Poll::Ready(Ok(())),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }
+            }
+        })
+        .await
     }
 
     /// The view messages are rendered with (`None` for types without views).
