@@ -309,7 +309,7 @@ impl Request {
                 .map_err(|e| ClientError::InvalidRequest(format!("subprotocols: {e}")))?;
             headers.insert(axum::http::header::SEC_WEBSOCKET_PROTOCOL, offer);
         }
-        let connect = |headers: HeaderMap| async {
+        let (socket, headers) =
             tokio::time::timeout(config.connect_timeout, ws::connect(&url, headers, config))
                 .await
                 .map_err(|_| {
@@ -317,18 +317,8 @@ impl Request {
                         "{url}: no answer within {:?}",
                         config.connect_timeout
                     ))
-                })
-        };
-        let (socket, headers) = match connect(headers.clone()).await? {
-            // A server that speaks none of the offered subprotocols: go on
-            // without one, as RFC 6455 allows.
-            Err(ConnectError::NoSubprotocol) => {
-                headers.remove(axum::http::header::SEC_WEBSOCKET_PROTOCOL);
-                connect(headers).await?
-            }
-            other => other,
-        }
-        .map_err(refused)?;
+                })?
+                .map_err(refused)?;
         let (conn, driver) = conn::open(socket, config, Side::Client, Default::default());
         tokio::spawn(driver);
         Ok((conn, headers))
@@ -559,7 +549,6 @@ fn refused(e: ConnectError) -> ClientError {
             refused_response(status, designed, res.body())
         }
         ConnectError::Handshake(h) => ClientError::Handshake(h),
-        other @ ConnectError::NoSubprotocol => ClientError::Handshake(other.to_string()),
     }
 }
 

@@ -87,9 +87,13 @@ async fn a_message_before_the_position_or_a_broken_envelope_ends_the_stream() {
 #[tokio::test]
 async fn a_server_that_does_not_speak_nagare_v1_gives_a_plain_stream() {
     bounded(async {
-        // No subprotocol selected: the client dials again without offering one.
+        // No subprotocol selected: RFC 6455 lets the client go on, on the same
+        // connection.
         let base = scripted(ServerOptions::new(), &["\"plain\"\n"]).await;
-        let mut s = open(&base).await;
+        let addr = base.trim_start_matches("http://").parse().expect("address");
+        let proxy = nagare_testkit::proxy::Proxy::start(addr).await;
+        let mut s = open(&proxy.url()).await;
+        assert_eq!(proxy.accepted(), 1);
         assert!(!s.is_resumable());
         assert_eq!(s.recv().await.expect("msg").as_deref(), Some("plain"));
         assert_eq!(s.recv().await.expect("end"), None);

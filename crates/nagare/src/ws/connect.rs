@@ -3,11 +3,10 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::http::{HeaderMap, Response};
+use axum::http::uri::InvalidUri;
+use axum::http::{HeaderMap, Response, Uri};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::Socket;
 
@@ -30,11 +29,6 @@ pub enum ConnectError {
     /// The handshake failed after the request was sent.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(String),
-    /// The server upgraded without selecting any of the subprotocols offered.
-    /// RFC 6455 lets a client go on without one, but the WebSocket crate fails
-    /// the handshake; [`crate::Request::dial`] then dials again offering none.
-    #[error("the server selected none of the subprotocols offered")]
-    NoSubprotocol,
 }
 
 /// The byte stream of a client connection: plain TCP, or TLS over it (`wss://`,
@@ -53,15 +47,13 @@ pub async fn connect(
     headers: HeaderMap,
     conn: &crate::ConnConfig,
 ) -> Result<(Socket<ClientIo>, HeaderMap), ConnectError> {
-    let config = conn.ws;
     let invalid = |reason: &str| ConnectError::InvalidUrl {
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| invalid(&e.to_string()))?;
-    let uri = request.uri().clone();
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: InvalidUri| invalid(&e.to_string()))?;
     let secure = match uri.scheme_str() {
         Some("ws") => false,
         Some("wss") if cfg!(feature = "tls") => true,
@@ -71,7 +63,6 @@ pub async fn connect(
     let host = uri.host().ok_or_else(|| invalid("no host"))?;
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let addr = format!("{host}:{port}");
-    request.headers_mut().extend(headers);
     let tcp = TcpStream::connect(&addr)
         .await
         .map_err(|source| ConnectError::Connect {
@@ -87,25 +78,7 @@ pub async fn connect(
     } else {
         ClientIo::Plain(tcp)
     };
-    match tokio_tungstenite::client_async_with_config(request, io, Some(config.to_tungstenite()))
-        .await
-    {
-        Ok((ws, response)) => Ok((Socket::new(ws), response.headers().clone())),
-        Err(tungstenite::Error::Http(response)) => {
-            let (parts, body) = (*response).into_parts();
-            Err(ConnectError::Refused(Box::new(Response::from_parts(
-                parts,
-                body.unwrap_or_default(),
-            ))))
-        }
-        Err(tungstenite::Error::Io(source)) => Err(ConnectError::Connect { addr, source }),
-        Err(tungstenite::Error::Protocol(
-            tungstenite::error::ProtocolError::SecWebSocketSubProtocolError(
-                tungstenite::error::SubProtocolError::NoSubProtocol,
-            ),
-        )) => Err(ConnectError::NoSubprotocol),
-        Err(e) => Err(ConnectError::Handshake(e.to_string())),
-    }
+    super::client_handshake::handshake(io, &uri, &headers, conn.ws).await
 }
 
 #[cfg(feature = "tls")]
