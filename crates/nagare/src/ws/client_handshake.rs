@@ -162,7 +162,8 @@ async fn error_body<S: AsyncRead + Unpin>(
 }
 
 /// RFC 6455 section 4.1: the 101 must upgrade to websocket, prove it read our
-/// key, and select no subprotocol we did not offer (selecting none is fine).
+/// key, and select no subprotocol or extension we did not offer (selecting no
+/// subprotocol is fine).
 fn check_upgrade(response: &HeaderMap, key: &str, request: &HeaderMap) -> Result<(), ConnectError> {
     let has_token = |name: header::HeaderName, token: &str| {
         response.get_all(name).iter().any(|v| {
@@ -187,6 +188,16 @@ fn check_upgrade(response: &HeaderMap, key: &str, request: &HeaderMap) -> Result
     {
         return Err(ConnectError::Handshake(
             "Sec-WebSocket-Accept does not match the key sent".into(),
+        ));
+    }
+    // nagare's client offers no extension, so the server may select none.
+    if response
+        .get_all(header::SEC_WEBSOCKET_EXTENSIONS)
+        .iter()
+        .any(|v| !v.as_bytes().trim_ascii().is_empty())
+    {
+        return Err(ConnectError::Handshake(
+            "the server selected an extension, but none was offered".into(),
         ));
     }
     if let Some(selected) = response.get(header::SEC_WEBSOCKET_PROTOCOL) {
@@ -241,6 +252,9 @@ mod tests {
         assert!(check_upgrade(&ok, "k", &HeaderMap::new()).is_err());
         // A wrong accept key: fail.
         assert!(check_upgrade(&accepted("other", &[]), "k", &offered).is_err());
+        // An extension that was not offered: fail.
+        let deflate = accepted("k", &[("sec-websocket-extensions", "permessage-deflate")]);
+        assert!(check_upgrade(&deflate, "k", &offered).is_err());
     }
 
     #[test]
