@@ -12,7 +12,11 @@
 //! target/release/nagare-bench echo
 //! ```
 
+mod heap;
 mod resume;
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -115,6 +119,7 @@ fn ws_config() -> WebSocketConfig {
 async fn serve_bare() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
+    heap::answer_queries();
     loop {
         let (tcp, _) = listener.accept().await?;
         tokio::spawn(async move {
@@ -136,6 +141,7 @@ async fn serve_bare() -> anyhow::Result<()> {
 async fn serve_guide(compression: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
+    heap::answer_queries();
     let mut options = nagare::ServerOptions::new();
     if compression {
         options.conn.compression = Some(nagare::ws::Compression::default());
@@ -192,6 +198,11 @@ async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()
 struct ServerProcess {
     child: tokio::process::Child,
     addr: SocketAddr,
+    /// Heap queries: a line out, a number back.
+    queries: tokio::sync::Mutex<(
+        tokio::process::ChildStdin,
+        BufReader<tokio::process::ChildStdout>,
+    )>,
 }
 
 impl ServerProcess {
@@ -211,15 +222,32 @@ impl ServerProcess {
         let mut child = cmd
             .arg(mode)
             .args(args)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .context("spawn server")?;
-        let stdout = child.stdout.take().context("server stdout")?;
+        let mut stdout = BufReader::new(child.stdout.take().context("server stdout")?);
+        let stdin = child.stdin.take().context("server stdin")?;
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).await?;
+        stdout.read_line(&mut line).await?;
         let addr = line.trim().parse().context("server address")?;
-        Ok(ServerProcess { child, addr })
+        Ok(ServerProcess {
+            child,
+            addr,
+            queries: tokio::sync::Mutex::new((stdin, stdout)),
+        })
+    }
+
+    /// The server's live heap bytes (see [`heap`]).
+    async fn heap_bytes(&self) -> anyhow::Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let mut q = self.queries.lock().await;
+        q.0.write_all(b"heap\n").await?;
+        q.0.flush().await?;
+        let mut line = String::new();
+        q.1.read_line(&mut line).await?;
+        line.trim().parse().context("heap bytes")
     }
 
     /// CPU time (user + system) the server process has used so far.
@@ -371,15 +399,51 @@ async fn load(
     Ok(round)
 }
 
+/// Memory a server holds per idle connection.
+struct IdleMemory {
+    /// RSS growth per connection, KiB (what the machine pays, allocator slack
+    /// included).
+    rss_kib: f64,
+    /// Live heap growth per connection, bytes (what the program holds).
+    heap_bytes: f64,
+}
+
+impl std::fmt::Display for IdleMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.1} KiB RSS, {:.0} B heap",
+            self.rss_kib, self.heap_bytes
+        )
+    }
+}
+
+impl IdleMemory {
+    /// Growth between two readings, per connection.
+    async fn since(
+        server: &ServerProcess,
+        rss_before: u64,
+        heap_before: u64,
+        n: usize,
+    ) -> anyhow::Result<Self> {
+        let rss = server.rss_kib()?.saturating_sub(rss_before);
+        let heap = server.heap_bytes().await?.saturating_sub(heap_before);
+        Ok(IdleMemory {
+            rss_kib: rss as f64 / n as f64,
+            heap_bytes: heap as f64 / n as f64,
+        })
+    }
+}
+
 /// Opens `n` connections, exchanges one message on each (so buffers are as they
-/// are after real use) and measures the server's RSS growth per connection.
+/// are after real use) and measures the server's memory growth per connection.
 async fn idle_memory(
     server: &ServerProcess,
     path: &str,
     n: usize,
     size: usize,
-) -> anyhow::Result<f64> {
-    let before = server.rss_kib()?;
+) -> anyhow::Result<IdleMemory> {
+    let (rss_before, heap_before) = (server.rss_kib()?, server.heap_bytes().await?);
     let msg = payload(size);
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
@@ -391,9 +455,9 @@ async fn idle_memory(
         }
         conns.push(ws);
     }
-    let after = server.rss_kib()?;
+    let memory = IdleMemory::since(server, rss_before, heap_before, n).await?;
     drop(conns);
-    Ok((after.saturating_sub(before)) as f64 / n as f64)
+    Ok(memory)
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {
@@ -454,11 +518,11 @@ async fn run(a: EchoArgs) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|");
     println!(
-        "| bare tokio-tungstenite echo | {:.0} | {} us | {} us | {:.2} us | {:.1} KiB |",
+        "| bare tokio-tungstenite echo | {:.0} | {} us | {} us | {:.2} us | {} |",
         b.rate, b.p50, b.p99, b.cpu_us, bare_mem
     );
     println!(
-        "| nagare guide /echo | {:.0} | {} us | {} us | {:.2} us | {:.1} KiB |",
+        "| nagare guide /echo | {:.0} | {} us | {} us | {:.2} us | {} |",
         g.rate, g.p50, g.p99, g.cpu_us, guide_mem
     );
     println!(

@@ -74,7 +74,7 @@ pub async fn run(a: ResumeArgs) -> anyhow::Result<()> {
     }
     let idle = idle_subscribers(&server, &base, a.idle).await?;
     println!(
-        "memory per idle numbered subscriber ({} subscribers): {idle:.1} KiB",
+        "memory per idle numbered subscriber ({} subscribers): {idle}",
         a.idle
     );
     let mut recoveries = recovery(&base, server.addr, a.cuts).await?;
@@ -267,10 +267,14 @@ async fn recovery(
 }
 
 /// Opens `n` subscribers offering `nagare.v1`, publishes one event they all
-/// receive, and returns the server's RSS growth per subscriber in KiB.
-async fn idle_subscribers(server: &ServerProcess, base: &str, n: usize) -> anyhow::Result<f64> {
+/// receive, and returns the server's memory growth per subscriber.
+async fn idle_subscribers(
+    server: &ServerProcess,
+    base: &str,
+    n: usize,
+) -> anyhow::Result<crate::IdleMemory> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let before = server.rss_kib()?;
+    let (rss_before, heap_before) = (server.rss_kib()?, server.heap_bytes().await?);
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
         let mut request = format!("ws://{}/subscribe", server.addr).into_client_request()?;
@@ -294,7 +298,7 @@ async fn idle_subscribers(server: &ServerProcess, base: &str, n: usize) -> anyho
             bail!("unexpected frame {frame:?}");
         }
     }
-    let after = server.rss_kib()?;
+    let memory = crate::IdleMemory::since(server, rss_before, heap_before, n).await?;
     drop(conns);
-    Ok(after.saturating_sub(before) as f64 / n as f64)
+    Ok(memory)
 }
