@@ -162,10 +162,7 @@ impl End {
         match self {
             End::PeerClosed(None) => None,
             End::PeerClosed(Some(f)) if f.code == CloseCode::NORMAL => None,
-            End::PeerClosed(Some(f)) => Some(StreamError::Closed {
-                code: f.code,
-                reason: f.reason.clone(),
-            }),
+            End::PeerClosed(Some(f)) => Some(StreamError::from_close(f)),
             End::Failed(e) => Some(StreamError::ConnectionLost(e.clone())),
         }
     }

@@ -20,7 +20,8 @@ pub enum StreamError {
     /// the design's validations. The stream stays usable.
     #[error("invalid message: {0}")]
     InvalidMessage(#[from] DecodeError),
-    /// The peer closed the connection with an error code (anything but 1000).
+    /// The peer closed the connection with an error code (anything but 1000, and
+    /// 4010, which is [`StreamError::TooFarBehind`]).
     #[error("connection closed by peer with code {code}: {reason}")]
     Closed { code: u16, reason: String },
     /// The connection failed (reset, protocol violation, I/O error).
@@ -69,6 +70,24 @@ impl StreamError {
         }
     }
 
+    /// The error a peer's close frame (other than 1000) reports: the inverse of
+    /// [`close_frame`](Self::close_frame) where a code has a variant of its own.
+    pub fn from_close(frame: &CloseFrame) -> Self {
+        match frame.code {
+            CloseCode::TOO_FAR_BEHIND => StreamError::TooFarBehind(
+                frame
+                    .reason
+                    .strip_prefix(TOO_FAR_BEHIND_PREFIX)
+                    .unwrap_or(&frame.reason)
+                    .to_owned(),
+            ),
+            code => StreamError::Closed {
+                code,
+                reason: frame.reason.clone(),
+            },
+        }
+    }
+
     /// The close frame a server sends when a service method fails with this error.
     pub fn close_frame(&self) -> CloseFrame {
         match self {
@@ -78,14 +97,18 @@ impl StreamError {
             StreamError::Encode(_) => {
                 CloseFrame::new(CloseCode::INTERNAL, "internal error: cannot encode message")
             }
-            StreamError::TooFarBehind(why) => {
-                CloseFrame::new(CloseCode::TOO_FAR_BEHIND, format!("too far behind: {why}"))
-            }
+            StreamError::TooFarBehind(why) => CloseFrame::new(
+                CloseCode::TOO_FAR_BEHIND,
+                format!("{TOO_FAR_BEHIND_PREFIX}{why}"),
+            ),
             // The connection is gone or closed: whatever is sent is a formality.
             _ => CloseFrame::new(CloseCode::INTERNAL, "stream failed"),
         }
     }
 }
+
+/// How a 4010 close reason starts; the rest says why.
+const TOO_FAR_BEHIND_PREFIX: &str = "too far behind: ";
 
 /// Why a received message was rejected.
 #[derive(Debug, thiserror::Error)]

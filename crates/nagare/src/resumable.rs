@@ -49,7 +49,6 @@ use futures_util::Stream;
 use tokio::sync::watch;
 
 use crate::client::{ClientError, Dialer, Request, ViewSource};
-use crate::close::CloseCode;
 use crate::conn::{Keepalive, RawReceiver};
 use crate::error::StreamError;
 use crate::message::{to_frame, Message};
@@ -301,16 +300,6 @@ impl<R: Message> ResumableStream<R> {
     async fn lost(&mut self, e: StreamError) -> Result<(), StreamError> {
         let numbered = self.live.take().is_some_and(|l| l.numbered);
         self.set_link(Link::Down);
-        let e = match e {
-            StreamError::Closed { code, reason } if code == CloseCode::TOO_FAR_BEHIND => {
-                let why = reason
-                    .strip_prefix("too far behind: ")
-                    .unwrap_or(&reason)
-                    .to_owned();
-                StreamError::TooFarBehind(why)
-            }
-            other => other,
-        };
         if !numbered || self.dialer.reconnect_policy().is_none() || !e.kind().is_retryable() {
             return Err(self.fail(e));
         }
