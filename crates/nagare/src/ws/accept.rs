@@ -115,7 +115,8 @@ fn select_protocol(offered: &[String], supported: &[String]) -> Option<String> {
         .cloned()
 }
 
-fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+/// Whether a comma-separated header (`Connection`, `Upgrade`) lists `token`.
+pub(super) fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|v| {
         v.to_str()
             .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))

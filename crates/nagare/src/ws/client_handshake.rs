@@ -165,12 +165,7 @@ async fn error_body<S: AsyncRead + Unpin>(
 /// key, and select no subprotocol or extension we did not offer (selecting no
 /// subprotocol is fine).
 fn check_upgrade(response: &HeaderMap, key: &str, request: &HeaderMap) -> Result<(), ConnectError> {
-    let has_token = |name: header::HeaderName, token: &str| {
-        response.get_all(name).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
+    let has_token = |name, token| super::accept::header_has_token(response, name, token);
     if !has_token(header::UPGRADE, "websocket") {
         return Err(ConnectError::Handshake(
             "the 101 response does not upgrade to websocket".into(),
