@@ -91,14 +91,20 @@ pub(crate) struct Sequencer {
 }
 
 impl Sequencer {
-    /// The sequencer of a connection, from the offered subprotocols and the one
-    /// selected; `None` unless `nagare.v1` was selected.
-    pub(crate) fn from_handshake(offered: &[String], selected: Option<&str>) -> Option<Box<Self>> {
+    /// The sequencer of a connection, from the upgrade request's headers and the
+    /// subprotocol selected; `None` (and no look at the offers) unless
+    /// `nagare.v1` was selected.
+    pub(crate) fn from_handshake(
+        request: &axum::http::HeaderMap,
+        selected: Option<&str>,
+    ) -> Option<Box<Self>> {
         if selected != Some(PROTOCOL) {
             return None;
         }
         Some(Box::new(Sequencer {
-            offered: offered.iter().find_map(|p| ResumePoint::from_offer(p)),
+            offered: crate::ws::offered_protocols(request)
+                .iter()
+                .find_map(|p| ResumePoint::from_offer(p)),
             started: false,
             next: 1,
         }))
@@ -192,7 +198,11 @@ mod tests {
 
     #[test]
     fn the_sequencer_exists_only_when_nagare_v1_is_selected() {
-        let offered = vec!["nagare.v1".to_owned(), "nagare.resume.e1.7".to_owned()];
+        let mut offered = axum::http::HeaderMap::new();
+        offered.insert(
+            axum::http::header::SEC_WEBSOCKET_PROTOCOL,
+            axum::http::HeaderValue::from_static("nagare.v1, nagare.resume.e1.7"),
+        );
         assert!(Sequencer::from_handshake(&offered, None).is_none());
         let s = Sequencer::from_handshake(&offered, Some(PROTOCOL));
         assert_eq!(

@@ -196,10 +196,8 @@ where
             metrics::counter!("nagare_compressed_connections_total").increment(1);
         }
     }
-    let sequencer = crate::resume::Sequencer::from_handshake(
-        &ws::offered_protocols(&parts.headers),
-        handshake.protocol.as_deref(),
-    );
+    let sequencer =
+        crate::resume::Sequencer::from_handshake(&parts.headers, handshake.protocol.as_deref());
     let response = handshake.response(headers);
     // Boxed: the task keeps room for what it captures for its whole life, and the
     // configuration is only needed at the start.
