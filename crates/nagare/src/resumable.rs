@@ -140,16 +140,12 @@ impl<R: Message> ResumableStream<R> {
             sending,
             _type: PhantomData,
         };
-        let mut outage = Outage::new(stream.dialer.retry_policy(), Some(&stream.states));
-        loop {
-            match outage.run(stream.dial()).await {
-                Ok(live) => {
-                    stream.connected(live);
-                    return Ok(stream);
-                }
-                Err(e) => outage.failed(e).await?,
-            }
-        }
+        let live = crate::retry::retry(stream.dialer.retry_policy(), Some(&stream.states), || {
+            stream.dial()
+        })
+        .await?;
+        stream.connected(live);
+        Ok(stream)
     }
 
     /// The connection states, latest first: a fresh receiver sees the current one.
@@ -304,11 +300,9 @@ impl<R: Message> ResumableStream<R> {
             return Err(self.fail(e));
         }
         tracing::info!(error = %e, position = ?self.point, "stream lost: reconnecting");
-        let policy = self.dialer.reconnect_policy().cloned();
-        let states = self.states.clone();
-        let outage = self
-            .outage
-            .get_or_insert_with(|| Outage::after_loss(policy.as_ref(), Some(&states)));
+        let outage = self.outage.get_or_insert_with(|| {
+            Outage::after_loss(self.dialer.reconnect_policy(), Some(&self.states))
+        });
         match outage.failed(e).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(e)),
@@ -317,22 +311,12 @@ impl<R: Message> ResumableStream<R> {
 
     /// Dials until connected, continuing the outage in progress.
     async fn reconnect(&mut self) -> Result<(), StreamError> {
-        let policy = self.dialer.reconnect_policy().cloned();
-        let states = self.states.clone();
         loop {
-            let outage = self
-                .outage
-                .get_or_insert_with(|| Outage::after_loss(policy.as_ref(), Some(&states)));
-            let dial = {
-                let mut request = self.request.clone();
-                request.offer_protocol(resume::PROTOCOL);
-                if let Some(p) = &self.point {
-                    request.offer_protocol(p.offer());
-                }
-                let dialer = &self.dialer;
-                let view_source = &self.view_source;
-                async move { dial_live(dialer, request, view_source).await }
-            };
+            let request = self.resume_request();
+            let outage = self.outage.get_or_insert_with(|| {
+                Outage::after_loss(self.dialer.reconnect_policy(), Some(&self.states))
+            });
+            let dial = dial_live(&self.dialer, request, &self.view_source);
             match outage.run(dial).await {
                 Ok(live) => {
                     self.reconnects += 1;
@@ -349,11 +333,20 @@ impl<R: Message> ResumableStream<R> {
         }
     }
 
-    /// One dial of the first connection.
+    /// One dial, from where the stream stands.
     async fn dial(&self) -> Result<Live, ClientError> {
+        dial_live(&self.dialer, self.resume_request(), &self.view_source).await
+    }
+
+    /// The request offering `nagare.v1` and, once the stream was numbered, the
+    /// point to resume from.
+    fn resume_request(&self) -> Request {
         let mut request = self.request.clone();
         request.offer_protocol(resume::PROTOCOL);
-        dial_live(&self.dialer, request, &self.view_source).await
+        if let Some(p) = &self.point {
+            request.offer_protocol(p.offer());
+        }
+        request
     }
 
     fn connected(&mut self, live: Live) {

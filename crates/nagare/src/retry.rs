@@ -206,24 +206,27 @@ impl Outage {
     /// An outage with `policy` (`None`: a single attempt), reporting on `states`:
     /// the first attempt is made at once.
     pub fn new(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
-        Outage {
-            policy: policy.cloned(),
-            states: states.cloned(),
-            delays: policy.map(|p| p.schedule(false)),
-            attempt: 1,
-            started: Instant::now(),
-        }
+        Self::starting(policy, states, false)
     }
 
     /// An outage that starts with a connection lost: pass the error to
     /// [`failed`](Self::failed), which waits before reconnection attempt 1;
     /// `max_attempts` counts reconnection attempts.
     pub fn after_loss(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
+        Self::starting(policy, states, true)
+    }
+
+    fn starting(
+        policy: Option<&RetryPolicy>,
+        states: Option<&StateSender>,
+        after_loss: bool,
+    ) -> Self {
         Outage {
             policy: policy.cloned(),
             states: states.cloned(),
-            delays: policy.map(|p| p.schedule(true)),
-            attempt: 0,
+            delays: policy.map(|p| p.schedule(after_loss)),
+            // After a loss the first call to `failed` counts the loss itself.
+            attempt: u32::from(!after_loss),
             started: Instant::now(),
         }
     }
