@@ -80,6 +80,16 @@ struct State {
     high_water: usize,
 }
 
+impl State {
+    /// Registers a sender's task to be woken when room frees up or the driver
+    /// goes, once per task.
+    fn wait_for_room(&mut self, cx: &Context<'_>) {
+        if !self.tx_wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            self.tx_wakers.push(cx.waker().clone());
+        }
+    }
+}
+
 struct Shared {
     state: Mutex<State>,
     capacity: usize,
@@ -160,9 +170,7 @@ impl OutboundSender {
         if st.len < self.shared.capacity || self.shared.policy != SlowConsumer::Wait {
             return Poll::Ready(Ok(()));
         }
-        if !st.tx_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.tx_wakers.push(cx.waker().clone());
-        }
+        st.wait_for_room(cx);
         Poll::Pending
     }
 
@@ -173,9 +181,7 @@ impl OutboundSender {
         if st.receiver_gone {
             return Poll::Ready(());
         }
-        if !st.tx_wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.tx_wakers.push(cx.waker().clone());
-        }
+        st.wait_for_room(cx);
         Poll::Pending
     }
 
