@@ -122,6 +122,40 @@ impl ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM, from a task of its own
+    /// that ends with the shutdown however it comes.
+    pub fn shutdown_on_signal(&self) {
+        let stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown_signal() => {
+                    tracing::info!("shutting down: closing every connection with 1001");
+                    stop.cancel();
+                }
+                () = stop.cancelled() => {}
+            }
+        });
+    }
+
+    /// What a service binary does with its router: serves `app` on `listener`
+    /// until SIGINT/SIGTERM or until `shutdown` is cancelled, then stops
+    /// accepting, closes every connection with 1001 and waits up to `deadline`
+    /// for them ([`shutdown_gracefully`](Self::shutdown_gracefully)).
+    pub async fn serve(
+        &self,
+        listener: Listener,
+        app: axum::Router,
+        deadline: std::time::Duration,
+    ) -> std::io::Result<ShutdownReport> {
+        self.shutdown_on_signal();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
+            .await?;
+        Ok(self.shutdown_gracefully(deadline).await)
+    }
+}
+
 /// Names of the endpoint, for logs and traces.
 #[derive(Clone, Copy, Debug)]
 pub struct EndpointName {

@@ -100,3 +100,39 @@ async fn a_method_that_ignores_shutdown_is_abandoned_at_the_deadline() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn serve_returns_once_shutdown_has_closed_every_connection() {
+    bounded(async {
+        let options = ServerOptions::new();
+        let app = support::router(options.clone(), |conn| async move {
+            let s = ServerStream::<i64>::new(conn, None);
+            s.closed().await;
+            Ok::<_, StreamError>(())
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let listener = nagare::server::nodelay(listener);
+        let serving = {
+            let options = options.clone();
+            tokio::spawn(async move { options.serve(listener, app, Duration::from_secs(5)).await })
+        };
+        let (conn, _) = nagare::Request::new("/s".into())
+            .dial(&format!("http://{addr}"), &ConnConfig::default())
+            .await
+            .expect("dial");
+        let mut client = ClientStream::<i64>::new(conn, None);
+        options.shutdown.cancel();
+        match client.recv().await {
+            Err(StreamError::Closed { code, reason }) => {
+                assert_eq!((code, reason.as_str()), (1001, "server shutting down"))
+            }
+            other => panic!("expected 1001, got {other:?}"),
+        }
+        let report = serving.await.expect("task").expect("serve");
+        assert_eq!(report.abandoned, 0);
+    })
+    .await;
+}

@@ -70,40 +70,26 @@ async fn main() -> anyhow::Result<()> {
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
-    let stop = options.shutdown.clone();
-    let signal = async move {
-        nagare::server::shutdown_signal().await;
-        tracing::info!("shutting down: closing every connection with 1001");
-        // Stop accepting upgrades and ask every connection to close now; the
-        // HTTP server then waits for its exchanges to finish.
-        stop.cancel();
-    };
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let tls =
             nagare::tls::server_config(cert, key).context("cannot load the TLS certificate")?;
         let listener = std::net::TcpListener::bind(args.addr)
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         tracing::info!(addr = %args.addr, "chatter serving https:// and wss://");
-        tokio::spawn(signal);
+        options.shutdown_on_signal();
         nagare::tls::serve(listener, app, tls, options.shutdown.clone())
             .await
             .context("server failed")?;
+        options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
     } else {
         let listener = nagare::server::bind(args.addr)
             .await
             .with_context(|| format!("cannot listen on {}", args.addr))?;
         tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
-        nagare::export::axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
+        options
+            .serve(listener, app, SHUTDOWN_DEADLINE)
             .await
             .context("server failed")?;
-    }
-    let report = options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
-    if report.abandoned > 0 {
-        tracing::warn!(
-            abandoned = report.abandoned,
-            "connections still open at the deadline"
-        );
     }
     Ok(())
 }

@@ -34,24 +34,10 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");
-    let stop = options.shutdown.clone();
-    nagare::export::axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            nagare::server::shutdown_signal().await;
-            tracing::info!("shutting down: closing every connection with 1001");
-            // Stop accepting upgrades and ask every connection to close now;
-            // axum then waits for the HTTP side to finish.
-            stop.cancel();
-        })
+    options
+        .serve(listener, app, SHUTDOWN_DEADLINE)
         .await
         .context("server failed")?;
-    let report = options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
-    if report.abandoned > 0 {
-        tracing::warn!(
-            abandoned = report.abandoned,
-            "connections still open at the deadline"
-        );
-    }
     Ok(())
 }
 
