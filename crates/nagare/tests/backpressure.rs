@@ -6,9 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use nagare::{
-    ClientStream, ConnConfig, Priority, ServerOptions, ServerStream, SlowConsumer, StreamError,
-};
+use nagare::{ClientStream, Priority, ServerOptions, ServerStream, SlowConsumer, StreamError};
 use support::{bounded, raw_upgrade, read_to_end, serve};
 use tokio::sync::{mpsc, oneshot};
 
@@ -148,10 +146,7 @@ async fn urgent_messages_overtake_queued_ones() {
             }
         })
         .await;
-        let (conn, _) = nagare::Request::new("/s".into())
-            .dial(&format!("http://{addr}"), &ConnConfig::default())
-            .await
-            .expect("dial");
+        let conn = support::dial(addr).await;
         let mut client = ClientStream::<String>::new(conn, None);
         // Read nothing until the server has queued its backlog and the urgent one.
         let queued = queued_rx.await.expect("the server queued");

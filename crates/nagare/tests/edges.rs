@@ -33,19 +33,8 @@ use nagare_testkit::wire::raw_frame as frame;
 async fn until_close(tcp: &mut TcpStream) -> (Vec<Vec<u8>>, u16) {
     let mut data = Vec::new();
     loop {
-        let mut head = [0u8; 2];
-        tcp.read_exact(&mut head).await.expect("frame head");
-        let len = match head[1] & 0x7f {
-            126 => {
-                let mut l = [0u8; 2];
-                tcp.read_exact(&mut l).await.expect("len");
-                u16::from_be_bytes(l) as usize
-            }
-            n => n as usize,
-        };
-        let mut payload = vec![0u8; len];
-        tcp.read_exact(&mut payload).await.expect("payload");
-        if head[0] & 0x0f == 0x8 {
+        let (_, opcode, payload) = nagare_testkit::wire::read_frame(tcp).await;
+        if opcode == nagare_testkit::wire::CLOSE {
             return (data, u16::from_be_bytes([payload[0], payload[1]]));
         }
         data.push(payload);

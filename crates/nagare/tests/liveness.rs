@@ -78,11 +78,7 @@ async fn a_peer_that_answers_pings_stays_connected() {
             s.send(&7).await
         })
         .await;
-        let conn = nagare::Request::new("/s".into())
-            .dial(&format!("http://{addr}"), &ConnConfig::default())
-            .await
-            .expect("dial")
-            .0;
+        let conn = support::dial(addr).await;
         let mut client = nagare::ClientStream::<i64>::new(conn, None);
         assert_eq!(client.recv().await.expect("still connected"), Some(7));
     })
@@ -99,11 +95,7 @@ async fn an_idle_connection_is_closed_with_1001() {
             Ok::<_, StreamError>(())
         })
         .await;
-        let conn = nagare::Request::new("/s".into())
-            .dial(&format!("http://{addr}"), &ConnConfig::default())
-            .await
-            .expect("dial")
-            .0;
+        let conn = support::dial(addr).await;
         let mut client = nagare::ClientStream::<i64>::new(conn, None);
         match client.recv().await {
             Err(StreamError::Closed { code, reason }) => {

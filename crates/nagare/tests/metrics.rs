@@ -7,9 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use nagare::{
-    BidiClientStream, BidiServerStream, ConnConfig, ServerOptions, ServerStream, StreamError,
-};
+use nagare::{BidiClientStream, BidiServerStream, ServerOptions, ServerStream, StreamError};
 use support::{bounded, raw_upgrade, read_to_end, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -48,10 +46,7 @@ async fn metrics_reflect_what_happened() {
             Ok::<_, StreamError>(())
         })
         .await;
-        let (conn, _) = nagare::Request::new("/s".into())
-            .dial(&format!("http://{echo}"), &ConnConfig::default())
-            .await
-            .expect("dial");
+        let conn = support::dial(echo).await;
         let mut c = BidiClientStream::<String, String>::new(conn, None);
         c.send(&"hi".to_owned()).await.expect("send");
         c.recv().await.expect("echo");
@@ -128,10 +123,7 @@ async fn metrics_reflect_what_happened() {
             Ok::<_, StreamError>(())
         })
         .await;
-        let (conn, _) = nagare::Request::new("/s".into())
-            .dial(&format!("http://{quiet}"), &ConnConfig::default())
-            .await
-            .expect("dial");
+        let conn = support::dial(quiet).await;
         let _client = nagare::ClientStream::<String>::new(conn, None);
         while stopping.connections.is_empty() {
             tokio::task::yield_now().await;

@@ -83,10 +83,7 @@ async fn a_method_that_ignores_shutdown_is_abandoned_at_the_deadline() {
             Ok::<_, StreamError>(())
         })
         .await;
-        let (conn, _) = nagare::Request::new("/s".into())
-            .dial(&format!("http://{addr}"), &ConnConfig::default())
-            .await
-            .expect("dial");
+        let conn = support::dial(addr).await;
         let mut client = ClientStream::<i64>::new(conn, None);
         let report = options
             .shutdown_gracefully(Duration::from_millis(200))
@@ -119,10 +116,7 @@ async fn serve_returns_once_shutdown_has_closed_every_connection() {
             let options = options.clone();
             tokio::spawn(async move { options.serve(listener, app, Duration::from_secs(5)).await })
         };
-        let (conn, _) = nagare::Request::new("/s".into())
-            .dial(&format!("http://{addr}"), &ConnConfig::default())
-            .await
-            .expect("dial");
+        let conn = support::dial(addr).await;
         let mut client = ClientStream::<i64>::new(conn, None);
         options.shutdown.cancel();
         match client.recv().await {

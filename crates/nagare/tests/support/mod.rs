@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
 use nagare::{Conn, EndpointName, ServerOptions, StreamError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 const EP: EndpointName = EndpointName {
@@ -54,24 +54,19 @@ where
 /// Completes a WebSocket handshake on a raw socket, which then does nothing the
 /// test does not make it do (no pongs, no reads).
 pub async fn raw_upgrade(addr: std::net::SocketAddr) -> TcpStream {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    tcp.write_all(
-        b"GET /s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
-    )
-    .await
-    .expect("request");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut b = [0u8; 1];
-        tcp.read_exact(&mut b).await.expect("head");
-        head.push(b[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    use nagare_testkit::wire::{go_upgrade_request, send_head};
+    let (tcp, head) = send_head(addr, &go_upgrade_request(addr, "/s", "")).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     tcp
+}
+
+/// A client connection to the endpoint at `/s`.
+pub async fn dial(addr: std::net::SocketAddr) -> nagare::Conn {
+    nagare::Request::new("/s".into())
+        .dial(&format!("http://{addr}"), &nagare::ConnConfig::default())
+        .await
+        .expect("dial")
+        .0
 }
 
 /// Reads until the server closes TCP; returns everything it sent.
