@@ -181,11 +181,16 @@ where
     E: StreamFailure + Display + Send + 'static,
 {
     let config = options.endpoint_config(endpoint, |_| {});
+    if let Some(refusal) = check_origin(parts, &config) {
+        return refusal;
+    }
     upgrade_with(parts, options, config, endpoint, headers, method)
 }
 
 /// [`upgrade`] with the endpoint's settings already resolved (generated code
-/// passes [`ServerOptions::endpoint_config`] with the design's `ws` block).
+/// passes [`ServerOptions::endpoint_config`] with the design's `ws` block) and the
+/// origin already checked with [`check_origin`] (generated handlers check it
+/// first, before decoding or authenticating).
 pub fn upgrade_with<F, Fut, E>(
     parts: &mut Parts,
     options: &ServerOptions,
@@ -199,10 +204,6 @@ where
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: StreamFailure + Display + Send + 'static,
 {
-    if let Some(refusal) = check_origin(parts, &config) {
-        handshake_failed("origin");
-        return refusal;
-    }
     if options.shutdown.is_cancelled() {
         handshake_failed("shutting_down");
         return GoaError {
@@ -372,6 +373,7 @@ where
 pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
     config.origins.check(parts).err().map(|origin| {
         tracing::info!(%origin, "refused origin");
+        handshake_failed("origin");
         GoaError::new(
             "forbidden_origin",
             format!("origin {origin:?} is not allowed"),
