@@ -125,10 +125,10 @@ pub(crate) fn data_frame<T: Message>(
     msg: &T,
     view: Option<&str>,
 ) -> Result<Data, serde_json::Error> {
+    use std::io::Write;
     let mut buf = Vec::with_capacity(144);
-    buf.extend_from_slice(b"{\"seq\":");
-    buf.extend_from_slice(seq.to_string().as_bytes());
-    buf.extend_from_slice(b",\"data\":");
+    // Writing to a Vec cannot fail.
+    let _ = write!(buf, "{{\"seq\":{seq},\"data\":");
     msg.encode(view, &mut buf)?;
     buf.extend_from_slice(b"}\n");
     crate::message::text_frame(buf)
