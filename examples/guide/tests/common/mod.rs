@@ -7,19 +7,16 @@ pub struct Server {
     pub base: String,
     pub addr: std::net::SocketAddr,
     pub options: nagare::ServerOptions,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<nagare::server::ShutdownReport>>,
 }
 
 impl Server {
     /// Shuts the server down gracefully (connections closed with 1001) and
     /// waits until its port is free.
     pub async fn stop(self) {
-        let report = self
-            .options
-            .shutdown_gracefully(std::time::Duration::from_secs(5))
-            .await;
+        self.options.shutdown.cancel();
+        let report = self.task.await.expect("server task").expect("serve");
         assert_eq!(report.abandoned, 0);
-        let _ = self.task.await;
     }
 }
 
@@ -51,10 +48,14 @@ async fn serve(
         .await
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
-    let stop = options.shutdown.clone();
+    let serving = options.clone();
     let task = tokio::spawn(async move {
-        nagare::export::axum::serve(nagare::server::nodelay(listener), app)
-            .with_graceful_shutdown(stop.cancelled_owned())
+        serving
+            .serve(
+                nagare::server::nodelay(listener),
+                app,
+                std::time::Duration::from_secs(5),
+            )
             .await
     });
     Server {
