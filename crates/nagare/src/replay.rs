@@ -26,9 +26,11 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
 use crate::resume::ResumePoint;
+use crate::ws::{Data, TextBytes};
 
 /// Why a client cannot follow a log from where it stands.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +74,7 @@ struct Shared<T> {
 struct State<T> {
     /// Sequence number of `entries[0]`.
     first: u64,
-    entries: VecDeque<Arc<T>>,
+    entries: VecDeque<Arc<Entry<T>>>,
     closed: bool,
     /// Cursors waiting for the next message. A cursor registers once per
     /// `round` (a publish wakes them all and starts a new round), so an idle
@@ -145,7 +147,10 @@ impl<T> ReplayLog<T> {
                 st.entries.pop_front();
                 st.first += 1;
             }
-            st.entries.push_back(Arc::new(msg));
+            st.entries.push_back(Arc::new(Entry {
+                msg: Arc::new(msg),
+                frame: OnceLock::new(),
+            }));
             (st.last(), st.wake_all())
         };
         // Woken outside the lock, so followers on other threads can take the
@@ -210,9 +215,35 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// One kept message, with its plain frame once a follower without a view has
+/// encoded it: every other such follower sends the same bytes instead of
+/// encoding the message again (for `nagare.v1` followers, copied into their
+/// envelope).
+pub(crate) struct Entry<T> {
+    pub(crate) msg: Arc<T>,
+    frame: OnceLock<Option<TextBytes>>,
+}
+
+impl<T: crate::Message> Entry<T> {
+    /// The message's frame without a view (compact JSON and `\n`), encoded by
+    /// the first caller; `None` if it cannot be encoded (each caller then gets
+    /// the error from encoding it itself).
+    pub(crate) fn plain_frame(&self) -> Option<&TextBytes> {
+        self.frame
+            .get_or_init(|| match crate::message::to_frame(&*self.msg, None) {
+                Ok(Data::Text(t)) => Some(t),
+                _ => None,
+            })
+            .as_ref()
+    }
+}
+
 /// What a cursor reads: the next message with its sequence number, `None` once
 /// the log is closed and read to the end, or why it cannot go on.
 pub type Next<T> = Result<Option<(u64, Arc<T>)>, ReplayError>;
+
+/// [`Next`] with the kept entry.
+pub(crate) type NextEntry<T> = Result<Option<(u64, Arc<Entry<T>>)>, ReplayError>;
 
 /// A reader of a [`ReplayLog`], at its own position.
 pub struct Cursor<T> {
@@ -243,6 +274,13 @@ impl<T> Cursor<T> {
 
     /// Poll form of [`next`](Self::next).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next<T>> {
+        self.poll_entry(cx)
+            .map(|r| r.map(|o| o.map(|(seq, e)| (seq, e.msg.clone()))))
+    }
+
+    /// [`poll_next`](Self::poll_next) with the kept entry, for followers that
+    /// share its frame.
+    pub(crate) fn poll_entry(&mut self, cx: &mut Context<'_>) -> Poll<NextEntry<T>> {
         let mut st = lock(&self.shared);
         if self.next < st.first {
             return Poll::Ready(Err(ReplayError::Behind {
@@ -250,10 +288,10 @@ impl<T> Cursor<T> {
                 oldest: st.first,
             }));
         }
-        if let Some(msg) = st.entries.get((self.next - st.first) as usize) {
+        if let Some(entry) = st.entries.get((self.next - st.first) as usize) {
             let seq = self.next;
             self.next += 1;
-            return Poll::Ready(Ok(Some((seq, msg.clone()))));
+            return Poll::Ready(Ok(Some((seq, entry.clone()))));
         }
         if st.closed {
             return Poll::Ready(Ok(None));

@@ -134,6 +134,19 @@ pub(crate) fn data_frame<T: Message>(
     crate::message::text_frame(buf)
 }
 
+/// A message already encoded as a plain frame (compact JSON and `\n`), put in
+/// its envelope.
+pub(crate) fn wrap_frame(seq: u64, plain: &TextBytes) -> Result<Data, serde_json::Error> {
+    use std::io::Write;
+    let json = plain.as_str().trim_end_matches('\n').as_bytes();
+    let mut buf = Vec::with_capacity(json.len() + 32);
+    // Writing to a Vec cannot fail.
+    let _ = write!(buf, "{{\"seq\":{seq},\"data\":");
+    buf.extend_from_slice(json);
+    buf.extend_from_slice(b"}\n");
+    crate::message::text_frame(buf)
+}
+
 /// A frame a `nagare.v1` client receives.
 #[derive(Debug)]
 pub(crate) enum Frame<'a> {
@@ -232,6 +245,14 @@ mod tests {
             parse(msg.as_str().as_bytes()),
             Ok(Frame::Message { seq: 42, data }) if data == b"\"hi\""
         ));
+        // A shared plain frame in its envelope is the same bytes.
+        let Ok(Data::Text(plain)) = crate::message::to_frame(&"hi".to_owned(), None) else {
+            panic!("text expected")
+        };
+        let Ok(Data::Text(wrapped)) = wrap_frame(42, &plain) else {
+            panic!("text expected")
+        };
+        assert_eq!(wrapped.as_str(), msg.as_str());
         assert!(parse(b"{\"seq\":1}").is_err());
         assert!(parse(b"{\"seq\":1,\"epoch\":\"a.b\"}").is_err());
         assert!(parse(b"[1]").is_err());

@@ -126,6 +126,24 @@ impl<T: Message> StreamSender<T> {
         .map_err(|e| StreamError::Encode(e.to_string()))
     }
 
+    /// The frame for a replay log's entry: without a view, the entry's shared
+    /// plain frame (wrapped in an envelope on a `nagare.v1` connection) rather
+    /// than an encoding of its own.
+    fn encode_entry(&self, entry: &crate::replay::Entry<T>) -> Result<Data, StreamError> {
+        let shared = match self.view {
+            None => entry.plain_frame(),
+            Some(_) => None,
+        };
+        let Some(plain) = shared else {
+            return self.encode(&entry.msg);
+        };
+        match &self.seq {
+            Some(sq) => crate::resume::wrap_frame(sq.next, plain)
+                .map_err(|e| StreamError::Encode(e.to_string())),
+            None => Ok(Data::Text(plain.clone())),
+        }
+    }
+
     /// Queues an encoded frame; on a `nagare.v1` connection, after the position
     /// frame if this is the first.
     fn push_encoded(&mut self, frame: Data, priority: Priority) -> Result<(), StreamError> {
@@ -217,8 +235,8 @@ impl<T: Message> StreamSender<T> {
                     }
                 }
             }
-            match cursor.poll_next(cx) {
-                Poll::Ready(Ok(Some((_, msg)))) => pending = Some(self.encode(&msg)?),
+            match cursor.poll_entry(cx) {
+                Poll::Ready(Ok(Some((_, entry)))) => pending = Some(self.encode_entry(&entry)?),
                 Poll::Ready(Ok(None)) => return Poll::Ready(Ok(())),
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 // Nothing to send: wait for a message, or for the client to
