@@ -10,23 +10,23 @@ use nagare_design::*;
 pub fn design() -> Api {
     let tag = type_("Tag", |t| {
         t.description("A label on a reading.");
-        t.attribute("key", STRING).pattern("^[a-z]+$");
-        t.attribute("value", STRING).max_length(16);
+        t.attribute("key", STRING, "").pattern("^[a-z]+$");
+        t.attribute("value", STRING, "").max_length(16);
         t.required(["key"]);
     });
     let reading = result_type("application/vnd.features.reading", |r| {
         r.type_name("Reading");
         r.description("One sensor reading.");
-        r.field(1, "sensor_id", STRING, "Sensor identifier")
+        r.attribute("sensor_id", STRING, "Sensor identifier")
             .format(Format::Uuid);
-        r.field(2, "value", FLOAT64, "Measured value")
+        r.attribute("value", FLOAT64, "Measured value")
             .minimum(-100)
             .maximum(100);
-        r.field(3, "unit", STRING, "Unit").enum_(["C", "F"]);
-        r.field(4, "taken_at", STRING, "When it was taken")
+        r.attribute("unit", STRING, "Unit").enum_(["C", "F"]);
+        r.attribute("taken_at", STRING, "When it was taken")
             .format(Format::DateTime);
-        r.field(5, "tags", array_of(tag.clone()), "Labels");
-        r.field(6, "raw", BYTES, "Raw sample");
+        r.attribute("tags", array_of(tag.clone()), "Labels");
+        r.attribute("raw", BYTES, "Raw sample");
         r.required(["sensor_id", "value", "taken_at"]);
         r.view("compact", |v| {
             v.attribute("sensor_id").attribute("value");
@@ -50,17 +50,17 @@ pub fn design() -> Api {
                 m.description(
                     "Records readings of one room and returns them all when the client is done.",
                 );
-                m.payload(|p: &mut Object| {
-                    p.attribute("room", STRING).min_length(2);
-                    p.attribute("token", STRING).description("Credential");
-                    p.attribute("session", STRING);
-                    p.attribute("batch", INT).default(10).minimum(1);
-                    p.attribute("labels", array_of(STRING));
-                    p.attribute("strict", BOOLEAN);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "").min_length(2);
+                    p.attribute("token", STRING, "Credential");
+                    p.attribute("session", STRING, "");
+                    p.attribute("batch", INT, "").default(10).minimum(1);
+                    p.attribute("labels", array_of(STRING), "");
+                    p.attribute("strict", BOOLEAN, "");
                     p.required(["room", "token"]);
                 });
-                m.streaming_payload(&reading);
-                m.result(collection_of(&reading));
+                m.streaming_payload_type(&reading);
+                m.result_type(collection_of(&reading));
                 m.error("read_only", ERROR_RESULT, "The room is read-only");
                 m.http(|h| {
                     h.get("/rooms/{room}/record")
@@ -74,13 +74,13 @@ pub fn design() -> Api {
             s.method("latest", |m| {
                 m.description("The latest reading of a sensor, for browsers: the token comes in the query string.");
                 m.security("jwt", ["sensors:read"]);
-                m.payload(|p: &mut Object| {
+                m.payload(|p| {
                     p.token("token", STRING, "JWT, in the query string");
-                    p.attribute("sensor_id", STRING).format(Format::Uuid);
-                    p.attribute("scale", FLOAT64).default(1.0);
+                    p.attribute("sensor_id", STRING, "").format(Format::Uuid);
+                    p.attribute("scale", FLOAT64, "").default(1.0);
                     p.required(["token", "sensor_id"]);
                 });
-                m.result(&reading);
+                m.result_type(&reading);
                 m.result_view("compact");
                 m.http(|h| {
                     h.get("/sensors/{sensor_id}/latest").param("token");
@@ -89,11 +89,11 @@ pub fn design() -> Api {
             s.method("calibrate", |m| {
                 m.description("Calibrates a sensor; the key travels in a header and the settings in the body.");
                 m.security("key", [] as [&str; 0]);
-                m.payload(|p: &mut Object| {
+                m.payload(|p| {
                     p.api_key("key", "key", STRING, "Installation key");
-                    p.attribute("sensor_id", STRING).format(Format::Uuid);
-                    p.attribute("offset", FLOAT64).minimum(-10).maximum(10);
-                    p.attribute("note", STRING);
+                    p.attribute("sensor_id", STRING, "").format(Format::Uuid);
+                    p.attribute("offset", FLOAT64, "").minimum(-10).maximum(10);
+                    p.attribute("note", STRING, "");
                     p.required(["key", "sensor_id", "offset"]);
                 });
                 m.error("forbidden", STRING, "The key is not accepted");
@@ -106,17 +106,17 @@ pub fn design() -> Api {
             });
             s.method("talk", |m| {
                 m.description("A room's conversation: each line sent is published to the room, and the room's lines stream back, resuming after a drop.");
-                m.payload(|p: &mut Object| {
-                    p.attribute("room", STRING).min_length(2);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "").min_length(2);
                     p.required(["room"]);
                 });
-                m.streaming_payload(|p: &mut Object| {
-                    p.field(1, "text", STRING, "What was said").min_length(1);
+                m.streaming_payload(|p| {
+                    p.attribute("text", STRING, "What was said").min_length(1);
                     p.required(["text"]);
                 });
-                m.streaming_result(|r: &mut Object| {
-                    r.field(1, "room", STRING, "Where it was said");
-                    r.field(2, "text", STRING, "What was said");
+                m.streaming_result(|r| {
+                    r.attribute("room", STRING, "Where it was said");
+                    r.attribute("text", STRING, "What was said");
                     r.required(["room", "text"]);
                 });
                 m.resumable(|r| {
@@ -130,12 +130,12 @@ pub fn design() -> Api {
                 m.description(
                     "Streams readings back as they are sent, in the view the client picks.",
                 );
-                m.payload(|p: &mut Object| {
-                    p.attribute("view", STRING);
-                    p.attribute("host", STRING).format(Format::Hostname);
+                m.payload(|p| {
+                    p.attribute("view", STRING, "");
+                    p.attribute("host", STRING, "").format(Format::Hostname);
                 });
-                m.streaming_payload(&reading);
-                m.streaming_result(&reading);
+                m.streaming_payload_type(&reading);
+                m.streaming_result_type(&reading);
                 m.http(|h| {
                     h.get("/watch").param("view").header("host:X-Host");
                     h.ws(|w| {

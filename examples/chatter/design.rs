@@ -9,9 +9,9 @@ pub fn design() -> Api {
     let summary = result_type("application/vnd.goa.summary", |r| {
         r.type_name("ChatSummary");
         r.description("A message sent to the server, with when it was sent.");
-        r.field(1, "message", STRING, "Message sent to the server");
-        r.field(2, "length", INT, "Length of the message sent");
-        r.field(3, "sent_at", STRING, "Time at which the message was sent")
+        r.attribute("message", STRING, "Message sent to the server");
+        r.attribute("length", INT, "Length of the message sent");
+        r.attribute("sent_at", STRING, "Time at which the message was sent")
             .format(Format::DateTime);
         r.required(["message", "sent_at"]);
         r.view("tiny", |v| {
@@ -25,10 +25,10 @@ pub fn design() -> Api {
     });
     let event = type_("Event", |t| {
         t.description("A message added to the chat.");
-        t.field(1, "message", STRING, "Message sent to the server");
-        t.field(2, "action", STRING, "What happened")
+        t.attribute("message", STRING, "Message sent to the server");
+        t.attribute("action", STRING, "What happened")
             .enum_(["added"]);
-        t.field(3, "added_at", STRING, "Time at which the message was added")
+        t.attribute("added_at", STRING, "Time at which the message was added")
             .format(Format::DateTime);
         t.required(["message", "action", "added_at"]);
     });
@@ -70,12 +70,12 @@ pub fn design() -> Api {
             s.method("login", |m| {
                 m.description("Creates a valid JWT token for auth to chat.");
                 m.security("basic", [] as [&str; 0]);
-                m.payload(|p: &mut Object| {
+                m.payload(|p| {
                     p.username("user", STRING, "Username used to perform signin");
                     p.password("password", STRING, "Password used to perform signin");
                     p.required(["user", "password"]);
                 });
-                m.result(STRING);
+                m.result_type(STRING);
                 m.error("unauthorized", STRING, "Credentials are invalid");
                 m.http(|h| {
                     h.post("/login")
@@ -87,8 +87,8 @@ pub fn design() -> Api {
                 m.description("Echoes the message sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
-                m.streaming_payload(STRING);
-                m.streaming_result(STRING);
+                m.streaming_payload_type(STRING);
+                m.streaming_result_type(STRING);
                 m.http(|h| {
                     h.get("/echoer");
                     errors(h);
@@ -98,7 +98,7 @@ pub fn design() -> Api {
                 m.description("Listens to the messages sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
-                m.streaming_payload(STRING);
+                m.streaming_payload_type(STRING);
                 m.http(|h| {
                     h.get("/listener");
                     errors(h);
@@ -108,8 +108,8 @@ pub fn design() -> Api {
                 m.description("Summarizes the chat messages sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
-                m.streaming_payload(STRING);
-                m.result(collection_of(&summary));
+                m.streaming_payload_type(STRING);
+                m.result_type(collection_of(&summary));
                 m.result_view("default");
                 m.http(|h| {
                     h.get("/summary");
@@ -120,7 +120,7 @@ pub fn design() -> Api {
                 m.description("Subscribe to events sent when new chat messages are added.");
                 secured(m, "stream:write");
                 m.payload(token);
-                m.streaming_result(&event);
+                m.streaming_result_type(&event);
                 m.http(|h| {
                     h.get("/subscribe");
                     errors(h);
@@ -129,13 +129,12 @@ pub fn design() -> Api {
             s.method("history", |m| {
                 m.description("Returns the chat messages sent to the server.");
                 secured(m, "stream:read");
-                m.payload(|p: &mut Object| {
+                m.payload(|p| {
                     p.token("token", STRING, "JWT used for authentication");
-                    p.attribute("view", STRING)
-                        .description("View to use to render the result");
+                    p.attribute("view", STRING, "View to use to render the result");
                     p.required(["token"]);
                 });
-                m.streaming_result(&summary);
+                m.streaming_result_type(&summary);
                 m.http(|h| {
                     h.get("/history").param("view");
                     errors(h);

@@ -9,10 +9,10 @@ use nagare_design::*;
 pub fn design() -> Api {
     let event = type_("Event", |t| {
         t.description("Something that happened in the chat: a message was received.");
-        t.field(1, "message", STRING, "Text of the message");
-        t.field(2, "action", STRING, "Which endpoint received it")
+        t.attribute("message", STRING, "Text of the message");
+        t.attribute("action", STRING, "Which endpoint received it")
             .enum_(["listener", "echo"]);
-        t.field(3, "timestamp", STRING, "When the server received it")
+        t.attribute("timestamp", STRING, "When the server received it")
             .format(Format::DateTime);
         t.required(["message", "action", "timestamp"]);
     });
@@ -20,17 +20,12 @@ pub fn design() -> Api {
     let metric = result_type("application/vnd.guide.metric", |r| {
         r.type_name("MetricUpdate");
         r.description("The current value of one server metric.");
-        r.field(1, "timestamp", STRING, "When the value was read")
+        r.attribute("timestamp", STRING, "When the value was read")
             .format(Format::DateTime);
-        r.field(2, "metric", STRING, "Name of the metric");
-        r.field(3, "value", FLOAT64, "Current value");
-        r.field(4, "change", FLOAT64, "Change since the previous update");
-        r.field(
-            5,
-            "metadata",
-            map_of(STRING, STRING),
-            "Labels of the metric",
-        );
+        r.attribute("metric", STRING, "Name of the metric");
+        r.attribute("value", FLOAT64, "Current value");
+        r.attribute("change", FLOAT64, "Change since the previous update");
+        r.attribute("metadata", map_of(STRING, STRING), "Labels of the metric");
         r.required(["timestamp", "metric", "value", "change"]);
         r.view("summary", |v| {
             v.description("Name and value only.");
@@ -61,8 +56,8 @@ pub fn design() -> Api {
             s.description("A chat room: clients send messages and subscribe to what others send.");
             s.method("listener", |m| {
                 m.description("Receives a stream of messages from the client; sends nothing back.");
-                m.streaming_payload(|p: &mut Object| {
-                    p.field(1, "message", STRING, "Message to log").min_length(1);
+                m.streaming_payload(|p| {
+                    p.attribute("message", STRING, "Message to log").min_length(1);
                     p.required(["message"]);
                 });
                 m.http(|h| {
@@ -71,7 +66,7 @@ pub fn design() -> Api {
             });
             s.method("subscribe", |m| {
                 m.description("Streams an event for every message received by listener or echo, from any client.");
-                m.streaming_result(&event);
+                m.streaming_result_type(&event);
                 // One stream for the whole chat; a subscriber that drops comes
                 // back to the events it missed, if no more than 1024 came since.
                 m.resumable(|r| {
@@ -83,12 +78,12 @@ pub fn design() -> Api {
             });
             s.method("echo", |m| {
                 m.description("Echoes every message back to its sender.");
-                m.streaming_payload(|p: &mut Object| {
-                    p.field(1, "message", STRING, "Message to echo").min_length(1);
+                m.streaming_payload(|p| {
+                    p.attribute("message", STRING, "Message to echo").min_length(1);
                     p.required(["message"]);
                 });
-                m.streaming_result(|r: &mut Object| {
-                    r.field(1, "message", STRING, "Echoed message");
+                m.streaming_result(|r| {
+                    r.attribute("message", STRING, "Echoed message");
                     r.required(["message"]);
                 });
                 m.http(|h| {
@@ -100,19 +95,16 @@ pub fn design() -> Api {
             s.description("Server metrics, streamed.");
             s.method("analytics", |m| {
                 m.description("Streams metric updates, rendered with the view the client picks.");
-                m.payload(|p: &mut Object| {
-                    p.attribute("view", STRING)
-                        .description("View used to render the updates: summary, detailed or full (default: every attribute)");
-                    p.attribute("interval_ms", INT)
-                        .description("Milliseconds between two rounds of updates")
+                m.payload(|p| {
+                    p.attribute("view", STRING, "View used to render the updates: summary, detailed or full (default: every attribute)");
+                    p.attribute("interval_ms", INT, "Milliseconds between two rounds of updates")
                         .default(1000)
                         .minimum(10)
                         .maximum(60000);
-                    p.attribute("rounds", INT)
-                        .description("Rounds of updates to send before closing; absent means until the client leaves")
+                    p.attribute("rounds", INT, "Rounds of updates to send before closing; absent means until the client leaves")
                         .minimum(1);
                 });
-                m.streaming_result(&metric);
+                m.streaming_result_type(&metric);
                 m.http(|h| {
                     h.get("/analytics").param("view").param("interval_ms").param("rounds");
                     // A metrics feed: a slow reader loses old updates rather than

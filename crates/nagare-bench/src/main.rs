@@ -147,12 +147,12 @@ async fn serve_guide(compression: bool) -> anyhow::Result<()> {
         options.conn.compression = Some(nagare::ws::Compression::default());
     }
     let app = guide::service::Guide::new().router(options);
-    nagare::export::axum::serve(nagare::server::nodelay(listener), app).await?;
+    nagare::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }
 
 async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()> {
-    use nagare::export::axum::{extract::Request, http::HeaderMap, routing::get, Router};
+    use nagare::axum::{extract::Request, http::HeaderMap, routing::get, Router};
     let mut options = nagare::ServerOptions::new();
     // Cases 9.* send messages of up to 16 MiB.
     options.conn.ws.max_message_size = 20 << 20;
@@ -190,7 +190,7 @@ async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()
     );
     let listener = TcpListener::bind(addr).await?;
     println!("{}", listener.local_addr()?);
-    nagare::export::axum::serve(nagare::server::nodelay(listener), app).await?;
+    nagare::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@ use nagare_design::{Api, Object, Primitive, Service, StreamKind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::model::MethodInfo;
 use crate::names::{field_ident, snake};
-use crate::service::{element_default, element_is_plain, elements, MethodInfo};
+use crate::types::Scope;
 
 /// The `cli` module of one service.
 pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> TokenStream {
@@ -15,14 +16,32 @@ pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> Token
     let about = service.description.clone().unwrap_or_default();
     let subcommands = methods.iter().map(method_command);
     let arms = methods.iter().map(method_arm);
+    let flags = methods.iter().any(|m| {
+        m.is_resumable()
+            || m.elements()
+                .iter()
+                .any(|e| matches!(e.attr.ty, Type::Array(_)))
+    });
+    let arg_action = flags.then(|| quote!(ArgAction,));
+    let streams_input = methods.iter().any(|m| {
+        matches!(
+            m.kind,
+            StreamKind::Client | StreamKind::ClientWithResult | StreamKind::Bidirectional
+        )
+    });
+    let line_format = streams_input.then(|| {
+        quote!(
+            use nagare::codegen::cli::LineFormat;
+        )
+    });
     let run_doc =
         format!(" Runs the `{name}` method that `matches` names against the server at `base_url`.");
     quote! {
         /// The command-line client of the service.
         pub mod cli {
-            use super::*;
-            use nagare::cli::{CliError, LineFormat};
-            use nagare::export::clap::{Arg, ArgAction, ArgMatches, Command};
+            use nagare::codegen::clap::{Arg, #arg_action ArgMatches, Command};
+            #line_format
+            use nagare::CliError;
 
             /// The service's subcommand, with one subcommand per method.
             pub fn command() -> Command {
@@ -34,7 +53,7 @@ pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> Token
 
             #[doc = #run_doc]
             pub async fn run(base_url: &str, config: nagare::ConnConfig, matches: &ArgMatches) -> Result<(), CliError> {
-                let client = client::Client::new(base_url).with_config(config);
+                let client = super::client::Client::new(base_url).with_config(config);
                 match matches.subcommand() {
                     #(#arms)*
                     Some((other, _)) => Err(CliError::Usage(format!("unknown method {other:?}"))),
@@ -48,7 +67,6 @@ pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> Token
 fn method_command(m: &MethodInfo) -> TokenStream {
     let name = &m.method.name;
     let about = m.method.description.clone().unwrap_or_default();
-    let mut long_about = about.clone();
     let input = match m.kind {
         StreamKind::Unary => "Prints the result as JSON.",
         StreamKind::Server => "Prints each result as a JSON line until the server ends the stream.",
@@ -56,30 +74,22 @@ fn method_command(m: &MethodInfo) -> TokenStream {
         StreamKind::ClientWithResult => {
             "Sends each line of standard input; at end of input prints the result."
         }
-        _ => "Sends each line of standard input and prints each result as a JSON line; end of input ends the stream.",
+        StreamKind::Bidirectional => "Sends each line of standard input and prints each result as a JSON line; end of input ends the stream.",
     };
-    long_about.push_str("\n\n");
-    long_about.push_str(input);
-    let args = elements(m).into_iter().map(|e| {
+    let long_about = format!("{about}\n\n{input}");
+    let args = m.elements().into_iter().map(|e| {
         let id = snake(&e.attr.name);
         let long = id.replace('_', "-");
         let mut help = e.attr.description.clone().unwrap_or_default();
         if let Some(d) = &e.attr.default {
             help.push_str(&format!(" [default: {d}]"));
         }
-        let required = if e.required {
-            quote!(.required(true))
-        } else {
-            quote!()
-        };
-        let append = if matches!(e.attr.ty, Type::Array(_)) {
-            quote!(.action(ArgAction::Append))
-        } else {
-            quote!()
-        };
+        let required = e.required.then(|| quote!(.required(true)));
+        let append =
+            matches!(e.attr.ty, Type::Array(_)).then(|| quote!(.action(ArgAction::Append)));
         quote!(Arg::new(#id).long(#long).help(#help) #required #append)
     });
-    let reconnect = if m.method.resume.is_some() {
+    let reconnect = m.is_resumable().then(|| {
         quote! {
             .arg(
                 Arg::new("reconnect")
@@ -88,77 +98,77 @@ fn method_command(m: &MethodInfo) -> TokenStream {
                     .help("Reconnect after a drop and resume where the stream stopped (state changes go to standard error)"),
             )
         }
-    } else {
-        quote!()
-    };
+    });
     quote!(Command::new(#name).about(#about).long_about(#long_about) #(.arg(#args))* #reconnect)
 }
 
 fn method_arm(m: &MethodInfo) -> TokenStream {
     let name = &m.method.name;
-    let call = field_ident(&m.method.name);
+    let call = m.fn_ident();
     let format = line_format(m.method.streaming_payload.as_ref());
-    let payload = match &m.payload {
-        Some(p) => {
-            let fields = elements(m).into_iter().map(|e| {
-                let f = field_ident(&e.attr.name);
-                let id = snake(&e.attr.name);
-                let read = if matches!(e.attr.ty, Type::Array(_)) {
-                    quote!(nagare::cli::values(m, #id)?)
-                } else if e.required {
-                    quote!(nagare::cli::required(m, #id)?)
-                } else {
-                    quote!(nagare::cli::value(m, #id)?)
-                };
-                let value = match (element_is_plain(m, &e), e.required, element_default(&e)) {
-                    (true, true, _) => read,
-                    (true, false, Some(d)) => quote!(#read.unwrap_or(#d)),
-                    (true, false, None) => quote!(#read.unwrap_or_default()),
-                    (false, _, _) => read,
-                };
-                quote!(#f: #value,)
-            });
-            quote!(let payload = #p { #(#fields)* };)
-        }
-        None => quote!(),
+    let payload = m.payload(Scope::Child).map(|p| {
+        let fields = m.elements().into_iter().map(|e| {
+            let f = field_ident(&e.attr.name);
+            let id = snake(&e.attr.name);
+            let read = if matches!(e.attr.ty, Type::Array(_)) {
+                quote!(nagare::codegen::cli::values(m, #id)?)
+            } else if e.required {
+                quote!(nagare::codegen::cli::required(m, #id)?)
+            } else {
+                quote!(nagare::codegen::cli::value(m, #id)?)
+            };
+            let value = match (e.plain, e.required, e.default_value()) {
+                (true, true, _) | (false, _, _) => read,
+                (true, false, Some(d)) => quote!(#read.unwrap_or(#d)),
+                (true, false, None) => quote!(#read.unwrap_or_default()),
+            };
+            quote!(#f: #value,)
+        });
+        quote!(let payload = #p { #(#fields)* };)
+    });
+    let arg = payload.as_ref().map(|_| quote!(&payload));
+    let reconnecting = quote! {
+        let client = if m.get_flag("reconnect") {
+            client.clone().with_reconnect(nagare::codegen::cli::reconnect_policy())
+        } else {
+            client.clone()
+        };
     };
-    let arg = m.payload.as_ref().map(|_| quote!(&payload));
     let call = quote!(client.#call(#arg).await.map_err(CliError::failed)?);
     let run = match m.kind {
         StreamKind::Unary if m.method.result.is_some() => {
-            let view = match &m.pinned_view {
+            let view = match m.pinned_view() {
                 Some(v) => quote!(Some(#v)),
                 None => quote!(None),
             };
-            quote!(nagare::cli::print(&#call, #view))
+            quote!(nagare::codegen::cli::print(&#call, #view))
         }
-        StreamKind::Unary => quote!({ #call; Ok(()) }),
-        StreamKind::Server if m.method.resume.is_some() => quote! {
-            let client = if m.get_flag("reconnect") {
-                client.clone().with_reconnect(nagare::cli::reconnect_policy())
-            } else {
-                client.clone()
-            };
-            nagare::cli::print_resumable(#call).await
+        StreamKind::Unary => quote! {
+            #call;
+            Ok(())
         },
-        StreamKind::Server => quote!(nagare::cli::print_results(#call).await),
-        StreamKind::Client => quote!(nagare::cli::send_lines(#call, #format).await),
+        StreamKind::Server if m.is_resumable() => quote! {
+            #reconnecting
+            nagare::codegen::cli::print_resumable(#call).await
+        },
+        StreamKind::Server => quote!(nagare::codegen::cli::print_results(#call).await),
+        StreamKind::Client => quote!(nagare::codegen::cli::send_lines(#call, #format).await),
         StreamKind::ClientWithResult => {
-            quote!(nagare::cli::send_lines_then_print(#call, #format).await)
+            quote!(nagare::codegen::cli::send_lines_then_print(#call, #format).await)
         }
-        _ if m.method.resume.is_some() => quote! {
-            let client = if m.get_flag("reconnect") {
-                client.clone().with_reconnect(nagare::cli::reconnect_policy())
-            } else {
-                client.clone()
-            };
-            nagare::cli::exchange_resumable(#call.split(), #format).await
+        StreamKind::Bidirectional if m.is_resumable() => quote! {
+            #reconnecting
+            nagare::codegen::cli::exchange_resumable(#call.split(), #format).await
         },
-        _ => quote!(nagare::cli::exchange(#call.split(), #format).await),
+        StreamKind::Bidirectional => {
+            quote!(nagare::codegen::cli::exchange(#call.split(), #format).await)
+        }
     };
+    // The flags are read only by methods that have some.
+    let uses_flags = payload.is_some() || m.is_resumable();
+    let bound = if uses_flags { quote!(m) } else { quote!(_) };
     quote! {
-        Some((#name, m)) => {
-            let _ = m;
+        Some((#name, #bound)) => {
             #payload
             #run
         }
@@ -209,8 +219,8 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
     quote! {
         #[doc = #doc]
         pub mod cli {
-            use nagare::cli::CliError;
-            use nagare::export::clap::{Arg, ArgMatches, Command};
+            use nagare::codegen::clap::{Arg, ArgMatches, Command};
+            use nagare::CliError;
 
             /// The whole command line.
             pub fn command() -> Command {
@@ -223,18 +233,17 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
                             .default_value("http://127.0.0.1:8080")
                             .help("Base URL of the server"),
                     )
-                    .args(nagare::cli::connection_args())
+                    .args(nagare::codegen::cli::connection_args())
                     .subcommand_required(true)
                     #(.subcommand(super::#services::cli::command()))*
             }
 
             /// Runs the command `matches` describes.
             pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
-                let config = nagare::cli::connection_config(matches)?;
+                let config = nagare::codegen::cli::connection_config(matches)?;
                 let url = matches
                     .get_one::<String>("url")
-                    .map(String::as_str)
-                    .unwrap_or("http://127.0.0.1:8080");
+                    .map_or("http://127.0.0.1:8080", String::as_str);
                 match matches.subcommand() {
                     #(Some((#names, m)) => super::#services::cli::run(url, config, m).await,)*
                     Some((other, _)) => Err(CliError::Usage(format!("unknown service {other:?}"))),
@@ -243,16 +252,10 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
             }
 
             /// Parses the process arguments and runs the command; the exit code says
-            /// whether it succeeded.
+            /// whether it succeeded, and a failure is printed with its causes.
             pub async fn main() -> std::process::ExitCode {
                 let matches = command().get_matches();
-                match run(&matches).await {
-                    Ok(()) => std::process::ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        std::process::ExitCode::FAILURE
-                    }
-                }
+                nagare::codegen::cli::exit_code(run(&matches).await)
             }
         }
     }

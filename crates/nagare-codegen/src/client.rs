@@ -2,36 +2,24 @@
 //! payload, puts it in the request as the design maps it, and returns the typed
 //! result or client stream. Designed errors come back as the service's `Error`.
 
-use nagare_design::{Credential, Location, SchemeKind, Service, StreamKind, Type};
+use nagare_design::{Credential, Location, Primitive, SchemeKind, Service, StreamKind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::model::{Element, MethodInfo};
 use crate::names::{field_ident, ident};
-use crate::service::{element_is_plain, elements, Element, MethodInfo};
+use crate::types::{doc, Scope};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let fns = methods.iter().map(render_method);
-    let unary = methods.iter().any(|m| m.kind == StreamKind::Unary);
-    let (http_field, http_init, with_http) = if unary {
-        (
-            quote!(http: nagare::client::HttpClient,),
-            quote!(http: nagare::client::http_client(&nagare::ConnConfig::default()),),
-            quote!(self.http = nagare::client::http_client(&config);),
-        )
-    } else {
-        (quote!(), quote!(), quote!())
-    };
     let doc = format!(" Client of the `{}` service.", service.name);
     quote! {
         /// The Rust client of the service.
         pub mod client {
-            use super::*;
-
             #[doc = #doc]
             #[derive(Clone, Debug)]
             pub struct Client {
                 dialer: nagare::Dialer,
-                #http_field
             }
 
             impl Client {
@@ -40,14 +28,12 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                 pub fn new(base_url: impl Into<String>) -> Self {
                     Client {
                         dialer: nagare::Dialer::new(base_url),
-                        #http_init
                     }
                 }
 
                 /// Replaces the connection settings used for every call (limits,
                 /// heartbeats and, with the `tls` feature, the roots trusted).
                 pub fn with_config(mut self, config: nagare::ConnConfig) -> Self {
-                    #with_http
                     self.dialer.set_config(config);
                     self
                 }
@@ -68,8 +54,8 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                 }
 
                 /// Reports the connection states of every call on `states` (see
-                /// `nagare::retry::states`).
-                pub fn with_states(mut self, states: nagare::retry::StateSender) -> Self {
+                /// `nagare::client::states`).
+                pub fn with_states(mut self, states: nagare::client::StateSender) -> Self {
                     self.dialer.set_states(Some(states));
                     self
                 }
@@ -81,13 +67,13 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
 }
 
 fn render_method(m: &MethodInfo) -> TokenStream {
-    let id = field_ident(&m.method.name);
+    let id = m.fn_ident();
     let unary = m.kind == StreamKind::Unary;
     let what = if unary {
         format!("Calls `{} {}`.", m.route.verb.as_str(), m.route.path)
-    } else if m.method.resume.is_some() {
+    } else if m.is_resumable() {
         format!(
-            "Dials `GET {}` and returns the stream, which resumes after a drop when the client has a reconnect policy.",
+            "Dials `GET {}` and returns the stream, which resumes after a drop when the\nclient has a reconnect policy.",
             m.route.path
         )
     } else {
@@ -96,14 +82,120 @@ fn render_method(m: &MethodInfo) -> TokenStream {
             m.route.path
         )
     };
-    let doc = crate::types::doc(Some(&format!(
+    let doc = doc(&format!(
         "{}\n\n{what}",
         m.method
             .description
             .as_deref()
             .unwrap_or("No description in the design."),
-    )));
-    let elems = elements(m);
+    ));
+    let statuses_const = m.statuses_const();
+    let statuses = m.statuses_expr();
+    let typed = quote!(|e| nagare::codegen::from_client::<super::Error>(e, #statuses));
+    let (arg, validate) = match m.payload(Scope::Child) {
+        Some(p) => (
+            quote!(payload: &#p),
+            quote! {
+                nagare::Validate::validate(payload)
+                    .map_err(|e| super::Error::Client(nagare::ClientError::InvalidPayload(e)))?;
+            },
+        ),
+        None => (quote!(), quote!()),
+    };
+    let build = build_request(m);
+    let prepare = quote! {
+        #statuses_const
+        #validate
+        #build
+    };
+    if unary {
+        let verb = ident(m.route.verb.as_str());
+        let success = m.success_status();
+        let call = quote! {
+            self.dialer
+                .call(nagare::codegen::axum::http::Method::#verb, &request, #success)
+                .await
+                .map_err(#typed)?
+        };
+        let (ret, body) = match m.result(Scope::Child) {
+            Some(r) => {
+                let view = match m.pinned_view() {
+                    Some(v) => quote!(Some(#v)),
+                    None => quote!(None),
+                };
+                (
+                    r.clone(),
+                    quote! {
+                        let response = #call;
+                        <#r as nagare::Message>::decode(&response.body, #view)
+                            .map_err(|e| super::Error::Client(nagare::ClientError::InvalidResult(e)))
+                    },
+                )
+            }
+            None => (
+                quote!(()),
+                quote! {
+                    #call;
+                    Ok(())
+                },
+            ),
+        };
+        return quote! {
+            #doc
+            pub async fn #id(&self, #arg) -> Result<#ret, super::Error> {
+                #prepare
+                #body
+            }
+        };
+    }
+    let stream = m.client_stream();
+    if m.is_resumable() {
+        let source = match (m.viewed(Scope::Child), m.pinned_view()) {
+            (Some(_), _) => quote!(nagare::codegen::client::ViewSource::Response),
+            (None, Some(v)) => quote!(nagare::codegen::client::ViewSource::Fixed(#v.into())),
+            (None, None) => quote!(nagare::codegen::client::ViewSource::None),
+        };
+        let open = if m.kind == StreamKind::Bidirectional {
+            quote!(open_resumable_bidi)
+        } else {
+            quote!(open_resumable)
+        };
+        return quote! {
+            #doc
+            pub async fn #id(&self, #arg) -> Result<super::#stream, super::Error> {
+                #prepare
+                nagare::codegen::client::#open(&self.dialer, request, #source)
+                    .await
+                    .map_err(#typed)
+            }
+        };
+    }
+    let (headers, view) = match (m.viewed(Scope::Child), m.pinned_view()) {
+        (Some(_), _) => (
+            quote!(headers),
+            quote!(Some(nagare::codegen::client::response_view(&headers))),
+        ),
+        (None, Some(v)) => (quote!(_), quote!(Some(#v.into()))),
+        (None, None) => (quote!(_), quote!(None)),
+    };
+    let make = match m.kind {
+        StreamKind::Client => quote!(super::#stream::new(conn)),
+        _ => quote!(super::#stream::new(conn, #view)),
+    };
+    quote! {
+        #doc
+        pub async fn #id(&self, #arg) -> Result<super::#stream, super::Error> {
+            #prepare
+            let (conn, #headers) = self.dialer.dial(&request).await.map_err(#typed)?;
+            Ok(#make)
+        }
+    }
+}
+
+/// `let request = ...;`: the path with its parameters, then every other mapped
+/// attribute of the payload where the design puts it.
+fn build_request(m: &MethodInfo) -> TokenStream {
+    let elems = m.elements();
     let path_params = m.route.params();
     let mut fmt = m.route.path.clone();
     for p in &path_params {
@@ -111,7 +203,7 @@ fn render_method(m: &MethodInfo) -> TokenStream {
     }
     let path_args = path_params.iter().map(|p| {
         let f = field_ident(p);
-        quote!(nagare::client::path_segment(&payload.#f))
+        quote!(nagare::codegen::client::path_segment(&payload.#f))
     });
     let path = if path_params.is_empty() {
         quote!(String::from(#fmt))
@@ -119,135 +211,28 @@ fn render_method(m: &MethodInfo) -> TokenStream {
         quote!(format!(#fmt, #(#path_args),*))
     };
     let basic = if elems.iter().any(|e| e.location == Location::BasicAuth) {
-        basic_auth(m)
+        let user = m.credential(&Credential::Username);
+        let password = m.credential(&Credential::Password);
+        Some(quote!(request.basic_auth(#user, #password).map_err(super::Error::Client)?;))
     } else {
-        quote!()
+        None
     };
-    let adds = elems
-        .iter()
-        .filter(|e| !matches!(e.location, Location::Path | Location::BasicAuth))
-        .map(|e| add_element(m, e));
-    let (arg, validate) = match &m.payload {
-        Some(p) => (
-            quote!(payload: &#p),
-            quote!(nagare::Validate::validate(payload).map_err(|e| Error::Client(nagare::ClientError::InvalidPayload(e)))?;),
-        ),
-        None => (quote!(), quote!()),
-    };
-    let statuses = m.statuses_const();
-    let prepare = quote! {
-        #statuses
-        #validate
-        #[allow(unused_mut)]
-        let mut request = nagare::Request::new(#path);
-        #basic
-        #(#adds)*
-    };
-    if unary {
-        let verb = ident(m.route.verb.as_str());
-        let success =
-            m.endpoint
-                .status
-                .unwrap_or(if m.method.result.is_some() { 200 } else { 204 });
-        let (ret, ok) = match &m.result {
-            Some(r) => {
-                let view = match &m.pinned_view {
-                    Some(v) => quote!(Some(#v)),
-                    None => quote!(None),
-                };
-                (
-                    r.clone(),
-                    quote! {
-                        <#r as nagare::Message>::decode(&response.body, #view)
-                            .map_err(|e| Error::Client(nagare::ClientError::Handshake(format!("invalid result: {e}"))))
-                    },
-                )
-            }
-            None => (
-                quote!(()),
-                quote!({
-                    let _ = response;
-                    Ok(())
-                }),
-            ),
-        };
-        return quote! {
-            #doc
-            pub async fn #id(&self, #arg) -> Result<#ret, Error> {
-                #prepare
-                let response = self
-                    .dialer
-                    .call(&self.http, nagare::export::axum::http::Method::#verb, &request, #success)
-                    .await
-                    .map_err(|e| Error::from_client(e, STATUSES))?;
-                #ok
-            }
-        };
-    }
-    let stream = ident(&format!("{}ClientStream", m.pascal));
-    let view = match (&m.viewed, &m.pinned_view) {
-        (Some(_), _) => quote!(Some(nagare::client::response_view(&headers))),
-        (None, Some(v)) => quote!(Some(#v.into())),
-        (None, None) => quote!(None),
-    };
-    let make = match m.kind {
-        StreamKind::Client => quote!(#stream::new(conn)),
-        _ => quote!(#stream::new(conn, #view)),
-    };
-    if m.method.resume.is_some() {
-        let source = match (&m.viewed, &m.pinned_view) {
-            (Some(_), _) => quote!(nagare::client::ViewSource::Response),
-            (None, Some(v)) => quote!(nagare::client::ViewSource::Fixed(#v.into())),
-            (None, None) => quote!(nagare::client::ViewSource::None),
-        };
-        let open = if m.kind == StreamKind::Bidirectional {
-            quote!(resumable_bidi)
-        } else {
-            quote!(resumable)
-        };
-        return quote! {
-            #doc
-            pub async fn #id(&self, #arg) -> Result<#stream, Error> {
-                #prepare
-                self.dialer
-                    .#open(request, #source)
-                    .await
-                    .map_err(|e| Error::from_client(e, STATUSES))
-            }
-        };
+    let adds: Vec<TokenStream> = basic
+        .into_iter()
+        .chain(
+            elems
+                .iter()
+                .filter(|e| !matches!(e.location, Location::Path | Location::BasicAuth))
+                .map(|e| add_element(m, e)),
+        )
+        .collect();
+    if adds.is_empty() {
+        return quote!(let request = nagare::Request::new(#path););
     }
     quote! {
-        #doc
-        pub async fn #id(&self, #arg) -> Result<#stream, Error> {
-            #prepare
-            let (conn, headers) = self
-                .dialer
-                .dial(&request)
-                .await
-                .map_err(|e| Error::from_client(e, STATUSES))?;
-            let _ = &headers;
-            Ok(#make)
-        }
+        let mut request = nagare::Request::new(#path);
+        #(#adds)*
     }
-}
-
-/// `request.basic_auth(user, password)` from the payload's basic credentials.
-fn basic_auth(m: &MethodInfo) -> TokenStream {
-    let obj = m.method.payload.as_ref().and_then(Type::object);
-    let value = |c: Credential| match obj.and_then(|o| o.credential_attribute(&c)) {
-        Some(a) => {
-            let f = field_ident(&a.name);
-            if obj.is_some_and(|o| crate::types::is_plain(o, a)) {
-                quote!(payload.#f.as_str())
-            } else {
-                quote!(payload.#f.as_deref().unwrap_or_default())
-            }
-        }
-        None => quote!(""),
-    };
-    let user = value(Credential::Username);
-    let password = value(Credential::Password);
-    quote!(request.basic_auth(#user, #password).map_err(Error::Client)?;)
 }
 
 fn add_element(m: &MethodInfo, e: &Element) -> TokenStream {
@@ -258,25 +243,40 @@ fn add_element(m: &MethodInfo, e: &Element) -> TokenStream {
         && wire.eq_ignore_ascii_case("authorization")
         && e.attr.credential == Some(Credential::Token)
         && m.security.iter().any(|(s, _)| s.kind == SchemeKind::Jwt);
-    let add = match e.location {
-        Location::Query => quote!(request.query(#wire, v);),
-        Location::Header if jwt_header => {
-            quote!(request.header(#wire, nagare::security::bearer(&v.to_string())).map_err(Error::Client)?;)
-        }
-        Location::Header => quote!(request.header(#wire, v).map_err(Error::Client)?;),
-        Location::Cookie => quote!(request.cookie(#wire, v);),
-        Location::Body => quote!(request.body_field(#wire, v).map_err(Error::Client)?;),
+    let add = |v: TokenStream| match e.location {
+        Location::Query => quote!(request.query(#wire, #v);),
+        Location::Header if jwt_header => quote! {
+            request
+                .header(#wire, nagare::codegen::client::bearer(#v))
+                .map_err(super::Error::Client)?;
+        },
+        Location::Header => quote!(request.header(#wire, #v).map_err(super::Error::Client)?;),
+        Location::Cookie => quote!(request.cookie(#wire, #v);),
+        Location::Body => quote!(request.body_field(#wire, #v).map_err(super::Error::Client)?;),
         Location::Path | Location::BasicAuth => quote!(),
     };
     let is_array = matches!(e.attr.ty, Type::Array(_)) && e.location != Location::Body;
-    let each = if is_array {
-        quote!(for v in vs { #add })
-    } else {
-        quote!(let v = vs; #add)
-    };
-    if element_is_plain(m, e) {
-        quote!({ let vs = &payload.#f; #each })
-    } else {
-        quote!(if let Some(vs) = &payload.#f { #each })
+    // Numbers and booleans are copied into a query, header or cookie; anything
+    // else is lent (a body field always is).
+    let copied = e.location != Location::Body
+        && e.attr
+            .ty
+            .primitive()
+            .is_some_and(|p| !matches!(p, Primitive::String | Primitive::Bytes | Primitive::Any));
+    match (e.plain, is_array) {
+        (true, false) if copied => add(quote!(payload.#f)),
+        (true, false) => add(quote!(&payload.#f)),
+        (true, true) => {
+            let each = add(quote!(v));
+            quote!(for v in &payload.#f { #each })
+        }
+        (false, false) => {
+            let one = add(quote!(v));
+            quote!(if let Some(v) = &payload.#f { #one })
+        }
+        (false, true) => {
+            let each = add(quote!(v));
+            quote!(if let Some(vs) = &payload.#f { for v in vs { #each } })
+        }
     }
 }

@@ -4,7 +4,7 @@
 use proc_macro2::{Ident, Span};
 
 /// `added_at`, `addedAt`, `added-at` -> `AddedAt`.
-pub fn pascal(name: &str) -> String {
+pub(crate) fn pascal(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = true;
     for c in name.chars() {
@@ -21,7 +21,7 @@ pub fn pascal(name: &str) -> String {
 }
 
 /// `addedAt`, `added-at` -> `added_at`.
-pub fn snake(name: &str) -> String {
+pub(crate) fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     let mut prev_lower = false;
     for c in name.chars() {
@@ -51,7 +51,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// A snake_case identifier, raw when it is a keyword.
-pub fn field_ident(name: &str) -> Ident {
+pub(crate) fn field_ident(name: &str) -> Ident {
     let s = snake(name);
     if matches!(s.as_str(), "self" | "super" | "crate" | "Self") {
         return Ident::new(&format!("{s}_"), Span::call_site());
@@ -64,13 +64,18 @@ pub fn field_ident(name: &str) -> Ident {
 }
 
 /// A PascalCase type identifier.
-pub fn type_ident(name: &str) -> Ident {
+pub(crate) fn type_ident(name: &str) -> Ident {
     Ident::new(&pascal(name), Span::call_site())
 }
 
 /// An identifier used as is.
-pub fn ident(name: &str) -> Ident {
+pub(crate) fn ident(name: &str) -> Ident {
     Ident::new(name, Span::call_site())
+}
+
+/// `echo`, `get-item` -> `ECHO`, `GET_ITEM`: a constant's name.
+pub(crate) fn const_ident(name: &str) -> Ident {
+    Ident::new(&snake(name).to_uppercase(), Span::call_site())
 }
 
 #[cfg(test)]

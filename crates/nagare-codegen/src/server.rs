@@ -3,138 +3,105 @@
 //! with an HTTP error (Goa's error body, or the designed error's status and body).
 //! Streaming methods then upgrade and run on the WebSocket; unary methods answer
 //! with their result's JSON.
+//!
+//! A handler is assembled from small parts, each rendered by its own function:
+//! the endpoint's settings and origin check, the payload ([`render_decode`] and
+//! its call), the security hooks, then the unary answer or the upgrade.
 
-use nagare_design::{Credential, Location, Primitive, SchemeKind, Service, StreamKind, Type, Verb};
+use nagare_design::{Credential, Location, Primitive, SchemeKind, Service, StreamKind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::names::{field_ident, ident};
-use crate::service::{element_default, element_is_plain, elements, Element, MethodInfo};
-use crate::types::rust_type;
-
-/// `echo` -> `echo`, `type` -> `type` (without `r#`), for derived names.
-pub(crate) fn plain_name(m: &MethodInfo) -> String {
-    field_ident(&m.method.name)
-        .to_string()
-        .trim_start_matches("r#")
-        .to_owned()
-}
+use crate::model::{Element, MethodInfo};
+use crate::names::{field_ident, ident, pascal};
+use crate::types::{rust_type, Scope};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let routes = methods.iter().flat_map(|m| {
-        let f = ident(&format!("handle_{}", plain_name(m)));
+        let f = ident(&format!("handle_{}", m.plain_name()));
         let prefix = service.http.path.clone().unwrap_or_default();
         m.endpoint.routes.iter().map(move |r| {
             let path = format!("{prefix}{}", r.path);
             let verb = ident(&r.verb.as_str().to_lowercase());
-            quote!(.route(#path, nagare::export::axum::routing::#verb(#f::<S>)))
+            quote!(.route(#path, routing::#verb(#f::<S>)))
         })
     });
     let handlers = methods.iter().map(render_handler);
+    let decodes = methods.iter().filter_map(render_decode);
     let doc = format!(
-        " The router serving the `{}` service: mount it in an axum app or serve it\n with `axum::serve` on a `nagare::server::bind` listener (TCP_NODELAY).\n Streaming endpoints are GETs that upgrade to a WebSocket.",
+        " The router serving the `{}` service: serve it with `nagare::ServerOptions::serve`,\n or merge it into an axum app. Streaming endpoints are GETs that upgrade to a\n WebSocket.",
         service.name
     );
+    let doc = doc.lines().map(str::to_owned);
     quote! {
         /// The HTTP/WebSocket server of the service.
         pub mod server {
-            use super::*;
+            use std::sync::Arc;
 
-            /// What every handler shares.
-            struct State<S> {
-                service: ::std::sync::Arc<S>,
+            use nagare::codegen::axum::extract::{Request, State};
+            use nagare::codegen::axum::response::Response;
+            use nagare::codegen::axum::{routing, Router};
+
+            /// What every handler shares: the service and the server's options.
+            struct Shared<S> {
+                service: S,
                 options: nagare::ServerOptions,
             }
 
-            #[doc = #doc]
-            pub fn router<S: Service>(service: ::std::sync::Arc<S>, options: nagare::ServerOptions) -> nagare::export::axum::Router {
-                let state = ::std::sync::Arc::new(State { service, options });
-                nagare::export::axum::Router::new()
+            #(#[doc = #doc])*
+            pub fn router<S: super::Service>(service: S, options: nagare::ServerOptions) -> Router {
+                let shared = Arc::new(Shared { service, options });
+                Router::new()
                     #(#routes)*
-                    .with_state(state)
+                    .with_state(shared)
             }
 
             #(#handlers)*
+            #(#decodes)*
         }
     }
 }
 
-/// Statements that run the method's security hooks on `payload`, returning the
-/// error's HTTP response on refusal.
-fn render_auth(m: &MethodInfo) -> TokenStream {
-    let checks = m.security.iter().map(|(scheme, scopes)| {
-        let name = &scheme.name;
-        let obj = m.method.payload.as_ref().and_then(Type::object);
-        let arg = |c: Credential| {
-            let attr = obj.and_then(|o| o.credential_attribute(&c));
-            match attr {
-                Some(a) => {
-                    let f = field_ident(&a.name);
-                    if obj.is_some_and(|o| crate::types::is_plain(o, a)) {
-                        quote!(&payload.#f)
-                    } else {
-                        quote!(payload.#f.as_deref().unwrap_or_default())
-                    }
-                }
-                None => quote!(""),
-            }
-        };
-        let call = match scheme.kind {
-            SchemeKind::Basic => {
-                let user = arg(Credential::Username);
-                let password = arg(Credential::Password);
-                quote! {
-                    let scheme = nagare::security::BasicScheme { name: #name };
-                    service.basic_auth(#user, #password, &scheme).await
-                }
-            }
-            SchemeKind::Jwt => {
-                let token = arg(Credential::Token);
-                let all: Vec<&str> = scheme.scopes.iter().map(|(n, _)| n.as_str()).collect();
-                quote! {
-                    let scheme = nagare::security::JwtScheme {
-                        name: #name,
-                        scopes: &[#(#all),*],
-                        required_scopes: &[#(#scopes),*],
-                    };
-                    service.jwt_auth(#token, &scheme).await
-                }
-            }
-            SchemeKind::ApiKey => {
-                let key = arg(Credential::ApiKey {
-                    scheme: scheme.name.clone(),
-                });
-                quote! {
-                    let scheme = nagare::security::ApiKeyScheme { name: #name };
-                    service.api_key_auth(#key, &scheme).await
-                }
-            }
-        };
-        quote! {
-            let allowed = { #call };
-            if let Err(e) = allowed {
-                return e.to_http_response(STATUSES);
-            }
+/// What a method's payload decoder reads from the request.
+struct Inputs {
+    /// Headers, cookies or basic credentials.
+    parts: bool,
+    /// Path or query parameters.
+    params: bool,
+    /// The JSON body.
+    body: bool,
+    /// Some element can fail (missing, or not of its type).
+    fallible: bool,
+}
+
+impl Inputs {
+    fn of(m: &MethodInfo) -> Self {
+        let elems = m.elements();
+        let at = |locations: &[Location]| elems.iter().any(|e| locations.contains(&e.location));
+        Inputs {
+            parts: at(&[Location::Header, Location::Cookie, Location::BasicAuth]),
+            params: at(&[Location::Path, Location::Query]),
+            body: at(&[Location::Body]),
+            fallible: elems.iter().any(can_fail),
         }
-    });
-    quote!(#(#checks)*)
+    }
+}
+
+/// Whether reading an element can add an error: it is required, comes from a
+/// JSON body, or must be parsed.
+fn can_fail(e: &Element) -> bool {
+    let parsed = |t: &Type| t.primitive().is_some_and(|p| p != Primitive::String);
+    e.required
+        || e.location == Location::Body
+        || match &e.attr.ty {
+            Type::Array(elem) => parsed(elem),
+            t => parsed(t),
+        }
 }
 
 fn render_handler(m: &MethodInfo) -> TokenStream {
-    let name = plain_name(m);
-    let handler = ident(&format!("handle_{name}"));
-    let decode = ident(&format!("decode_{name}"));
-    let method_fn = field_ident(&m.method.name);
-    let service_name = &m.service.name;
-    let method_name = &m.method.name;
+    let handler = ident(&format!("handle_{}", m.plain_name()));
     let unary = m.kind == StreamKind::Unary;
-    let statuses = if unary || !m.security.is_empty() {
-        m.statuses_const()
-    } else {
-        quote!()
-    };
-    let auth = render_auth(m);
-    let has_body = elements(m).iter().any(|e| e.location == Location::Body);
     let hdoc = if unary {
         format!(
             " `{} {}`: the `{}` method.",
@@ -148,150 +115,238 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             m.route.path, m.method.name
         )
     };
-    let (decode_fn, payload_stmt, payload_arg) = match &m.payload {
-        Some(p) => {
-            let body_arg = if has_body { quote!(body) } else { quote!() };
-            let read_body = if has_body {
-                quote! {
-                    let body = match nagare::server::read_body(body).await {
-                        Ok(b) => b,
-                        Err(response) => return response,
-                    };
-                }
-            } else {
-                quote!()
-            };
-            (
-                render_decode(m, &decode, p, has_body),
-                quote! {
-                    let params = nagare::request::RequestParams::from_parts(&mut parts).await;
-                    #read_body
-                    let payload = match #decode(&parts, &params, #body_arg) {
-                        Ok(p) => p,
-                        Err(e) => return nagare::export::axum::response::IntoResponse::into_response(nagare::GoaError::from(e)),
-                    };
-                },
-                quote!(payload,),
-            )
-        }
-        None => (quote!(), quote!(), quote!()),
-    };
-    let body_param = if has_body {
-        quote!(body)
+    let inputs = Inputs::of(m);
+    let statuses = if unary || !m.security.is_empty() {
+        m.statuses_const()
     } else {
-        quote!(_body)
-    };
-    let origin = if unary {
         quote!()
-    } else {
-        let design = ws_settings(m);
-        // The resume extension is part of the design: settings from code keep it.
-        let config = if m.method.resume.is_some() {
-            quote! {
-                let mut config = state.options.endpoint_config(endpoint, #design);
-                nagare::resume::enable(&mut config);
-            }
-        } else {
-            quote!(let config = state.options.endpoint_config(endpoint, #design);)
-        };
-        quote! {
-            let endpoint = nagare::EndpointName { service: #service_name, method: #method_name };
-            #config
-            if let Some(refusal) = nagare::server::check_origin(&parts, &config) {
-                return refusal;
-            }
-        }
     };
-    // Browsers cannot set headers on a handshake: a JWT read from `Authorization`
-    // may also come as a `nagare.bearer.<token>` subprotocol.
-    let jwt_in_authorization = !unary
+    let bearer = bearer_from_subprotocol(m);
+    let mutates_parts = !unary || inputs.params || !bearer.is_empty();
+    let parts = if mutates_parts {
+        quote!(mut parts)
+    } else {
+        quote!(parts)
+    };
+    let body = if inputs.body { quote!(body) } else { quote!(_) };
+    let settings = if unary { quote!() } else { render_settings(m) };
+    let payload = render_payload(m, &inputs);
+    let auth = render_auth(m);
+    let answer = if unary {
+        render_unary_answer(m)
+    } else {
+        render_upgrade(m)
+    };
+    quote! {
+        #[doc = #hdoc]
+        async fn #handler<S: super::Service>(State(shared): State<Arc<Shared<S>>>, request: Request) -> Response {
+            #statuses
+            let (#parts, #body) = request.into_parts();
+            #settings
+            #bearer
+            #payload
+            #auth
+            #answer
+        }
+    }
+}
+
+/// The endpoint's settings (code's, else the design's `ws` block on the
+/// server's), with `nagare.v1` for a resumable stream, and the origin check that
+/// comes before anything else.
+fn render_settings(m: &MethodInfo) -> TokenStream {
+    let endpoint = m.endpoint_const();
+    let design = ws_settings(m);
+    let config = if m.is_resumable() {
+        // The resume extension is part of the design: settings from code keep it.
+        quote! {
+            let mut config = shared.options.endpoint_config(super::endpoints::#endpoint, #design);
+            config.enable_resume();
+        }
+    } else {
+        quote!(let config = shared.options.endpoint_config(super::endpoints::#endpoint, #design);)
+    };
+    quote! {
+        #config
+        if let Some(refusal) = nagare::codegen::response::check_origin(&parts, &config) {
+            return refusal;
+        }
+    }
+}
+
+/// Browsers cannot set headers on a handshake: a JWT read from `Authorization`
+/// may also come as a `nagare.bearer.<token>` subprotocol.
+fn bearer_from_subprotocol(m: &MethodInfo) -> TokenStream {
+    let jwt_in_authorization = m.kind.is_streaming()
         && m.security.iter().any(|(s, _)| s.kind == SchemeKind::Jwt)
-        && elements(m).iter().any(|e| {
+        && m.elements().iter().any(|e| {
             e.attr.credential == Some(Credential::Token)
                 && e.location == Location::Header
                 && e.wire.eq_ignore_ascii_case("authorization")
         });
-    let bearer = if jwt_in_authorization {
-        quote!(nagare::security::token_from_subprotocol(&mut parts);)
+    if jwt_in_authorization {
+        quote!(nagare::codegen::request::token_from_subprotocol(&mut parts);)
+    } else {
+        quote!()
+    }
+}
+
+/// Statements that decode the payload into `payload`, answering a failure with
+/// Goa's error body.
+fn render_payload(m: &MethodInfo, inputs: &Inputs) -> TokenStream {
+    if m.method.payload.is_none() {
+        return quote!();
+    }
+    let decode = ident(&format!("decode_{}", m.plain_name()));
+    let params = if inputs.params {
+        quote!(let params = nagare::codegen::request::RequestParams::from_parts(&mut parts).await;)
     } else {
         quote!()
     };
-    let head = quote! {
-        #statuses
-        let (mut parts, #body_param) = request.into_parts();
-        #origin
-        #bearer
-        #payload_stmt
-        let service = state.service.clone();
-        #auth
-    };
-    let body = if unary {
-        let status = m
-            .endpoint
-            .status
-            .unwrap_or(if m.method.result.is_some() { 200 } else { 204 });
-        let respond = if m.method.result.is_some() {
-            let view = match &m.pinned_view {
-                Some(v) => quote!(Some(#v)),
-                None => quote!(None),
-            };
-            quote!(Ok(result) => nagare::server::result_response(#status, &result, #view))
-        } else {
-            quote!(Ok(()) => nagare::server::empty_response(#status))
-        };
+    let body = if inputs.body {
         quote! {
-            #head
-            match service.#method_fn(#payload_arg).await {
-                #respond,
-                Err(e) => e.to_http_response(STATUSES),
-            }
+            let body = match nagare::codegen::response::read_body(body).await {
+                Ok(body) => body,
+                Err(response) => return response,
+            };
         }
     } else {
-        let stream = ident(&format!("{}ServerStream", m.pascal));
-        let view_stmt = match &m.viewed {
-            Some(viewed) => {
-                let chosen = match view_attribute(m) {
-                    Some(true) => quote!(Some(payload.view.as_str())),
-                    Some(false) => quote!(payload.view.as_deref()),
-                    None => quote!(None),
-                };
-                quote! {
-                    // Checked against the views before the upgrade, so this finds it.
-                    let requested: Option<&str> = #chosen;
-                    let view: &'static str = requested
-                        .and_then(|v| #viewed::VIEWS.iter().copied().find(|known| *known == v))
-                        .unwrap_or(#viewed::VIEWS[0]);
-                    headers.insert("goa-view", nagare::export::axum::http::HeaderValue::from_static(view));
-                }
-            }
-            None => quote!(),
+        quote!()
+    };
+    let mut args = Vec::new();
+    if inputs.parts {
+        args.push(quote!(&parts));
+    }
+    if inputs.params {
+        args.push(quote!(&params));
+    }
+    if inputs.body {
+        args.push(quote!(body));
+    }
+    quote! {
+        #params
+        #body
+        let payload = match #decode(#(#args),*) {
+            Ok(payload) => payload,
+            Err(e) => return nagare::codegen::response::invalid_payload(e),
         };
-        let view_arg = m.view_expr(quote!(view));
-        let make_stream = match m.kind {
-            StreamKind::Client => quote!(#stream::new(conn)),
-            _ => quote!(#stream::new(conn, #view_arg)),
+    }
+}
+
+/// Statements that run the method's security hooks on `payload`, answering a
+/// refusal with the hook's error.
+fn render_auth(m: &MethodInfo) -> TokenStream {
+    let statuses = m.statuses_expr();
+    let checks = m.security.iter().map(|(scheme, scopes)| {
+        let name = &scheme.name;
+        let (scheme_value, call) = match scheme.kind {
+            SchemeKind::Basic => {
+                let user = m.credential(&Credential::Username);
+                let password = m.credential(&Credential::Password);
+                (
+                    quote!(nagare::security::BasicScheme { name: #name }),
+                    quote!(shared.service.basic_auth(#user, #password, &scheme)),
+                )
+            }
+            SchemeKind::Jwt => {
+                let token = m.credential(&Credential::Token);
+                let all: Vec<&str> = scheme.scopes.iter().map(|(n, _)| n.as_str()).collect();
+                (
+                    quote! {
+                        nagare::security::JwtScheme {
+                            name: #name,
+                            scopes: &[#(#all),*],
+                            required_scopes: &[#(#scopes),*],
+                        }
+                    },
+                    quote!(shared.service.jwt_auth(#token, &scheme)),
+                )
+            }
+            SchemeKind::ApiKey => {
+                let key = m.credential(&Credential::ApiKey {
+                    scheme: scheme.name.clone(),
+                });
+                (
+                    quote!(nagare::security::ApiKeyScheme { name: #name }),
+                    quote!(shared.service.api_key_auth(#key, &scheme)),
+                )
+            }
         };
         quote! {
-            #head
-            #[allow(unused_mut)]
-            let mut headers = nagare::export::axum::http::HeaderMap::new();
-            #view_stmt
-            nagare::server::upgrade_with(&mut parts, &state.options, config, endpoint, headers, move |conn| async move {
-                let stream = #make_stream;
-                service.#method_fn(#payload_arg stream).await
-            })
+            let scheme = #scheme_value;
+            if let Err(e) = #call.await {
+                return nagare::codegen::http_response(&e, #statuses);
+            }
         }
+    });
+    quote!(#(#checks)*)
+}
+
+/// A unary method's call and its answer: the result's JSON (or no content), or
+/// the error's HTTP response.
+fn render_unary_answer(m: &MethodInfo) -> TokenStream {
+    let method_fn = m.fn_ident();
+    let statuses = m.statuses_expr();
+    let status = m.success_status();
+    let arg = m.method.payload.as_ref().map(|_| quote!(payload));
+    let respond = if m.method.result.is_some() {
+        let view = match m.pinned_view() {
+            Some(v) => quote!(Some(#v)),
+            None => quote!(None),
+        };
+        quote!(Ok(result) => nagare::codegen::response::result_response(#status, &result, #view))
+    } else {
+        quote!(Ok(()) => nagare::codegen::response::empty_response(#status))
     };
     quote! {
-        #decode_fn
-
-        #[doc = #hdoc]
-        async fn #handler<S: Service>(
-            nagare::export::axum::extract::State(state): nagare::export::axum::extract::State<::std::sync::Arc<State<S>>>,
-            request: nagare::export::axum::extract::Request,
-        ) -> nagare::export::axum::response::Response {
-            #body
+        match shared.service.#method_fn(#arg).await {
+            #respond,
+            Err(e) => nagare::codegen::http_response(&e, #statuses),
         }
+    }
+}
+
+/// The upgrade: the result view (chosen before the upgrade, sent in
+/// `Goa-View`), then the service method on the connection's task.
+fn render_upgrade(m: &MethodInfo) -> TokenStream {
+    let method_fn = m.fn_ident();
+    let endpoint = m.endpoint_const();
+    let stream = m.server_stream();
+    let (choose, view_header, view_arg) = match (m.viewed(Scope::Child), m.pinned_view()) {
+        (Some(viewed), _) => {
+            let requested = match m.view_attribute() {
+                Some(true) => quote!(Some(payload.view.as_str())),
+                Some(false) => quote!(payload.view.as_deref()),
+                None => quote!(None),
+            };
+            (
+                quote! {
+                    // Checked against the views before the upgrade.
+                    let view = nagare::codegen::response::chosen_view(#requested, #viewed::VIEWS);
+                },
+                quote!(Some(view)),
+                quote!(Some(view.into())),
+            )
+        }
+        (None, Some(pinned)) => (quote!(), quote!(None), quote!(Some(#pinned.into()))),
+        (None, None) => (quote!(), quote!(None), quote!(None)),
+    };
+    let make_stream = match m.kind {
+        StreamKind::Client => quote!(super::#stream::new(conn)),
+        _ => quote!(super::#stream::new(conn, #view_arg)),
+    };
+    let payload = m.method.payload.as_ref().map(|_| quote!(payload,));
+    quote! {
+        #choose
+        let task = Arc::clone(&shared);
+        nagare::codegen::response::upgrade_with(
+            &mut parts,
+            &shared.options,
+            config,
+            super::endpoints::#endpoint,
+            #view_header,
+            move |conn| async move { task.service.#method_fn(#payload #make_stream).await },
+        )
     }
 }
 
@@ -376,30 +431,39 @@ fn ws_settings(m: &MethodInfo) -> TokenStream {
     quote!(|c: &mut nagare::ConnConfig| { #(#sets)* })
 }
 
-/// `Some(required)` when the payload has a string `view` attribute choosing the
-/// result view.
-pub(crate) fn view_attribute(m: &MethodInfo) -> Option<bool> {
-    let obj = m.method.payload.as_ref().and_then(Type::object)?;
-    let attr = obj.get("view")?;
-    (attr.ty.primitive() == Some(Primitive::String)).then(|| crate::types::is_plain(obj, attr))
-}
-
-fn render_decode(
-    m: &MethodInfo,
-    decode: &proc_macro2::Ident,
-    payload: &TokenStream,
-    has_body: bool,
-) -> TokenStream {
-    let elems = elements(m);
-    let basic = elems.iter().any(|e| e.location == Location::BasicAuth);
-    let basic_stmt = if basic {
-        quote!(let basic = nagare::security::basic_credentials(parts);)
+/// The function that reads a method's payload from the request, with Goa's
+/// errors; `None` for a method without a payload.
+fn render_decode(m: &MethodInfo) -> Option<TokenStream> {
+    let payload = m.payload(Scope::Child)?;
+    let decode = ident(&format!("decode_{}", m.plain_name()));
+    let inputs = Inputs::of(m);
+    let elems = m.elements();
+    let mut params = Vec::new();
+    if inputs.parts {
+        params.push(quote!(parts: &nagare::codegen::axum::http::request::Parts));
+    }
+    if inputs.params {
+        params.push(quote!(params: &nagare::codegen::request::RequestParams));
+    }
+    if inputs.body {
+        params.push(quote!(mut body: nagare::codegen::serde_json::Map<String, nagare::codegen::serde_json::Value>));
+    }
+    let basic = if elems.iter().any(|e| e.location == Location::BasicAuth) {
+        quote!(let basic = nagare::codegen::request::basic_credentials(parts);)
     } else {
         quote!()
     };
+    let (errs, finish) = if inputs.fallible {
+        (
+            quote!(let mut errs = nagare::ValidationErrors::new();),
+            quote!(errs.finish()?;),
+        )
+    } else {
+        (quote!(), quote!())
+    };
     let reads = elems.iter().map(|e| read_element(m, e));
     let fields = elems.iter().map(|e| field_ident(&e.attr.name));
-    let view_check = match (&m.viewed, view_attribute(m)) {
+    let view_check = match (m.viewed(Scope::Child), m.view_attribute()) {
         (Some(viewed), Some(required)) => {
             let v = if required {
                 quote!(Some(payload.view.as_str()))
@@ -407,45 +471,27 @@ fn render_decode(
                 quote!(payload.view.as_deref())
             };
             quote! {
-                if let Some(v) = #v {
-                    nagare::validation::enum_("view", &v, #viewed::VIEWS)?;
+                if let Some(view) = #v {
+                    nagare::codegen::validation::enum_("view", &view, #viewed::VIEWS)?;
                 }
             }
         }
         _ => quote!(),
     };
-    let body_param = if has_body {
-        quote!(body: nagare::export::serde_json::Map<String, nagare::export::serde_json::Value>)
-    } else {
-        quote!()
-    };
-    let body_mut = if has_body {
-        quote!(let mut body = body;)
-    } else {
-        quote!()
-    };
     let doc = format!(" Reads the `{}` payload from the request.", m.method.name);
-    let _ = Verb::Get;
-    quote! {
+    Some(quote! {
         #[doc = #doc]
-        #[allow(unused_variables)]
-        fn #decode(
-            parts: &nagare::export::axum::http::request::Parts,
-            params: &nagare::request::RequestParams,
-            #body_param
-        ) -> Result<#payload, nagare::ValidationError> {
-            #[allow(unused_mut)]
-            let mut errs = nagare::ValidationErrors::new();
-            #body_mut
-            #basic_stmt
+        fn #decode(#(#params),*) -> Result<#payload, nagare::ValidationError> {
+            #errs
+            #basic
             #(#reads)*
-            errs.finish()?;
+            #finish
             let payload = #payload { #(#fields),* };
             nagare::Validate::validate(&payload)?;
             #view_check
             Ok(payload)
         }
-    }
+    })
 }
 
 /// `let <field> = ...;` reading one element, with Goa's errors.
@@ -454,37 +500,53 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
     let wire = &e.wire;
     let name = &e.attr.name;
     let ctx = e.location.goa_context();
-    let plain = element_is_plain(m, e);
     let missing_name = if e.location == Location::BasicAuth {
         "Authorization"
     } else {
         name.as_str()
     };
     let absent = if e.required {
-        quote!({ errs.push(nagare::request::missing(#missing_name, #ctx)); Default::default() })
-    } else if let Some(d) = element_default(e) {
-        quote!(#d)
+        quote!({
+            errs.push(nagare::codegen::request::missing(#missing_name, #ctx));
+            Default::default()
+        })
+    } else if let Some(d) = e.default_value() {
+        d
     } else {
         quote!(None)
     };
-    let wrap = |v: TokenStream| if plain { v } else { quote!(Some(#v)) };
+    let wrap = |v: TokenStream| if e.plain { v } else { quote!(Some(#v)) };
+    let parsed = |ty: &Type, raw: TokenStream| {
+        let goa = ty.primitive().map_or("any", Primitive::goa_name);
+        let t = rust_type(ty, "", Scope::Child);
+        quote! {
+            match nagare::codegen::request::parse::<#t>(#raw, #name, #goa) {
+                Ok(v) => v,
+                Err(e) => {
+                    errs.push(e);
+                    Default::default()
+                }
+            }
+        }
+    };
     match (e.location, &e.attr.ty) {
         (Location::BasicAuth, _) => {
-            let part = if e.attr.credential == Some(Credential::Password) {
-                quote!(p)
+            let password = e.attr.credential == Some(Credential::Password);
+            let present = wrap(quote!(value.clone()));
+            let pattern = if password {
+                quote!(Some((_, value)))
             } else {
-                quote!(u)
+                quote!(Some((value, _)))
             };
-            // Report a missing header once, on the user name.
-            let absent = if e.attr.credential == Some(Credential::Password) && e.required {
+            // A missing header is reported once, on the user name.
+            let absent = if password && e.required {
                 quote!(Default::default())
             } else {
                 absent
             };
-            let present = wrap(quote!(#part.clone()));
             quote! {
                 let #id = match &basic {
-                    Some((u, p)) => { let _ = (u, p); #present }
+                    #pattern => #present,
                     None => #absent,
                 };
             }
@@ -492,40 +554,50 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
         (Location::Body, ty) => {
             let t = rust_type(
                 ty,
-                &format!("{}Payload{}", m.pascal, crate::names::pascal(name)),
+                &format!("{}Payload{}", m.pascal, pascal(name)),
+                Scope::Child,
             );
             let present = wrap(quote!(v));
             quote! {
                 let #id = match body.remove(#wire) {
-                    Some(raw) if !raw.is_null() => match nagare::request::from_json::<#t>(raw, #name) {
+                    Some(raw) if !raw.is_null() => match nagare::codegen::request::from_json::<#t>(raw, #name) {
                         Ok(v) => #present,
-                        Err(e) => { errs.push(e); Default::default() }
+                        Err(e) => {
+                            errs.push(e);
+                            Default::default()
+                        }
                     },
                     _ => #absent,
                 };
             }
         }
         (_, Type::Array(elem)) => {
-            let all = match e.location {
-                Location::Query => quote!(params.query_all(#wire)),
-                Location::Header => quote!(nagare::request::header_all(parts, #wire)),
-                Location::Path => quote!(params.path(#wire).into_iter().collect()),
-                _ => quote!(cookie.as_deref().into_iter().collect()),
-            };
-            let cookie = if e.location == Location::Cookie {
-                quote!(let cookie = nagare::request::cookie(parts, #wire);)
-            } else {
-                quote!()
+            let (cookie, all) = match e.location {
+                Location::Query => (quote!(), quote!(params.query_all(#wire))),
+                Location::Header => (
+                    quote!(),
+                    quote!(nagare::codegen::request::header_all(parts, #wire)),
+                ),
+                Location::Path => (quote!(), quote!(params.path(#wire).into_iter().collect())),
+                _ => (
+                    quote!(let cookie = nagare::codegen::request::cookie(parts, #wire);),
+                    quote!(cookie.as_deref().into_iter().collect()),
+                ),
             };
             let convert = match elem.primitive() {
                 Some(Primitive::String) => quote!(raw.iter().map(|s| s.to_string()).collect()),
                 Some(p) => {
                     let goa = p.goa_name();
-                    let ty = rust_type(elem, "");
-                    quote!(match nagare::request::parse_all::<#ty>(&raw, #name, #goa) {
-                        Ok(v) => v,
-                        Err(e) => { errs.push(e); Default::default() }
-                    })
+                    let ty = rust_type(elem, "", Scope::Child);
+                    quote! {
+                        match nagare::codegen::request::parse_all::<#ty>(&raw, #name, #goa) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                errs.push(e);
+                                Default::default()
+                            }
+                        }
+                    }
                 }
                 None => quote!(Default::default()),
             };
@@ -542,32 +614,35 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
                 Location::Query => quote!(params.query(#wire)),
                 // Credentials in headers lose their scheme word, as in Goa.
                 Location::Header if e.attr.credential.is_some() => {
-                    quote!(nagare::request::header(parts, #wire).map(nagare::security::strip_scheme))
+                    quote!(nagare::codegen::request::header(parts, #wire).map(nagare::codegen::request::strip_scheme))
                 }
-                Location::Header => quote!(nagare::request::header(parts, #wire)),
-                _ => quote!(nagare::request::cookie(parts, #wire).as_deref()),
+                Location::Header => quote!(nagare::codegen::request::header(parts, #wire)),
+                _ => quote!(nagare::codegen::request::cookie(parts, #wire).as_deref()),
             };
-            let (guard, convert) = match ty.primitive() {
-                Some(Primitive::String) => (quote!(if !s.is_empty()), quote!(s.to_owned())),
-                Some(p) => {
-                    let goa = p.goa_name();
-                    let t = rust_type(ty, "");
-                    (
-                        quote!(),
-                        quote!(match nagare::request::parse::<#t>(s, #name, #goa) {
-                            Ok(v) => v,
-                            Err(e) => { errs.push(e); Default::default() }
-                        }),
-                    )
+            match ty.primitive() {
+                Some(Primitive::String) => {
+                    let present = wrap(quote!(s.to_owned()));
+                    quote! {
+                        let #id = match #raw {
+                            Some(s) if !s.is_empty() => #present,
+                            _ => #absent,
+                        };
+                    }
                 }
-                None => (quote!(), quote!(Default::default())),
-            };
-            let present = wrap(convert);
-            quote! {
-                let #id = match #raw {
-                    Some(s) #guard => #present,
-                    _ => #absent,
-                };
+                // Optional, without a default: absent is `None`.
+                _ if !e.plain => {
+                    let value = parsed(ty, quote!(s));
+                    quote!(let #id = #raw.map(|s| #value);)
+                }
+                _ => {
+                    let present = parsed(ty, quote!(s));
+                    quote! {
+                        let #id = match #raw {
+                            Some(s) => #present,
+                            None => #absent,
+                        };
+                    }
+                }
             }
         }
     }

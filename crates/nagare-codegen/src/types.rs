@@ -1,33 +1,45 @@
 //! Generated data types: structs with serde, `validate()`, views, and the
 //! `nagare::Message` implementation that puts them on the wire.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use nagare_design::{Attribute, Format, Object, Primitive, Type, UserType, View};
+use nagare_design::{Attribute, Bound, Format, Object, Primitive, Type, UserType, View};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::names::{field_ident, pascal, snake, type_ident};
+use crate::names::{field_ident, ident, pascal, snake, type_ident};
+
+/// Where generated code names a design type from: the service's module, where
+/// the types are declared, or one of its submodules (server, client, command
+/// line), which name them by path (`super::Event`) so that no design type can
+/// collide with a name of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Service,
+    Child,
+}
 
 /// A struct to generate.
 pub(crate) struct Decl {
-    pub name: String,
-    pub description: Option<String>,
-    pub object: Object,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) object: Object,
     /// Views of a result type that has more than the default one.
-    pub views: Option<Vec<View>>,
+    pub(crate) views: Option<Vec<View>>,
 }
 
 /// The named types of one service, in first-use order.
 #[derive(Default)]
 pub(crate) struct TypeSet {
-    pub decls: Vec<Decl>,
-    names: HashSet<String>,
+    pub(crate) decls: Vec<Decl>,
+    by_name: HashMap<String, usize>,
+    /// The first name given to two different types.
+    pub(crate) clash: Option<String>,
 }
 
 impl TypeSet {
     /// Registers the declarations `ty` needs; inline objects are named `inline_name`.
-    pub fn add(&mut self, ty: &Type, inline_name: &str, description: Option<&str>) {
+    pub(crate) fn add(&mut self, ty: &Type, inline_name: &str, description: Option<&str>) {
         match ty {
             Type::Primitive(_) | Type::ErrorResult => {}
             Type::Array(elem) => self.add(elem, inline_name, None),
@@ -52,9 +64,21 @@ impl TypeSet {
         views: Option<Vec<View>>,
     ) {
         let name = pascal(name);
-        if !self.names.insert(name.clone()) {
+        if let Some(&i) = self.by_name.get(&name) {
+            let same = self.decls[i].object == *obj && self.decls[i].views == views;
+            if !same && self.clash.is_none() {
+                self.clash = Some(name);
+            }
             return;
         }
+        self.by_name.insert(name.clone(), self.decls.len());
+        // Placeholder first, so that a recursive reference finds the name taken.
+        self.decls.push(Decl {
+            name: name.clone(),
+            description: description.or_else(|| obj.description.clone()),
+            object: obj.clone(),
+            views,
+        });
         for attr in &obj.attributes {
             self.add(
                 &attr.ty,
@@ -62,44 +86,37 @@ impl TypeSet {
                 attr.description.as_deref(),
             );
         }
-        self.decls.push(Decl {
-            name,
-            description: description.or_else(|| obj.description.clone()),
-            object: obj.clone(),
-            views,
-        });
     }
 
     /// Renders every declaration.
-    pub fn render(&self) -> TokenStream {
+    pub(crate) fn render(&self) -> TokenStream {
         let decls = self.decls.iter().map(render_decl);
         quote!(#(#decls)*)
     }
 }
 
-/// The Rust type of a design type; inline objects are named `inline_name`.
-pub(crate) fn rust_type(ty: &Type, inline_name: &str) -> TokenStream {
+/// The Rust type of a design type, named from `scope`; inline objects are
+/// named `inline_name`.
+pub(crate) fn rust_type(ty: &Type, inline_name: &str, scope: Scope) -> TokenStream {
+    let named = |id: proc_macro2::Ident| match scope {
+        Scope::Service => quote!(#id),
+        Scope::Child => quote!(super::#id),
+    };
     match ty {
         Type::Primitive(p) => primitive(*p),
         Type::Array(elem) => {
-            let e = rust_type(elem, inline_name);
+            let e = rust_type(elem, inline_name, scope);
             quote!(Vec<#e>)
         }
         Type::Map(k, v) => {
-            let k = rust_type(k, inline_name);
-            let v = rust_type(v, inline_name);
-            quote!(HashMap<#k, #v>)
+            let k = rust_type(k, inline_name, scope);
+            let v = rust_type(v, inline_name, scope);
+            quote!(::std::collections::HashMap<#k, #v>)
         }
-        Type::Object(_) => {
-            let id = type_ident(inline_name);
-            quote!(#id)
-        }
-        Type::User(u) => {
-            let id = type_ident(&u.name);
-            quote!(#id)
-        }
+        Type::Object(_) => named(type_ident(inline_name)),
+        Type::User(u) => named(type_ident(&u.name)),
         Type::Collection(u) => {
-            let id = type_ident(&u.name);
+            let id = named(type_ident(&u.name));
             quote!(Vec<#id>)
         }
         Type::ErrorResult => quote!(nagare::GoaError),
@@ -117,19 +134,21 @@ fn primitive(p: Primitive) -> TokenStream {
         Primitive::Float64 => quote!(f64),
         Primitive::String => quote!(String),
         Primitive::Bytes => quote!(nagare::message::Bytes),
-        Primitive::Any => quote!(nagare::export::serde_json::Value),
+        Primitive::Any => quote!(nagare::codegen::serde_json::Value),
     }
 }
 
-/// `#[doc = ..]` attributes for an optional description.
-pub(crate) fn doc(text: Option<&str>) -> TokenStream {
-    match text {
-        Some(t) => {
-            let lines = t.lines().map(|l| format!(" {l}"));
-            quote!(#(#[doc = #lines])*)
-        }
-        None => quote!(),
-    }
+/// `///` lines for a description: one `#[doc]` attribute per line, which is
+/// what prettyplease prints as `///` (a multi-line attribute would print as
+/// `/** */`).
+pub(crate) fn doc(text: &str) -> TokenStream {
+    let lines = text.lines().map(|l| format!(" {l}"));
+    quote!(#(#[doc = #lines])*)
+}
+
+/// `///` lines for an optional description, or `fallback` when it is absent.
+pub(crate) fn doc_or(text: Option<&str>, fallback: &str) -> TokenStream {
+    doc(text.unwrap_or(fallback))
 }
 
 /// A Rust literal for a design value of primitive type `p`.
@@ -151,7 +170,7 @@ pub(crate) fn literal(p: Primitive, v: &serde_json::Value) -> TokenStream {
         }
         (_, other) => {
             let s = other.to_string();
-            quote!(nagare::export::serde_json::from_str(#s).unwrap_or_default())
+            quote!(nagare::codegen::serde_json::from_str(#s).unwrap_or_default())
         }
     }
 }
@@ -163,8 +182,12 @@ pub(crate) fn is_plain(obj: &Object, attr: &Attribute) -> bool {
 }
 
 /// The Rust type of an attribute's field.
-pub(crate) fn field_type(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
-    let ty = rust_type(&attr.ty, &format!("{owner}{}", pascal(&attr.name)));
+fn field_type(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
+    let ty = rust_type(
+        &attr.ty,
+        &format!("{owner}{}", pascal(&attr.name)),
+        Scope::Service,
+    );
     if is_plain(obj, attr) {
         ty
     } else {
@@ -174,110 +197,125 @@ pub(crate) fn field_type(owner: &str, obj: &Object, attr: &Attribute) -> TokenSt
 
 fn render_decl(d: &Decl) -> TokenStream {
     let name = type_ident(&d.name);
-    let type_doc = doc(Some(
-        d.description
-            .as_deref()
-            .unwrap_or(&format!("{} (no description in the design).", d.name)),
-    ));
+    let type_doc = doc_or(
+        d.description.as_deref(),
+        &format!("{} (no description in the design).", d.name),
+    );
     let in_all_views = |attr: &str| {
         d.views
             .as_ref()
             .is_none_or(|vs| vs.iter().all(|v| v.attributes.iter().any(|a| a == attr)))
     };
     let mut defaults = Vec::new();
-    let fields = d
-        .object
-        .attributes
-        .iter()
-        .map(|attr| {
-            let id = field_ident(&attr.name);
-            let ty = field_type(&d.name, &d.object, attr);
-            let fdoc = doc(attr.description.as_deref());
-            let mut serde_args = Vec::new();
-            if snake(&attr.name) != attr.name {
-                let wire = &attr.name;
-                serde_args.push(quote!(rename = #wire));
-            }
-            if !is_plain(&d.object, attr) {
-                serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
-            } else if let (Some(default), Some(p)) = (&attr.default, attr.ty.primitive()) {
-                let f = format!("default_{}", snake(&attr.name));
-                let fid = crate::names::ident(&f);
-                let path = format!("{}::{f}", d.name);
-                let lit = literal(p, default);
-                let pty = primitive(p);
-                defaults.push(quote! {
-                    fn #fid() -> #pty { #lit }
-                });
-                serde_args.push(quote!(default = #path));
-            } else if !in_all_views(&attr.name) {
-                // Absent when the result is rendered with a view that omits it.
-                serde_args.push(quote!(default));
-            }
-            let serde_attr = if serde_args.is_empty() {
-                quote!()
-            } else {
-                quote!(#[serde(#(#serde_args),*)])
-            };
-            quote! {
-                #fdoc
-                #serde_attr
-                pub #id: #ty,
-            }
-        })
-        .collect::<Vec<_>>();
+    let fields = d.object.attributes.iter().map(|attr| {
+        let id = field_ident(&attr.name);
+        let ty = field_type(&d.name, &d.object, attr);
+        let fdoc = doc_or(
+            attr.description.as_deref(),
+            &format!("The `{}` attribute.", attr.name),
+        );
+        let mut serde_args = Vec::new();
+        if snake(&attr.name) != attr.name {
+            let wire = &attr.name;
+            serde_args.push(quote!(rename = #wire));
+        }
+        if !is_plain(&d.object, attr) {
+            serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
+        } else if let (Some(default), Some(p)) = (&attr.default, attr.ty.primitive()) {
+            let f = format!("default_{}", snake(&attr.name));
+            let fid = ident(&f);
+            let path = format!("{}::{f}", d.name);
+            let lit = literal(p, default);
+            let pty = primitive(p);
+            let ddoc = doc(&format!("The `{}` of an absent attribute.", attr.name));
+            defaults.push(quote! {
+                #ddoc
+                fn #fid() -> #pty {
+                    #lit
+                }
+            });
+            serde_args.push(quote!(default = #path));
+        } else if !in_all_views(&attr.name) {
+            // Absent when the result is rendered with a view that omits it.
+            serde_args.push(quote!(default));
+        }
+        let serde_attr = if serde_args.is_empty() {
+            quote!()
+        } else {
+            quote!(#[serde(#(#serde_args),*)])
+        };
+        quote! {
+            #fdoc
+            #serde_attr
+            pub #id: #ty,
+        }
+    });
+    let fields: Vec<TokenStream> = fields.collect();
     let defaults_impl = if defaults.is_empty() {
         quote!()
     } else {
         quote!(impl #name { #(#defaults)* })
     };
     let (validate, message) = match &d.views {
-        None => {
-            let checks = d
-                .object
-                .attributes
-                .iter()
-                .map(|a| attr_checks(&d.name, &d.object, a));
-            (
-                quote! {
-                    impl nagare::Validate for #name {
-                        fn validate(&self) -> Result<(), nagare::ValidationError> {
-                            #[allow(unused_mut)]
-                            let mut errs = nagare::ValidationErrors::new();
-                            #(#checks)*
-                            errs.finish()
-                        }
-                    }
-                },
-                quote! {
-                    impl nagare::Message for #name {
-                        fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::export::serde_json::Error> {
-                            nagare::message::encode_json(self, out)
-                        }
-                        fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, nagare::DecodeError> {
-                            nagare::message::decode_json(bytes)
-                        }
-                    }
-                },
-            )
-        }
+        None => render_plain(d, &name),
         Some(views) => render_views(d, &name, views),
     };
     quote! {
         #type_doc
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-        #[serde(crate = "nagare::export::serde")]
+        #[serde(crate = "nagare::codegen::serde")]
         pub struct #name {
             #(#fields)*
         }
+
         #defaults_impl
         #validate
         #message
     }
 }
 
+/// `validate()` and the wire format of a type without views.
+fn render_plain(d: &Decl, name: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
+    let checks: Vec<TokenStream> = d
+        .object
+        .attributes
+        .iter()
+        .filter_map(|a| attr_checks(&d.object, a))
+        .collect();
+    let body = if checks.is_empty() {
+        quote!(Ok(()))
+    } else {
+        quote! {
+            let mut errs = nagare::ValidationErrors::new();
+            #(#checks)*
+            errs.finish()
+        }
+    };
+    (
+        quote! {
+            impl nagare::Validate for #name {
+                fn validate(&self) -> Result<(), nagare::ValidationError> {
+                    #body
+                }
+            }
+        },
+        quote! {
+            impl nagare::Message for #name {
+                fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::codegen::serde_json::Error> {
+                    nagare::message::encode_json(self, out)
+                }
+
+                fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, nagare::DecodeError> {
+                    nagare::message::decode_json(bytes)
+                }
+            }
+        },
+    )
+}
+
 /// Views of a result type: the view list, per-view projections for encoding,
-/// per-view required attributes and validations for decoding.
+/// per-view required attributes and validations for decoding. A view the type
+/// does not have is an error everywhere, never "no attributes".
 fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenStream, TokenStream) {
     let view_names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
     let attrs_of = |v: &View| -> Vec<&Attribute> {
@@ -290,7 +328,7 @@ fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenSt
     let attr_arms = views.iter().map(|v| {
         let n = &v.name;
         let list: Vec<&str> = attrs_of(v).iter().map(|a| a.name.as_str()).collect();
-        quote!(#n => &[#(#list),*],)
+        quote!(#n => Some(&[#(#list),*]),)
     });
     let required_arms = views.iter().map(|v| {
         let n = &v.name;
@@ -299,16 +337,38 @@ fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenSt
             .filter(|a| d.object.is_required(&a.name))
             .map(|a| a.name.as_str())
             .collect();
-        quote!(#n => &[#(#list),*],)
+        quote!(#n => Some(&[#(#list),*]),)
     });
-    let checks = d.object.attributes.iter().map(|a| {
-        let n = &a.name;
-        let c = attr_checks(&d.name, &d.object, a);
-        quote!(if attributes.contains(&#n) { #c })
-    });
+    let checks: Vec<TokenStream> = d
+        .object
+        .attributes
+        .iter()
+        .filter_map(|a| {
+            let n = &a.name;
+            attr_checks(&d.object, a).map(|c| quote!(if attributes.contains(&#n) { #c }))
+        })
+        .collect();
+    let unknown = quote!(nagare::codegen::validation::unknown_view(view, Self::VIEWS));
+    let validate_body = if checks.is_empty() {
+        quote! {
+            match Self::view_attributes(view) {
+                Some(_) => Ok(()),
+                None => Err(#unknown),
+            }
+        }
+    } else {
+        quote! {
+            let attributes = Self::view_attributes(view).ok_or_else(|| #unknown)?;
+            let mut errs = nagare::ValidationErrors::new();
+            #(#checks)*
+            errs.finish()
+        }
+    };
     let encode_arms = views.iter().map(|v| {
         let vname = &v.name;
-        let fields = attrs_of(v).into_iter().map(|a| {
+        let attrs = attrs_of(v);
+        let count = attrs.len();
+        let fields = attrs.into_iter().map(|a| {
             let id = field_ident(&a.name);
             let wire = &a.name;
             if is_plain(&d.object, a) {
@@ -321,7 +381,6 @@ fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenSt
                 }
             }
         });
-        let count = attrs_of(v).len();
         let tname = &d.name;
         quote! {
             #vname => {
@@ -338,38 +397,36 @@ fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenSt
             #[doc = #doc_views]
             pub const VIEWS: &'static [&'static str] = &[#(#view_names),*];
 
-            /// The attributes `view` renders (the default view's for an unknown name).
-            pub fn view_attributes(view: &str) -> &'static [&'static str] {
+            /// The attributes `view` renders; `None` for a view the type does not have.
+            pub fn view_attributes(view: &str) -> Option<&'static [&'static str]> {
                 match view {
                     #(#attr_arms)*
-                    _ => &[],
+                    _ => None,
                 }
             }
 
-            /// The required attributes `view` renders: they must be present in a message
-            /// received with that view.
-            pub fn view_required(view: &str) -> &'static [&'static str] {
+            /// The required attributes `view` renders (they must be present in a
+            /// message received with that view); `None` for a view the type does
+            /// not have.
+            pub fn view_required(view: &str) -> Option<&'static [&'static str]> {
                 match view {
                     #(#required_arms)*
-                    _ => &[],
+                    _ => None,
                 }
             }
 
-            /// Checks the validations of the attributes `view` renders.
+            /// Checks the validations of the attributes `view` renders; a view
+            /// the type does not have is an error.
             pub fn validate_view(&self, view: &str) -> Result<(), nagare::ValidationError> {
-                let attributes = Self::view_attributes(view);
-                #[allow(unused_mut)]
-                let mut errs = nagare::ValidationErrors::new();
-                #(#checks)*
-                errs.finish()
+                #validate_body
             }
 
             /// Serialises only the attributes of `view`.
-            pub fn serialize_view<S: nagare::export::serde::Serializer>(&self, view: &str, ser: S) -> Result<S::Ok, S::Error> {
-                use nagare::export::serde::ser::SerializeStruct;
+            pub fn serialize_view<S: nagare::codegen::serde::Serializer>(&self, view: &str, ser: S) -> Result<S::Ok, S::Error> {
+                use nagare::codegen::serde::ser::SerializeStruct;
                 match view {
                     #(#encode_arms)*
-                    _ => Err(<S::Error as nagare::export::serde::ser::Error>::custom(format!("unknown view {view:?}"))),
+                    _ => Err(<S::Error as nagare::codegen::serde::ser::Error>::custom(format!("unknown view {view:?}"))),
                 }
             }
         }
@@ -382,28 +439,30 @@ fn render_views(d: &Decl, name: &proc_macro2::Ident, views: &[View]) -> (TokenSt
     };
     let message = quote! {
         impl nagare::Message for #name {
-            fn encode(&self, view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::export::serde_json::Error> {
-                let mut ser = nagare::export::serde_json::Serializer::new(out);
+            fn encode(&self, view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::codegen::serde_json::Error> {
+                let mut ser = nagare::codegen::serde_json::Serializer::new(out);
                 self.serialize_view(view.unwrap_or(#default_view), &mut ser)
             }
+
             fn decode(bytes: &[u8], view: Option<&str>) -> Result<Self, nagare::DecodeError> {
                 let view = view.unwrap_or(#default_view);
-                nagare::message::decode_viewed(bytes, Self::view_required(view), |v: &Self| v.validate_view(view))
+                let required = Self::view_required(view).ok_or_else(|| #unknown)?;
+                nagare::codegen::validation::decode_viewed(bytes, required, |v: &Self| v.validate_view(view))
             }
         }
     };
     (validate, message)
 }
 
-/// Statements checking one attribute into `errs`.
-pub(crate) fn attr_checks(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
+/// Statements checking one attribute into `errs`; `None` when it has no
+/// validations.
+fn attr_checks(obj: &Object, attr: &Attribute) -> Option<TokenStream> {
     let checks = value_checks(&attr.name, &attr.ty, attr);
     if checks.is_empty() {
-        return quote!();
+        return None;
     }
     let id = field_ident(&attr.name);
-    let _ = owner;
-    if is_plain(obj, attr) {
+    Some(if is_plain(obj, attr) {
         quote! {
             {
                 let v = &self.#id;
@@ -416,40 +475,39 @@ pub(crate) fn attr_checks(owner: &str, obj: &Object, attr: &Attribute) -> TokenS
                 #(#checks)*
             }
         }
-    }
+    })
 }
 
 /// Checks on `v: &T` for one attribute's validations.
-pub(crate) fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<TokenStream> {
+fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<TokenStream> {
     let v = &attr.validation;
     let mut out = Vec::new();
     let prim = ty.primitive();
     if let Some(f) = v.format {
         let variant = format_variant(f);
-        out.push(quote!(errs.check(nagare::validation::format(#path, v, nagare::validation::Format::#variant));));
+        out.push(quote!(errs.check(nagare::codegen::validation::format(#path, v, nagare::codegen::validation::Format::#variant));));
     }
     if let Some(p) = &v.pattern {
         out.push(quote! {
-            {
-                static PATTERN: ::std::sync::LazyLock<nagare::export::regex::Regex> = ::std::sync::LazyLock::new(|| {
-                    nagare::export::regex::Regex::new(#p).expect("pattern checked when the design was validated")
-                });
-                errs.check(nagare::validation::pattern(#path, v, &PATTERN));
-            }
+            static PATTERN: ::std::sync::LazyLock<nagare::codegen::regex::Regex> = ::std::sync::LazyLock::new(|| {
+                nagare::codegen::regex::Regex::new(#p).expect("the pattern was checked when the design was validated")
+            });
+            errs.check(nagare::codegen::validation::pattern(#path, v, &PATTERN));
         });
     }
-    if !v.enum_values.is_empty() {
-        if let Some(p) = prim {
-            let vals = v.enum_values.iter().map(|x| match (p, x) {
-                (Primitive::String, serde_json::Value::String(s)) => quote!(#s),
-                _ => literal(p, x),
-            });
-            if p == Primitive::String {
-                out.push(quote!(errs.check(nagare::validation::enum_(#path, &v.as_str(), &[#(#vals),*]));));
-            } else {
-                out.push(quote!(errs.check(nagare::validation::enum_(#path, v, &[#(#vals),*]));));
-            }
-        }
+    if let (false, Some(p)) = (v.enum_values.is_empty(), prim) {
+        let vals = v.enum_values.iter().map(|x| match (p, x) {
+            (Primitive::String, serde_json::Value::String(s)) => quote!(#s),
+            _ => literal(p, x),
+        });
+        let value = if p == Primitive::String {
+            quote!(&v.as_str())
+        } else {
+            quote!(v)
+        };
+        out.push(
+            quote!(errs.check(nagare::codegen::validation::enum_(#path, #value, &[#(#vals),*]));),
+        );
     }
     let len = if prim == Some(Primitive::String) {
         quote!(v.chars().count())
@@ -457,23 +515,50 @@ pub(crate) fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<Token
         quote!(v.len())
     };
     if let Some(n) = v.min_length {
-        out.push(quote!(errs.check(nagare::validation::min_length(#path, v, #len, #n));));
+        let n = Literal::usize_unsuffixed(n);
+        out.push(quote!(errs.check(nagare::codegen::validation::min_length(#path, v, #len, #n));));
     }
     if let Some(n) = v.max_length {
-        out.push(quote!(errs.check(nagare::validation::max_length(#path, v, #len, #n));));
+        let n = Literal::usize_unsuffixed(n);
+        out.push(quote!(errs.check(nagare::codegen::validation::max_length(#path, v, #len, #n));));
     }
-    if let Some(n) = v.minimum {
-        let n = Literal::f64_unsuffixed(n);
-        out.push(quote!(errs.check(nagare::validation::minimum(#path, *v as f64, #n));));
-    }
-    if let Some(n) = v.maximum {
-        let n = Literal::f64_unsuffixed(n);
-        out.push(quote!(errs.check(nagare::validation::maximum(#path, *v as f64, #n));));
+    for (check, bound) in [("minimum", v.minimum), ("maximum", v.maximum)] {
+        if let (Some(b), Some(p)) = (bound, prim) {
+            let f = ident(check);
+            let (value, limit) = bound_operands(p, b);
+            out.push(quote!(errs.check(nagare::codegen::validation::#f(#path, #value, #limit));));
+        }
     }
     if needs_nested_validate(ty) {
         out.push(quote!(errs.check(nagare::Validate::validate(v));));
     }
     out
+}
+
+/// The value and the bound of a range check, compared exactly: integers as
+/// `i128` (which holds every Rust integer type), floats as `f64`.
+fn bound_operands(p: Primitive, b: Bound) -> (TokenStream, TokenStream) {
+    match (p.is_integer(), b) {
+        (true, Bound::Int(i)) => {
+            let limit = Literal::i128_unsuffixed(i);
+            (quote!(i128::from(*v)), quote!(#limit))
+        }
+        // Float bounds on integers are refused by design validation; compare
+        // as floats rather than fail if one gets here.
+        (true, Bound::Float(f)) => {
+            let limit = Literal::f64_unsuffixed(f);
+            (quote!(*v as f64), quote!(#limit))
+        }
+        (false, b) => {
+            let limit = Literal::f64_unsuffixed(b.as_f64());
+            let value = if p == Primitive::Float64 {
+                quote!(*v)
+            } else {
+                quote!(f64::from(*v))
+            };
+            (value, quote!(#limit))
+        }
+    }
 }
 
 /// Whether values of `ty` carry validations of their own.
@@ -487,7 +572,7 @@ fn needs_nested_validate(ty: &Type) -> bool {
 }
 
 fn format_variant(f: Format) -> proc_macro2::Ident {
-    crate::names::ident(match f {
+    ident(match f {
         Format::DateTime => "DateTime",
         Format::Date => "Date",
         Format::Uuid => "Uuid",

@@ -10,12 +10,12 @@
 //!     a.service("chat", |s| {
 //!         s.method("echo", |m| {
 //!             m.description("Echoes every message back to its sender.");
-//!             m.streaming_payload(|p: &mut Object| {
-//!                 p.field(1, "message", STRING, "Message to echo");
+//!             m.streaming_payload(|p| {
+//!                 p.attribute("message", STRING, "Message to echo");
 //!                 p.required(["message"]);
 //!             });
-//!             m.streaming_result(|r: &mut Object| {
-//!                 r.field(1, "message", STRING, "Echoed message");
+//!             m.streaming_result(|r| {
+//!                 r.attribute("message", STRING, "Echoed message");
 //!                 r.required(["message"]);
 //!             });
 //!             m.http(|h| {
@@ -31,16 +31,23 @@ use std::sync::Arc;
 
 use crate::http::{HttpEndpoint, HttpService};
 use crate::security::{SchemeKind, SecurityRequirement, SecurityScheme};
+use crate::source::Source;
 use crate::types::{Object, Type};
 
 /// A whole design: the value every generator reads.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Api {
+    /// The API's name (the generated file's and the CLI's).
     pub name: String,
+    /// A short title.
     pub title: Option<String>,
+    /// A longer description.
     pub description: Option<String>,
+    /// The API's version.
     pub version: Option<String>,
+    /// Its services, in declaration order.
     pub services: Vec<Service>,
+    /// The security schemes its methods may use.
     pub security_schemes: Vec<SecurityScheme>,
 }
 
@@ -73,19 +80,21 @@ impl Api {
         self
     }
 
+    #[track_caller]
     fn scheme(
         &mut self,
         name: &str,
         kind: SchemeKind,
         build: impl FnOnce(&mut SecurityScheme),
     ) -> &mut Self {
-        let mut scheme = SecurityScheme::new(name, kind);
+        let mut scheme = SecurityScheme::new(name, kind, Source::caller());
         build(&mut scheme);
         self.security_schemes.push(scheme);
         self
     }
 
     /// Declares an HTTP basic authentication scheme (Goa's `BasicAuthSecurity`).
+    #[track_caller]
     pub fn basic_auth_security(
         &mut self,
         name: &str,
@@ -95,6 +104,7 @@ impl Api {
     }
 
     /// Declares a JWT scheme with its scopes (Goa's `JWTSecurity`).
+    #[track_caller]
     pub fn jwt_security(
         &mut self,
         name: &str,
@@ -104,6 +114,7 @@ impl Api {
     }
 
     /// Declares an API-key scheme (Goa's `APIKeySecurity`).
+    #[track_caller]
     pub fn api_key_security(
         &mut self,
         name: &str,
@@ -118,9 +129,11 @@ impl Api {
     }
 
     /// Declares a service (Goa's `Service`).
+    #[track_caller]
     pub fn service(&mut self, name: &str, build: impl FnOnce(&mut Service)) -> &mut Self {
         let mut service = Service {
             name: name.to_owned(),
+            source: Some(Source::caller()),
             ..Service::default()
         };
         build(&mut service);
@@ -132,14 +145,20 @@ impl Api {
 /// A group of methods served together.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Service {
+    /// The service's name (the generated module's, in snake_case).
     pub name: String,
+    /// What the service does.
     pub description: Option<String>,
+    /// Its methods, in declaration order.
     pub methods: Vec<Method>,
     /// Errors every method of the service may return.
     pub errors: Vec<ErrorDef>,
+    /// The service's HTTP settings (path prefix, error statuses).
     pub http: HttpService,
     /// Security applied to every method that does not set its own.
     pub security: Vec<SecurityRequirement>,
+    /// Where the service is declared.
+    pub source: Option<Source>,
 }
 
 impl Service {
@@ -150,9 +169,11 @@ impl Service {
     }
 
     /// Declares a method (Goa's `Method`).
+    #[track_caller]
     pub fn method(&mut self, name: &str, build: impl FnOnce(&mut Method)) -> &mut Self {
         let mut method = Method {
             name: name.to_owned(),
+            source: Some(Source::caller()),
             ..Method::default()
         };
         build(&mut method);
@@ -160,9 +181,12 @@ impl Service {
         self
     }
 
-    /// Declares an error shared by every method of the service.
-    pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
-        self.errors.push(ErrorDef::new(name, ty, description));
+    /// Declares an error shared by every method of the service: a string,
+    /// [`ERROR_RESULT`](crate::ERROR_RESULT) or an object type.
+    #[track_caller]
+    pub fn error(&mut self, name: &str, ty: impl Into<Type>, description: &str) -> &mut Self {
+        self.errors
+            .push(ErrorDef::new(name, ty.into(), description));
         self
     }
 
@@ -173,6 +197,7 @@ impl Service {
     }
 
     /// Secures every method with `scheme` and the given scopes (Goa's `Security`).
+    #[track_caller]
     pub fn security<I, S>(&mut self, scheme: &str, scopes: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -206,7 +231,9 @@ impl Service {
 /// One method of a service.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Method {
+    /// The method's name (the generated function's, in snake_case).
     pub name: String,
+    /// What the method does.
     pub description: Option<String>,
     /// The initial payload; for streaming methods it travels in the upgrade request.
     pub payload: Option<Type>,
@@ -217,7 +244,9 @@ pub struct Method {
     pub streaming_payload: Option<Type>,
     /// Type of each message the server streams.
     pub streaming_result: Option<Type>,
+    /// The errors the method declares itself.
     pub errors: Vec<ErrorDef>,
+    /// Its HTTP mapping.
     pub http: Option<HttpEndpoint>,
     /// `None`: the service's security applies; `Some(empty)`: no security.
     pub security: Option<Vec<SecurityRequirement>>,
@@ -227,6 +256,8 @@ pub struct Method {
     /// The view a viewed result is always rendered with (Goa's `View` inside
     /// `Result`); no `Goa-View` header is then needed.
     pub result_view: Option<String>,
+    /// Where the method is declared.
+    pub source: Option<Source>,
 }
 
 /// How a method streams, as Goa classifies it.
@@ -258,32 +289,62 @@ impl Method {
         self
     }
 
-    /// The initial payload: a type or an inline attribute block.
-    pub fn payload(&mut self, def: impl TypeDef) -> &mut Self {
-        self.payload = Some(def.into_type());
+    /// The initial payload, as an inline attribute block (Goa's
+    /// `Payload(func() { ... })`).
+    #[track_caller]
+    pub fn payload(&mut self, build: impl FnOnce(&mut Object)) -> &mut Self {
+        self.payload = Some(object(build));
         self
     }
 
-    /// The result: a type or an inline attribute block.
-    pub fn result(&mut self, def: impl TypeDef) -> &mut Self {
-        self.result = Some(def.into_type());
+    /// The initial payload, as a type (Goa's `Payload(T)`).
+    pub fn payload_type(&mut self, ty: impl Into<Type>) -> &mut Self {
+        self.payload = Some(ty.into());
         self
     }
 
-    /// Type of the messages the client streams.
-    pub fn streaming_payload(&mut self, def: impl TypeDef) -> &mut Self {
-        self.streaming_payload = Some(def.into_type());
+    /// The result, as an inline attribute block.
+    #[track_caller]
+    pub fn result(&mut self, build: impl FnOnce(&mut Object)) -> &mut Self {
+        self.result = Some(object(build));
         self
     }
 
-    /// Type of the messages the server streams.
-    pub fn streaming_result(&mut self, def: impl TypeDef) -> &mut Self {
-        self.streaming_result = Some(def.into_type());
+    /// The result, as a type (a result type, `collection_of(..)`, a primitive...).
+    pub fn result_type(&mut self, ty: impl Into<Type>) -> &mut Self {
+        self.result = Some(ty.into());
+        self
+    }
+
+    /// The messages the client streams, as an inline attribute block.
+    #[track_caller]
+    pub fn streaming_payload(&mut self, build: impl FnOnce(&mut Object)) -> &mut Self {
+        self.streaming_payload = Some(object(build));
+        self
+    }
+
+    /// The messages the client streams, as a type.
+    pub fn streaming_payload_type(&mut self, ty: impl Into<Type>) -> &mut Self {
+        self.streaming_payload = Some(ty.into());
+        self
+    }
+
+    /// The messages the server streams, as an inline attribute block.
+    #[track_caller]
+    pub fn streaming_result(&mut self, build: impl FnOnce(&mut Object)) -> &mut Self {
+        self.streaming_result = Some(object(build));
+        self
+    }
+
+    /// The messages the server streams, as a type.
+    pub fn streaming_result_type(&mut self, ty: impl Into<Type>) -> &mut Self {
+        self.streaming_result = Some(ty.into());
         self
     }
 
     /// Secures the method with `scheme` and the given scopes (Goa's `Security`);
     /// several calls require every scheme.
+    #[track_caller]
     pub fn security<I, S>(&mut self, scheme: &str, scopes: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -310,22 +371,33 @@ impl Method {
     /// Makes the server stream resumable: a client that loses its connection
     /// reconnects and gets what it missed from the server's replay log, in order
     /// and once (see `docs/protocol.md`, the `nagare.v1` extension).
+    #[track_caller]
     pub fn resumable(&mut self, build: impl FnOnce(&mut Resume)) -> &mut Self {
-        let mut resume = self.resume.take().unwrap_or_default();
+        let mut resume = self.resume.take().unwrap_or_else(|| Resume {
+            source: Some(Source::caller()),
+            ..Resume::default()
+        });
         build(&mut resume);
         self.resume = Some(resume);
         self
     }
 
-    /// Declares an error the method may return.
-    pub fn error(&mut self, name: &str, ty: Type, description: &str) -> &mut Self {
-        self.errors.push(ErrorDef::new(name, ty, description));
+    /// Declares an error the method may return: a string,
+    /// [`ERROR_RESULT`](crate::ERROR_RESULT) or an object type.
+    #[track_caller]
+    pub fn error(&mut self, name: &str, ty: impl Into<Type>, description: &str) -> &mut Self {
+        self.errors
+            .push(ErrorDef::new(name, ty.into(), description));
         self
     }
 
     /// The HTTP mapping of the method.
+    #[track_caller]
     pub fn http(&mut self, build: impl FnOnce(&mut HttpEndpoint)) -> &mut Self {
-        let mut endpoint = self.http.take().unwrap_or_default();
+        let mut endpoint = self.http.take().unwrap_or_else(|| HttpEndpoint {
+            source: Some(Source::caller()),
+            ..HttpEndpoint::default()
+        });
         build(&mut endpoint);
         self.http = Some(endpoint);
         self
@@ -347,6 +419,7 @@ impl Method {
     }
 }
 
+#[track_caller]
 fn requirement<I, S>(scheme: &str, scopes: I) -> SecurityRequirement
 where
     I: IntoIterator<Item = S>,
@@ -355,7 +428,16 @@ where
     SecurityRequirement {
         scheme: scheme.to_owned(),
         scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+        source: Some(Source::caller()),
     }
+}
+
+/// An inline attribute block, declared at the caller's location.
+#[track_caller]
+fn object(build: impl FnOnce(&mut Object)) -> Type {
+    let mut object = Object::here();
+    build(&mut object);
+    Type::Object(Arc::new(object))
 }
 
 /// How a resumable stream is kept across reconnections.
@@ -367,6 +449,8 @@ pub struct Resume {
     /// Messages the server keeps for clients that come back: a client away
     /// longer than it takes to publish this many is told it is too far behind.
     pub replay: usize,
+    /// Where the `resumable` block is.
+    pub source: Option<Source>,
 }
 
 impl Default for Resume {
@@ -374,6 +458,7 @@ impl Default for Resume {
         Resume {
             key: Vec::new(),
             replay: 1024,
+            source: None,
         }
     }
 }
@@ -402,44 +487,24 @@ impl Resume {
 /// An error a method may return (Goa's `Error`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorDef {
+    /// The error's name, on the wire (`Goa-Error`, close reasons).
     pub name: String,
+    /// The type of its value.
     pub ty: Type,
+    /// What it means.
     pub description: Option<String>,
+    /// Where it is declared.
+    pub source: Option<Source>,
 }
 
 impl ErrorDef {
+    #[track_caller]
     fn new(name: &str, ty: Type, description: &str) -> Self {
         ErrorDef {
             name: name.to_owned(),
             ty,
             description: (!description.is_empty()).then(|| description.to_owned()),
+            source: Some(Source::caller()),
         }
-    }
-}
-
-/// What `payload`, `result`, `streaming_payload` and `streaming_result` accept: a type
-/// (primitive, user type, `array_of`, `map_of`...) or an inline attribute block.
-pub trait TypeDef {
-    /// The type this definition describes.
-    fn into_type(self) -> Type;
-}
-
-impl TypeDef for Type {
-    fn into_type(self) -> Type {
-        self
-    }
-}
-
-impl TypeDef for &Type {
-    fn into_type(self) -> Type {
-        self.clone()
-    }
-}
-
-impl<F: FnOnce(&mut Object)> TypeDef for F {
-    fn into_type(self) -> Type {
-        let mut object = Object::default();
-        self(&mut object);
-        Type::Object(Arc::new(object))
     }
 }

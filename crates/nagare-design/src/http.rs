@@ -5,15 +5,21 @@
 //! an attribute name and optionally the element's wire name: `header("token:Authorization")`
 //! reads the `token` attribute from the `Authorization` header.
 
+use crate::source::Source;
 use crate::types::{Attribute, Credential};
 
 /// An HTTP verb.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verb {
+    /// `GET`: every WebSocket endpoint.
     Get,
+    /// `POST`.
     Post,
+    /// `PUT`.
     Put,
+    /// `PATCH`.
     Patch,
+    /// `DELETE`.
     Delete,
 }
 
@@ -33,7 +39,9 @@ impl Verb {
 /// A route: verb and path, path parameters written `/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
+    /// The verb.
     pub verb: Verb,
+    /// The path, with `{param}` segments.
     pub path: String,
 }
 
@@ -87,9 +95,13 @@ impl Mapping {
 /// The HTTP mapping of one method.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HttpEndpoint {
+    /// The routes, the first being the one clients use.
     pub routes: Vec<Route>,
+    /// Attributes in query parameters.
     pub params: Vec<Mapping>,
+    /// Attributes in headers.
     pub headers: Vec<Mapping>,
+    /// Attributes in cookies.
     pub cookies: Vec<Mapping>,
     /// Attribute carried in the request body (`None` means "what is left", as in Goa).
     pub body: Option<String>,
@@ -99,6 +111,8 @@ pub struct HttpEndpoint {
     pub error_statuses: Vec<(String, u16)>,
     /// Connection settings of a streaming endpoint.
     pub ws: Option<WsSettings>,
+    /// Where the `http` block is.
+    pub source: Option<Source>,
 }
 
 impl HttpEndpoint {
@@ -211,9 +225,13 @@ impl HttpEndpoint {
 /// Where a payload attribute travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Location {
+    /// A path segment.
     Path,
+    /// A query parameter.
     Query,
+    /// A header.
     Header,
+    /// A cookie.
     Cookie,
     /// The user name or password of an `Authorization: Basic` header.
     BasicAuth,
@@ -291,16 +309,25 @@ pub enum SlowConsumerPolicy {
 /// Connection settings of one streaming endpoint (the design's `ws` block).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WsSettings {
+    /// Ping a peer not heard from for this long.
     pub ping_interval: Option<std::time::Duration>,
     /// Turns heartbeats off for the endpoint.
     pub no_heartbeat: bool,
+    /// A peer silent this long after a ping is dead.
     pub pong_timeout: Option<std::time::Duration>,
+    /// Close after this long without data either way.
     pub idle_timeout: Option<std::time::Duration>,
+    /// Disconnect a peer that does not read for this long.
     pub write_timeout: Option<std::time::Duration>,
+    /// Largest message accepted (bytes).
     pub max_message_size: Option<usize>,
+    /// Largest frame accepted (bytes).
     pub max_frame_size: Option<usize>,
+    /// Received messages queued for the service.
     pub inbound_queue: Option<usize>,
+    /// Sent messages queued for the peer.
     pub outbound_queue: Option<usize>,
+    /// What a full outbound queue does.
     pub slow_consumer: Option<SlowConsumerPolicy>,
     /// Allowed browser origins: exact, `https://*.domain`, or `*` for any.
     pub origins: Option<Vec<String>>,

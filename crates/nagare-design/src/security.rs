@@ -12,11 +12,11 @@
 //!     a.service("chatter", |s| {
 //!         s.method("subscribe", |m| {
 //!             m.security("jwt", ["stream:read"]);
-//!             m.payload(|p: &mut Object| {
+//!             m.payload(|p| {
 //!                 p.token("token", STRING, "JWT used for authentication");
 //!                 p.required(["token"]);
 //!             });
-//!             m.streaming_result(STRING);
+//!             m.streaming_result_type(STRING);
 //!             m.http(|h| {
 //!                 h.get("/subscribe");
 //!             });
@@ -25,6 +25,8 @@
 //! });
 //! assert!(design.validate().is_ok());
 //! ```
+
+use crate::source::Source;
 
 /// The kind of a security scheme.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,20 +42,26 @@ pub enum SchemeKind {
 /// A security scheme declared at API level.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityScheme {
+    /// The scheme's name, as methods refer to it.
     pub name: String,
+    /// Basic, JWT or API key.
     pub kind: SchemeKind,
+    /// What the scheme is.
     pub description: Option<String>,
     /// Scopes the scheme defines (JWT), with their descriptions.
     pub scopes: Vec<(String, String)>,
+    /// Where the scheme is declared.
+    pub source: Option<Source>,
 }
 
 impl SecurityScheme {
-    pub(crate) fn new(name: &str, kind: SchemeKind) -> Self {
+    pub(crate) fn new(name: &str, kind: SchemeKind, source: Source) -> Self {
         SecurityScheme {
             name: name.to_owned(),
             kind,
             description: None,
             scopes: Vec::new(),
+            source: Some(source),
         }
     }
 
@@ -73,6 +81,10 @@ impl SecurityScheme {
 /// A method's (or service's) use of a scheme, with the scopes it requires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecurityRequirement {
+    /// The scheme's name.
     pub scheme: String,
+    /// The scopes required.
     pub scopes: Vec<String>,
+    /// Where the requirement is written.
+    pub source: Option<Source>,
 }

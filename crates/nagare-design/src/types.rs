@@ -9,8 +9,8 @@
 //!
 //! let event = type_("Event", |t| {
 //!     t.description("Something that happened in a chat room.");
-//!     t.field(1, "message", STRING, "Text of the message").min_length(1);
-//!     t.field(2, "action", STRING, "What happened").enum_(["added"]);
+//!     t.attribute("message", STRING, "Text of the message").min_length(1);
+//!     t.attribute("action", STRING, "What happened").enum_(["added"]);
 //!     t.required(["message", "action"]);
 //! });
 //! assert_eq!(event.name(), Some("Event"));
@@ -20,20 +20,34 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::source::Source;
+
 /// The primitive types of the design language, named as in Goa.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Primitive {
+    /// `boolean`: Rust's `bool`.
     Boolean,
+    /// `int`: 64 bits, as Go's `int` on 64-bit platforms.
     Int,
+    /// `int32`.
     Int32,
+    /// `int64`.
     Int64,
+    /// `uint`: 64 bits.
     UInt,
+    /// `uint32`.
     UInt32,
+    /// `uint64`.
     UInt64,
+    /// `float32`.
     Float32,
+    /// `float64`.
     Float64,
+    /// `string`.
     String,
+    /// `bytes`: standard base64 in JSON.
     Bytes,
+    /// `any`: an arbitrary JSON value.
     Any,
 }
 
@@ -106,6 +120,7 @@ pub const ERROR_RESULT: Type = Type::ErrorResult;
 /// A type in a design.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Type {
+    /// A primitive.
     Primitive(Primitive),
     /// `array_of(T)`
     Array(Box<Type>),
@@ -120,6 +135,12 @@ pub enum Type {
     Collection(Arc<UserType>),
     /// Goa's default error object.
     ErrorResult,
+}
+
+impl From<&Type> for Type {
+    fn from(t: &Type) -> Self {
+        t.clone()
+    }
 }
 
 impl Type {
@@ -181,11 +202,16 @@ pub fn collection_of(result: &Type) -> Type {
 /// A named type (`type_`) or result type (`result_type`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct UserType {
+    /// The type's name (the generated Rust type's, in PascalCase).
     pub name: String,
+    /// What the type is, for documentation.
     pub description: Option<String>,
+    /// Its attributes.
     pub object: Object,
     /// Present for result types.
     pub result: Option<ResultTypeInfo>,
+    /// Where the type is defined.
+    pub source: Option<Source>,
 }
 
 /// What a result type has beyond a plain type.
@@ -211,6 +237,7 @@ impl UserType {
             None => views.push(View {
                 name: "default".into(),
                 description: None,
+                source: self.source,
                 attributes: self
                     .object
                     .attributes
@@ -227,9 +254,14 @@ impl UserType {
 /// A view of a result type: the attributes it renders.
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
+    /// The view's name.
     pub name: String,
+    /// What the view is for.
     pub description: Option<String>,
+    /// The attributes it renders, by name.
     pub attributes: Vec<String>,
+    /// Where the view is declared.
+    pub source: Option<Source>,
 }
 
 impl View {
@@ -249,33 +281,45 @@ impl View {
 /// An object: attributes in declaration order and the names of the required ones.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Object {
+    /// What the object is, for documentation.
     pub description: Option<String>,
+    /// Its attributes, in declaration order.
     pub attributes: Vec<Attribute>,
+    /// The names of the required ones.
     pub required: Vec<String>,
+    /// Where the object is declared (the `payload(..)`, `type_(..)`... call).
+    pub source: Option<Source>,
 }
 
 impl Object {
-    /// Adds a numbered attribute (Goa's `Field`); numbers are checked for duplicates.
-    pub fn field(
-        &mut self,
-        number: u32,
-        name: &str,
-        ty: Type,
-        description: &str,
-    ) -> &mut Attribute {
-        let attr = self.attribute(name, ty);
-        attr.number = Some(number);
-        attr.description = Some(description.to_owned());
-        attr
+    /// An empty object declared at the caller's location.
+    #[track_caller]
+    pub(crate) fn here() -> Self {
+        Object {
+            source: Some(Source::caller()),
+            ..Object::default()
+        }
     }
 
-    /// Adds an attribute. Chain validations on the returned attribute.
-    pub fn attribute(&mut self, name: &str, ty: Type) -> &mut Attribute {
-        self.attributes.push(Attribute::new(name, ty));
+    /// Adds an attribute (Goa's `Attribute`) with its description (`""` for
+    /// none). Chain validations on the returned attribute.
+    #[track_caller]
+    pub fn attribute(
+        &mut self,
+        name: &str,
+        ty: impl Into<Type>,
+        description: &str,
+    ) -> &mut Attribute {
+        let mut attr = Attribute::new(name, ty.into());
+        if !description.is_empty() {
+            attr.description = Some(description.to_owned());
+        }
+        self.attributes.push(attr);
         let last = self.attributes.len() - 1;
         &mut self.attributes[last]
     }
 
+    #[track_caller]
     fn credential(
         &mut self,
         name: &str,
@@ -283,33 +327,34 @@ impl Object {
         description: &str,
         c: Credential,
     ) -> &mut Attribute {
-        let attr = self.attribute(name, ty);
+        let attr = self.attribute(name, ty, description);
         attr.credential = Some(c);
-        if !description.is_empty() {
-            attr.description = Some(description.to_owned());
-        }
         attr
     }
 
     /// The user name of basic authentication (Goa's `Username`); read from the
     /// `Authorization: Basic` header.
+    #[track_caller]
     pub fn username(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
         self.credential(name, ty, description, Credential::Username)
     }
 
     /// The password of basic authentication (Goa's `Password`).
+    #[track_caller]
     pub fn password(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
         self.credential(name, ty, description, Credential::Password)
     }
 
     /// A JWT token (Goa's `Token`); read from the `Authorization` header unless
     /// mapped elsewhere, with any `Bearer ` prefix removed.
+    #[track_caller]
     pub fn token(&mut self, name: &str, ty: Type, description: &str) -> &mut Attribute {
         self.credential(name, ty, description, Credential::Token)
     }
 
     /// The key of the API-key scheme `scheme` (Goa's `APIKey`); read from the
     /// `Authorization` header unless mapped elsewhere.
+    #[track_caller]
     pub fn api_key(
         &mut self,
         scheme: &str,
@@ -365,17 +410,22 @@ impl Object {
 /// One attribute of an object with its validations.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attribute {
+    /// The attribute's name (the wire name; the Rust field is its snake_case).
     pub name: String,
-    /// Field number (`field(n, ..)`), kept for gRPC-style designs and checked for
-    /// uniqueness.
-    pub number: Option<u32>,
+    /// Its type.
     pub ty: Type,
+    /// What it is, for documentation.
     pub description: Option<String>,
+    /// The value used when it is absent.
     pub default: Option<Value>,
+    /// An example value, for documentation and specs.
     pub example: Option<Value>,
+    /// Its validations.
     pub validation: Validation,
     /// The credential this attribute carries, for secured methods.
     pub credential: Option<Credential>,
+    /// Where it is declared.
+    pub source: Option<Source>,
 }
 
 /// What a payload attribute carries for a security scheme (Goa's `Username`,
@@ -389,20 +439,24 @@ pub enum Credential {
     /// A JWT (or other bearer) token.
     Token,
     /// The key of the API-key scheme named here.
-    ApiKey { scheme: String },
+    ApiKey {
+        /// The scheme's name.
+        scheme: String,
+    },
 }
 
 impl Attribute {
+    #[track_caller]
     fn new(name: &str, ty: Type) -> Self {
         Attribute {
             name: name.to_owned(),
-            number: None,
             ty,
             description: None,
             default: None,
             example: None,
             validation: Validation::default(),
             credential: None,
+            source: Some(Source::caller()),
         }
     }
 
@@ -461,14 +515,15 @@ impl Attribute {
         self
     }
 
-    /// Smallest allowed number (inclusive).
-    pub fn minimum(&mut self, n: impl Into<f64>) -> &mut Self {
+    /// Smallest allowed number (inclusive). Integer bounds stay exact: they are
+    /// never rounded through a float.
+    pub fn minimum(&mut self, n: impl Into<Bound>) -> &mut Self {
         self.validation.minimum = Some(n.into());
         self
     }
 
-    /// Largest allowed number (inclusive).
-    pub fn maximum(&mut self, n: impl Into<f64>) -> &mut Self {
+    /// Largest allowed number (inclusive), exact like [`minimum`](Self::minimum).
+    pub fn maximum(&mut self, n: impl Into<Bound>) -> &mut Self {
         self.validation.maximum = Some(n.into());
         self
     }
@@ -477,13 +532,79 @@ impl Attribute {
 /// The validations of one attribute.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Validation {
+    /// The values allowed (Goa's `Enum`).
     pub enum_values: Vec<Value>,
+    /// The string format required.
     pub format: Option<Format>,
+    /// The regular expression strings must match.
     pub pattern: Option<String>,
+    /// Minimum length (characters, elements).
     pub min_length: Option<usize>,
+    /// Maximum length (characters, elements).
     pub max_length: Option<usize>,
-    pub minimum: Option<f64>,
-    pub maximum: Option<f64>,
+    /// Smallest allowed number.
+    pub minimum: Option<Bound>,
+    /// Largest allowed number.
+    pub maximum: Option<Bound>,
+}
+
+/// A bound of `minimum` or `maximum`, as written: an integer stays an integer
+/// (checked exactly, even past 2^53), a float stays a float.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// An integer bound (any of Rust's integer types fits).
+    Int(i128),
+    /// A floating-point bound.
+    Float(f64),
+}
+
+impl Bound {
+    /// The bound as a float, for comparisons between bounds and for float attributes.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Bound::Int(i) => i as f64,
+            Bound::Float(f) => f,
+        }
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Int(i) => write!(f, "{i}"),
+            Bound::Float(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+macro_rules! int_bound {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Bound {
+            fn from(n: $t) -> Self {
+                Bound::Int(i128::from(n))
+            }
+        }
+    )*};
+}
+
+int_bound!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl From<usize> for Bound {
+    fn from(n: usize) -> Self {
+        Bound::Int(n as i128)
+    }
+}
+
+impl From<f32> for Bound {
+    fn from(n: f32) -> Self {
+        Bound::Float(f64::from(n))
+    }
+}
+
+impl From<f64> for Bound {
+    fn from(n: f64) -> Self {
+        Bound::Float(n)
+    }
 }
 
 impl Validation {
@@ -496,13 +617,21 @@ impl Validation {
 /// String formats, as Goa names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// RFC 3339 date-time.
     DateTime,
+    /// RFC 3339 full-date.
     Date,
+    /// A UUID.
     Uuid,
+    /// An e-mail address.
     Email,
+    /// An absolute URI.
     Uri,
+    /// An IPv4 address.
     Ipv4,
+    /// An IPv6 address.
     Ipv6,
+    /// An RFC 1123 host name.
     Hostname,
 }
 
@@ -523,14 +652,16 @@ impl Format {
 }
 
 /// Defines a named type (Goa's `Type`).
+#[track_caller]
 pub fn type_(name: &str, build: impl FnOnce(&mut Object)) -> Type {
-    let mut object = Object::default();
+    let mut object = Object::here();
     build(&mut object);
     Type::User(Arc::new(UserType {
         name: name.to_owned(),
         description: object.description.take(),
         object,
         result: None,
+        source: Some(Source::caller()),
     }))
 }
 
@@ -551,11 +682,13 @@ impl ResultTypeBuilder {
     }
 
     /// Declares a view listing some of the attributes.
+    #[track_caller]
     pub fn view(&mut self, name: &str, build: impl FnOnce(&mut View)) -> &mut Self {
         let mut view = View {
             name: name.to_owned(),
             description: None,
             attributes: Vec::new(),
+            source: Some(Source::caller()),
         };
         build(&mut view);
         self.views.push(view);
@@ -577,8 +710,12 @@ impl std::ops::DerefMut for ResultTypeBuilder {
 }
 
 /// Defines a result type (Goa's `ResultType`): a type with views.
+#[track_caller]
 pub fn result_type(identifier: &str, build: impl FnOnce(&mut ResultTypeBuilder)) -> Type {
-    let mut b = ResultTypeBuilder::default();
+    let mut b = ResultTypeBuilder {
+        object: Object::here(),
+        ..ResultTypeBuilder::default()
+    };
     build(&mut b);
     let name = b
         .type_name
@@ -592,6 +729,7 @@ pub fn result_type(identifier: &str, build: impl FnOnce(&mut ResultTypeBuilder))
             identifier: identifier.to_owned(),
             views: b.views,
         }),
+        source: Some(Source::caller()),
     }))
 }
 
@@ -619,8 +757,8 @@ mod tests {
     #[test]
     fn default_view_lists_every_attribute_unless_declared() {
         let t = result_type("application/vnd.x", |r| {
-            r.attribute("a", STRING);
-            r.attribute("b", INT);
+            r.attribute("a", STRING, "");
+            r.attribute("b", INT, "");
             r.view("tiny", |v| {
                 v.attribute("a");
             });

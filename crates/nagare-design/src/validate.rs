@@ -1,10 +1,11 @@
 //! Design validation: every rule a design must satisfy before code is generated.
 //!
 //! All problems are collected, not just the first, and each names where it is
-//! (service, method, expression) and the rule it breaks, as Goa's `eval` does:
+//! (the line of the design's source, then service, method, expression) and the
+//! rule it breaks, as Goa's `eval` does:
 //!
 //! ```text
-//! service "chat" method "echo": http: WebSocket endpoints must use GET: the upgrade is a GET request (got POST /echo)
+//! design.rs:42:13: service "chat" method "echo": http: WebSocket endpoints must use GET: the upgrade is a GET request (got POST /echo)
 //! ```
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -15,12 +16,15 @@ use serde_json::Value;
 use crate::dsl::{Api, Method, Service};
 use crate::http::{HttpEndpoint, Route};
 use crate::security::{SchemeKind, SecurityScheme};
-use crate::types::{Attribute, Credential, Object, Primitive, Type, UserType};
+use crate::source::Source;
+use crate::types::{Attribute, Bound, Credential, Object, Primitive, Type, UserType};
 
 /// One broken rule, with its location.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DesignError {
-    /// Where: `service "chat" method "echo": streaming_payload`.
+    /// Where in the design's source: the DSL call closest to the problem.
+    pub source: Option<Source>,
+    /// Where in the design: `service "chat" method "echo": streaming_payload`.
     pub location: String,
     /// The rule broken.
     pub message: String,
@@ -28,6 +32,9 @@ pub struct DesignError {
 
 impl fmt::Display for DesignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(source) = &self.source {
+            write!(f, "{source}: ")?;
+        }
         write!(f, "{}: {}", self.location, self.message)
     }
 }
@@ -68,14 +75,26 @@ struct Validator {
     routes: HashMap<(String, String), String>,
     /// The API's security schemes.
     schemes: Vec<SecurityScheme>,
+    /// The source of the innermost expression being checked.
+    at: Option<Source>,
 }
 
 impl Validator {
     fn err(&mut self, location: impl Into<String>, message: impl Into<String>) {
         self.errors.push(DesignError {
+            source: self.at,
             location: location.into(),
             message: message.into(),
         });
+    }
+
+    /// Checks an expression written at `source` (or, when it has none, where the
+    /// enclosing one was): errors found by `check` point there.
+    fn within(&mut self, source: Option<Source>, check: impl FnOnce(&mut Self)) {
+        let outer = self.at;
+        self.at = source.or(outer);
+        check(self);
+        self.at = outer;
     }
 
     fn api(&mut self, api: &Api) {
@@ -102,6 +121,10 @@ impl Validator {
     }
 
     fn service(&mut self, s: &Service) {
+        self.within(s.source, |v| v.service_body(s));
+    }
+
+    fn service_body(&mut self, s: &Service) {
         let loc = format!("service {:?}", s.name);
         if !is_identifier(&s.name) {
             self.err(
@@ -117,10 +140,10 @@ impl Validator {
                     "duplicate method name",
                 );
             }
-            self.method(s, m);
+            self.within(m.source, |v| v.method(s, m));
         }
         for e in &s.errors {
-            self.type_(&format!("{loc} error {:?}", e.name), &e.ty);
+            self.error_def(&format!("{loc} error {:?}", e.name), e);
         }
         for (name, _) in &s.http.error_statuses {
             if !s.errors.iter().any(|e| &e.name == name) {
@@ -151,7 +174,7 @@ impl Validator {
             }
         }
         for e in &m.errors {
-            self.type_(&format!("{loc} error {:?}", e.name), &e.ty);
+            self.error_def(&format!("{loc} error {:?}", e.name), e);
         }
         // JSON `null` ends a client stream, so the message type must not admit it.
         if matches!(m.streaming_payload, Some(Type::Primitive(Primitive::Any))) {
@@ -181,13 +204,29 @@ impl Validator {
             }
         }
         if let Some(resume) = &m.resume {
-            self.resume(m, resume, &loc);
+            self.within(resume.source, |v| v.resume(m, resume, &loc));
         }
         let Some(http) = &m.http else {
             self.err(&loc, "no HTTP mapping: add http(|h| { h.get(\"/path\"); })");
             return;
         };
-        self.http(s, m, http, &loc);
+        self.within(http.source, |v| v.http(s, m, http, &loc));
+    }
+
+    /// A designed error: its value travels as a string (a close reason), Goa's
+    /// error object or an object's JSON.
+    fn error_def(&mut self, loc: &str, e: &crate::dsl::ErrorDef) {
+        self.within(e.source, |v| {
+            let allowed = matches!(e.ty, Type::Primitive(Primitive::String) | Type::ErrorResult)
+                || e.ty.object().is_some();
+            if !allowed {
+                v.err(
+                    loc,
+                    "an error's type must be STRING, ERROR_RESULT or an object type",
+                );
+            }
+            v.type_(loc, &e.ty);
+        });
     }
 
     fn resume(&mut self, m: &Method, resume: &crate::dsl::Resume, loc: &str) {
@@ -233,12 +272,18 @@ impl Validator {
     }
 
     fn security(&mut self, s: &Service, m: &Method, loc: &str) {
-        let payload = m.payload.as_ref().and_then(Type::object);
         for req in s.security_of(m) {
+            self.within(req.source, |v| v.requirement(m, req, loc));
+        }
+    }
+
+    fn requirement(&mut self, m: &Method, req: &crate::security::SecurityRequirement, loc: &str) {
+        let payload = m.payload.as_ref().and_then(Type::object);
+        {
             let sloc = format!("{loc}: security({:?})", req.scheme);
             let Some(scheme) = self.schemes.iter().find(|x| x.name == req.scheme).cloned() else {
                 self.err(&sloc, "unknown security scheme: declare it on the API");
-                continue;
+                return;
             };
             for scope in &req.scopes {
                 if !scheme.scopes.iter().any(|(n, _)| n == scope) {
@@ -446,7 +491,7 @@ impl Validator {
                 }
                 self.type_(loc, value);
             }
-            Type::Object(obj) => self.object(loc, obj, None),
+            Type::Object(obj) => self.within(obj.source, |v| v.object(loc, obj, None)),
             Type::User(u) => self.user_type(u),
             Type::Collection(u) => {
                 if u.result.is_none() {
@@ -464,6 +509,10 @@ impl Validator {
         if !self.seen_types.insert(u.name.clone()) {
             return;
         }
+        self.within(u.source, |v| v.user_type_body(u));
+    }
+
+    fn user_type_body(&mut self, u: &UserType) {
         let loc = format!("type {:?}", u.name);
         if !u
             .name
@@ -478,25 +527,18 @@ impl Validator {
 
     fn object(&mut self, loc: &str, obj: &Object, owner: Option<&UserType>) {
         let mut names = HashSet::new();
-        let mut numbers = HashMap::new();
         for attr in &obj.attributes {
             let aloc = format!("{loc} attribute {:?}", attr.name);
-            if !names.insert(attr.name.as_str()) {
-                self.err(&aloc, "duplicate attribute name");
-            }
-            if attr.name.is_empty() {
-                self.err(&aloc, "attribute name must not be empty");
-            }
-            if let Some(n) = attr.number {
-                if let Some(first) = numbers.insert(n, attr.name.as_str()) {
-                    self.err(
-                        &aloc,
-                        format!("duplicate field number {n}: already used by {first:?}"),
-                    );
+            self.within(attr.source, |v| {
+                if !names.insert(attr.name.as_str()) {
+                    v.err(&aloc, "duplicate attribute name");
                 }
-            }
-            self.attribute(&aloc, attr);
-            self.type_(&aloc, &attr.ty);
+                if attr.name.is_empty() {
+                    v.err(&aloc, "attribute name must not be empty");
+                }
+                v.attribute(&aloc, attr);
+                v.type_(&aloc, &attr.ty);
+            });
         }
         for r in &obj.required {
             if obj.get(r).is_none() {
@@ -510,23 +552,20 @@ impl Validator {
             if let Some(info) = &u.result {
                 let mut seen = BTreeSet::new();
                 for view in &info.views {
-                    if !seen.insert(view.name.as_str()) {
-                        self.err(format!("{loc} view {:?}", view.name), "duplicate view name");
-                    }
-                    if view.attributes.is_empty() {
-                        self.err(
-                            format!("{loc} view {:?}", view.name),
-                            "a view must list at least one attribute",
-                        );
-                    }
-                    for a in &view.attributes {
-                        if obj.get(a).is_none() {
-                            self.err(
-                                format!("{loc} view {:?}", view.name),
-                                format!("view lists unknown attribute {a:?}"),
-                            );
+                    let vloc = format!("{loc} view {:?}", view.name);
+                    self.within(view.source, |v| {
+                        if !seen.insert(view.name.as_str()) {
+                            v.err(&vloc, "duplicate view name");
                         }
-                    }
+                        if view.attributes.is_empty() {
+                            v.err(&vloc, "a view must list at least one attribute");
+                        }
+                        for a in &view.attributes {
+                            if obj.get(a).is_none() {
+                                v.err(&vloc, format!("view lists unknown attribute {a:?}"));
+                            }
+                        }
+                    });
                 }
             }
         }
@@ -572,8 +611,26 @@ impl Validator {
             self.err(loc, "minimum and maximum apply to numbers only");
         }
         if let (Some(min), Some(max)) = (v.minimum, v.maximum) {
-            if min > max {
+            let greater = match (min, max) {
+                (Bound::Int(a), Bound::Int(b)) => a > b,
+                (a, b) => a.as_f64() > b.as_f64(),
+            };
+            if greater {
                 self.err(loc, format!("minimum {min} is greater than maximum {max}"));
+            }
+        }
+        // An integer attribute is checked exactly, so its bounds must be integers.
+        if prim.is_some_and(Primitive::is_integer) {
+            for (what, bound) in [("minimum", v.minimum), ("maximum", v.maximum)] {
+                if let Some(Bound::Float(f)) = bound {
+                    self.err(
+                        loc,
+                        format!(
+                            "{what} {f} is not an integer, and the attribute is an {}",
+                            prim.map_or("integer", Primitive::goa_name)
+                        ),
+                    );
+                }
             }
         }
         if !v.enum_values.is_empty() {

@@ -5,12 +5,12 @@ use nagare_design::*;
 
 /// A valid bidirectional method; tests break it in one place.
 fn echo(m: &mut Method) {
-    m.streaming_payload(|p: &mut Object| {
-        p.field(1, "message", STRING, "Message");
+    m.streaming_payload(|p| {
+        p.attribute("message", STRING, "Message");
         p.required(["message"]);
     });
-    m.streaming_result(|r: &mut Object| {
-        r.field(1, "message", STRING, "Message");
+    m.streaming_result(|r| {
+        r.attribute("message", STRING, "Message");
         r.required(["message"]);
     });
     m.http(|h| {
@@ -18,10 +18,15 @@ fn echo(m: &mut Method) {
     });
 }
 
+/// Each problem as `location: rule` (the source line is checked on its own).
 fn errors(design: Api) -> Vec<String> {
     match design.validate() {
         Ok(()) => Vec::new(),
-        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        Err(e) => {
+            e.0.iter()
+                .map(|e| format!("{}: {}", e.location, e.message))
+                .collect()
+        }
     }
 }
 
@@ -66,8 +71,8 @@ fn required_must_name_a_known_attribute() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_payload(|p: &mut Object| {
-                    p.field(1, "message", STRING, "Message");
+                m.streaming_payload(|p| {
+                    p.attribute("message", STRING, "Message");
                     p.required(["mesage"]);
                 });
             });
@@ -80,36 +85,109 @@ fn required_must_name_a_known_attribute() {
 }
 
 #[test]
-fn field_numbers_must_be_unique() {
-    let e = single_error(api("x", |a| {
+fn errors_point_at_the_line_of_the_design_that_breaks_the_rule() {
+    let line = line!() + 6;
+    let design = api("x", |a| {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_result(|r: &mut Object| {
-                    r.field(1, "a", STRING, "");
-                    r.field(1, "b", STRING, "");
+                m.streaming_result(|r| {
+                    r.attribute("n", STRING, "").minimum(1);
+                });
+            });
+        });
+    });
+    let e = design.validate().err().map(|e| e.0).unwrap_or_default();
+    assert_eq!(e.len(), 1, "{e:#?}");
+    let source = e[0].source.expect("the attribute's call site");
+    assert_eq!((source.file(), source.line()), (file!(), line));
+    assert_eq!(
+        e[0].to_string(),
+        format!(
+            "{}:{line}:{}: service \"chat\" method \"echo\": streaming_result attribute \"n\": minimum and maximum apply to numbers only",
+            file!(),
+            source.column()
+        )
+    );
+}
+
+#[test]
+fn a_problem_without_a_call_of_its_own_points_at_the_enclosing_one() {
+    let line = line!() + 3;
+    let design = api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.http = None;
+            });
+        });
+    });
+    let e = design.validate().err().map(|e| e.0).unwrap_or_default();
+    let source = e
+        .first()
+        .and_then(|e| e.source)
+        .expect("the method's call site");
+    assert_eq!((source.file(), source.line()), (file!(), line));
+}
+
+#[test]
+fn integer_bounds_are_integers_and_compared_exactly() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.streaming_result(|r| {
+                    r.attribute("a", INT64, "").minimum(1.5);
+                    // 2^53 + 1 and 2^53 are the same f64, not the same integer.
+                    r.attribute("b", INT64, "")
+                        .minimum(9_007_199_254_740_993_i64)
+                        .maximum(9_007_199_254_740_992_i64);
+                    r.attribute("c", UINT64, "").minimum(0).maximum(u64::MAX);
+                    r.attribute("d", FLOAT64, "").minimum(-1).maximum(0.5);
                 });
             });
         });
     }));
-    assert!(e.contains("streaming_result attribute \"b\""), "{e}");
-    assert!(
-        e.contains("duplicate field number 1: already used by \"a\""),
-        "{e}"
+    assert_eq!(
+        errs,
+        [
+            "service \"chat\" method \"echo\": streaming_result attribute \"a\": minimum 1.5 is not an integer, and the attribute is an integer",
+            "service \"chat\" method \"echo\": streaming_result attribute \"b\": minimum 9007199254740993 is greater than maximum 9007199254740992",
+        ]
+    );
+}
+
+#[test]
+fn error_types_are_strings_goa_errors_or_objects() {
+    let rejection = type_("Rejection", |t| {
+        t.attribute("reason", STRING, "Why");
+    });
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.error("busy", INT, "");
+            s.error("gone", STRING, "");
+            s.error("refused", ERROR_RESULT, "");
+            s.error("rejected", &rejection, "");
+            s.method("echo", echo);
+        });
+    }));
+    assert_eq!(
+        errs,
+        ["service \"chat\" error \"busy\": an error's type must be STRING, ERROR_RESULT or an object type"]
     );
 }
 
 #[test]
 fn attribute_names_must_be_unique_in_user_types() {
     let t = type_("Event", |t| {
-        t.attribute("a", STRING);
-        t.attribute("a", INT);
+        t.attribute("a", STRING, "");
+        t.attribute("a", INT, "");
     });
     let e = single_error(api("x", |a| {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_result(&t);
+                m.streaming_result_type(&t);
             });
         });
     }));
@@ -123,7 +201,7 @@ fn attribute_names_must_be_unique_in_user_types() {
 fn views_must_name_known_attributes() {
     let r = result_type("application/vnd.metric", |r| {
         r.type_name("Metric");
-        r.attribute("value", FLOAT64);
+        r.attribute("value", FLOAT64, "");
         r.view("summary", |v| {
             v.attribute("value").attribute("metric");
         });
@@ -132,7 +210,7 @@ fn views_must_name_known_attributes() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_result(&r);
+                m.streaming_result_type(&r);
             });
         });
     }));
@@ -148,8 +226,8 @@ fn mappings_must_name_payload_attributes() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.payload(|p: &mut Object| {
-                    p.attribute("room", STRING);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "");
                 });
                 m.http(|h| {
                     h.param("room")
@@ -172,9 +250,9 @@ fn streaming_payload_attributes_must_be_mapped() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.payload(|p: &mut Object| {
-                    p.attribute("room", STRING);
-                    p.attribute("id", STRING);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "");
+                    p.attribute("id", STRING, "");
                 });
                 m.http = None;
                 m.http(|h| {
@@ -229,8 +307,8 @@ fn routes_differing_only_in_param_names_collide() {
     let with_id = |name: &'static str| {
         move |m: &mut Method| {
             echo(m);
-            m.payload(|p: &mut Object| {
-                p.attribute(name, STRING);
+            m.payload(|p| {
+                p.attribute(name, STRING, "");
             });
             m.http = None;
             m.http(|h| {
@@ -289,8 +367,8 @@ fn streaming_request_has_no_body() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.payload(|p: &mut Object| {
-                    p.attribute("room", STRING);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "");
                 });
                 m.http(|h| {
                     h.param("room").body("room");
@@ -307,11 +385,11 @@ fn validations_must_fit_the_type() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_result(|r: &mut Object| {
-                    r.attribute("n", INT).pattern("^a$").min_length(1);
-                    r.attribute("s", STRING).minimum(1).pattern("(");
-                    r.attribute("e", INT).enum_(["x"]);
-                    r.attribute("l", STRING).min_length(5).max_length(2);
+                m.streaming_result(|r| {
+                    r.attribute("n", INT, "").pattern("^a$").min_length(1);
+                    r.attribute("s", STRING, "").minimum(1).pattern("(");
+                    r.attribute("e", INT, "").enum_(["x"]);
+                    r.attribute("l", STRING, "").min_length(5).max_length(2);
                 });
             });
         });
@@ -364,7 +442,7 @@ fn all_errors_are_collected() {
 
 fn secured(m: &mut Method) {
     echo(m);
-    m.payload(|p: &mut Object| {
+    m.payload(|p| {
         p.token("token", STRING, "JWT");
         p.required(["token"]);
     });
@@ -413,7 +491,7 @@ fn secured_payload_must_carry_the_credential() {
             s.security("basic", [] as [&str; 0]);
             s.method("echo", |m| {
                 echo(m);
-                m.payload(|p: &mut Object| {
+                m.payload(|p| {
                     p.username("user", STRING, "");
                 });
             });
@@ -446,7 +524,7 @@ fn credentials_need_no_explicit_mapping_on_streaming_methods() {
 fn pinned_result_view_must_exist() {
     let r = result_type("application/vnd.x", |r| {
         r.type_name("Summary");
-        r.attribute("a", STRING);
+        r.attribute("a", STRING, "");
         r.view("tiny", |v| {
             v.attribute("a");
         });
@@ -455,7 +533,7 @@ fn pinned_result_view_must_exist() {
         a.service("chat", |s| {
             s.method("echo", |m| {
                 echo(m);
-                m.streaming_result(&r);
+                m.streaming_result_type(&r);
                 m.result_view("huge");
             });
         });
@@ -495,12 +573,12 @@ fn ws_settings_are_checked() {
 
 /// A valid resumable server stream keyed by its `room`.
 fn feed(m: &mut Method) {
-    m.payload(|p: &mut Object| {
-        p.attribute("room", STRING);
-        p.attribute("since", INT);
+    m.payload(|p| {
+        p.attribute("room", STRING, "");
+        p.attribute("since", INT, "");
         p.required(["room"]);
     });
-    m.streaming_result(STRING);
+    m.streaming_result_type(STRING);
     m.resumable(|r| {
         r.key(["room"]).replay(64);
     });
@@ -524,7 +602,7 @@ fn only_a_streaming_result_can_resume() {
     let e = single_error(api("x", |a| {
         a.service("chat", |s| {
             s.method("send", |m| {
-                m.streaming_payload(STRING);
+                m.streaming_payload_type(STRING);
                 m.resumable(|_| {});
                 m.http(|h| {
                     h.get("/send");

@@ -4,8 +4,6 @@
 #[path = "../design.rs"]
 mod design;
 
-use std::sync::Arc;
-
 use nagare::{ClientError, StreamError};
 use nagare_features::sensors::{self, client::Client, Reading, RecordPayload, Tag, WatchPayload};
 
@@ -152,14 +150,12 @@ async fn start() -> String {
 }
 
 async fn start_with(options: nagare::ServerOptions) -> String {
-    let app = sensors::server::router(Arc::new(Sensors::default()), options);
+    let app = sensors::server::router(Sensors::default(), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        nagare::export::axum::serve(nagare::server::nodelay(listener), app).await
-    });
+    tokio::spawn(async move { nagare::axum::serve(nagare::server::nodelay(listener), app).await });
     format!("http://{addr}")
 }
 
@@ -272,7 +268,7 @@ async fn decoding_errors_are_goa_errors_before_the_upgrade() {
 async fn designed_error_mid_stream_closes_with_4000_and_its_name() {
     bounded(async {
         let base = start().await;
-        let stream = Client::new(&base)
+        let mut stream = Client::new(&base)
             .record(&payload("nowhere"))
             .await
             .expect("dial");
@@ -497,7 +493,7 @@ async fn the_design_ws_block_sets_the_endpoint_and_code_overrides_it() {
             origins: nagare::OriginPolicy::Any,
             ..Default::default()
         };
-        options.set_endpoint("sensors", "watch", open);
+        options.set_endpoint(sensors::endpoints::WATCH, open);
         let base = start_with(options).await;
         assert_eq!(watch_status(&base, "https://evil.example").await, 101);
     })
@@ -517,7 +513,7 @@ async fn heard<R: nagare::Message>(rx: &mut nagare::ResumableStream<R>) -> R {
 
 #[tokio::test]
 async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
-    use nagare::ConnState;
+    use nagare::ConnectionState;
     use std::time::Duration;
     bounded(async {
         let base = start().await;
@@ -563,7 +559,9 @@ async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
             (got, rx)
         });
         states
-            .wait_for(|s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3))
+            .wait_for(
+                |s| matches!(s, ConnectionState::Reconnecting { attempt, .. } if *attempt >= 3),
+            )
             .await
             .expect("states");
         other_tx.send(&line("o2")).await.expect("send");

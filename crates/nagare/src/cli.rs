@@ -11,37 +11,50 @@ use std::str::FromStr;
 use clap::ArgMatches;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::client::ClientError;
-use crate::error::StreamError;
+use crate::client::{ConnectionState, ResumableSender, ResumableStream, RetryPolicy};
+use crate::conn::ConnConfig;
+use crate::error::{chain, ClientError, StreamError};
 use crate::message::Message;
 use crate::stream::{
     ClientSendResultStream, ClientSendStream, ClientStream, StreamReceiver, StreamSender,
 };
 
-/// Why a command failed.
+/// Why a command of a generated command-line client failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The call could not be made.
-    #[error("{0}")]
+    #[error(transparent)]
     Client(#[from] ClientError),
     /// The stream failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Stream(#[from] StreamError),
     /// A flag's value is not valid.
     #[error("{0}")]
     Usage(String),
     /// The call failed (a designed error, or a transport failure).
-    #[error("{0}")]
-    Failed(String),
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
     /// Reading standard input or writing standard output failed.
-    #[error("i/o error: {0}")]
+    #[error("i/o error")]
     Io(#[from] std::io::Error),
 }
 
 impl CliError {
     /// A failed call, from the service's error type.
-    pub fn failed(e: impl std::fmt::Display) -> Self {
-        CliError::Failed(e.to_string())
+    pub fn failed(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        CliError::Failed(Box::new(e))
+    }
+}
+
+/// The exit code of a command, with the error and its causes on standard error
+/// (`error: cannot reach the server: 127.0.0.1:8080: Connection refused`).
+pub fn exit_code(result: Result<(), CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            std::process::ExitCode::FAILURE
+        }
     }
 }
 
@@ -62,18 +75,19 @@ pub fn connection_args() -> Vec<clap::Arg> {
 }
 
 /// The connection settings the flags of [`connection_args`] describe.
-pub fn connection_config(matches: &ArgMatches) -> Result<crate::ConnConfig, CliError> {
-    #[allow(unused_mut)]
-    let mut config = crate::ConnConfig::default();
+// Without TLS there is no flag to read.
+#[cfg_attr(not(feature = "tls"), allow(unused_variables))]
+pub fn connection_config(matches: &ArgMatches) -> Result<ConnConfig, CliError> {
     #[cfg(feature = "tls")]
     if let Some(path) = matches.get_one::<String>("ca_file") {
-        config.tls = Some(
-            crate::tls::client_config(Some(std::path::Path::new(path)))
-                .map_err(|e| CliError::Usage(format!("--ca-file: {e}")))?,
-        );
+        let roots = crate::tls::client_config(Some(std::path::Path::new(path)))
+            .map_err(|e| CliError::Usage(format!("--ca-file: {e}")))?;
+        return Ok(ConnConfig {
+            tls: Some(roots),
+            ..ConnConfig::default()
+        });
     }
-    let _ = matches;
-    Ok(config)
+    Ok(ConnConfig::default())
 }
 
 /// How a line of standard input becomes a message.
@@ -189,9 +203,7 @@ pub async fn print_results<R: Message>(mut stream: ClientStream<R>) -> Result<()
 
 /// A resumable server stream: prints each result as a JSON line, and each change
 /// of connection state (reconnecting, resumed...) on standard error.
-pub async fn print_resumable<R: Message>(
-    mut stream: crate::ResumableStream<R>,
-) -> Result<(), CliError> {
+pub async fn print_resumable<R: Message>(mut stream: ResumableStream<R>) -> Result<(), CliError> {
     let mut states = stream.states();
     let report = tokio::spawn(async move {
         while states.changed().await.is_ok() {
@@ -213,7 +225,7 @@ pub async fn print_resumable<R: Message>(
 /// A resumable bidirectional stream: sends every input line, prints each result
 /// as a JSON line and each change of connection state on standard error.
 pub async fn exchange_resumable<P: Message, R: Message>(
-    (tx, rx): (crate::ResumableSender<P>, crate::ResumableStream<R>),
+    (tx, rx): (ResumableSender<P>, ResumableStream<R>),
     format: LineFormat,
 ) -> Result<(), CliError> {
     let input = forward_input(tx, format);
@@ -224,29 +236,28 @@ pub async fn exchange_resumable<P: Message, R: Message>(
 
 /// The reconnect policy of `--reconnect`: 100 ms doubling to 5 s, forever (until
 /// the stream ends, fails for good, or the command is interrupted).
-pub fn reconnect_policy() -> crate::RetryPolicy {
-    crate::RetryPolicy::default()
+pub fn reconnect_policy() -> RetryPolicy {
+    RetryPolicy::default()
         .max_delay(std::time::Duration::from_secs(5))
         .forever()
 }
 
 /// One line for standard error about a connection state.
-fn describe_state(state: &crate::ConnState) -> String {
-    use crate::ConnState;
+fn describe_state(state: &ConnectionState) -> String {
     match state {
-        ConnState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
-        ConnState::Connected {
+        ConnectionState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
+        ConnectionState::Connected {
             resumed_after: Some(seq),
         } => format!("connected, resuming after message {seq}"),
-        ConnState::Connected {
+        ConnectionState::Connected {
             resumed_after: None,
         } => "connected".to_owned(),
-        ConnState::Reconnecting {
+        ConnectionState::Reconnecting {
             attempt,
             delay,
             error,
         } => format!("reconnecting in {delay:.1?} (attempt {attempt}): {error}"),
-        ConnState::Closed { reason } => format!("closed: {reason}"),
+        ConnectionState::Closed { reason } => format!("closed: {reason}"),
     }
 }
 
@@ -297,7 +308,7 @@ impl<P: Message> LineSender<P> for StreamSender<P> {
     }
 }
 
-impl<P: Message> LineSender<P> for crate::ResumableSender<P> {
+impl<P: Message> LineSender<P> for ResumableSender<P> {
     fn send_line(
         &mut self,
         m: &P,

@@ -19,13 +19,21 @@
 pub struct CloseCode;
 
 impl CloseCode {
+    /// The stream ended normally.
     pub const NORMAL: u16 = 1000;
+    /// Shutting down, idle, or the peer stopped answering pings.
     pub const GOING_AWAY: u16 = 1001;
+    /// The peer broke RFC 6455.
     pub const PROTOCOL: u16 = 1002;
+    /// A message that is not valid UTF-8, JSON of the designed type, or valid.
     pub const INVALID_DATA: u16 = 1007;
+    /// A policy refused the peer (a slow consumer, when so configured).
     pub const POLICY: u16 = 1008;
+    /// A message over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// A failure inside the service.
     pub const INTERNAL: u16 = 1011;
+    /// Overloaded, or too slow a consumer: back off, then retry.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// A designed error: the reason starts with the error's name.
     pub const DESIGNED_ERROR: u16 = 4000;

@@ -1,20 +1,33 @@
-//! Errors of streams and of requests, and Goa's error body.
+//! The runtime's errors: of streams, of client calls, of received messages, and
+//! Goa's error body.
+//!
+//! Every error says what the caller can do about it ([`StreamError::kind`],
+//! [`ClientError::kind`]) and keeps what caused it: the I/O, WebSocket, JSON or
+//! HTTP error underneath is its [`source`](std::error::Error::source), so an
+//! operator's log shows the whole chain while a peer only ever sees the short
+//! message meant for it. Stream errors are cheap to clone (causes are shared), so
+//! a handle that failed reports the same error on every later call.
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::close::CloseCode;
+use crate::close::{CloseCode, ErrorKind};
 use crate::ws::CloseFrame;
+
+/// An underlying error kept as the cause of a runtime error.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Errors of typed stream handles.
 ///
 /// Each says what the caller can do: [`StreamError::InvalidMessage`] leaves the stream
 /// usable (the next `recv` reads the next message); every other variant means the
-/// stream is over.
-#[derive(Debug, thiserror::Error)]
+/// stream is over, and later calls on the handle return the same error.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StreamError {
     /// A received message was not valid JSON, not of the expected type, or failed
     /// the design's validations. The stream stays usable.
@@ -23,17 +36,34 @@ pub enum StreamError {
     /// The peer closed the connection with an error code (anything but 1000, and
     /// 4010, which is [`StreamError::TooFarBehind`]).
     #[error("connection closed by peer with code {code}: {reason}")]
-    Closed { code: u16, reason: String },
-    /// The connection failed (reset, protocol violation, I/O error).
-    #[error("connection lost: {0}")]
-    ConnectionLost(String),
+    Closed {
+        /// The close code.
+        code: u16,
+        /// The close reason, as the peer sent it.
+        reason: String,
+    },
+    /// The connection failed (reset, protocol violation, I/O error, a peer that
+    /// stopped answering pings or reading); `cause` is the error underneath, when
+    /// there is one.
+    #[error("connection lost: {reason}")]
+    ConnectionLost {
+        /// What went wrong, from the connection's point of view.
+        reason: String,
+        /// The error underneath.
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The stream was already closed by this side, or the connection ended: nothing
     /// can be sent any more.
     #[error("stream closed")]
     StreamClosed,
     /// A message could not be serialised.
-    #[error("cannot encode message: {0}")]
-    Encode(String),
+    #[error("cannot encode message")]
+    Encode(#[source] Arc<serde_json::Error>),
+    /// The handle was used in an order it does not support (a programming
+    /// error, named in the message).
+    #[error("stream used out of order: {0}")]
+    Misuse(&'static str),
     /// A resumable stream cannot continue from where this client stopped: the
     /// server no longer keeps the messages it missed, or the stream restarted.
     /// The application must re-sync (fetch the current state) and subscribe again.
@@ -43,27 +73,51 @@ pub enum StreamError {
     /// A resumable stream skipped or repeated sequence numbers: the server broke
     /// the resume protocol, and messages may be missing.
     #[error("sequence gap: expected message {expected}, got {got}")]
-    Gap { expected: u64, got: u64 },
+    Gap {
+        /// The number that should have come.
+        expected: u64,
+        /// The number that came.
+        got: u64,
+    },
     /// Reconnecting was cancelled (the retry policy's token).
     #[error("cancelled")]
     Cancelled,
     /// A dropped stream could not be reconnected: the policy gave up, or the
-    /// server refused the new connection (its error is inside).
-    #[error("reconnecting failed: {0}")]
-    Reconnect(Box<crate::ClientError>),
+    /// server refused the new connection (its error is the source).
+    #[error("reconnecting failed")]
+    Reconnect(#[source] Arc<ClientError>),
 }
 
 impl StreamError {
+    /// A lost connection without an underlying error.
+    pub(crate) fn lost(reason: impl Into<String>) -> Self {
+        StreamError::ConnectionLost {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// A lost connection, caused by `cause`.
+    pub(crate) fn lost_by(
+        reason: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StreamError::ConnectionLost {
+            reason: reason.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
     /// What the caller can do about this error.
-    pub fn kind(&self) -> crate::close::ErrorKind {
-        use crate::close::ErrorKind;
+    pub fn kind(&self) -> ErrorKind {
         match self {
             StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
-            StreamError::ConnectionLost(_) => ErrorKind::Temporary,
+            StreamError::ConnectionLost { .. } => ErrorKind::Temporary,
             StreamError::Reconnect(e) => e.kind(),
             StreamError::InvalidMessage(_)
             | StreamError::StreamClosed
             | StreamError::Encode(_)
+            | StreamError::Misuse(_)
             | StreamError::TooFarBehind(_)
             | StreamError::Gap { .. }
             | StreamError::Cancelled => ErrorKind::Fatal,
@@ -94,8 +148,8 @@ impl StreamError {
             StreamError::InvalidMessage(e) => {
                 CloseFrame::new(CloseCode::INVALID_DATA, format!("invalid message: {e}"))
             }
-            StreamError::Encode(_) => {
-                CloseFrame::new(CloseCode::INTERNAL, "internal error: cannot encode message")
+            StreamError::Encode(_) | StreamError::Misuse(_) => {
+                CloseFrame::new(CloseCode::INTERNAL, "internal error")
             }
             StreamError::TooFarBehind(why) => CloseFrame::new(
                 CloseCode::TOO_FAR_BEHIND,
@@ -107,18 +161,118 @@ impl StreamError {
     }
 }
 
+impl From<serde_json::Error> for StreamError {
+    /// A message that could not be encoded.
+    fn from(e: serde_json::Error) -> Self {
+        StreamError::Encode(Arc::new(e))
+    }
+}
+
 /// How a 4010 close reason starts; the rest says why.
 const TOO_FAR_BEHIND_PREFIX: &str = "too far behind: ";
 
-/// Why a received message was rejected.
+/// Errors of a client call before any message is exchanged.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The base URL or a header value is not valid.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The payload fails the design's validations; nothing was sent.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(#[source] ValidationError),
+    /// The server could not be reached (refused, reset, timed out); `cause` is
+    /// the I/O or HTTP error underneath, when there is one.
+    #[error("cannot reach the server: {reason}")]
+    Unreachable {
+        /// Where and what: the address, the timeout.
+        reason: String,
+        /// The error underneath.
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// The server answered with an HTTP error instead of upgrading. `error` is
+    /// Goa's error body when the server sent one.
+    #[error("server refused the request with HTTP {status}: {}", error.as_ref().map(|e| e.to_string()).unwrap_or_else(|| body.clone()))]
+    Refused {
+        /// The status of the answer.
+        status: StatusCode,
+        /// Goa's error body, when the server sent one.
+        error: Option<Box<GoaError>>,
+        /// The `Goa-Error` header: the designed error's name, if any.
+        designed: Option<String>,
+        /// The raw body (at most 1 KiB kept).
+        body: String,
+    },
+    /// The WebSocket (or TLS) handshake failed; `cause` is the error
+    /// underneath, when there is one.
+    #[error("WebSocket handshake failed: {reason}")]
+    Handshake {
+        /// What was wrong with the server's answer.
+        reason: String,
+        /// The error underneath.
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// The server answered, but its result is not what the design says (not
+    /// JSON, wrong shape, or failing validation). Retrying gets the same answer.
+    #[error("invalid result")]
+    InvalidResult(#[source] DecodeError),
+    /// The retry policy's cancellation token was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl ClientError {
+    /// A server that could not be reached, without an underlying error.
+    pub(crate) fn unreachable(reason: impl Into<String>) -> Self {
+        ClientError::Unreachable {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// A server that could not be reached, because of `cause`.
+    pub(crate) fn unreachable_by(
+        reason: impl Into<String>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        ClientError::Unreachable {
+            reason: reason.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    /// What the caller can do about this error: retry (temporary), back off
+    /// (resource exhausted) or give up (fatal).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::Unreachable { .. } | ClientError::Handshake { .. } => ErrorKind::Temporary,
+            ClientError::Refused { status, .. } => ErrorKind::of_status(status.as_u16()),
+            ClientError::InvalidPayload(_)
+            | ClientError::InvalidRequest(_)
+            | ClientError::InvalidResult(_)
+            | ClientError::Cancelled => ErrorKind::Fatal,
+        }
+    }
+}
+
+/// Why a received message was rejected.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// Not JSON, or JSON of the wrong shape.
     #[error("{0}")]
-    Json(#[from] serde_json::Error),
+    Json(Arc<serde_json::Error>),
     /// Well-formed, but a design validation failed.
     #[error("{0}")]
     Invalid(#[from] ValidationError),
+}
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(e: serde_json::Error) -> Self {
+        DecodeError::Json(Arc::new(e))
+    }
 }
 
 /// A failed design validation, worded as Goa words it (`missing_field`,
@@ -126,7 +280,9 @@ pub enum DecodeError {
 /// `MergeErrors` does: the first name wins and messages are joined with `"; "`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidationError {
+    /// Goa's name of the failure (`missing_field`, `invalid_range`...).
     pub name: &'static str,
+    /// What failed, in Goa's words.
     pub message: String,
 }
 
@@ -186,11 +342,17 @@ impl ValidationErrors {
 /// handshake errors, internal faults), so that Goa clients and humans both read it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoaError {
+    /// The error's name (`missing_field`, `bad_request`, `fault`...).
     pub name: String,
+    /// A short random id that ties a client's report to the server's log.
     pub id: String,
+    /// What went wrong, for a human.
     pub message: String,
+    /// Retrying later may succeed.
     pub temporary: bool,
+    /// Something took too long.
     pub timeout: bool,
+    /// The server is at fault, not the request.
     pub fault: bool,
 }
 
@@ -258,6 +420,18 @@ impl IntoResponse for GoaError {
         let status = self.status();
         json_response(status, &self)
     }
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`, for logs.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    line
 }
 
 /// A JSON body followed by a newline, as Go's `json.Encoder` writes it.

@@ -1,80 +1,95 @@
 //! nagare: design-first WebSocket services over Goa's wire protocol.
 //!
 //! This is the runtime that generated code and user binaries link. A service is
-//! described with `nagare-design`, `nagare-codegen` generates types, a service trait,
-//! an axum router and a typed client from that design, and the generated code uses
-//! only the public API of this crate:
+//! described with `nagare-design`; `nagare-codegen` generates types, a service
+//! trait, an axum router and a typed client from that design, and the generated
+//! code uses only this crate.
 //!
-//! - [`stream`]: typed stream handles for the three streaming patterns
-//!   ([`ServerStream`], [`BidiServerStream`], [`ClientStream`]...);
-//! - [`server`]: the upgrade and the connection task that runs a service method;
-//! - [`client`]: dialing an endpoint from a payload, with [`retry`] policies;
-//! - [`resume`], [`replay`] and [`resumable`]: streams that survive disconnects
-//!   (the opt-in `nagare.v1` extension);
-//! - [`message`]: how messages become JSON text frames ([`Message`], [`Validate`]);
-//! - [`validation`] and [`request`]: the checks behind generated validators and
-//!   request decoders, with Goa's error names and wording;
-//! - [`ws`]: the adapter over the WebSocket crate;
-//! - [`close`]: the close codes and what they mean.
+//! | module | what lives there |
+//! |---|---|
+//! | [`server`] | serving routers ([`ServerOptions`], [`server::Listener`]), the upgrade, the live connections |
+//! | [`client`] | dialing and calling ([`client::Dialer`], [`client::Request`]), retries, resumable streams |
+//! | [`stream`] | the typed stream handles of the three streaming patterns, both sides |
+//! | [`conn`] | one connection: its settings ([`ConnConfig`]), the outbound queue, the driver |
+//! | [`resume`] | the `nagare.v1` extension: replay logs and resume points |
+//! | [`message`] | how values become JSON text frames ([`Message`], [`Validate`]) |
+//! | [`ws`] | the adapter over the WebSocket crate: frames, limits, compression |
+//! | [`close`] | the close codes and what a caller can do about each |
+//! | [`security`] | the security schemes passed to a service's auth hooks |
+//!
+//! plus [`metrics`] (feature `prometheus`), [`tls`] (feature `tls`) and `flags`
+//! (feature `cli`: the connection flags of a service binary). The
+//! errors ([`StreamError`], [`ClientError`], [`DecodeError`], [`GoaError`]) are
+//! at the root.
 //!
 //! The wire protocol is Goa's: one JSON value per text message (compact, followed
 //! by `\n`), the client ends its stream with the JSON `null`, the server ends with
 //! close 1000 `server closing connection`, and errors after the upgrade close the
-//! socket with a documented code instead of leaving it hanging (see `docs/protocol.md`).
+//! socket with a documented code instead of leaving it hanging (see
+//! `docs/protocol.md`).
+//!
+//! # Example
+//!
+//! Serving a generated router until SIGINT or SIGTERM, then closing every
+//! connection gracefully:
+//!
+//! ```no_run
+//! # async fn example(app: nagare::axum::Router) -> std::io::Result<()> {
+//! // let app = chat::server::router(MyChat::new(), options.clone());
+//! let options = nagare::ServerOptions::new();
+//! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
+//! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs, unreachable_pub)]
 
 #[cfg(feature = "cli")]
-pub mod cli;
+mod cli;
 pub mod client;
 pub mod close;
-mod conn;
+#[doc(hidden)]
+pub mod codegen;
+pub mod conn;
+mod credentials;
+mod designed;
 mod error;
-pub mod manager;
+#[cfg(feature = "cli")]
+pub mod flags;
 pub mod message;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
-pub mod origin;
-pub mod outbound;
-pub mod replay;
-pub mod request;
-pub mod resumable;
+mod origin;
 pub mod resume;
-pub mod retry;
 pub mod security;
 pub mod server;
 pub mod stream;
 #[cfg(feature = "tls")]
 pub mod tls;
-pub mod validation;
+mod validation;
 pub mod ws;
 
-pub use client::{ClientError, Dialer, Request, UpgradeRequest};
+/// The axum that generated routers are built with: serve them, or merge them
+/// with routes of your own, through this re-export, so the axum your code
+/// names is always the one nagare uses.
+pub use axum;
+
+#[cfg(feature = "cli")]
+pub use cli::CliError;
+pub use client::{
+    ConnectionState, Dialer, Request, ResumableBidiStream, ResumableStream, RetryPolicy,
+};
 pub use close::{CloseCode, ErrorKind};
-pub use conn::{Conn, ConnConfig};
-pub use error::{DecodeError, GoaError, StreamError, ValidationError, ValidationErrors};
-pub use manager::{ConnId, ConnectionManager, ConnectionSnapshot};
+pub use conn::{Conn, ConnConfig, Priority, SlowConsumer};
+pub use error::{
+    Cause, ClientError, DecodeError, GoaError, StreamError, ValidationError, ValidationErrors,
+};
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
-pub use outbound::{Priority, SlowConsumer};
-pub use replay::{ReplayError, ReplayLog};
-pub use resumable::{ResumableBidiStream, ResumableSender, ResumableStream};
-pub use resume::ResumePoint;
-pub use retry::{ConnState, RetryPolicy};
+pub use resume::{ReplayLog, ResumePoint};
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,
     RawStream, ServerRecvResultStream, ServerRecvStream, ServerStream, StreamReceiver,
     StreamSender, ViewName,
 };
-
-/// Crates generated code needs, re-exported so that a user crate depends on
-/// `nagare` alone. Not part of the stable API for hand-written code.
-#[doc(hidden)]
-pub mod export {
-    pub use axum;
-    #[cfg(feature = "cli")]
-    pub use clap;
-    pub use regex;
-    pub use serde;
-    pub use serde_json;
-    pub use tokio;
-}

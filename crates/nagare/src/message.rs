@@ -230,6 +230,24 @@ impl<T: Validate> Validate for Option<T> {
     }
 }
 
+/// The unit type has nothing to validate.
+impl Validate for () {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+/// The unit type stands for "no messages in this direction".
+impl Message for () {
+    fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{}");
+        Ok(())
+    }
+    fn decode(_bytes: &[u8], _view: Option<&str>) -> Result<Self, DecodeError> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

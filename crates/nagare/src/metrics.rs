@@ -6,7 +6,7 @@
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let handle = nagare::metrics::install()?;
-//! let app = nagare::export::axum::Router::new().merge(nagare::metrics::router(handle));
+//! let app = nagare::axum::Router::new().merge(nagare::metrics::router(handle));
 //! # Ok(()) }
 //! ```
 //!

@@ -1,7 +1,7 @@
 //! `wss://`: TLS for servers and clients, with rustls (feature `tls`).
 //!
 //! ```no_run
-//! # async fn example(app: nagare::export::axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn example(app: nagare::axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::Path;
 //! let server = nagare::tls::server_config(Path::new("cert.pem"), Path::new("key.pem"))?;
 //! let listener = std::net::TcpListener::bind("127.0.0.1:8443")?;
@@ -30,7 +30,12 @@ pub use rustls::{ClientConfig, ServerConfig};
 pub enum TlsError {
     /// A PEM file could not be read or parsed.
     #[error("cannot read {path}: {reason}")]
-    Pem { path: PathBuf, reason: String },
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The certificate file holds no certificate.
     #[error("{0} holds no certificate")]
     NoCertificate(PathBuf),

@@ -1,7 +1,7 @@
 //! Checks behind generated `validate()` methods, with Goa's error names and
 //! message formats so that a Goa user reads familiar errors.
 
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use regex::Regex;
@@ -11,13 +11,21 @@ use crate::error::ValidationError;
 /// String formats a design can require.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// RFC 3339 date-time.
     DateTime,
+    /// RFC 3339 full-date.
     Date,
+    /// A UUID.
     Uuid,
+    /// An e-mail address.
     Email,
+    /// An absolute URI.
     Uri,
+    /// An IPv4 address.
     Ipv4,
+    /// An IPv6 address.
     Ipv6,
+    /// An RFC 1123 host name.
     Hostname,
 }
 
@@ -179,9 +187,13 @@ pub fn max_length<T: Debug + ?Sized>(
     })
 }
 
-/// `invalid_range` for a minimum. Integers are passed as `f64` (exact up to 2^53,
-/// far beyond any bound a design writes).
-pub fn minimum(path: &str, value: f64, min: f64) -> Result<(), ValidationError> {
+/// `invalid_range` for a minimum. Generated code passes integers as `i128` and
+/// floats as `f64`, so integer bounds are exact whatever their size.
+pub fn minimum<T: PartialOrd + Display>(
+    path: &str,
+    value: T,
+    min: T,
+) -> Result<(), ValidationError> {
     if value >= min {
         return Ok(());
     }
@@ -191,8 +203,12 @@ pub fn minimum(path: &str, value: f64, min: f64) -> Result<(), ValidationError> 
     })
 }
 
-/// `invalid_range` for a maximum.
-pub fn maximum(path: &str, value: f64, max: f64) -> Result<(), ValidationError> {
+/// `invalid_range` for a maximum, exact like [`minimum`].
+pub fn maximum<T: PartialOrd + Display>(
+    path: &str,
+    value: T,
+    max: T,
+) -> Result<(), ValidationError> {
     if value <= max {
         return Ok(());
     }
@@ -200,6 +216,20 @@ pub fn maximum(path: &str, value: f64, max: f64) -> Result<(), ValidationError> 
         name: "invalid_range",
         message: format!("{path} must be lesser or equal than {max} but got value {value}"),
     })
+}
+
+/// `invalid_view`: a view the result type does not have (named by a server's
+/// `Goa-View`, or by code), which must never validate as "no attributes".
+pub fn unknown_view(view: &str, views: &[&str]) -> ValidationError {
+    let known = views
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ValidationError {
+        name: "invalid_view",
+        message: format!("unknown view {view:?}: the views of this result are {known}"),
+    }
 }
 
 /// `missing_field` for an attribute absent from a message.

@@ -35,7 +35,7 @@ async fn metrics_reflect_what_happened() {
         let metrics_app = nagare::metrics::router(handle);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let metrics_addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { nagare::export::axum::serve(listener, metrics_app).await });
+        tokio::spawn(async move { nagare::axum::serve(listener, metrics_app).await });
 
         // An echo, used once and closed.
         let echo = serve(ServerOptions::new(), |conn| async move {

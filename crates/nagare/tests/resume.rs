@@ -3,7 +3,7 @@
 
 mod support;
 
-use nagare::client::{Dialer, Request, ViewSource};
+use nagare::client::{Dialer, Request};
 use nagare::ws::{Data, TextBytes};
 use nagare::{RawStream, ServerOptions, ServerStream, StreamError};
 use support::{bounded, serve};
@@ -11,7 +11,7 @@ use support::{bounded, serve};
 /// Options of an endpoint that speaks `nagare.v1`.
 fn numbered() -> ServerOptions {
     let mut options = ServerOptions::new();
-    nagare::resume::enable(&mut options.conn);
+    options.conn.enable_resume();
     options
 }
 
@@ -29,8 +29,7 @@ async fn scripted(options: ServerOptions, frames: &'static [&'static str]) -> St
 }
 
 async fn open(base: &str) -> nagare::ResumableStream<String> {
-    Dialer::new(base)
-        .resumable(Request::new("/s".into()), ViewSource::None)
+    nagare::ResumableStream::connect(&Dialer::new(base), Request::new("/s".into()))
         .await
         .expect("dial")
 }
@@ -57,7 +56,14 @@ async fn a_gap_in_the_numbers_is_reported_not_hidden() {
             }) => {}
             other => panic!("expected a gap, got {other:?}"),
         }
-        assert!(matches!(s.recv().await, Err(StreamError::StreamClosed)));
+        // The stream is over, and says why every time it is asked.
+        assert!(matches!(
+            s.recv().await,
+            Err(StreamError::Gap {
+                expected: 2,
+                got: 3
+            })
+        ));
     })
     .await;
 }
@@ -201,8 +207,8 @@ async fn a_refused_reconnection_ends_the_stream_with_the_servers_answer() {
                 .initial_delay(std::time::Duration::from_millis(1))
                 .forever(),
         ));
-        let mut s: nagare::ResumableStream<String> = dialer
-            .resumable(Request::new("/s".into()), ViewSource::None)
+        let mut s: nagare::ResumableStream<String> =
+            nagare::ResumableStream::connect(&dialer, Request::new("/s".into()))
             .await
             .expect("dial");
         proxy.cut();

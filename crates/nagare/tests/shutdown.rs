@@ -107,11 +107,10 @@ async fn serve_returns_once_shutdown_has_closed_every_connection() {
             s.closed().await;
             Ok::<_, StreamError>(())
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = nagare::server::Listener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let listener = nagare::server::nodelay(listener);
         let serving = {
             let options = options.clone();
             tokio::spawn(async move { options.serve(listener, app, Duration::from_secs(5)).await })

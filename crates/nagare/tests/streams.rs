@@ -6,8 +6,8 @@ mod support;
 use std::time::Duration;
 
 use nagare::{
-    BidiClientStream, BidiServerStream, ClientSendResultStream, ClientStream, ConnConfig,
-    ServerOptions, ServerRecvResultStream, ServerStream, StreamError, UpgradeRequest,
+    BidiClientStream, BidiServerStream, ClientSendResultStream, ClientStream, ConnConfig, Request,
+    ServerOptions, ServerRecvResultStream, ServerStream, StreamError,
 };
 use support::{bounded, serve};
 
@@ -52,7 +52,7 @@ async fn sum() -> String {
 }
 
 async fn dial(base: &str, path: &str) -> nagare::Conn {
-    UpgradeRequest::new(path.to_owned())
+    Request::new(path.to_owned())
         .dial(base, &ConnConfig::default())
         .await
         .expect("dial")

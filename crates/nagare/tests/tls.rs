@@ -15,21 +15,27 @@ async fn wss_with_a_trusted_ca_and_refused_without() {
     bounded(async {
         let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let server = nagare::tls::server_config(&cert, &key).expect("server config");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = nagare::server::Listener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+            .with_tls(server);
         let port = listener.local_addr().expect("addr").port();
-        let shutdown = tokio_util_token();
-        tokio::spawn(nagare::tls::serve(
-            listener,
-            support::router(ServerOptions::new(), |conn| async move {
-                let mut s = BidiServerStream::<String, String>::new(conn, None);
-                while let Some(m) = s.recv().await? {
-                    s.send(&m).await?;
-                }
-                Ok::<_, StreamError>(())
-            }),
-            server,
-            shutdown.clone(),
-        ));
+        let options = ServerOptions::new();
+        let app = support::router(options.clone(), |conn| async move {
+            let mut s = BidiServerStream::<String, String>::new(conn, None);
+            while let Some(m) = s.recv().await? {
+                s.send(&m).await?;
+            }
+            Ok::<_, StreamError>(())
+        });
+        let serving = {
+            let options = options.clone();
+            tokio::spawn(async move {
+                options
+                    .serve(listener, app, std::time::Duration::from_secs(5))
+                    .await
+            })
+        };
         let base = format!("https://localhost:{port}");
 
         let trusting = ConnConfig {
@@ -50,15 +56,23 @@ async fn wss_with_a_trusted_ca_and_refused_without() {
             .dial(&base, &system_roots_only)
             .await
         {
-            Err(ClientError::Handshake(reason)) => assert!(reason.starts_with("TLS:"), "{reason}"),
+            Err(ClientError::Handshake { reason, cause }) => {
+                assert_eq!(reason, "TLS");
+                // The rustls error that refused the certificate is kept.
+                let cause = cause.map(|c| c.to_string()).unwrap_or_default();
+                assert!(cause.contains("certificate"), "{cause}");
+            }
             Err(other) => panic!("expected a TLS refusal, got {other:?}"),
             Ok(_) => panic!("an untrusted certificate was accepted"),
         }
-        shutdown.cancel();
+        // The same shutdown as plain TCP: the open stream is closed with 1001.
+        options.shutdown.cancel();
+        assert!(matches!(
+            s.recv().await,
+            Err(StreamError::Closed { code: 1001, .. })
+        ));
+        let report = serving.await.expect("join").expect("served");
+        assert_eq!(report.abandoned, 0);
     })
     .await;
-}
-
-fn tokio_util_token() -> tokio_util::sync::CancellationToken {
-    tokio_util::sync::CancellationToken::new()
 }

@@ -6,10 +6,11 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use chatter::{auth::AuthConfig, service::Chatter};
-//! let app = Chatter::new(AuthConfig::with_key("secret")).router(nagare::ServerOptions::new());
-//! let listener = nagare::server::bind("127.0.0.1:8080").await?;
-//! nagare::export::axum::serve(listener, app).await
-//! # }
+//! let options = nagare::ServerOptions::new();
+//! let app = Chatter::new(AuthConfig::with_key("secret")).router(options.clone());
+//! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
+//! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
+//! # Ok(()) }
 //! ```
 
 use std::sync::{Arc, RwLock};
@@ -51,8 +52,8 @@ impl Chatter {
     }
 
     /// The router serving the service.
-    pub fn router(&self, options: nagare::ServerOptions) -> nagare::export::axum::Router {
-        chatter::server::router(Arc::new(self.clone()), options)
+    pub fn router(&self, options: nagare::ServerOptions) -> nagare::axum::Router {
+        chatter::server::router(self.clone(), options)
     }
 
     /// Stores a message and tells every subscriber; returns its summary.

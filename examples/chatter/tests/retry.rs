@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ::chatter::chatter::{self, client::Client, Error};
 use common::{bounded, start};
-use nagare::{ConnState, RetryPolicy};
+use nagare::{ConnectionState, RetryPolicy};
 use nagare_testkit::proxy::Proxy;
 
 fn patient() -> RetryPolicy {
@@ -21,7 +21,7 @@ async fn retries_stop_at_a_401_on_a_stream() {
     bounded(async {
         let server = start().await;
         let proxy = Proxy::start(server.addr).await;
-        let (states, observed) = nagare::retry::states();
+        let (states, observed) = nagare::client::states();
         let client = Client::new(proxy.url())
             .with_retry(patient())
             .with_states(states);
@@ -35,7 +35,7 @@ async fn retries_stop_at_a_401_on_a_stream() {
         assert_eq!(proxy.accepted(), 1);
         assert!(matches!(
             &*observed.borrow(),
-            ConnState::Closed { reason } if reason.contains("401")
+            ConnectionState::Closed { reason } if reason.contains("401")
         ));
     })
     .await;

@@ -5,11 +5,11 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! let guide = guide::service::Guide::new();
-//! let app = guide.router(nagare::ServerOptions::new());
-//! let listener = nagare::server::bind("127.0.0.1:8080").await?;
-//! nagare::export::axum::serve(listener, app).await
-//! # }
+//! let options = nagare::ServerOptions::new();
+//! let app = guide::service::Guide::new().router(options.clone());
+//! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
+//! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
+//! # Ok(()) }
 //! ```
 
 use std::collections::HashMap;
@@ -63,9 +63,9 @@ impl Guide {
     }
 
     /// The router serving both services.
-    pub fn router(&self, options: nagare::ServerOptions) -> nagare::export::axum::Router {
-        chat::server::router(Arc::new(self.clone()), options.clone())
-            .merge(monitor::server::router(Arc::new(self.clone()), options))
+    pub fn router(&self, options: nagare::ServerOptions) -> nagare::axum::Router {
+        chat::server::router(self.clone(), options.clone())
+            .merge(monitor::server::router(self.clone(), options))
     }
 
     /// Records a received message and tells every subscriber.

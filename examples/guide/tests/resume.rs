@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{bounded, start, start_with_guide};
 use guide::chat;
-use nagare::{ConnState, ReplayLog, RetryPolicy, StreamError};
+use nagare::{ConnectionState, ReplayLog, RetryPolicy, StreamError};
 use nagare_testkit::proxy::Proxy;
 use tokio::sync::watch;
 
@@ -54,7 +54,10 @@ async fn subscribed(base: &str, n: f64) {
 }
 
 /// Waits for a state that satisfies `ok`.
-async fn state(rx: &mut watch::Receiver<ConnState>, ok: impl Fn(&ConnState) -> bool) -> ConnState {
+async fn state(
+    rx: &mut watch::Receiver<ConnectionState>,
+    ok: impl Fn(&ConnectionState) -> bool,
+) -> ConnectionState {
     rx.wait_for(|s| ok(s)).await.expect("state channel").clone()
 }
 
@@ -140,7 +143,7 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
         // Reconnections are refused while no server listens.
         state(
             &mut states,
-            |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3),
+            |s| matches!(s, ConnectionState::Reconnecting { attempt, .. } if *attempt >= 3),
         )
         .await;
         // Events go on while no server runs.
@@ -160,7 +163,7 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
         let events = receiving.await.expect("receiver task");
         assert_eq!(
             *states.borrow(),
-            ConnState::Connected {
+            ConnectionState::Connected {
                 resumed_after: Some(100)
             }
         );
@@ -226,7 +229,7 @@ async fn a_client_too_far_behind_is_told_so() {
             );
         state(
             &mut states,
-            |s| matches!(s, ConnState::Reconnecting { attempt, .. } if *attempt >= 3),
+            |s| matches!(s, ConnectionState::Reconnecting { attempt, .. } if *attempt >= 3),
         )
         .await;
         for i in 2..=21 {
@@ -244,11 +247,12 @@ async fn a_client_too_far_behind_is_told_so() {
         }
         assert!(matches!(
             &*states.borrow(),
-            ConnState::Closed { reason } if reason.contains("too far behind")
+            ConnectionState::Closed { reason } if reason.contains("too far behind")
         ));
+        // Over, and it keeps saying why.
         assert!(matches!(
             events.recv().await,
-            Err(StreamError::StreamClosed)
+            Err(StreamError::TooFarBehind(why)) if why == "message 2 is gone; the oldest kept is 14"
         ));
     })
     .await;
@@ -283,9 +287,9 @@ async fn a_frozen_connection_is_found_dead_by_client_pings_and_resumed() {
             let c = next_message(&mut events).await;
             (b, c, events)
         });
-        let lost = state(&mut states, |s| matches!(s, ConnState::Reconnecting { .. })).await;
+        let lost = state(&mut states, |s| matches!(s, ConnectionState::Reconnecting { .. })).await;
         assert!(
-            matches!(&lost, ConnState::Reconnecting { error, .. } if error.contains("stopped answering pings")),
+            matches!(&lost, ConnectionState::Reconnecting { error, .. } if error.contains("stopped answering pings")),
             "{lost:?}"
         );
         publish(&mut listener, "b").await;
@@ -322,7 +326,7 @@ async fn a_plain_goa_subscriber_gets_unnumbered_events() {
 #[tokio::test]
 async fn a_503_is_retried_until_the_attempts_run_out() {
     bounded(async {
-        use nagare::export::axum;
+        use nagare::axum;
         // A server in maintenance: every request gets 503.
         let app = axum::Router::new()
             .fallback(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "maintenance") });
@@ -362,18 +366,18 @@ async fn cancelling_during_the_backoff_returns_at_once() {
             .initial_delay(Duration::from_secs(60))
             .forever()
             .cancel_on(cancel.clone());
-        let (states, mut observed) = nagare::retry::states();
+        let (states, mut observed) = nagare::client::states();
         let client = chat::client::Client::new(format!("http://{addr}"))
             .with_retry(policy)
             .with_states(states);
         let call = tokio::spawn(async move { client.echo().await.err() });
         let waiting = state(&mut observed, |s| {
-            matches!(s, ConnState::Reconnecting { .. })
+            matches!(s, ConnectionState::Reconnecting { .. })
         })
         .await;
         assert!(matches!(
             waiting,
-            ConnState::Reconnecting { attempt: 2, delay, .. } if delay == Duration::from_secs(60)
+            ConnectionState::Reconnecting { attempt: 2, delay, .. } if delay == Duration::from_secs(60)
         ));
         cancel.cancel();
         // Well before the 60 s wait would end.
@@ -390,7 +394,7 @@ async fn cancelling_during_the_backoff_returns_at_once() {
         );
         assert_eq!(
             *observed.borrow(),
-            ConnState::Closed {
+            ConnectionState::Closed {
                 reason: "cancelled".into()
             }
         );

@@ -12,11 +12,11 @@ use tokio_tungstenite::WebSocketStream;
 use super::{Socket, WsConfig};
 
 /// The upgraded byte stream of a server connection.
-pub type ServerIo = TokioIo<hyper::upgrade::Upgraded>;
+pub(crate) type ServerIo = TokioIo<hyper::upgrade::Upgraded>;
 
 /// Why a request cannot be upgraded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandshakeError {
+pub(crate) enum HandshakeError {
     /// The request does not ask for a WebSocket at all (a plain GET).
     #[error(
         "this endpoint only accepts WebSocket upgrade requests (missing \"Upgrade: websocket\")"
@@ -47,7 +47,7 @@ pub enum HandshakeError {
 
 impl HandshakeError {
     /// The HTTP status answered for this error.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             HandshakeError::NotUpgrade => StatusCode::UPGRADE_REQUIRED,
             HandshakeError::UnsupportedVersion => StatusCode::UPGRADE_REQUIRED,
@@ -58,7 +58,7 @@ impl HandshakeError {
     }
 
     /// Headers that help the client recover (`Upgrade`, `Sec-WebSocket-Version`).
-    pub fn headers(&self) -> HeaderMap {
+    pub(crate) fn headers(&self) -> HeaderMap {
         let mut h = HeaderMap::new();
         if matches!(
             self,
@@ -78,11 +78,11 @@ impl HandshakeError {
 /// A checked upgrade request: answer with [`Handshake::response`], then await
 /// [`Handshake::into_socket`] to get the WebSocket once the 101 is sent.
 #[derive(Debug)]
-pub struct Handshake {
+pub(crate) struct Handshake {
     accept_key: String,
     on_upgrade: hyper::upgrade::OnUpgrade,
     /// The subprotocol selected, if any.
-    pub protocol: Option<String>,
+    pub(crate) protocol: Option<String>,
     /// permessage-deflate was negotiated (feature `compression`).
     #[cfg(feature = "compression")]
     deflate: Option<super::Compression>,
@@ -95,7 +95,7 @@ const DEFLATE_RESPONSE: &str =
     "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 
 /// The subprotocols a client offers, in its order.
-pub fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
@@ -124,13 +124,14 @@ pub(super) fn header_has_token(headers: &HeaderMap, name: header::HeaderName, to
 }
 
 /// Checks the upgrade request and takes the connection hand-over from `parts`.
-pub fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
+#[cfg(test)]
+fn accept(parts: &mut Parts) -> Result<Handshake, HandshakeError> {
     accept_with(parts, &[], false)
 }
 
 /// [`accept`] with subprotocol negotiation: `supported` in preference order; when
 /// `required`, a client offering none of them is refused (400).
-pub fn accept_with(
+pub(crate) fn accept_with(
     parts: &mut Parts,
     supported: &[String],
     required: bool,
@@ -191,12 +192,12 @@ fn key_is_valid(key: &[u8]) -> bool {
 impl Handshake {
     /// Accepts the client's permessage-deflate offer with these settings.
     #[cfg(feature = "compression")]
-    pub fn accept_deflate(&mut self, compression: super::Compression) {
+    pub(crate) fn accept_deflate(&mut self, compression: super::Compression) {
         self.deflate = Some(compression);
     }
 
     /// The `101 Switching Protocols` response, with `extra` headers (e.g. `Goa-View`).
-    pub fn response<B: Default>(&self, extra: HeaderMap) -> Response<B> {
+    pub(crate) fn response<B: Default>(&self, extra: HeaderMap) -> Response<B> {
         let mut res = Response::new(B::default());
         *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let h = res.headers_mut();
@@ -225,7 +226,10 @@ impl Handshake {
 
     /// Resolves to the WebSocket once the 101 has been written; fails when the
     /// client went away during the hand-over.
-    pub async fn into_socket(self, config: WsConfig) -> Result<Socket<ServerIo>, std::io::Error> {
+    pub(crate) async fn into_socket(
+        self,
+        config: WsConfig,
+    ) -> Result<Socket<ServerIo>, std::io::Error> {
         let upgraded = self.on_upgrade.await.map_err(std::io::Error::other)?;
         #[cfg(feature = "compression")]
         if let Some(compression) = self.deflate {

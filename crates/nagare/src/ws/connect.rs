@@ -8,11 +8,11 @@ use axum::http::{HeaderMap, Response, Uri};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::Socket;
+use super::{Socket, WsConfig};
 
 /// Why a client could not open a WebSocket.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// The URL is not a valid `ws://` URL.
     #[error("invalid WebSocket URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -29,23 +29,35 @@ pub enum ConnectError {
     /// The handshake failed after the request was sent.
     #[error("WebSocket handshake failed: {0}")]
     Handshake(String),
+    /// The TLS handshake failed.
+    #[error("TLS handshake failed")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The byte stream of a client connection: plain TCP, or TLS over it (`wss://`,
 /// feature `tls`).
-pub enum ClientIo {
+pub(crate) enum ClientIo {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+/// The roots a `wss://` client trusts: the given ones, or the system's when
+/// none are (without the `tls` feature there is nothing to choose).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TlsRoots {
+    #[cfg(feature = "tls")]
+    pub(crate) roots: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
 /// Opens a WebSocket to `url` (`ws://` or, with the `tls` feature, `wss://`),
 /// sending `headers` with the upgrade request. Returns the socket and the 101
 /// response's headers.
-pub async fn connect(
+pub(crate) async fn connect(
     url: &str,
     headers: HeaderMap,
-    conn: &crate::ConnConfig,
+    config: WsConfig,
+    tls: TlsRoots,
 ) -> Result<(Socket<ClientIo>, HeaderMap), ConnectError> {
     let invalid = |reason: &str| ConnectError::InvalidUrl {
         url: url.to_owned(),
@@ -72,40 +84,37 @@ pub async fn connect(
     // Small messages dominate; Nagle would delay them.
     let _ = tcp.set_nodelay(true);
     let io = if secure {
-        tls_handshake(tcp, host, conn)
+        tls_handshake(tcp, host, &tls)
             .await
-            .map_err(|e| ConnectError::Handshake(format!("TLS: {e}")))?
+            .map_err(ConnectError::Tls)?
     } else {
         ClientIo::Plain(tcp)
     };
-    super::client_handshake::handshake(io, &uri, &headers, conn.ws).await
+    super::client_handshake::handshake(io, &uri, &headers, config).await
 }
 
 #[cfg(feature = "tls")]
-async fn tls_handshake(
-    tcp: TcpStream,
-    host: &str,
-    conn: &crate::ConnConfig,
-) -> Result<ClientIo, String> {
-    let config = match &conn.tls {
+async fn tls_handshake(tcp: TcpStream, host: &str, tls: &TlsRoots) -> Result<ClientIo, TlsFailure> {
+    let config = match &tls.roots {
         Some(c) => c.clone(),
         None => crate::tls::default_client_config()?,
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    crate::tls::connect(tcp, host, config)
-        .await
-        .map(|s| ClientIo::Tls(Box::new(s)))
-        .map_err(|e| e.to_string())
+    let stream = crate::tls::connect(tcp, host, config).await?;
+    Ok(ClientIo::Tls(Box::new(stream)))
 }
 
 #[cfg(not(feature = "tls"))]
 async fn tls_handshake(
     _tcp: TcpStream,
     _host: &str,
-    _conn: &crate::ConnConfig,
-) -> Result<ClientIo, String> {
+    _tls: &TlsRoots,
+) -> Result<ClientIo, TlsFailure> {
     Err("wss:// needs nagare's `tls` feature".into())
 }
+
+/// Why a TLS handshake failed.
+type TlsFailure = Box<dyn std::error::Error + Send + Sync>;
 
 impl AsyncRead for ClientIo {
     fn poll_read(

@@ -14,8 +14,7 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use yawc::{Frame, HttpStream, OpCode, WebSocket, WebSocketError};
 
-use super::socket::TextBytes;
-use super::{CloseFrame, Data, Received, WsError};
+use super::frame::{CloseFrame, Data, Received, TextBytes, WsError};
 
 /// Settings of compressed connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +72,7 @@ fn pool(level: u32) -> yawc::DeflatePool {
 }
 
 /// Whether a request offers permessage-deflate.
-pub fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get_all(axum::http::header::SEC_WEBSOCKET_EXTENSIONS)
         .iter()

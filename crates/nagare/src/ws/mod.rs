@@ -1,9 +1,11 @@
 //! The WebSocket adapter: the only module that knows which WebSocket crate nagare
 //! uses (tokio-tungstenite; see `docs/decisions/0001-websocket-crate.md`).
 //!
-//! Everything above this module sees [`Socket`], [`Data`], [`WsConfig`] and
-//! [`WsError`], so the crate underneath can be swapped without touching the
-//! connection driver, the stream handles or generated code.
+//! Everything above this module sees a socket, [`Data`], [`CloseFrame`],
+//! [`WsConfig`] and [`WsError`], so the crate underneath can be swapped without
+//! touching the connection driver, the stream handles or generated code. Only
+//! those values are public: applications meet them in raw streams, close frames
+//! and configuration; the handshakes and the socket itself stay inside nagare.
 //!
 //! The adapter owns the protocol edges the rest of nagare relies on:
 //! - text frames are UTF-8 validated (by the crate) before they reach the caller;
@@ -21,13 +23,16 @@ mod config;
 mod connect;
 #[cfg(feature = "compression")]
 mod deflate;
+mod frame;
 mod socket;
 
-pub use accept::{accept, accept_with, offered_protocols, Handshake, HandshakeError};
+pub(crate) use accept::{accept_with, offered_protocols};
 pub use config::WsConfig;
-pub use connect::{connect, ClientIo, ConnectError};
+pub(crate) use connect::{connect, ConnectError, TlsRoots};
 #[cfg(feature = "compression")]
-pub use deflate::{offers_deflate, Compression};
-pub use socket::{
-    CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, TextBytes, WsError,
-};
+pub(crate) use deflate::offers_deflate;
+#[cfg(feature = "compression")]
+pub use deflate::Compression;
+pub(crate) use frame::Received;
+pub use frame::{CloseFrame, Data, TextBytes, WsError};
+pub(crate) use socket::{Socket, SocketReader, SocketWriter};

@@ -39,6 +39,8 @@ struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    conn: nagare::flags::ConnFlags,
 }
 
 #[tokio::main]
@@ -62,35 +64,34 @@ async fn main() -> anyhow::Result<()> {
         password: args.password,
         token_ttl: Duration::from_secs(args.token_ttl),
     };
-    let options = nagare::ServerOptions::new();
-    let app = Chatter::new(auth).router(options.clone());
-    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
+    // Installed first, so the runtime's metrics are described from the first scrape.
     let metrics = nagare::metrics::install().context("cannot install the metrics recorder")?;
-    let app = app.merge(nagare::metrics::router(metrics));
+    let mut options = nagare::ServerOptions::new();
+    args.conn.apply(&mut options.conn);
+    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
+    let app = Chatter::new(auth)
+        .router(options.clone())
+        .merge(nagare::metrics::router(metrics));
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        let tls =
-            nagare::tls::server_config(cert, key).context("cannot load the TLS certificate")?;
-        let listener = std::net::TcpListener::bind(args.addr)
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        tracing::info!(addr = %args.addr, "chatter serving https:// and wss://");
-        options.shutdown_on_signal();
-        nagare::tls::serve(listener, app, tls, options.shutdown.clone())
-            .await
-            .context("server failed")?;
-        options.shutdown_gracefully(SHUTDOWN_DEADLINE).await;
-    } else {
-        let listener = nagare::server::bind(args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        tracing::info!(addr = %args.addr, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
-        options
-            .serve(listener, app, SHUTDOWN_DEADLINE)
-            .await
-            .context("server failed")?;
-    }
+    let mut listener = nagare::server::Listener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let scheme = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls =
+                nagare::tls::server_config(cert, key).context("cannot load the TLS certificate")?;
+            listener = listener.with_tls(tls);
+            "https:// and wss://"
+        }
+        _ => "http:// and ws://",
+    };
+    tracing::info!(addr = %args.addr, scheme, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
+    options
+        .serve(listener, app, SHUTDOWN_DEADLINE)
+        .await
+        .context("server failed")?;
     Ok(())
 }
 

@@ -22,9 +22,7 @@ pub async fn start() -> Server {
         .await
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        nagare::export::axum::serve(nagare::server::nodelay(listener), app).await
-    });
+    tokio::spawn(async move { nagare::axum::serve(nagare::server::nodelay(listener), app).await });
     Server {
         base: format!("http://{addr}"),
         addr,

@@ -12,6 +12,8 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    #[command(flatten)]
+    conn: nagare::flags::ConnFlags,
 }
 
 #[tokio::main]
@@ -22,15 +24,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let options = nagare::ServerOptions::new();
-    let app = guide::service::Guide::new().router(options.clone());
-    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
+    // Installed first, so the runtime's metrics are described from the first scrape.
     let metrics = nagare::metrics::install().context("cannot install the metrics recorder")?;
-    let app = app.merge(nagare::metrics::router(metrics));
+    let mut options = nagare::ServerOptions::new();
+    args.conn.apply(&mut options.conn);
+    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
+    let app = guide::service::Guide::new()
+        .router(options.clone())
+        .merge(nagare::metrics::router(metrics));
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
-    let listener = nagare::server::bind(args.addr)
+    let listener = nagare::server::Listener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");

@@ -52,7 +52,7 @@ async fn serve(
     let task = tokio::spawn(async move {
         serving
             .serve(
-                nagare::server::nodelay(listener),
+                nagare::server::Listener::new(listener),
                 app,
                 std::time::Duration::from_secs(5),
             )

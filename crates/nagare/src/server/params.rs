@@ -1,5 +1,6 @@
-//! Reading the initial payload from an upgrade request: path, query string,
-//! headers and cookies, with Goa's error messages.
+//! Reading a method's payload from the request that carries it: path, query
+//! string, headers and cookies, with Goa's error messages. Generated handlers
+//! call these before the upgrade, so every failure is an HTTP error.
 
 use std::collections::HashMap;
 use std::fmt::Debug;

@@ -33,6 +33,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::close::ErrorKind;
+use crate::error::{ClientError, StreamError};
 
 /// When and how often to try again.
 #[derive(Clone, Debug)]
@@ -139,62 +140,74 @@ impl RetryPolicy {
 
 /// Where a client connection stands, for a UI to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConnState {
+pub enum ConnectionState {
     /// Dialing; `attempt` counts from 1 for each outage.
-    Connecting { attempt: u32 },
+    Connecting {
+        /// The attempt under way, from 1.
+        attempt: u32,
+    },
     /// Connected; for a resumed stream, `resumed_after` is the sequence number the
     /// stream continues after.
-    Connected { resumed_after: Option<u64> },
+    Connected {
+        /// The number of the last message before the resumed ones, if resumed.
+        resumed_after: Option<u64>,
+    },
     /// The connection failed or dropped; attempt number `attempt` starts after
     /// `delay`.
     Reconnecting {
+        /// The attempt that comes next, from 1.
         attempt: u32,
+        /// How long until it.
         delay: Duration,
+        /// Why the last connection or attempt failed.
         error: String,
     },
     /// Over: the stream ended, failed for good, or the retries gave up.
-    Closed { reason: String },
+    Closed {
+        /// Why, for a human.
+        reason: String,
+    },
 }
 
 /// The sending side of a state channel (see [`states`]).
-pub type StateSender = watch::Sender<ConnState>;
+pub type StateSender = watch::Sender<ConnectionState>;
 
 /// A channel for connection states: give the sender to a client
 /// (`with_states`) and watch the receiver.
-pub fn states() -> (StateSender, watch::Receiver<ConnState>) {
-    watch::channel(ConnState::Connecting { attempt: 1 })
+pub fn states() -> (StateSender, watch::Receiver<ConnectionState>) {
+    watch::channel(ConnectionState::Connecting { attempt: 1 })
 }
 
 /// Errors a retry loop can tell apart: whether to try again, and how to say it
 /// was cancelled.
-pub trait Retryable {
+pub(crate) trait Retryable {
     /// What a caller can do about the error.
     fn kind(&self) -> ErrorKind;
     /// The error for a call whose retries were cancelled.
     fn cancelled() -> Self;
 }
 
-impl Retryable for crate::ClientError {
+impl Retryable for ClientError {
     fn kind(&self) -> ErrorKind {
-        crate::ClientError::kind(self)
+        ClientError::kind(self)
     }
     fn cancelled() -> Self {
-        crate::ClientError::Cancelled
+        ClientError::Cancelled
     }
 }
 
-impl Retryable for crate::StreamError {
+impl Retryable for StreamError {
     fn kind(&self) -> ErrorKind {
-        crate::StreamError::kind(self)
+        StreamError::kind(self)
     }
     fn cancelled() -> Self {
-        crate::StreamError::Cancelled
+        StreamError::Cancelled
     }
 }
 
 /// The retries of one outage: which attempt this is, the waits still allowed,
 /// and since when it lasts. A new outage starts the schedule again.
-pub struct Outage {
+pub(crate) struct Outage {
     policy: Option<RetryPolicy>,
     states: Option<StateSender>,
     delays: Option<backon::ExponentialBackoff>,
@@ -205,14 +218,14 @@ pub struct Outage {
 impl Outage {
     /// An outage with `policy` (`None`: a single attempt), reporting on `states`:
     /// the first attempt is made at once.
-    pub fn new(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
+    pub(crate) fn new(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
         Self::starting(policy, states, false)
     }
 
     /// An outage that starts with a connection lost: pass the error to
     /// [`failed`](Self::failed), which waits before reconnection attempt 1;
     /// `max_attempts` counts reconnection attempts.
-    pub fn after_loss(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
+    pub(crate) fn after_loss(policy: Option<&RetryPolicy>, states: Option<&StateSender>) -> Self {
         Self::starting(policy, states, true)
     }
 
@@ -231,12 +244,7 @@ impl Outage {
         }
     }
 
-    /// The number of the attempt about to be made (1 for the first).
-    pub fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
-    fn report(&self, state: ConnState) {
+    fn report(&self, state: ConnectionState) {
         if let Some(tx) = &self.states {
             tx.send_replace(state);
         }
@@ -244,12 +252,12 @@ impl Outage {
 
     /// Runs one attempt, reporting `Connecting`; the policy's cancellation ends
     /// it at once.
-    pub async fn run<T, E, Fut>(&self, attempt: Fut) -> Result<T, E>
+    pub(crate) async fn run<T, E, Fut>(&self, attempt: Fut) -> Result<T, E>
     where
         E: Retryable,
         Fut: Future<Output = Result<T, E>>,
     {
-        self.report(ConnState::Connecting {
+        self.report(ConnectionState::Connecting {
             attempt: self.attempt,
         });
         match &self.policy {
@@ -263,7 +271,7 @@ impl Outage {
     }
 
     fn give_up<E>(&self, reason: String, error: E) -> Result<(), E> {
-        self.report(ConnState::Closed { reason });
+        self.report(ConnectionState::Closed { reason });
         Err(error)
     }
 
@@ -271,7 +279,7 @@ impl Outage {
     /// worth retrying or the policy gives up (reported as `Closed`); otherwise
     /// waits the next delay (reported as `Reconnecting`) and returns `Ok` for the
     /// caller to try again. Cancellation during the wait fails at once.
-    pub async fn failed<E>(&mut self, error: E) -> Result<(), E>
+    pub(crate) async fn failed<E>(&mut self, error: E) -> Result<(), E>
     where
         E: Retryable + std::fmt::Display,
     {
@@ -299,7 +307,7 @@ impl Outage {
         let cancel = policy.cancel.clone();
         self.attempt += 1;
         tracing::debug!(attempt = self.attempt, ?delay, %error, "retrying");
-        self.report(ConnState::Reconnecting {
+        self.report(ConnectionState::Reconnecting {
             attempt: self.attempt,
             delay,
             error: error.to_string(),
@@ -319,7 +327,7 @@ impl Outage {
 /// policy gives up (then the last error is returned). Without a policy, runs it
 /// once. Every step is reported on `states`; a success reports nothing (the
 /// caller knows what "connected" means for it).
-pub async fn retry<T, E, F, Fut>(
+pub(crate) async fn retry<T, E, F, Fut>(
     policy: Option<&RetryPolicy>,
     states: Option<&StateSender>,
     mut attempt: F,
@@ -368,21 +376,21 @@ mod tests {
     async fn fatal_errors_are_not_retried_and_temporary_ones_are() {
         let policy = RetryPolicy::default().max_attempts(Some(3));
         let mut calls = 0;
-        let r: Result<(), crate::ClientError> = retry(Some(&policy), None, || {
+        let r: Result<(), ClientError> = retry(Some(&policy), None, || {
             calls += 1;
-            async { Err(crate::ClientError::InvalidRequest("no".into())) }
+            async { Err(ClientError::InvalidRequest("no".into())) }
         })
         .await;
         assert!(r.is_err());
         assert_eq!(calls, 1);
 
         let mut calls = 0;
-        let r: Result<(), crate::ClientError> = retry(Some(&policy), None, || {
+        let r: Result<(), ClientError> = retry(Some(&policy), None, || {
             calls += 1;
-            async { Err(crate::ClientError::Unreachable("refused".into())) }
+            async { Err(ClientError::unreachable("refused")) }
         })
         .await;
-        assert!(matches!(r, Err(crate::ClientError::Unreachable(_))));
+        assert!(matches!(r, Err(ClientError::Unreachable { .. })));
         assert_eq!(calls, 3);
     }
 
@@ -394,20 +402,20 @@ mod tests {
             .max_attempts(Some(2));
         let (tx, rx) = states();
         let mut outage = Outage::after_loss(Some(&policy), Some(&tx));
-        let lost = || crate::ClientError::Unreachable("reset".into());
+        let lost = || ClientError::unreachable("reset");
         assert!(outage.failed(lost()).await.is_ok());
         assert!(matches!(
             &*rx.borrow(),
-            ConnState::Reconnecting { attempt: 1, delay, .. } if *delay == Duration::from_millis(10)
+            ConnectionState::Reconnecting { attempt: 1, delay, .. } if *delay == Duration::from_millis(10)
         ));
         let r: Result<(), _> = outage.run(async { Err(lost()) }).await;
-        assert_eq!(*rx.borrow(), ConnState::Connecting { attempt: 1 });
+        assert_eq!(*rx.borrow(), ConnectionState::Connecting { attempt: 1 });
         assert!(outage.failed(r.unwrap_err()).await.is_ok());
         let r: Result<(), _> = outage.run(async { Err(lost()) }).await;
         assert!(outage.failed(r.unwrap_err()).await.is_err());
         assert!(matches!(
             &*rx.borrow(),
-            ConnState::Closed { reason } if reason.starts_with("gave up after 2 attempts")
+            ConnectionState::Closed { reason } if reason.starts_with("gave up after 2 attempts")
         ));
     }
 
@@ -420,16 +428,16 @@ mod tests {
             .max_elapsed(Some(Duration::from_secs(5)));
         let (tx, rx) = states();
         let mut calls = 0;
-        let r: Result<(), crate::ClientError> = retry(Some(&policy), Some(&tx), || {
+        let r: Result<(), ClientError> = retry(Some(&policy), Some(&tx), || {
             calls += 1;
-            async { Err(crate::ClientError::Unreachable("refused".into())) }
+            async { Err(ClientError::unreachable("refused")) }
         })
         .await;
         assert!(r.is_err());
         // Waits of 1 s and 2 s fit in 5 s; the next one (4 s) would not.
         assert_eq!(calls, 3);
         assert!(
-            matches!(&*rx.borrow(), ConnState::Closed { reason } if reason.starts_with("gave up after 3 attempts"))
+            matches!(&*rx.borrow(), ConnectionState::Closed { reason } if reason.starts_with("gave up after 3 attempts"))
         );
     }
 }

@@ -32,7 +32,9 @@ pub const RESUME_PREFIX: &str = "nagare.resume.";
 /// stream's log the numbers belong to) and the last sequence number it processed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResumePoint {
+    /// Which instance of the stream's log the number belongs to.
     pub epoch: String,
+    /// The last sequence number processed.
     pub seq: u64,
 }
 
@@ -56,17 +58,9 @@ impl ResumePoint {
     }
 }
 
-/// Makes an endpoint speak `nagare.v1` (first in its preference order), for
-/// clients that offer it. Generated servers call it for resumable methods.
-pub fn enable(config: &mut crate::ConnConfig) {
-    if !config.subprotocols.iter().any(|p| p == PROTOCOL) {
-        config.subprotocols.insert(0, PROTOCOL.to_owned());
-    }
-}
-
 /// Whether `s` can be an epoch: 1 to 64 letters, digits, `-` or `_` (it travels
 /// inside a subprotocol token, where `.` separates it from the sequence number).
-pub fn is_epoch(s: &str) -> bool {
+pub(crate) fn is_epoch(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -177,7 +171,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
             epoch,
             seq: env.seq,
         }),
-        (None, _) => Err(DecodeError::Invalid(crate::ValidationError {
+        (None, _) => Err(DecodeError::Invalid(crate::error::ValidationError {
             name: "invalid_envelope",
             message: "a nagare.v1 frame has either \"data\" or a valid \"epoch\"".into(),
         })),

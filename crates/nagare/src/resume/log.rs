@@ -29,7 +29,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-use crate::resume::ResumePoint;
+use crate::error::StreamError;
+use crate::message::Message;
+use crate::resume::wire::{new_epoch, ResumePoint};
 use crate::ws::{Data, TextBytes};
 
 /// Why a client cannot follow a log from where it stands.
@@ -37,18 +39,33 @@ use crate::ws::{Data, TextBytes};
 pub enum ReplayError {
     /// The client's numbers belong to another epoch: the stream restarted.
     #[error("the stream restarted (epoch {offered} is gone, now {current})")]
-    Restarted { offered: String, current: String },
+    Restarted {
+        /// The epoch the client had.
+        offered: String,
+        /// The log's epoch.
+        current: String,
+    },
     /// The messages after the client's point are no longer kept.
     #[error("message {wanted} is gone; the oldest kept is {oldest}")]
-    Behind { wanted: u64, oldest: u64 },
+    Behind {
+        /// The first message the client needs.
+        wanted: u64,
+        /// The oldest message the log keeps.
+        oldest: u64,
+    },
     /// The client claims messages the log never had.
     #[error("resume point {offered} is past the last message, {last}")]
-    Ahead { offered: u64, last: u64 },
+    Ahead {
+        /// The client's resume point.
+        offered: u64,
+        /// The last message published.
+        last: u64,
+    },
 }
 
-impl From<ReplayError> for crate::StreamError {
+impl From<ReplayError> for StreamError {
     fn from(e: ReplayError) -> Self {
-        crate::StreamError::TooFarBehind(e.to_string())
+        StreamError::TooFarBehind(e.to_string())
     }
 }
 
@@ -106,7 +123,7 @@ impl<T> ReplayLog<T> {
         let capacity = capacity.max(1);
         ReplayLog {
             shared: Arc::new(Shared {
-                epoch: crate::resume::new_epoch(),
+                epoch: new_epoch(),
                 capacity,
                 state: Mutex::new(State {
                     first: 1,
@@ -224,7 +241,7 @@ pub(crate) struct Entry<T> {
     frame: OnceLock<Option<TextBytes>>,
 }
 
-impl<T: crate::Message> Entry<T> {
+impl<T: Message> Entry<T> {
     /// The message's frame without a view (compact JSON and `\n`), encoded by
     /// the first caller; `None` if it cannot be encoded (each caller then gets
     /// the error from encoding it itself).

@@ -18,7 +18,7 @@
 //! half (unnumbered, at most once across a drop) to the same receiving side.
 //! Reconnecting needs a reconnect policy
 //! (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
-//! plain Goa server the stream works like [`crate::ClientStream`].
+//! plain Goa server the stream works like [`ClientStream`](crate::stream::ClientStream).
 //!
 //! Connection states (connecting, connected, reconnecting with attempt and delay,
 //! closed with reason) are published on a `watch` channel, see
@@ -48,13 +48,13 @@ use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::Stream;
 use tokio::sync::watch;
 
-use crate::client::{ClientError, Dialer, Request, ViewSource};
-use crate::conn::{Keepalive, RawReceiver};
-use crate::error::StreamError;
+use crate::client::dialer::{Dialer, ViewSource};
+use crate::client::request::Request;
+use crate::client::retry::{self, ConnectionState, Outage, StateSender};
+use crate::conn::{Keepalive, OutboundSender, Priority, RawReceiver};
+use crate::error::{ClientError, StreamError};
 use crate::message::{to_frame, Message};
-use crate::outbound::{OutboundSender, Priority};
 use crate::resume::{self, Frame, ResumePoint};
-use crate::retry::{ConnState, Outage, StateSender};
 use crate::stream::ViewName;
 use crate::ws::{Data, TextBytes};
 
@@ -71,8 +71,9 @@ pub struct ResumableStream<R> {
     outage: Option<Outage>,
     states: StateSender,
     reconnects: u64,
-    /// Set when the stream is over: `Ok` after a clean end.
-    over: Option<Result<(), String>>,
+    /// Set when the stream is over: `Ok` after a clean end, else the error that
+    /// ended it, which every later call returns.
+    over: Option<Result<(), StreamError>>,
     /// The sending half of a bidirectional stream, if there is one.
     sending: Option<SendingHalf>,
     _type: PhantomData<fn() -> R>,
@@ -108,6 +109,14 @@ struct Live {
 }
 
 impl<R: Message> ResumableStream<R> {
+    /// Opens a resumable stream of results without views: dials `request` with
+    /// the dialer's retry policy, offering `nagare.v1`; after a drop, reconnects
+    /// with its reconnect policy and resumes. Generated clients open theirs for
+    /// methods the design marks `resumable`.
+    pub async fn connect(dialer: &Dialer, request: Request) -> Result<Self, ClientError> {
+        Self::open(dialer.clone(), request, ViewSource::None).await
+    }
+
     /// Dials with the dialer's retry policy.
     pub(crate) async fn open(
         dialer: Dialer,
@@ -126,7 +135,7 @@ impl<R: Message> ResumableStream<R> {
         let states = dialer
             .states()
             .cloned()
-            .unwrap_or_else(|| crate::retry::states().0);
+            .unwrap_or_else(|| retry::states().0);
         let mut stream = ResumableStream {
             dialer,
             request,
@@ -140,7 +149,7 @@ impl<R: Message> ResumableStream<R> {
             sending,
             _type: PhantomData,
         };
-        let live = crate::retry::retry(stream.dialer.retry_policy(), Some(&stream.states), || {
+        let live = retry::retry(stream.dialer.retry_policy(), Some(&stream.states), || {
             stream.dial()
         })
         .await?;
@@ -149,7 +158,7 @@ impl<R: Message> ResumableStream<R> {
     }
 
     /// The connection states, latest first: a fresh receiver sees the current one.
-    pub fn states(&self) -> watch::Receiver<ConnState> {
+    pub fn states(&self) -> watch::Receiver<ConnectionState> {
         self.states.subscribe()
     }
 
@@ -175,10 +184,13 @@ impl<R: Message> ResumableStream<R> {
         self.live.as_ref().and_then(|l| l.view.as_deref())
     }
 
-    /// Leaves the stream: close 1000 `client closing connection`.
-    pub fn close(mut self) {
+    /// Leaves the stream: close 1000 `client closing connection`. Later calls
+    /// to [`recv`](Self::recv) return `Ok(None)`; closing twice is not an error.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        // Dropping the connection's last handles makes its driver leave politely.
         self.live = None;
         self.finish(Ok(()), "closed by the client".into());
+        Ok(())
     }
 
     /// The next result; `Ok(None)` when the server ended the stream. Reconnects
@@ -188,10 +200,7 @@ impl<R: Message> ResumableStream<R> {
     pub async fn recv(&mut self) -> Result<Option<R>, StreamError> {
         loop {
             if let Some(over) = &self.over {
-                return match over {
-                    Ok(()) => Ok(None),
-                    Err(_) => Err(StreamError::StreamClosed),
-                };
+                return over.clone().map(|()| None);
             }
             let Some(live) = self.live.as_mut() else {
                 self.reconnect().await?;
@@ -326,7 +335,7 @@ impl<R: Message> ResumableStream<R> {
                 Err(e) => {
                     let failed = outage.failed(e).await;
                     if let Err(e) = failed {
-                        return Err(self.fail(StreamError::Reconnect(Box::new(e))));
+                        return Err(self.fail(StreamError::Reconnect(std::sync::Arc::new(e))));
                     }
                 }
             }
@@ -364,13 +373,14 @@ impl<R: Message> ResumableStream<R> {
         }
         self.live = Some(live);
         self.states
-            .send_replace(ConnState::Connected { resumed_after });
+            .send_replace(ConnectionState::Connected { resumed_after });
     }
 
     /// Ends the stream with an error, which is returned.
     fn fail(&mut self, e: StreamError) -> StreamError {
         self.live = None;
-        self.finish(Err(e.to_string()), e.to_string());
+        let reason = e.to_string();
+        self.finish(Err(e.clone()), reason);
         e
     }
 
@@ -380,11 +390,11 @@ impl<R: Message> ResumableStream<R> {
         }
     }
 
-    fn finish(&mut self, outcome: Result<(), String>, reason: String) {
+    fn finish(&mut self, outcome: Result<(), StreamError>, reason: String) {
         self.set_link(Link::Over);
         if self.over.is_none() {
             self.over = Some(outcome);
-            self.states.send_replace(ConnState::Closed { reason });
+            self.states.send_replace(ConnectionState::Closed { reason });
         }
     }
 }
@@ -437,6 +447,12 @@ pub struct ResumableSender<P> {
 }
 
 impl<P: Message, R: Message> ResumableBidiStream<P, R> {
+    /// Opens a bidirectional stream whose results (without views) resume after
+    /// a drop; see [`ResumableStream::connect`].
+    pub async fn connect(dialer: &Dialer, request: Request) -> Result<Self, ClientError> {
+        Self::open(dialer.clone(), request, ViewSource::None).await
+    }
+
     pub(crate) async fn open(
         dialer: Dialer,
         request: Request,
@@ -479,7 +495,7 @@ impl<P: Message, R: Message> ResumableBidiStream<P, R> {
     }
 
     /// The connection states; see [`ResumableStream::states`].
-    pub fn states(&self) -> watch::Receiver<ConnState> {
+    pub fn states(&self) -> watch::Receiver<ConnectionState> {
         self.rx.states()
     }
 
@@ -513,7 +529,7 @@ impl<P: Message> ResumableSender<P> {
         let frame = if self.ended.load(Ordering::SeqCst) {
             Err(StreamError::StreamClosed)
         } else {
-            to_frame(msg, None).map_err(|e| StreamError::Encode(e.to_string()))
+            to_frame(msg, None).map_err(StreamError::from)
         };
         async move { self.send_frame(frame?).await }
     }
@@ -566,4 +582,24 @@ impl<P: Message> ResumableSender<P> {
                 .map_err(|_| StreamError::StreamClosed)?;
         }
     }
+}
+
+/// Opens a resumable server stream with the dialer's policies (generated
+/// clients call it for methods the design marks `resumable`).
+pub async fn open_resumable<R: Message>(
+    dialer: &Dialer,
+    request: Request,
+    view: ViewSource,
+) -> Result<ResumableStream<R>, ClientError> {
+    ResumableStream::open(dialer.clone(), request, view).await
+}
+
+/// Opens a bidirectional stream whose server half resumes, with the dialer's
+/// policies (generated clients call it).
+pub async fn open_resumable_bidi<P: Message, R: Message>(
+    dialer: &Dialer,
+    request: Request,
+    view: ViewSource,
+) -> Result<ResumableBidiStream<P, R>, ClientError> {
+    ResumableBidiStream::open(dialer.clone(), request, view).await
 }

@@ -14,7 +14,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::close::CloseCode;
 use crate::ws::{CloseFrame, Data};
 
 /// Consecutive messages taken from higher levels while a lower level waits,
@@ -368,12 +367,6 @@ fn take(st: &mut State) -> Option<Outbound> {
     Some(Outbound::Data(data))
 }
 
-/// The close frame for a slow consumer under [`SlowConsumer::Disconnect`] with
-/// the recommended code.
-pub fn overloaded() -> SlowConsumer {
-    SlowConsumer::Disconnect(CloseCode::TRY_AGAIN_LATER)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +432,7 @@ mod tests {
 
     #[test]
     fn disconnect_discards_and_closes_first() {
-        let (tx, mut rx) = queue(2, overloaded());
+        let (tx, mut rx) = queue(2, SlowConsumer::Disconnect(1013));
         assert!(tx.push(msg("a"), Priority::Normal).is_ok());
         assert!(tx.push(msg("b"), Priority::Normal).is_ok());
         assert_eq!(tx.push(msg("c"), Priority::Normal), Err(Refused::Closed));

@@ -25,56 +25,55 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::conn::{ConnStats, OutboundSender, Priority};
 use crate::message::{to_frame, Message};
-use crate::outbound::{OutboundSender, Priority};
 use crate::server::EndpointName;
 use crate::ws::CloseFrame;
 
 /// A connection's number, unique within its server.
 pub type ConnId = u64;
 
-/// Counters a connection's driver keeps up to date.
-#[derive(Debug, Default)]
-pub struct ConnStats {
-    pub messages_in: AtomicU64,
-    pub messages_out: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub bytes_out: AtomicU64,
-    pub errors: AtomicU64,
-    /// Writes to the socket: a batch of queued messages costs one.
-    pub flushes: AtomicU64,
-    /// Milliseconds after the start when the peer was last heard from.
-    pub last_heard_ms: AtomicU64,
-}
-
-/// Where a connection is in its life.
+/// Where a server connection is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnState {
+pub enum ConnectionPhase {
+    /// Serving.
     Open,
+    /// Asked to close (by the manager, or a shutdown); finishing what it queued.
     Closing,
 }
 
 /// A connection as seen at one instant.
 #[derive(Clone, Debug)]
 pub struct ConnectionSnapshot {
+    /// The connection's number.
     pub id: ConnId,
+    /// The service of its endpoint.
     pub service: &'static str,
+    /// The method of its endpoint.
     pub method: &'static str,
-    /// The peer's address, when the server was built with connect info.
+    /// The peer's address, when the server was built with connect info
+    /// ([`ServerOptions::serve`](crate::server::ServerOptions::serve) is).
     pub remote: Option<SocketAddr>,
+    /// When the connection opened.
     pub started: SystemTime,
     /// How long ago the peer was last heard from (any frame, pongs included).
     pub last_heard: Duration,
+    /// Data messages received.
     pub messages_in: u64,
+    /// Data messages sent.
     pub messages_out: u64,
+    /// Payload bytes received.
     pub bytes_in: u64,
+    /// Payload bytes sent.
     pub bytes_out: u64,
+    /// Failures of the connection (at most one: it is over after it).
     pub errors: u64,
     /// Socket writes; `messages_out / flushes` is the average batch.
     pub flushes: u64,
     /// Messages waiting in the outbound queue.
     pub queued: usize,
-    pub state: ConnState,
+    /// Open or closing.
+    pub phase: ConnectionPhase,
 }
 
 struct Entry {
@@ -90,7 +89,8 @@ struct Entry {
 
 impl Entry {
     fn snapshot(&self) -> ConnectionSnapshot {
-        let heard = Duration::from_millis(self.stats.last_heard_ms.load(Ordering::Relaxed));
+        let counts = self.stats.counts();
+        let heard = Duration::from_millis(counts.last_heard_ms);
         ConnectionSnapshot {
             id: self.id,
             service: self.endpoint.service,
@@ -98,17 +98,17 @@ impl Entry {
             remote: self.remote,
             started: SystemTime::now() - self.started.elapsed(),
             last_heard: self.started.elapsed().saturating_sub(heard),
-            messages_in: self.stats.messages_in.load(Ordering::Relaxed),
-            messages_out: self.stats.messages_out.load(Ordering::Relaxed),
-            bytes_in: self.stats.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.stats.bytes_out.load(Ordering::Relaxed),
-            errors: self.stats.errors.load(Ordering::Relaxed),
-            flushes: self.stats.flushes.load(Ordering::Relaxed),
+            messages_in: counts.messages_in,
+            messages_out: counts.messages_out,
+            bytes_in: counts.bytes_in,
+            bytes_out: counts.bytes_out,
+            errors: counts.errors,
+            flushes: counts.flushes,
             queued: self.control.len(),
-            state: if self.state.load(Ordering::Relaxed) == 0 {
-                ConnState::Open
+            phase: if self.state.load(Ordering::Relaxed) == 0 {
+                ConnectionPhase::Open
             } else {
-                ConnState::Closing
+                ConnectionPhase::Closing
             },
         }
     }

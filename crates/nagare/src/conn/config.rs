@@ -1,0 +1,137 @@
+//! The settings of each connection of an endpoint, on either side.
+
+use std::time::Duration;
+
+use crate::conn::outbound::SlowConsumer;
+use crate::origin::OriginPolicy;
+use crate::ws::WsConfig;
+
+/// Settings of each connection of an endpoint.
+#[derive(Clone, Debug)]
+pub struct ConnConfig {
+    /// Frame and buffer limits of the WebSocket itself.
+    pub ws: WsConfig,
+    /// Messages received but not yet taken by the service. When full, the driver
+    /// stops reading and TCP pushes back on the peer. Queue slots are allocated
+    /// per queued message and freed when it is taken, so an idle connection pays
+    /// nothing for its queues whatever their bounds.
+    pub inbound_queue: usize,
+    /// Messages sent but not yet written. When full, `slow_consumer` decides.
+    pub outbound_queue: usize,
+    /// What a send does when the outbound queue is full: wait (backpressure),
+    /// drop the oldest message, or disconnect the peer.
+    pub slow_consumer: SlowConsumer,
+    /// How long to wait for the peer's close frame after sending ours.
+    pub close_timeout: Duration,
+    /// How long a service method may keep running after its connection is gone,
+    /// to finish what it was doing with messages already received, before it is
+    /// cancelled (dropped at its next `.await`).
+    pub cancel_grace: Duration,
+    /// Send a ping after this long without hearing from the peer; `None` turns
+    /// heartbeats off. Each ping is a few bytes; a shorter interval finds dead
+    /// peers sooner and keeps NAT mappings and proxies from timing out.
+    pub ping_interval: Option<Duration>,
+    /// A peer that sends nothing (not even a pong) this long after a ping is dead:
+    /// the connection is closed (1001) and cleaned up. A dead peer is found at most
+    /// `ping_interval + pong_timeout` after it last spoke.
+    pub pong_timeout: Duration,
+    /// Close (1001 `idle timeout`) after this long without a data message in either
+    /// direction; `None` keeps idle connections open.
+    pub idle_timeout: Option<Duration>,
+    /// Browser origins allowed to open a connection; refused ones get 403 before
+    /// the upgrade.
+    pub origins: OriginPolicy,
+    /// Subprotocols the endpoint speaks, in preference order; the first one the
+    /// client offers is selected. Goa's clients offer none.
+    pub subprotocols: Vec<String>,
+    /// Refuse (400) clients that offer none of `subprotocols`.
+    pub require_subprotocol: bool,
+    /// permessage-deflate for clients that offer it (feature `compression`);
+    /// `None` never compresses.
+    #[cfg(feature = "compression")]
+    pub compression: Option<crate::ws::Compression>,
+    /// Roots a client trusts for `wss://` and `https://` (feature `tls`); `None`
+    /// trusts the system's roots.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// Longest wait for a batch of writes to reach the socket. A peer that does not
+    /// read past this is disconnected, so it cannot pin memory or a task.
+    pub write_timeout: Duration,
+    /// Longest a client waits to open a connection: TCP connect, TLS and the
+    /// upgrade together. A server that does not answer in time is unreachable (a
+    /// temporary error, so a retry policy tries again).
+    pub connect_timeout: Duration,
+}
+
+impl ConnConfig {
+    /// Makes the endpoint speak `nagare.v1` (first in its preference order) for
+    /// clients that offer it, so its server streams can be resumed (see
+    /// [`crate::resume`]). Generated servers call it for methods the design
+    /// marks `resumable`; a hand-written endpoint calls it itself.
+    pub fn enable_resume(&mut self) {
+        if !self
+            .subprotocols
+            .iter()
+            .any(|p| p == crate::resume::PROTOCOL)
+        {
+            self.subprotocols
+                .insert(0, crate::resume::PROTOCOL.to_owned());
+        }
+    }
+
+    /// The roots a `wss://` client trusts, in the WebSocket adapter's terms.
+    pub(crate) fn tls_roots(&self) -> crate::ws::TlsRoots {
+        crate::ws::TlsRoots {
+            #[cfg(feature = "tls")]
+            roots: self.tls.clone(),
+        }
+    }
+
+    /// Accepts permessage-deflate from clients that offer it, at zlib `level`
+    /// (0-9), sending messages under `threshold` bytes uncompressed. Generated code
+    /// calls it for a design's `ws` compression setting; without nagare's
+    /// `compression` feature it only logs, once, that compression stays off.
+    pub fn enable_compression(&mut self, level: u32, threshold: usize) {
+        #[cfg(feature = "compression")]
+        {
+            self.compression = Some(crate::ws::Compression { level, threshold });
+        }
+        #[cfg(not(feature = "compression"))]
+        {
+            static WARNED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    level,
+                    threshold,
+                    "compression requested, but nagare's `compression` feature is off"
+                );
+            }
+        }
+    }
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        ConnConfig {
+            ws: WsConfig::default(),
+            inbound_queue: 16,
+            outbound_queue: 64,
+            slow_consumer: SlowConsumer::Wait,
+            close_timeout: Duration::from_secs(2),
+            cancel_grace: Duration::from_secs(5),
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            write_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            origins: OriginPolicy::default(),
+            subprotocols: Vec::new(),
+            require_subprotocol: false,
+            #[cfg(feature = "compression")]
+            compression: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}

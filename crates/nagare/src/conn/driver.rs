@@ -1,0 +1,806 @@
+//! The driver of one connection: the future that owns the socket.
+//!
+//! It is a small state machine. [`Phase`] says which directions are open and by
+//! when the connection must be over; [`Inbox`] says whether the receiving handle
+//! has room. Each turn waits for one [`Event`] (a timer, an outbound item, room
+//! in the inbox, a read) and hands it to its handler, which updates the state and
+//! does the writes the event calls for:
+//!
+//! | event | handler | may move to |
+//! |---|---|---|
+//! | a liveness timer or the closing deadline | [`Driver::on_timer`] | `Closing`, stop |
+//! | a message, a close request, or every handle gone | [`Driver::on_outbound`] | `Closing`, stop |
+//! | room in the inbox | [`Driver::on_room`] | |
+//! | a frame read, the peer's close, a violation, EOF | [`Driver::on_read`] | `Draining`, `Closing`, stop |
+//!
+//! and [`Driver::finish`] flushes and shuts the socket down at the end.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_channel::mpsc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
+use crate::conn::config::ConnConfig;
+use crate::conn::inbound::{End, Inbound};
+use crate::conn::outbound::{Outbound, OutboundReceiver};
+use crate::conn::stats::ConnStats;
+use crate::conn::timing::{Clocks, Due, Timing};
+use crate::conn::Side;
+use crate::error::StreamError;
+use crate::ws::{CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsError};
+
+/// What the driver owns: the socket's halves, the queues to the handles, and
+/// the state of the connection.
+pub(super) struct Driver<S> {
+    reader: SocketReader<S>,
+    writer: SocketWriter<S>,
+    inbound: mpsc::Sender<Inbound>,
+    outbound: OutboundReceiver,
+    timing: Timing,
+    side: Side,
+    stats: Arc<ConnStats>,
+    started: Instant,
+    traffic: &'static Traffic,
+    phase: Phase,
+    inbox: Inbox,
+    clocks: Clocks,
+    /// The receiving handle was told how the connection ended.
+    end_told: bool,
+}
+
+/// Where the connection is in its life.
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    /// Both directions open.
+    Open,
+    /// The peer broke the protocol: nothing more is read. The handles may still
+    /// answer what arrived before the violation (until `until`); then the peer
+    /// gets `frame`, whatever close the handles ask for, so it learns what it did
+    /// wrong.
+    Draining { frame: CloseFrame, until: Instant },
+    /// A close frame went out or came in: nothing more is written; reading goes
+    /// on (it flushes the close echo and finds the peer's close or EOF) until
+    /// `until`.
+    Closing { until: Instant },
+}
+
+impl Phase {
+    fn reads(&self) -> bool {
+        !matches!(self, Phase::Draining { .. })
+    }
+
+    fn writes(&self) -> bool {
+        !matches!(self, Phase::Closing { .. })
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self {
+            Phase::Open => None,
+            Phase::Draining { until, .. } | Phase::Closing { until } => Some(*until),
+        }
+    }
+}
+
+/// The inbound queue, seen from the reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Inbox {
+    /// No slot reserved: one is reserved before reading, so what is read always
+    /// has room. While the service leaves the queue full nothing is read (TCP
+    /// pushes back on the peer), and the peer cannot be judged dead.
+    Full,
+    /// A slot is reserved for the next message.
+    Reserved,
+    /// Nobody receives (a server stream, or a dropped receiver): data is read and
+    /// dropped; control frames still prove the peer alive.
+    Discard,
+}
+
+/// One thing that happened to the connection.
+enum Event {
+    /// The timer fired: a liveness check or the closing deadline may be due.
+    Timer,
+    /// The handles queued something, or (`None`) every handle is gone.
+    Outbound(Option<Outbound>),
+    /// The inbox has room (`true`), or nobody receives any more (`false`).
+    Room(bool),
+    /// A read finished.
+    Read(ReadStep),
+}
+
+/// What a read brought.
+#[derive(Debug)]
+enum ReadStep {
+    /// A data message of this many bytes (delivered into the reserved slot).
+    Data(usize),
+    /// A control frame.
+    Control,
+    /// The peer's close frame (delivered to the receiving handle).
+    PeerClosed,
+    /// The peer broke the protocol, or the socket failed.
+    Failed(WsError),
+    /// The socket ended.
+    Eof,
+}
+
+/// Whether the connection goes on after a handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Process-wide traffic metrics, resolved once (at the first connection) so that
+/// counting a message is an atomic add, not a registry lookup. The metrics
+/// recorder must be installed before the first connection, as binaries do at
+/// start-up.
+struct Traffic {
+    /// Messages waiting in the outbound queue when a batch starts.
+    queue_depth: metrics::Histogram,
+    messages_in: metrics::Counter,
+    messages_out: metrics::Counter,
+    bytes_in: metrics::Counter,
+    bytes_out: metrics::Counter,
+}
+
+impl Traffic {
+    fn get() -> &'static Traffic {
+        static TRAFFIC: std::sync::OnceLock<Traffic> = std::sync::OnceLock::new();
+        TRAFFIC.get_or_init(|| Traffic {
+            queue_depth: metrics::histogram!("nagare_send_queue_depth"),
+            messages_in: metrics::counter!("nagare_messages_total", "direction" => "in"),
+            messages_out: metrics::counter!("nagare_messages_total", "direction" => "out"),
+            bytes_in: metrics::counter!("nagare_bytes_total", "direction" => "in"),
+            bytes_out: metrics::counter!("nagare_bytes_total", "direction" => "out"),
+        })
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
+    pub(super) fn new(
+        socket: Socket<S>,
+        config: &ConnConfig,
+        side: Side,
+        stats: Arc<ConnStats>,
+        inbound: mpsc::Sender<Inbound>,
+        outbound: OutboundReceiver,
+    ) -> Self {
+        let (reader, writer) = socket.split();
+        let now = Instant::now();
+        Driver {
+            reader,
+            writer,
+            inbound,
+            outbound,
+            timing: Timing::of(config),
+            side,
+            stats,
+            started: now,
+            traffic: Traffic::get(),
+            phase: Phase::Open,
+            inbox: Inbox::Full,
+            clocks: Clocks::started(now),
+            end_told: false,
+        }
+    }
+
+    /// Runs the connection until it is over.
+    pub(super) async fn run(mut self) {
+        // One timer for every deadline, re-armed only when a deadline comes
+        // earlier than the armed one: when it fires early, the handler finds
+        // nothing due. A timer per message would cost a timer-wheel insertion each.
+        let timer = tokio::time::sleep_until(self.started);
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
+        loop {
+            let flow = match self.next_event(timer.as_mut(), &mut armed).await {
+                Event::Timer => self.on_timer().await,
+                Event::Outbound(item) => self.on_outbound(item).await,
+                Event::Room(receiving) => self.on_room(receiving),
+                Event::Read(step) => self.on_read(step),
+            };
+            if flow == Flow::Stop {
+                break;
+            }
+        }
+        self.finish().await;
+    }
+
+    /// When the timer must fire next: the next liveness check while the
+    /// connection is open both ways and the peer may be read, or the deadline.
+    fn next_wake(&self) -> Option<Instant> {
+        let liveness = match (&self.phase, self.inbox) {
+            (Phase::Open, Inbox::Reserved | Inbox::Discard) => {
+                self.clocks.next(&self.timing).map(|(at, _)| at)
+            }
+            _ => None,
+        };
+        match (liveness, self.phase.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    async fn next_event(
+        &mut self,
+        mut timer: Pin<&mut Sleep>,
+        armed: &mut Option<Instant>,
+    ) -> Event {
+        if let Some(wake) = self.next_wake() {
+            if armed.is_none_or(|a| wake < a) {
+                timer.as_mut().reset(wake);
+                *armed = Some(wake);
+            }
+        }
+        let (reads, writes) = (self.phase.reads(), self.phase.writes());
+        tokio::select! {
+            biased;
+            () = &mut timer, if armed.is_some() => {
+                *armed = None;
+                Event::Timer
+            }
+            item = self.outbound.next(), if writes => Event::Outbound(item),
+            event = read_or_reserve(&mut self.reader, &mut self.inbound, self.inbox), if reads => event,
+        }
+    }
+
+    /// The timer fired: ends a connection past its deadline, or runs the
+    /// liveness check that is due (ping, dead peer, idle).
+    async fn on_timer(&mut self) -> Flow {
+        let now = Instant::now();
+        if self.phase.deadline().is_some_and(|d| d <= now) {
+            if let Phase::Draining { frame, .. } = &self.phase {
+                let _ = self.writer.close(frame).await;
+            }
+            return Flow::Stop;
+        }
+        if self.phase != Phase::Open || self.inbox == Inbox::Full {
+            return Flow::Continue;
+        }
+        let due = match self.clocks.next(&self.timing) {
+            Some((at, due)) if at <= now => due,
+            // Fired for an older, earlier deadline.
+            _ => return Flow::Continue,
+        };
+        match due {
+            Due::Ping => {
+                self.clocks.pinged = Some(now);
+                let limit = self.timing.write_timeout();
+                let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
+                match tokio::time::timeout(limit, ping).await {
+                    Ok(Ok(())) => Flow::Continue,
+                    Ok(Err(e)) => self.fail(StreamError::lost_by("a ping could not be written", e)),
+                    Err(_) => self.fail(StreamError::lost("a ping could not be written in time")),
+                }
+            }
+            Due::Dead => {
+                tracing::info!(timeout = ?self.timing.pong_timeout(), "peer did not answer a ping: closing");
+                metrics::counter!("nagare_connections_dead_total").increment(1);
+                let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
+                let limit = self.timing.close_timeout();
+                let _ = tokio::time::timeout(limit, self.writer.close(&frame)).await;
+                self.fail(StreamError::lost("the peer stopped answering pings"))
+            }
+            Due::Idle => {
+                let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
+                let limit = self.timing.write_timeout();
+                if !matches!(
+                    tokio::time::timeout(limit, self.writer.close(&frame)).await,
+                    Ok(Ok(()))
+                ) {
+                    return Flow::Stop;
+                }
+                self.tell_end(End::PeerClosed(Some(frame)));
+                self.phase = Phase::Closing {
+                    until: now + self.timing.close_timeout(),
+                };
+                Flow::Continue
+            }
+        }
+    }
+
+    /// The handles queued something: writes a batch of messages, or the close
+    /// frame they asked for (a close 1000 when every handle is gone).
+    async fn on_outbound(&mut self, item: Option<Outbound>) -> Flow {
+        let close = match item {
+            Some(Outbound::Data(first)) => {
+                self.clocks.data = Instant::now();
+                let limit = self.timing.write_timeout();
+                match tokio::time::timeout(limit, self.write_batch(first)).await {
+                    Ok(Ok(None)) => return Flow::Continue,
+                    Ok(Ok(Some(close))) => close,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "write failed");
+                        return self.fail(StreamError::lost_by("writing to the peer failed", e));
+                    }
+                    Err(_) => {
+                        tracing::info!(timeout = ?self.timing.write_timeout(), "peer is not reading: disconnecting");
+                        metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout")
+                            .increment(1);
+                        return self.fail(StreamError::lost(
+                            "write timed out: the peer is not reading",
+                        ));
+                    }
+                }
+            }
+            Some(Outbound::Close(frame)) => frame,
+            // Every handle is gone: leave politely.
+            None => CloseFrame::new(
+                CloseCode::NORMAL,
+                match self.side {
+                    Side::Client => CLIENT_CLOSING,
+                    Side::Server => SERVER_CLOSING,
+                },
+            ),
+        };
+        self.send_close(close).await
+    }
+
+    /// Sends our close frame (the violation's, after a protocol error) and stops
+    /// writing.
+    async fn send_close(&mut self, frame: CloseFrame) -> Flow {
+        let (frame, draining) = match &self.phase {
+            Phase::Draining { frame, .. } => (frame.clone(), true),
+            _ => (frame, false),
+        };
+        let limit = self.timing.write_timeout();
+        match tokio::time::timeout(limit, self.writer.close(&frame)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "close frame not sent");
+                return Flow::Stop;
+            }
+            Err(_) => return Flow::Stop,
+        }
+        if draining {
+            // Nothing more will come from a peer that broke the protocol.
+            return Flow::Stop;
+        }
+        self.phase = Phase::Closing {
+            until: Instant::now() + self.timing.close_timeout(),
+        };
+        Flow::Continue
+    }
+
+    /// The inbox has room again, or nobody receives: reading resumes, and the
+    /// peer gets a full interval before it can be judged dead.
+    fn on_room(&mut self, receiving: bool) -> Flow {
+        self.inbox = if receiving {
+            Inbox::Reserved
+        } else {
+            Inbox::Discard
+        };
+        self.clocks.heard(Instant::now());
+        Flow::Continue
+    }
+
+    /// A read finished: the peer is alive; a message used the reserved slot; a
+    /// close or a violation starts the end of the connection.
+    fn on_read(&mut self, step: ReadStep) -> Flow {
+        let now = Instant::now();
+        self.clocks.heard(now);
+        self.stats
+            .heard_at(now.duration_since(self.started).as_millis() as u64);
+        match step {
+            ReadStep::Data(len) => {
+                tracing::trace!(bytes = len, "message in");
+                self.clocks.data = now;
+                self.slot_used();
+                self.stats.received(len);
+                self.traffic.messages_in.increment(1);
+                self.traffic.bytes_in.increment(len as u64);
+                Flow::Continue
+            }
+            ReadStep::Control => Flow::Continue,
+            ReadStep::PeerClosed => {
+                // The end went into the reserved slot with the close frame.
+                self.end_told = true;
+                self.slot_used();
+                // The close echo is queued by the WebSocket layer and flushed by
+                // the next read; nothing more may be sent.
+                if !matches!(self.phase, Phase::Closing { .. }) {
+                    self.phase = Phase::Closing {
+                        until: now + self.timing.close_timeout(),
+                    };
+                }
+                Flow::Continue
+            }
+            ReadStep::Failed(e) => {
+                tracing::debug!(error = %e, "peer failed the connection");
+                let code = e.close_code();
+                if let Some(code) = code {
+                    let label = match code {
+                        1002 => "1002",
+                        1007 => "1007",
+                        _ => "1009",
+                    };
+                    metrics::counter!("nagare_protocol_errors_total", "code" => label).increment(1);
+                }
+                let reason = e.to_string();
+                let flow = self.fail(StreamError::lost_by("the peer broke the protocol", e));
+                match (code, &self.phase) {
+                    // Messages that arrived before the violation are still
+                    // answered; then the peer gets the violation's code.
+                    (Some(code), Phase::Open) => {
+                        self.phase = Phase::Draining {
+                            frame: CloseFrame::new(code, reason),
+                            until: now + self.timing.close_timeout(),
+                        };
+                        Flow::Continue
+                    }
+                    _ => flow,
+                }
+            }
+            ReadStep::Eof => {
+                if !self.end_told {
+                    self.fail(StreamError::lost(
+                        "connection reset without a closing handshake",
+                    ));
+                }
+                Flow::Stop
+            }
+        }
+    }
+
+    /// Flushes what is buffered and sends FIN; a peer that does not read cannot
+    /// hold the task here longer than the close timeout.
+    async fn finish(&mut self) {
+        let limit = self.timing.close_timeout();
+        let _ = tokio::time::timeout(limit, self.writer.shutdown()).await;
+    }
+
+    /// The reserved slot was used by what was read.
+    fn slot_used(&mut self) {
+        if self.inbox == Inbox::Reserved {
+            self.inbox = Inbox::Full;
+        }
+    }
+
+    /// The connection failed: the receiving handle is told why, and it stops.
+    fn fail(&mut self, error: StreamError) -> Flow {
+        self.stats.failed();
+        self.tell_end(End::Failed(error));
+        Flow::Stop
+    }
+
+    /// Tells the receiving handle how the connection ended, if it has room; the
+    /// receiver also learns it from the queue closing.
+    fn tell_end(&mut self, end: End) {
+        if !self.end_told {
+            self.end_told = true;
+            let _ = self.inbound.try_send(Inbound::End(end));
+        }
+    }
+
+    /// Writes `first` and everything else already queued, then flushes once.
+    /// Returns a close frame if one was queued behind the data.
+    async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
+        self.traffic
+            .queue_depth
+            .record((self.outbound.len() + 1) as f64);
+        self.count_out(&first);
+        self.writer.feed(first).await?;
+        let mut close = None;
+        loop {
+            match self.outbound.try_next() {
+                Some(Outbound::Data(d)) => {
+                    self.count_out(&d);
+                    self.writer.feed(d).await?
+                }
+                Some(Outbound::Close(f)) => {
+                    close = Some(f);
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.stats.flushed();
+        self.writer.flush().await?;
+        Ok(close)
+    }
+
+    fn count_out(&self, d: &Data) {
+        tracing::trace!(bytes = d.len(), "message out");
+        self.stats.sent(d.len());
+        self.traffic.messages_out.increment(1);
+        self.traffic.bytes_out.increment(d.len() as u64);
+    }
+}
+
+/// Reserves a slot in the inbound queue when none is, else reads one item.
+async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut SocketReader<S>,
+    inbound: &mut mpsc::Sender<Inbound>,
+    inbox: Inbox,
+) -> Event {
+    match inbox {
+        Inbox::Full => {
+            let ready = std::future::poll_fn(|cx| inbound.poll_ready(cx)).await;
+            Event::Room(ready.is_ok())
+        }
+        Inbox::Reserved => Event::Read(read_step(reader, inbound, false).await),
+        Inbox::Discard => Event::Read(read_step(reader, inbound, true).await),
+    }
+}
+
+/// Reads one item and delivers it into the slot the caller reserved (or drops it
+/// when nobody receives). Cancel safe: dropping it loses no message.
+async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
+    reader: &mut SocketReader<S>,
+    inbound: &mut mpsc::Sender<Inbound>,
+    discard: bool,
+) -> ReadStep {
+    match reader.recv().await {
+        Some(Ok(Received::Data(d))) => {
+            let len = d.len();
+            if !discard {
+                let _ = inbound.start_send(Inbound::Data(d));
+            }
+            ReadStep::Data(len)
+        }
+        Some(Ok(Received::Close(f))) => {
+            if !discard {
+                let _ = inbound.start_send(Inbound::End(End::PeerClosed(f)));
+            }
+            ReadStep::PeerClosed
+        }
+        Some(Ok(Received::Control)) => ReadStep::Control,
+        Some(Err(e)) => ReadStep::Failed(e),
+        None => ReadStep::Eof,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::DuplexStream;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::WebSocketStream;
+
+    use super::*;
+    use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
+    use crate::ws::TextBytes;
+
+    /// A driver over an in-memory socket, the handles' ends of its queues, and
+    /// the peer's WebSocket.
+    struct Rig {
+        driver: Driver<DuplexStream>,
+        inbound: mpsc::Receiver<Inbound>,
+        outbound: OutboundSender,
+        peer: WebSocketStream<DuplexStream>,
+    }
+
+    async fn rig(config: ConnConfig) -> Rig {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let socket = Socket::new(
+            WebSocketStream::from_raw_socket(ours, Role::Server, Some(config.ws.to_tungstenite()))
+                .await,
+        );
+        let peer = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
+        let (in_tx, in_rx) = mpsc::channel(4);
+        let (out_tx, out_rx) = queue(8, SlowConsumer::Wait);
+        let driver = Driver::new(socket, &config, Side::Server, Arc::default(), in_tx, out_rx);
+        Rig {
+            driver,
+            inbound: in_rx,
+            outbound: out_tx,
+            peer,
+        }
+    }
+
+    fn text(s: &'static str) -> Data {
+        Data::Text(TextBytes::from(s))
+    }
+
+    /// The next close frame the peer reads, as (code, reason).
+    async fn peer_close(peer: &mut WebSocketStream<DuplexStream>) -> Option<(u16, String)> {
+        while let Some(Ok(m)) = peer.next().await {
+            if let Message::Close(f) = m {
+                return f.map(|f| (u16::from(f.code), f.reason.as_str().to_owned()));
+            }
+        }
+        None
+    }
+
+    fn told(rx: &mut mpsc::Receiver<Inbound>) -> Option<End> {
+        match rx.try_recv() {
+            Ok(Inbound::End(end)) => Some(end),
+            _ => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_of_queued_messages_costs_one_flush() {
+        let mut r = rig(ConnConfig::default()).await;
+        for m in ["a", "b"] {
+            assert!(r.outbound.push(text(m), Priority::Normal).is_ok());
+        }
+        assert_eq!(
+            r.driver
+                .on_outbound(Some(Outbound::Data(text("first"))))
+                .await,
+            Flow::Continue
+        );
+        assert_eq!(r.driver.stats.counts().flushes, 1);
+        assert_eq!(r.driver.stats.counts().messages_out, 3);
+        for want in ["first", "a", "b"] {
+            assert_eq!(
+                r.peer.next().await.and_then(Result::ok),
+                Some(Message::text(want))
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_handle_gone_closes_with_1000_and_keeps_reading_for_the_answer() {
+        let mut r = rig(ConnConfig::default()).await;
+        assert_eq!(r.driver.on_outbound(None).await, Flow::Continue);
+        assert!(matches!(r.driver.phase, Phase::Closing { .. }));
+        assert!(r.driver.phase.reads() && !r.driver.phase.writes());
+        assert_eq!(
+            peer_close(&mut r.peer).await,
+            Some((1000, SERVER_CLOSING.to_owned()))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_peers_close_stops_writing_until_the_closing_deadline() {
+        let mut r = rig(ConnConfig::default()).await;
+        r.driver.inbox = Inbox::Reserved;
+        assert_eq!(r.driver.on_read(ReadStep::PeerClosed), Flow::Continue);
+        let until = Instant::now() + ConnConfig::default().close_timeout;
+        assert_eq!(r.driver.phase, Phase::Closing { until });
+        assert_eq!(r.driver.inbox, Inbox::Full);
+        assert_eq!(r.driver.next_wake(), Some(until));
+        tokio::time::advance(ConnConfig::default().close_timeout).await;
+        assert_eq!(r.driver.on_timer().await, Flow::Stop);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_violation_drains_then_closes_with_its_code_whatever_the_handles_ask() {
+        let mut r = rig(ConnConfig::default()).await;
+        let step = ReadStep::Failed(WsError::Protocol("reserved bits set".into()));
+        assert_eq!(r.driver.on_read(step), Flow::Continue);
+        assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. } if frame.code == 1002));
+        assert!(!r.driver.phase.reads() && r.driver.phase.writes());
+        assert!(matches!(
+            told(&mut r.inbound),
+            Some(End::Failed(StreamError::ConnectionLost { .. }))
+        ));
+        let asked = Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING));
+        assert_eq!(r.driver.on_outbound(Some(asked)).await, Flow::Stop);
+        let (code, reason) = peer_close(&mut r.peer).await.unwrap_or_default();
+        assert_eq!(code, 1002);
+        assert!(reason.contains("reserved bits set"), "{reason}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_violation_past_its_deadline_is_answered_by_the_timer() {
+        let mut r = rig(ConnConfig::default()).await;
+        let step = ReadStep::Failed(WsError::InvalidUtf8);
+        assert_eq!(r.driver.on_read(step), Flow::Continue);
+        tokio::time::advance(ConnConfig::default().close_timeout).await;
+        assert_eq!(r.driver.on_timer().await, Flow::Stop);
+        assert_eq!(peer_close(&mut r.peer).await.map(|c| c.0), Some(1007));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_peer_is_pinged_then_closed_with_1001_ping_timeout() {
+        let config = ConnConfig {
+            ping_interval: Some(Duration::from_secs(30)),
+            pong_timeout: Duration::from_secs(10),
+            ..ConnConfig::default()
+        };
+        let mut r = rig(config).await;
+        // Liveness waits until the inbox has room: a full queue is not silence.
+        assert_eq!(r.driver.next_wake(), None);
+        assert_eq!(r.driver.on_room(true), Flow::Continue);
+        let ping_at = r.driver.next_wake();
+        assert_eq!(ping_at, Some(Instant::now() + Duration::from_secs(30)));
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(r.driver.on_timer().await, Flow::Continue);
+        assert!(matches!(r.peer.next().await, Some(Ok(Message::Ping(_)))));
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(r.driver.on_timer().await, Flow::Stop);
+        assert_eq!(
+            peer_close(&mut r.peer).await,
+            Some((1001, "ping timeout".to_owned()))
+        );
+        assert!(matches!(told(&mut r.inbound), Some(End::Failed(_))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_closes_with_1001_and_tells_the_receiver() {
+        let config = ConnConfig {
+            ping_interval: None,
+            idle_timeout: Some(Duration::from_secs(5)),
+            ..ConnConfig::default()
+        };
+        let mut r = rig(config).await;
+        r.driver.on_room(true);
+        // A timer that fires early finds nothing due.
+        assert_eq!(r.driver.on_timer().await, Flow::Continue);
+        assert_eq!(r.driver.phase, Phase::Open);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(r.driver.on_timer().await, Flow::Continue);
+        assert!(matches!(r.driver.phase, Phase::Closing { .. }));
+        assert_eq!(
+            peer_close(&mut r.peer).await,
+            Some((1001, "idle timeout".to_owned()))
+        );
+        assert!(matches!(
+            told(&mut r.inbound),
+            Some(End::PeerClosed(Some(f))) if f.code == 1001
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_proves_the_peer_alive_and_uses_the_reserved_slot() {
+        let mut r = rig(ConnConfig::default()).await;
+        r.driver.on_room(true);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
+        assert_eq!(r.driver.inbox, Inbox::Full);
+        assert_eq!(r.driver.clocks.heard, Instant::now());
+        assert_eq!(r.driver.stats.counts().bytes_in, 5);
+        // Nobody receiving: data is dropped, the slot stays open for the next.
+        r.driver.on_room(false);
+        assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
+        assert_eq!(r.driver.inbox, Inbox::Discard);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn eof_without_a_close_is_a_reset() {
+        let mut r = rig(ConnConfig::default()).await;
+        assert_eq!(r.driver.on_read(ReadStep::Eof), Flow::Stop);
+        let Some(End::Failed(e)) = told(&mut r.inbound) else {
+            panic!("the receiver is told the connection failed");
+        };
+        assert!(e.to_string().contains("reset"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn finishing_ends_the_peers_stream() {
+        let mut r = rig(ConnConfig::default()).await;
+        r.driver.finish().await;
+        drop(r.driver);
+        // At most the close the WebSocket layer owes, then the end.
+        let mut seen = Vec::new();
+        while let Some(Ok(m)) = r.peer.next().await {
+            seen.push(m);
+        }
+        assert!(
+            seen.iter().all(|m| matches!(m, Message::Close(_))),
+            "{seen:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_answers_a_message_and_ends_with_the_handles() {
+        let r = rig(ConnConfig::default()).await;
+        let Rig {
+            driver,
+            mut inbound,
+            outbound,
+            mut peer,
+        } = r;
+        let task = tokio::spawn(driver.run());
+        assert!(peer.send(Message::text("ping?")).await.is_ok());
+        let got = inbound.next().await;
+        assert!(matches!(got, Some(Inbound::Data(d)) if d.as_bytes() == b"ping?"));
+        assert!(outbound.push(text("pong"), Priority::Normal).is_ok());
+        drop(outbound);
+        assert_eq!(
+            peer.next().await.and_then(Result::ok),
+            Some(Message::text("pong"))
+        );
+        assert_eq!(peer_close(&mut peer).await.map(|c| c.0), Some(1000));
+        drop(peer);
+        assert!(task.await.is_ok());
+    }
+}

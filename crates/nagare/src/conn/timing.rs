@@ -1,0 +1,174 @@
+//! The clocks of a connection: how long it may stay quiet, and when each
+//! liveness check (ping, dead peer, idle) is due.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::conn::config::ConnConfig;
+
+/// The durations the driver needs, apart from the rest of the configuration so
+/// that each connection's task carries only these: whole milliseconds in 32 bits
+/// (rounded up, at most 49 days), 20 bytes instead of 80 for every connection.
+#[derive(Clone, Copy)]
+pub(super) struct Timing {
+    /// 0: heartbeats off.
+    ping_interval_ms: u32,
+    pong_timeout_ms: u32,
+    /// 0: no idle timeout.
+    idle_timeout_ms: u32,
+    write_timeout_ms: u32,
+    close_timeout_ms: u32,
+}
+
+/// Milliseconds, rounded up so that a non-zero duration stays non-zero.
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_micros().div_ceil(1000)).unwrap_or(u32::MAX)
+}
+
+fn duration(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+impl Timing {
+    pub(super) fn of(c: &ConnConfig) -> Self {
+        Timing {
+            ping_interval_ms: c.ping_interval.map_or(0, |d| millis(d).max(1)),
+            pong_timeout_ms: millis(c.pong_timeout),
+            idle_timeout_ms: c.idle_timeout.map_or(0, |d| millis(d).max(1)),
+            write_timeout_ms: millis(c.write_timeout),
+            close_timeout_ms: millis(c.close_timeout),
+        }
+    }
+
+    pub(super) fn ping_interval(&self) -> Option<Duration> {
+        (self.ping_interval_ms > 0).then(|| duration(self.ping_interval_ms))
+    }
+
+    pub(super) fn pong_timeout(&self) -> Duration {
+        duration(self.pong_timeout_ms)
+    }
+
+    pub(super) fn idle_timeout(&self) -> Option<Duration> {
+        (self.idle_timeout_ms > 0).then(|| duration(self.idle_timeout_ms))
+    }
+
+    pub(super) fn write_timeout(&self) -> Duration {
+        duration(self.write_timeout_ms)
+    }
+
+    pub(super) fn close_timeout(&self) -> Duration {
+        duration(self.close_timeout_ms)
+    }
+}
+
+/// The liveness clocks of a connection.
+pub(super) struct Clocks {
+    /// Last time anything arrived from the peer.
+    pub(super) heard: Instant,
+    /// When the outstanding ping was sent, if one is.
+    pub(super) pinged: Option<Instant>,
+    /// Last data message in either direction.
+    pub(super) data: Instant,
+}
+
+/// What a liveness timer asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Due {
+    Ping,
+    Dead,
+    Idle,
+}
+
+impl Clocks {
+    /// Clocks of a connection that opened at `now`.
+    pub(super) fn started(now: Instant) -> Self {
+        Clocks {
+            heard: now,
+            pinged: None,
+            data: now,
+        }
+    }
+
+    /// The peer was heard from (any frame): it gets a full interval again.
+    pub(super) fn heard(&mut self, now: Instant) {
+        self.heard = now;
+        self.pinged = None;
+    }
+
+    /// The next liveness event and when it is due.
+    pub(super) fn next(&self, config: &Timing) -> Option<(Instant, Due)> {
+        let mut next: Option<(Instant, Due)> = None;
+        let mut consider = |at: Instant, due: Due| {
+            if next.as_ref().is_none_or(|(t, _)| at < *t) {
+                next = Some((at, due));
+            }
+        };
+        if let Some(interval) = config.ping_interval() {
+            match self.pinged {
+                Some(sent) => consider(sent + config.pong_timeout(), Due::Dead),
+                None => consider(self.heard + interval, Due::Ping),
+            }
+        }
+        if let Some(idle) = config.idle_timeout() {
+            consider(self.data + idle, Due::Idle);
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(ping: Option<u64>, idle: Option<u64>) -> Timing {
+        Timing::of(&ConnConfig {
+            ping_interval: ping.map(Duration::from_secs),
+            pong_timeout: Duration::from_secs(5),
+            idle_timeout: idle.map(Duration::from_secs),
+            ..ConnConfig::default()
+        })
+    }
+
+    #[test]
+    fn durations_round_up_to_milliseconds_and_zero_means_off() {
+        assert_eq!(millis(Duration::from_micros(1)), 1);
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), u32::MAX);
+        let t = timing(None, None);
+        assert_eq!(t.ping_interval(), None);
+        assert_eq!(t.idle_timeout(), None);
+        assert_eq!(t.pong_timeout(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_ping_is_due_after_the_interval_then_the_peer_is_dead_after_the_timeout() {
+        let t0 = Instant::now();
+        let mut clocks = Clocks::started(t0);
+        let t = timing(Some(30), None);
+        assert_eq!(
+            clocks.next(&t),
+            Some((t0 + Duration::from_secs(30), Due::Ping))
+        );
+        clocks.pinged = Some(t0 + Duration::from_secs(30));
+        assert_eq!(
+            clocks.next(&t),
+            Some((t0 + Duration::from_secs(35), Due::Dead))
+        );
+        clocks.heard(t0 + Duration::from_secs(31));
+        assert_eq!(
+            clocks.next(&t),
+            Some((t0 + Duration::from_secs(61), Due::Ping))
+        );
+    }
+
+    #[test]
+    fn the_earliest_of_ping_and_idle_wins() {
+        let t0 = Instant::now();
+        let clocks = Clocks::started(t0);
+        assert_eq!(
+            clocks.next(&timing(Some(30), Some(10))),
+            Some((t0 + Duration::from_secs(10), Due::Idle))
+        );
+        assert_eq!(clocks.next(&timing(None, None)), None);
+    }
+}

@@ -1,0 +1,112 @@
+//! How credentials travel on the wire, as Goa puts them: the `Authorization`
+//! header (scheme word stripped on the server, `Bearer` added by the client),
+//! basic credentials, and a bearer token offered as a subprotocol by a browser.
+//! Generated handlers and clients call these.
+
+use axum::http::request::Parts;
+use base64::Engine;
+
+use crate::security::BEARER_PROTOCOL_PREFIX;
+
+/// Everything after the first space of a credential header (`Bearer x` -> `x`),
+/// or the whole value when it has no space.
+pub fn strip_scheme(value: &str) -> &str {
+    match value.split_once(' ') {
+        Some((_, rest)) => rest,
+        None => value,
+    }
+}
+
+/// The value a client sends for a token in `Authorization`: `Bearer <token>`
+/// unless the token already names its scheme.
+pub fn bearer(token: &str) -> String {
+    if token.contains(' ') {
+        token.to_owned()
+    } else {
+        format!("Bearer {token}")
+    }
+}
+
+/// Moves a bearer token offered as a subprotocol (`nagare.bearer.<token>`) into
+/// `Authorization: Bearer <token>`, unless that header is already set. The token is
+/// removed from the offered protocols, so it is never echoed back.
+pub fn token_from_subprotocol(parts: &mut Parts) {
+    use axum::http::{header, HeaderValue};
+    let offered = crate::ws::offered_protocols(&parts.headers);
+    let Some(token) = offered
+        .iter()
+        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX))
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let rest: Vec<&str> = offered
+        .iter()
+        .filter(|p| !p.starts_with(BEARER_PROTOCOL_PREFIX))
+        .map(String::as_str)
+        .collect();
+    parts.headers.remove(header::SEC_WEBSOCKET_PROTOCOL);
+    if !rest.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&rest.join(", ")) {
+            parts.headers.insert(header::SEC_WEBSOCKET_PROTOCOL, v);
+        }
+    }
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            parts.headers.insert(header::AUTHORIZATION, v);
+        }
+    }
+}
+
+/// User name and password of an `Authorization: Basic` header, if present and
+/// well formed.
+pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// The `Authorization` value for basic credentials.
+pub(crate) fn basic_header(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripping_keeps_what_follows_the_first_space() {
+        assert_eq!(strip_scheme("Bearer abc"), "abc");
+        assert_eq!(strip_scheme("jwt abc"), "abc");
+        assert_eq!(strip_scheme("abc"), "abc");
+        assert_eq!(bearer("abc"), "Bearer abc");
+        assert_eq!(bearer("Bearer abc"), "Bearer abc");
+    }
+
+    #[test]
+    fn basic_round_trip() {
+        let (parts, _) = axum::http::Request::builder()
+            .header("Authorization", basic_header("goa", "rocks:!"))
+            .body(())
+            .map(|r| r.into_parts())
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            basic_credentials(&parts),
+            Some(("goa".to_owned(), "rocks:!".to_owned()))
+        );
+    }
+}

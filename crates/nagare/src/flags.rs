@@ -1,0 +1,187 @@
+//! Command-line flags for the connection settings a service binary exposes
+//! (feature `cli`): limits, heartbeats, compression, origins, with `--help`
+//! text that says what each does.
+//!
+//! ```no_run
+//! use clap::Parser;
+//!
+//! /// My service.
+//! #[derive(Parser)]
+//! struct Args {
+//!     #[command(flatten)]
+//!     conn: nagare::flags::ConnFlags,
+//! }
+//!
+//! let args = Args::parse();
+//! let mut options = nagare::ServerOptions::new();
+//! args.conn.apply(&mut options.conn);
+//! ```
+//!
+//! The flags set the server-wide settings ([`ServerOptions::conn`](crate::ServerOptions::conn));
+//! an endpoint whose design sets one of them in its `ws` block keeps the
+//! design's value.
+
+use std::time::Duration;
+
+use crate::conn::ConnConfig;
+use crate::origin::OriginPolicy;
+
+/// The connection flags of a service binary.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ConnFlags {
+    /// Compress messages with permessage-deflate for clients that offer it, at this
+    /// zlib level (0-9; 1 when given without a value). Off by default.
+    #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub compression: Option<u32>,
+    /// Largest message accepted, in bytes; a larger one closes the connection
+    /// with 1009 [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Ping a peer not heard from for this long (`250ms`, `30s`, `2m`; `off`
+    /// turns heartbeats off) [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_optional_duration)]
+    pub ping_interval: Option<OptionalDuration>,
+    /// Close a peer that sends nothing this long after a ping [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub pong_timeout: Option<Duration>,
+    /// Close connections without a data message either way for this long
+    /// (`off` keeps them) [default: off].
+    #[arg(long, value_name = "DURATION", value_parser = parse_optional_duration)]
+    pub idle_timeout: Option<OptionalDuration>,
+    /// Messages queued for a peer before its send queue counts as full
+    /// [default: 64].
+    #[arg(long, value_name = "MESSAGES")]
+    pub outbound_queue: Option<usize>,
+    /// Browser origins allowed to connect (exact, `https://*.example.com`, or
+    /// `*` for any); repeat for several. Default: same origin only.
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    pub origins: Vec<String>,
+}
+
+/// Messages shorter than this go uncompressed with `--compression`: deflating
+/// them costs more than it saves.
+const UNCOMPRESSED_BELOW: usize = 256;
+
+/// A duration, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionalDuration(pub Option<Duration>);
+
+impl ConnFlags {
+    /// Applies the flags that were given to `config`.
+    pub fn apply(&self, config: &mut ConnConfig) {
+        if let Some(level) = self.compression {
+            config.enable_compression(level, UNCOMPRESSED_BELOW);
+        }
+        if let Some(bytes) = self.max_message_bytes {
+            config.ws.max_message_size = bytes;
+            config.ws.max_frame_size = bytes;
+        }
+        if let Some(OptionalDuration(d)) = self.ping_interval {
+            config.ping_interval = d;
+        }
+        if let Some(d) = self.pong_timeout {
+            config.pong_timeout = d;
+        }
+        if let Some(OptionalDuration(d)) = self.idle_timeout {
+            config.idle_timeout = d;
+        }
+        if let Some(n) = self.outbound_queue {
+            config.outbound_queue = n;
+        }
+        if self.origins.iter().any(|o| o == "*") {
+            config.origins = OriginPolicy::Any;
+        } else if !self.origins.is_empty() {
+            config.origins = OriginPolicy::Allow(self.origins.clone());
+        }
+    }
+}
+
+/// `250ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (250ms, 30s, 2m, 1h)"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        other => Err(format!("unknown unit {other:?} (ms, s, m or h)")),
+    }
+}
+
+/// A duration, or `off`.
+fn parse_optional_duration(text: &str) -> Result<OptionalDuration, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(OptionalDuration(None));
+    }
+    parse_duration(text).map(|d| OptionalDuration(Some(d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Args {
+        #[command(flatten)]
+        conn: ConnFlags,
+    }
+
+    fn parse(args: &[&str]) -> Result<ConnConfig, clap::Error> {
+        let args = Args::try_parse_from(std::iter::once("bin").chain(args.iter().copied()))?;
+        let mut config = ConnConfig::default();
+        args.conn.apply(&mut config);
+        Ok(config)
+    }
+
+    #[test]
+    fn flags_set_what_they_say_and_nothing_else() {
+        let config = parse(&[
+            "--max-message-bytes",
+            "100",
+            "--ping-interval",
+            "250ms",
+            "--idle-timeout",
+            "2m",
+            "--origin",
+            "https://app.example.com",
+        ])
+        .expect("valid flags");
+        assert_eq!(config.ws.max_message_size, 100);
+        assert_eq!(config.ping_interval, Some(Duration::from_millis(250)));
+        assert_eq!(config.idle_timeout, Some(Duration::from_secs(120)));
+        assert_eq!(
+            config.origins,
+            OriginPolicy::Allow(vec!["https://app.example.com".into()])
+        );
+        assert_eq!(config.outbound_queue, ConnConfig::default().outbound_queue);
+        let off = parse(&["--ping-interval", "off", "--origin", "*"]).expect("valid flags");
+        assert_eq!(off.ping_interval, None);
+        assert_eq!(off.origins, OriginPolicy::Any);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_reason() {
+        let e = parse(&["--ping-interval", "soon"])
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("is not a duration")));
+        assert!(parse(&["--compression", "12"]).is_err());
+    }
+
+    #[cfg(feature = "compression")]
+    #[test]
+    fn compression_without_a_level_is_level_one() {
+        let config = parse(&["--compression"]).expect("valid flags");
+        assert_eq!(config.compression.map(|c| c.level), Some(1));
+    }
+}

@@ -1,0 +1,169 @@
+//! The settings a server shares across its endpoints, and serving a router with
+//! them until it is told to stop.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::conn::ConnConfig;
+use crate::server::listener::{nodelay, Listener};
+use crate::server::manager::ConnectionManager;
+use crate::server::EndpointName;
+
+/// Server-wide settings shared by every endpoint of a router.
+///
+/// ```no_run
+/// # async fn example(app: nagare::axum::Router) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// let mut options = nagare::server::ServerOptions::new();
+/// options.conn.ping_interval = Some(Duration::from_secs(15));
+/// // Settings for one endpoint, by the constant generated for it:
+/// // options.set_endpoint(chat::endpoints::ECHO, config);
+/// let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
+/// options.serve(listener, app, Duration::from_secs(10)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Settings of each connection.
+    pub conn: ConnConfig,
+    /// Cancelled to shut down: every connection is closed with 1001.
+    pub shutdown: CancellationToken,
+    /// Every connection task, so shutdown can wait for them.
+    pub tasks: TaskTracker,
+    /// The live connections, with their counters and handles to close them.
+    pub connections: ConnectionManager,
+    /// Settings for particular endpoints, set from code; they win over the
+    /// design's `ws` block and over `conn`.
+    endpoints: Arc<HashMap<EndpointName, ConnConfig>>,
+}
+
+/// What a graceful shutdown achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Connections still running when the deadline passed; they end when the
+    /// process does.
+    pub abandoned: usize,
+}
+
+impl ServerOptions {
+    /// Options with the defaults and a fresh shutdown token.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the connection settings of one endpoint (a constant of the service's
+    /// generated `endpoints` module), overriding `conn` and the design's `ws`
+    /// block for it.
+    pub fn set_endpoint(&mut self, endpoint: EndpointName, config: ConnConfig) -> &mut Self {
+        Arc::make_mut(&mut self.endpoints).insert(endpoint, config);
+        self
+    }
+
+    /// The settings of an endpoint: the ones set from code if any, else `conn`
+    /// with `design` (the design's `ws` block, applied by generated code) on top.
+    pub fn endpoint_config(
+        &self,
+        endpoint: EndpointName,
+        design: impl FnOnce(&mut ConnConfig),
+    ) -> ConnConfig {
+        match self.endpoints.get(&endpoint) {
+            Some(c) => c.clone(),
+            None => {
+                let mut c = self.conn.clone();
+                design(&mut c);
+                c
+            }
+        }
+    }
+
+    /// Stops the server's connections: no new upgrades are served, each
+    /// connection is asked to close with 1001 `server shutting down`, service
+    /// methods see their streams end, and this waits up to `deadline` for all of
+    /// them. Call it once the HTTP listener has stopped accepting; [`serve`](Self::serve)
+    /// does both.
+    pub async fn shutdown_gracefully(&self, deadline: Duration) -> ShutdownReport {
+        self.shutdown.cancel();
+        self.tasks.close();
+        if tokio::time::timeout(deadline, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = self.tasks.len(),
+                "shutdown deadline passed with connections still open"
+            );
+        }
+        ShutdownReport {
+            abandoned: self.tasks.len(),
+        }
+    }
+
+    /// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM, from a task of its own
+    /// that ends with the shutdown however it comes.
+    pub fn shutdown_on_signal(&self) {
+        let stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = shutdown_signal() => {
+                    tracing::info!("shutting down: closing every connection with 1001");
+                    stop.cancel();
+                }
+                () = stop.cancelled() => {}
+            }
+        });
+    }
+
+    /// What a service binary does with its router: serves `app` on `listener`
+    /// (TCP, or TLS when the listener has a TLS configuration) until SIGINT or
+    /// SIGTERM, or until `shutdown` is cancelled; then stops accepting, closes
+    /// every connection with 1001 and waits up to `deadline` for them
+    /// ([`shutdown_gracefully`](Self::shutdown_gracefully)). Connections know
+    /// their peer's address ([`ConnectionManager::list`]).
+    pub async fn serve(
+        &self,
+        listener: Listener,
+        app: axum::Router,
+        deadline: Duration,
+    ) -> std::io::Result<ShutdownReport> {
+        self.shutdown_on_signal();
+        #[cfg(feature = "tls")]
+        if let Some(tls) = listener.tls {
+            let std = listener.tcp.into_std()?;
+            crate::tls::serve(std, app, tls, self.shutdown.clone()).await?;
+            return Ok(self.shutdown_gracefully(deadline).await);
+        }
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(nodelay(listener.tcp), app)
+            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
+            .await?;
+        Ok(self.shutdown_gracefully(deadline).await)
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what service binaries wait
+/// for before [`ServerOptions::shutdown_gracefully`].
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

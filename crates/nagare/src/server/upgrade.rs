@@ -1,0 +1,287 @@
+//! Serving streaming endpoints: the upgrade, the connection task, and how a service
+//! method's outcome becomes a close frame.
+//!
+//! Generated routers call [`upgrade`] once the initial payload is decoded and
+//! validated, so every error up to that point is an HTTP response. The service
+//! method then runs in the connection's task, next to the connection driver:
+//!
+//! - the method returns `Ok(())`: queued messages are written, then close 1000
+//!   `server closing connection`;
+//! - the method returns an error: close with the error's code and reason (see
+//!   [`crate::close`]), never silently;
+//! - the connection goes away first: the method's handles fail, and the method gets
+//!   `ConnConfig::cancel_grace` to finish before it is dropped;
+//! - the server shuts down: close 1001, then as above.
+
+use std::future::Future;
+
+use axum::http::{request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::close::{CloseCode, ErrorKind, SERVER_CLOSING};
+use crate::conn::{self, Conn, ConnConfig, ConnStats, Side};
+use crate::error::{chain, GoaError, StreamError};
+use crate::resume::Sequencer;
+use crate::server::manager::ConnectionManager;
+use crate::server::{EndpointName, ServerOptions};
+use crate::ws::{self, CloseFrame};
+
+/// How a service error ends a stream. Generated error enums implement it; so does
+/// [`StreamError`].
+pub trait StreamFailure {
+    /// The close frame sent to the client (code and a short reason that must not
+    /// reveal internals).
+    fn close_frame(&self) -> CloseFrame;
+}
+
+impl StreamFailure for StreamError {
+    fn close_frame(&self) -> CloseFrame {
+        StreamError::close_frame(self)
+    }
+}
+
+/// Answers an upgrade request: checks the handshake, returns the 101 response (with
+/// `headers`, e.g. `Goa-View`), and spawns the connection task that runs `method`.
+///
+/// A request that is not a valid WebSocket handshake gets an HTTP error with Goa's
+/// error body and `method` is not called.
+pub fn upgrade<F, Fut, E>(
+    parts: &mut Parts,
+    options: &ServerOptions,
+    endpoint: EndpointName,
+    headers: HeaderMap,
+    method: F,
+) -> Response
+where
+    F: FnOnce(Conn) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: StreamFailure + std::error::Error + Send + 'static,
+{
+    let config = options.endpoint_config(endpoint, |_| {});
+    if let Some(refusal) = check_origin(parts, &config) {
+        return refusal;
+    }
+    accept(parts, options, config, endpoint, headers, method)
+}
+
+/// [`upgrade`] for generated handlers: the endpoint's settings already resolved
+/// (with the design's `ws` block), the origin already checked with
+/// [`check_origin`] (they check it first, before decoding or authenticating), and
+/// the result view chosen before the upgrade, sent back in `Goa-View`.
+pub fn upgrade_with<F, Fut, E>(
+    parts: &mut Parts,
+    options: &ServerOptions,
+    config: ConnConfig,
+    endpoint: EndpointName,
+    view: Option<&'static str>,
+    method: F,
+) -> Response
+where
+    F: FnOnce(Conn) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: StreamFailure + std::error::Error + Send + 'static,
+{
+    let mut headers = HeaderMap::new();
+    if let Some(view) = view {
+        headers.insert("goa-view", HeaderValue::from_static(view));
+    }
+    accept(parts, options, config, endpoint, headers, method)
+}
+
+/// Checks the handshake, answers 101 with `headers` and spawns the connection
+/// task; a refusal is an HTTP error with Goa's body.
+fn accept<F, Fut, E>(
+    parts: &mut Parts,
+    options: &ServerOptions,
+    config: ConnConfig,
+    endpoint: EndpointName,
+    headers: HeaderMap,
+    method: F,
+) -> Response
+where
+    F: FnOnce(Conn) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: StreamFailure + std::error::Error + Send + 'static,
+{
+    if options.shutdown.is_cancelled() {
+        handshake_failed("shutting_down");
+        return GoaError {
+            temporary: true,
+            ..GoaError::new("unavailable", "the server is shutting down")
+        }
+        .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let handshake = match ws::accept_with(parts, &config.subprotocols, config.require_subprotocol) {
+        Ok(h) => h,
+        Err(e) => {
+            handshake_failed("bad_handshake");
+            let mut res =
+                GoaError::new("bad_request", e.to_string()).into_response_with(e.status());
+            res.headers_mut().extend(e.headers());
+            return res;
+        }
+    };
+    #[cfg(feature = "compression")]
+    let handshake = {
+        let mut handshake = handshake;
+        if let Some(c) = config.compression {
+            if ws::offers_deflate(&parts.headers) {
+                handshake.accept_deflate(c);
+                metrics::counter!("nagare_compressed_connections_total").increment(1);
+            }
+        }
+        handshake
+    };
+    let sequencer = Sequencer::from_handshake(&parts.headers, handshake.protocol.as_deref());
+    let response = handshake.response(headers);
+    // Boxed: the task keeps room for what it captures for its whole life, and the
+    // configuration is only needed at the start.
+    let cx = Box::new(ConnContext {
+        config,
+        shutdown: options.shutdown.clone(),
+        manager: options.connections.clone(),
+        endpoint,
+        sequencer,
+        remote: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0),
+    });
+    let span = tracing::info_span!(
+        "ws",
+        service = endpoint.service,
+        method = endpoint.method,
+        conn = tracing::field::Empty
+    );
+    options.tasks.spawn(
+        async move {
+            match handshake.into_socket(cx.config.ws).await {
+                Ok(socket) => serve(socket, cx, method).await,
+                Err(e) => {
+                    handshake_failed("hand_over");
+                    tracing::debug!(error = %e, "upgrade hand-over failed");
+                }
+            }
+        }
+        .instrument(span),
+    );
+    response
+}
+
+fn handshake_failed(reason: &'static str) {
+    metrics::counter!("nagare_handshake_failures_total", "reason" => reason).increment(1);
+}
+
+/// What a connection task needs besides its socket and method.
+struct ConnContext {
+    config: ConnConfig,
+    shutdown: CancellationToken,
+    manager: ConnectionManager,
+    endpoint: EndpointName,
+    /// Numbering state when the client speaks `nagare.v1`.
+    sequencer: Option<Box<Sequencer>>,
+    remote: Option<std::net::SocketAddr>,
+}
+
+async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: Box<ConnContext>, method: F)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: FnOnce(Conn) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: StreamFailure + std::error::Error + 'static,
+{
+    let ConnContext {
+        config,
+        shutdown,
+        manager,
+        endpoint,
+        sequencer,
+        remote,
+    } = *cx;
+    let stats = std::sync::Arc::new(ConnStats::default());
+    let (mut conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
+    conn.sequencer = sequencer;
+    // Keep only what the rest of the connection's life needs.
+    let close_bound = config.close_timeout + config.write_timeout;
+    let cancel_grace = config.cancel_grace;
+    drop(config);
+    let control = conn.outbound.clone();
+    let registration =
+        manager.register(endpoint, remote, control.clone(), conn.gone.clone(), stats);
+    tracing::Span::current().record("conn", registration.id);
+    let labels = [("service", endpoint.service), ("method", endpoint.method)];
+    metrics::counter!("nagare_connections_opened_total", &labels).increment(1);
+    let active = metrics::gauge!("nagare_connections_active", &labels);
+    active.increment(1.0);
+    let handler = method(conn);
+    tokio::pin!(driver, handler);
+    let mut shutting_down = false;
+    let outcome = loop {
+        tokio::select! {
+            r = &mut handler => break Some(r),
+            () = &mut driver => break None,
+            () = shutdown.cancelled(), if !shutting_down => {
+                shutting_down = true;
+                let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
+                let _ = control.close(frame);
+            }
+        }
+    };
+    let reason = match (&outcome, shutting_down) {
+        (_, true) => "shutdown",
+        (Some(Ok(())), _) => "done",
+        (Some(Err(_)), _) => "error",
+        (None, _) => "peer",
+    };
+    metrics::counter!("nagare_connections_closed_total", "service" => endpoint.service, "method" => endpoint.method, "reason" => reason).increment(1);
+    match outcome {
+        Some(result) => {
+            let frame = match &result {
+                Ok(()) => CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING),
+                Err(e) => {
+                    let frame = e.close_frame();
+                    let kind = ErrorKind::of_close_code(frame.code);
+                    tracing::info!(error = %chain(e), code = frame.code, kind = kind.as_str(), "service method failed");
+                    metrics::counter!("nagare_errors_total", "kind" => kind.as_str()).increment(1);
+                    frame
+                }
+            };
+            // The close frame goes behind the messages already queued, while the
+            // driver keeps writing them.
+            let _ = control.close(frame);
+            drop(control);
+            if tokio::time::timeout(close_bound, &mut driver)
+                .await
+                .is_err()
+            {
+                tracing::debug!("peer did not complete the closing handshake in time");
+            }
+        }
+        None => match tokio::time::timeout(cancel_grace, &mut handler).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %chain(&e), "service method ended after the connection")
+            }
+            Err(_) => tracing::debug!("service method cancelled: connection gone"),
+        },
+    }
+    active.decrement(1.0);
+    drop(registration);
+}
+
+/// The refusal of a browser origin the endpoint does not allow (`403` with Goa's
+/// error body), or `None` when it may proceed. Generated handlers call it first,
+/// before decoding or authenticating.
+pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
+    config.origins.check(parts).err().map(|origin| {
+        tracing::info!(%origin, "refused origin");
+        handshake_failed("origin");
+        GoaError::new(
+            "forbidden_origin",
+            format!("origin {origin:?} is not allowed"),
+        )
+        .into_response_with(StatusCode::FORBIDDEN)
+    })
+}

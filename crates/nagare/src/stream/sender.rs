@@ -1,0 +1,323 @@
+//! The sending half of a connection: typed messages in, encoded frames queued
+//! for the driver, numbered on a `nagare.v1` connection.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Sink;
+use tokio_util::sync::CancellationToken;
+
+use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
+use crate::conn::{Conn, Keepalive, OutboundSender, Priority, Side};
+use crate::error::StreamError;
+use crate::message::{to_frame, Message};
+use crate::resume::{self, Entry, ReplayLog, Sequencer};
+use crate::stream::ViewName;
+use crate::ws::{CloseFrame, Data, TextBytes};
+
+/// Sends typed messages on a connection.
+pub struct StreamSender<T> {
+    tx: OutboundSender,
+    side: Side,
+    closed: bool,
+    view: Option<ViewName>,
+    gone: CancellationToken,
+    /// Numbering of a server stream whose client speaks `nagare.v1`.
+    seq: Option<Box<Sequencer>>,
+    _keepalive: Keepalive,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: Message> StreamSender<T> {
+    pub(super) fn new(
+        conn: &Conn,
+        side: Side,
+        view: Option<ViewName>,
+        seq: Option<Box<Sequencer>>,
+        keepalive: Keepalive,
+    ) -> Self {
+        StreamSender {
+            tx: conn.outbound.clone(),
+            side,
+            closed: false,
+            view,
+            gone: conn.gone.clone(),
+            seq,
+            _keepalive: keepalive,
+            _type: PhantomData,
+        }
+    }
+
+    /// Queues one message at normal priority; when the outbound queue is full,
+    /// does what `ConnConfig::slow_consumer` says (wait, drop the oldest queued
+    /// message, or disconnect the peer).
+    ///
+    /// The message is encoded before this returns, so the future borrows only the
+    /// sender (`T` need not be `Sync` to send from a spawned task). Cancel safe: if
+    /// the future is dropped, the message was either queued whole or not at all.
+    pub fn send(&mut self, msg: &T) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        self.send_with_priority(msg, Priority::Normal)
+    }
+
+    /// Queues one message with a priority: it overtakes queued messages of lower
+    /// priority and keeps its order among messages of its own (see
+    /// [`Priority`] for the anti-starvation rule). On a `nagare.v1`
+    /// connection messages are numbered, so they keep their order and the
+    /// priority is ignored.
+    pub fn send_with_priority(
+        &mut self,
+        msg: &T,
+        priority: Priority,
+    ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
+        let frame = if self.closed {
+            Err(StreamError::StreamClosed)
+        } else {
+            self.encode(msg)
+        };
+        async move {
+            let frame = frame?;
+            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+            self.push_encoded(frame, priority)
+        }
+    }
+
+    /// The frame for `msg`: plain, or in its envelope with the number it will get
+    /// (numbers are only used up when a frame is queued, so a cancelled send
+    /// leaves no gap).
+    fn encode(&self, msg: &T) -> Result<Data, StreamError> {
+        let view = self.view.as_deref();
+        match &self.seq {
+            Some(sq) => resume::data_frame(sq.next, msg, view),
+            None => to_frame(msg, view),
+        }
+        .map_err(StreamError::from)
+    }
+
+    /// The frame for a replay log's entry: without a view, the entry's shared
+    /// plain frame (wrapped in an envelope on a `nagare.v1` connection) rather
+    /// than an encoding of its own.
+    fn encode_entry(&self, entry: &Entry<T>) -> Result<Data, StreamError> {
+        let shared = match self.view {
+            None => entry.plain_frame(),
+            Some(_) => None,
+        };
+        let Some(plain) = shared else {
+            return self.encode(&entry.msg);
+        };
+        match &self.seq {
+            Some(sq) => resume::wrap_frame(sq.next, plain).map_err(StreamError::from),
+            None => Ok(Data::Text(plain.clone())),
+        }
+    }
+
+    /// Queues an encoded frame; on a `nagare.v1` connection, after the position
+    /// frame if this is the first.
+    fn push_encoded(&mut self, frame: Data, priority: Priority) -> Result<(), StreamError> {
+        let Some(sq) = self.seq.as_deref_mut() else {
+            return self
+                .tx
+                .push(frame, priority)
+                .map_err(|_| StreamError::StreamClosed);
+        };
+        if !sq.started {
+            // Numbers made up by this connection mean nothing to a later one.
+            if let Some(p) = &sq.offered {
+                return Err(StreamError::TooFarBehind(format!(
+                    "this stream keeps no replay log, so it cannot resume after {}",
+                    p.seq
+                )));
+            }
+            let epoch = resume::new_epoch();
+            self.tx
+                .push(resume::position_frame(&epoch, 0), Priority::Normal)
+                .map_err(|_| StreamError::StreamClosed)?;
+            sq.started = true;
+        }
+        self.tx
+            .push(frame, Priority::Normal)
+            .map_err(|_| StreamError::StreamClosed)?;
+        sq.next += 1;
+        Ok(())
+    }
+
+    /// Sends the messages of a replay log: first what the client missed (when it
+    /// resumes from a point the log still keeps), then every message published,
+    /// until the client leaves (`Ok`) or the log is closed (`Ok`, and returning
+    /// ends the stream with 1000).
+    ///
+    /// On a `nagare.v1` connection each message carries its number in the log;
+    /// a client whose resume point the log cannot serve, or that falls so far
+    /// behind that the log overtakes it, gets [`StreamError::TooFarBehind`]
+    /// (close 4010 when the method returns it). Plain Goa clients get the
+    /// messages published from now on, unnumbered. Call it before any `send`.
+    pub async fn follow(&mut self, log: &ReplayLog<T>) -> Result<(), StreamError>
+    where
+        T: Sync,
+    {
+        let mut cursor = {
+            // Taken, not cloned: nothing after the start needs the offer.
+            let from = match self.seq.as_deref_mut() {
+                Some(sq) if sq.started => {
+                    return Err(StreamError::Misuse(
+                        "follow() must come before any send() on a resumable stream",
+                    ))
+                }
+                Some(sq) => sq.offered.take(),
+                None => None,
+            };
+            log.cursor(from.as_ref())?
+        };
+        if self.seq.is_some() {
+            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+            let position = cursor.position();
+            self.tx
+                .push(
+                    resume::position_frame(cursor.epoch(), position),
+                    Priority::Normal,
+                )
+                .map_err(|_| StreamError::StreamClosed)?;
+            if let Some(sq) = self.seq.as_deref_mut() {
+                sq.started = true;
+                sq.next = position + 1;
+            }
+        }
+        // One poll function rather than a `select!` of futures: an idle follower
+        // (most of them) then holds only its cursor and the frame it is about to
+        // queue, and waits as one waker in the log and one in the queue.
+        let mut pending: Option<Data> = None;
+        std::future::poll_fn(|cx| loop {
+            if let Some(frame) = pending.take() {
+                match self.poll_reserve(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if self.push_encoded(frame, Priority::Normal).is_err() {
+                            // Closing: the client is leaving.
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                    Poll::Pending => {
+                        pending = Some(frame);
+                        return Poll::Pending;
+                    }
+                }
+            }
+            match cursor.poll_entry(cx) {
+                Poll::Ready(Ok(Some((_, entry)))) => pending = Some(self.encode_entry(&entry)?),
+                Poll::Ready(Ok(None)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                // Nothing to send: wait for a message, or for the client to
+                // leave (woken when the driver ends).
+                Poll::Pending => {
+                    return match self.tx.poll_closed(cx) {
+                        Poll::Ready(()) => Poll::Ready(Ok(())),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// The view messages are rendered with (`None` for types without views).
+    pub fn view(&self) -> Option<&str> {
+        self.view.as_deref()
+    }
+
+    /// Ends this side's stream. On the server: close frame 1000 `server closing
+    /// connection` after the queued messages. On the client: the JSON `null`
+    /// that ends the client stream, after every queued message (the server may
+    /// still send). Closing twice is not an error.
+    pub async fn close(&mut self) -> Result<(), StreamError> {
+        self.finish()
+    }
+
+    /// Leaves the connection: close 1000 `client closing connection` after the
+    /// queued messages (a client ending a server stream, where there is no
+    /// client stream to end with `null`).
+    pub(super) fn leave(&mut self) -> Result<(), StreamError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        self.tx
+            .close(CloseFrame::new(CloseCode::NORMAL, CLIENT_CLOSING))
+            .map_err(|_| StreamError::StreamClosed)
+    }
+
+    fn finish(&mut self) -> Result<(), StreamError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.closed = true;
+        let queued = match self.side {
+            Side::Server => self
+                .tx
+                .close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
+            Side::Client => self.tx.push_last(Data::Text(TextBytes::from("null\n"))),
+        };
+        queued.map_err(|_| StreamError::StreamClosed)
+    }
+
+    /// Resolves when the connection is gone (peer left, failure, or closed).
+    /// Server methods waiting on outside events select on it to stop early.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.gone.clone().cancelled_owned()
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.gone.is_cancelled()
+    }
+
+    /// Messages queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// The most messages ever queued at once on this connection.
+    pub fn queue_high_water(&self) -> usize {
+        self.tx.high_water()
+    }
+
+    /// Messages dropped because the queue was full (`SlowConsumer::DropOldest`).
+    pub fn dropped(&self) -> u64 {
+        self.tx.dropped()
+    }
+
+    fn poll_reserve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        if self.closed {
+            return Poll::Ready(Err(StreamError::StreamClosed));
+        }
+        self.tx
+            .poll_ready(cx)
+            .map_err(|_| StreamError::StreamClosed)
+    }
+
+    fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
+        let frame = self.encode(msg)?;
+        self.push_encoded(frame, Priority::Normal)
+    }
+}
+
+impl<T: Message> Sink<T> for StreamSender<T> {
+    type Error = StreamError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        self.get_mut().poll_reserve(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), StreamError> {
+        self.get_mut().start_send_inner(&item)
+    }
+
+    /// Queued messages are the driver's to write; there is nothing to flush here.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        Poll::Ready(self.get_mut().finish())
+    }
+}
