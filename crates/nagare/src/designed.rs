@@ -210,7 +210,7 @@ pub fn from_stream<E: ServiceError>(error: StreamError) -> E {
 pub fn http_response<E: ServiceError>(error: &E, statuses: &[(&str, u16)]) -> Response {
     match error.shape() {
         Shape::Designed { name, value } => {
-            crate::server::response::designed_error(name, value, statuses)
+            crate::server::response::designed_error(name, value.json(), value.message(), statuses)
         }
         _ => crate::server::response::internal_error(error),
     }

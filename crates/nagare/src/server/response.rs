@@ -4,7 +4,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::designed::AnyDesigned;
 use crate::error::{chain, GoaError, ValidationError};
 use crate::message::Message;
 
@@ -12,9 +11,12 @@ use crate::message::Message;
 /// `Goa-Error: <name>` header and the error value's JSON (a bare JSON string for
 /// string errors). An error with no mapped status gets Goa's default: 400 and the
 /// six-key error body.
+///
+/// `json` is the value's JSON, `message` what a peer reads of it.
 pub(crate) fn designed_error(
     name: &str,
-    value: &dyn AnyDesigned,
+    json: Vec<u8>,
+    message: String,
     statuses: &[(&str, u16)],
 ) -> Response {
     let status = statuses
@@ -22,9 +24,9 @@ pub(crate) fn designed_error(
         .find(|(n, _)| *n == name)
         .and_then(|(_, s)| StatusCode::from_u16(*s).ok());
     let Some(status) = status else {
-        return GoaError::new(name, value.message()).into_response();
+        return GoaError::new(name, message).into_response();
     };
-    let mut body = value.json();
+    let mut body = json;
     body.push(b'\n');
     let mut res = (status, body).into_response();
     let headers = res.headers_mut();
