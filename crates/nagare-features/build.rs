@@ -3,5 +3,7 @@ mod design;
 
 fn main() {
     println!("cargo:rerun-if-changed=design.rs");
-    nagare_codegen::Builder::new().build_script(&design::design());
+    nagare_codegen::Builder::new()
+        .cli(true)
+        .build_script(&design::design());
 }

@@ -2,8 +2,10 @@
 //! path parameters, headers with wire names, cookies, arrays, defaults, every
 //! format, patterns, enums, nested types, designed errors, a service path prefix,
 //! client streaming with a final collection result, a bidirectional method whose
-//! result has views, and a resumable bidirectional method keyed by a path
-//! parameter.
+//! result has views, a resumable bidirectional method keyed by a path
+//! parameter, an error of an object type, integer bounds past 2^53, and types
+//! named like the generated code's own items (`State`, `Client`, `Command`,
+//! `Arg`, `CliError`), which generated code names by path.
 
 use nagare_design::*;
 
@@ -32,6 +34,36 @@ pub fn design() -> Api {
             v.attribute("sensor_id").attribute("value");
         });
     });
+    let rejection = type_("Rejection", |t| {
+        t.description("Why a message was turned down.");
+        t.attribute(
+            "reason",
+            STRING,
+            "What was wrong, in as many words as it takes",
+        );
+        t.attribute("code", INT, "A number for it");
+        t.required(["reason", "code"]);
+    });
+    // Named like the server's, client's and command line's own items.
+    let arg = type_("Arg", |t| {
+        t.attribute("name", STRING, "The argument's name");
+    });
+    let command = type_("Command", |t| {
+        t.attribute("line", STRING, "The command line");
+        t.attribute("args", array_of(&arg), "Its arguments");
+    });
+    let client = type_("Client", |t| {
+        t.attribute("id", STRING, "Which client");
+    });
+    let cli_error = type_("CliError", |t| {
+        t.attribute("message", STRING, "What went wrong");
+    });
+    let state = type_("State", |t| {
+        t.description("What a sensor's installation was last told.");
+        t.attribute("client", &client, "Who told it");
+        t.attribute("last", &command, "What it was told");
+        t.attribute("error", &cli_error, "What failed, if anything");
+    });
     api("features", |a| {
         a.jwt_security("jwt", |s| {
             s.scope("sensors:read", "Read readings");
@@ -43,6 +75,7 @@ pub fn design() -> Api {
             s.description("Sensors in rooms.");
             s.path("/v1");
             s.error("not_found", STRING, "The room does not exist");
+            s.error("rejected", &rejection, "The message was turned down");
             s.http(|h| {
                 h.error_response("not_found", 404);
             });
@@ -94,6 +127,8 @@ pub fn design() -> Api {
                     p.attribute("sensor_id", STRING, "").format(Format::Uuid);
                     p.attribute("offset", FLOAT64, "").minimum(-10).maximum(10);
                     p.attribute("note", STRING, "");
+                    // 2^53: the first integer an f64 cannot tell from its successor.
+                    p.attribute("serial", INT64, "Serial number").maximum(9_007_199_254_740_992_i64);
                     p.required(["key", "sensor_id", "offset"]);
                 });
                 m.error("forbidden", STRING, "The key is not accepted");
@@ -102,6 +137,17 @@ pub fn design() -> Api {
                         .header("key:X-Api-Key")
                         .response(204)
                         .error_response("forbidden", 403);
+                });
+            });
+            s.method("inspect", |m| {
+                m.description("What a sensor's installation was last told.");
+                m.payload(|p| {
+                    p.attribute("sensor_id", STRING, "").format(Format::Uuid);
+                    p.required(["sensor_id"]);
+                });
+                m.result_type(&state);
+                m.http(|h| {
+                    h.get("/sensors/{sensor_id}/state");
                 });
             });
             s.method("talk", |m| {

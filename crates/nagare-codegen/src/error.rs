@@ -34,6 +34,7 @@ pub(crate) fn render(service: &Service) -> TokenStream {
         let d = doc_or(e.description.as_deref(), "A designed error.");
         quote!(#d #v(#ty),)
     });
+    let names = designed.iter().map(|e| e.name.as_str());
     let shape_arms = designed.iter().map(|e| {
         let v = type_ident(&e.name);
         let n = &e.name;
@@ -109,6 +110,8 @@ pub(crate) fn render(service: &Service) -> TokenStream {
         }
 
         impl nagare::codegen::ServiceError for Error {
+            const DESIGNED: &'static [&'static str] = &[#(#names),*];
+
             fn shape(&self) -> nagare::codegen::Shape<'_> {
                 match self {
                     #(#shape_arms)*

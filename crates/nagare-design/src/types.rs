@@ -180,13 +180,13 @@ impl Type {
 }
 
 /// `array_of(T)`: a JSON array of `T`.
-pub fn array_of(elem: Type) -> Type {
-    Type::Array(Box::new(elem))
+pub fn array_of(elem: impl Into<Type>) -> Type {
+    Type::Array(Box::new(elem.into()))
 }
 
 /// `map_of(K, V)`: a JSON object from `K` (a string or integer type) to `V`.
-pub fn map_of(key: Type, value: Type) -> Type {
-    Type::Map(Box::new(key), Box::new(value))
+pub fn map_of(key: impl Into<Type>, value: impl Into<Type>) -> Type {
+    Type::Map(Box::new(key.into()), Box::new(value.into()))
 }
 
 /// `collection_of(R)`: an array of the result type `R` that is rendered with `R`'s

@@ -24,6 +24,15 @@ impl Sensors {
     }
 }
 
+/// A designed error of an object type, far longer than the 123 bytes a close
+/// reason holds.
+fn rejection() -> sensors::Rejection {
+    sensors::Rejection {
+        reason: "é".repeat(250),
+        code: 7,
+    }
+}
+
 fn tag(key: &str, value: impl ToString) -> Tag {
     Tag {
         key: key.into(),
@@ -106,6 +115,24 @@ impl sensors::Service for Sensors {
         Ok(())
     }
 
+    async fn inspect(
+        &self,
+        _payload: sensors::InspectPayload,
+    ) -> Result<sensors::State, sensors::Error> {
+        Ok(sensors::State {
+            client: Some(sensors::Client {
+                id: Some("c1".into()),
+            }),
+            last: Some(sensors::Command {
+                line: Some("calibrate".into()),
+                args: Some(vec![sensors::Arg {
+                    name: Some("offset".into()),
+                }]),
+            }),
+            error: None,
+        })
+    }
+
     async fn talk(
         &self,
         payload: sensors::TalkPayload,
@@ -115,13 +142,16 @@ impl sensors::Service for Sensors {
         let (mut tx, mut rx) = stream.split();
         let hearing = async {
             while let Some(line) = rx.recv().await? {
+                if line.text == "reject" {
+                    return Err(sensors::Error::Rejected(rejection()));
+                }
                 log.publish(sensors::TalkResult {
                     room: payload.room.clone(),
                     text: line.text,
                 });
             }
             // The client is done talking; it keeps listening until it leaves.
-            std::future::pending::<Result<(), StreamError>>().await
+            std::future::pending::<Result<(), sensors::Error>>().await
         };
         // Following starts first, so this client's own lines come back to it.
         tokio::select! {
@@ -139,6 +169,9 @@ impl sensors::Service for Sensors {
     ) -> Result<(), sensors::Error> {
         let (mut tx, mut rx) = stream.split();
         while let Some(r) = rx.recv().await? {
+            if r.unit.as_deref() == Some("F") {
+                return Err(sensors::Error::Rejected(rejection()));
+            }
             tx.send(&r).await?;
         }
         Ok(())
@@ -361,7 +394,11 @@ fn validation_reports_every_failure_merged() {
 
 #[test]
 fn generated_code_is_stable() {
-    let code = nagare_codegen::render(&design::design()).expect("render");
+    // Exactly what build.rs generates.
+    let code = nagare_codegen::Builder::new()
+        .cli(true)
+        .render(&design::design())
+        .expect("render");
     insta::assert_snapshot!("features", code);
 }
 
@@ -405,6 +442,7 @@ async fn unary_post_with_an_api_key_header_and_a_json_body() {
             sensor_id: SENSOR.into(),
             offset: 1.5,
             note: None,
+            serial: None,
         };
         client.calibrate(&p).await.expect("calibrated");
         p.key = "k2".into();
@@ -578,4 +616,150 @@ async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
         assert_eq!(heard(&mut other_rx).await.text, "t2");
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_long_designed_error_arrives_whole_over_nagare_v1_and_named_everywhere_else() {
+    bounded(async {
+        let base = start().await;
+        let addr = base.trim_start_matches("http://").parse().expect("addr");
+
+        // nagare.v1 (a resumable stream): the error frame carries it whole.
+        let (mut tx, mut rx) = Client::new(&base)
+            .talk(&sensors::TalkPayload {
+                room: "hall".into(),
+            })
+            .await
+            .expect("talk")
+            .split();
+        tx.send(&line("reject")).await.expect("send");
+        let err = rx.recv().await.expect_err("the stream fails");
+        match sensors::Error::from(err) {
+            sensors::Error::Rejected(r) => assert_eq!(r, rejection()),
+            other => panic!("expected the whole rejection, got {other:?}"),
+        }
+
+        // A plain nagare client: the close reason holds 123 bytes; the error's
+        // name arrives, and the client says the value was cut.
+        let mut watch = Client::new(&base)
+            .watch(&WatchPayload::default())
+            .await
+            .expect("watch");
+        let fahrenheit = Reading {
+            unit: Some("F".into()),
+            ..reading(1.0)
+        };
+        watch.send(&fahrenheit).await.expect("send");
+        let err = watch.recv().await.expect_err("the stream fails");
+        match sensors::Error::from(err) {
+            sensors::Error::Stream(StreamError::Truncated { name, reason }) => {
+                assert_eq!(name, "rejected");
+                assert!(reason.len() <= 123 && reason.ends_with('…'), "{reason}");
+                assert!(reason.starts_with("rejected: {\"reason\":\"éé"), "{reason}");
+            }
+            other => panic!("expected a cut designed error, got {other:?}"),
+        }
+
+        // A Goa peer: close 4000, the reason cut on a character boundary with the
+        // name kept, and no frame it does not know.
+        use nagare_testkit::wire;
+        let request = wire::go_upgrade_request(addr, "/v1/watch", "");
+        let (mut tcp, head) = wire::send_head(addr, &request).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let json = format!("{{\"sensor_id\":\"{SENSOR}\",\"value\":1,\"unit\":\"F\",\"taken_at\":\"2026-11-28T06:00:00Z\"}}");
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &wire::frame(wire::TEXT, true, json.as_bytes()))
+            .await
+            .expect("send");
+        let (_, opcode, payload) = wire::read_frame(&mut tcp).await;
+        assert_eq!(opcode, wire::CLOSE);
+        assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 4000);
+        let reason = std::str::from_utf8(&payload[2..]).expect("a cut on a character boundary");
+        assert!(reason.len() <= 123 && reason.starts_with("rejected: "), "{reason}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn design_types_named_like_generated_items_are_named_by_path() {
+    bounded(async {
+        let base = start().await;
+        let state = Client::new(&base)
+            .inspect(&sensors::InspectPayload {
+                sensor_id: SENSOR.into(),
+            })
+            .await
+            .expect("inspect");
+        assert_eq!(state.client.and_then(|c| c.id).as_deref(), Some("c1"));
+        assert_eq!(state.last.and_then(|c| c.args).map(|a| a.len()), Some(1));
+        // The command line, with its own Command and Arg, knows the method too.
+        let help = nagare_features::cli::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("sensors"), "{help}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn integer_bounds_are_exact_past_two_to_the_53() {
+    bounded(async {
+        let base = start().await;
+        let addr = base.trim_start_matches("http://");
+        let over = 9_007_199_254_740_993_i64;
+        // The client checks first...
+        let refused = Client::new(&base)
+            .calibrate(&sensors::CalibratePayload {
+                key: "k1".into(),
+                sensor_id: SENSOR.into(),
+                offset: 0.0,
+                note: None,
+                serial: Some(over),
+            })
+            .await
+            .err();
+        match refused {
+            Some(sensors::Error::Client(ClientError::InvalidPayload(e))) => {
+                assert_eq!(e.name, "invalid_range");
+                assert_eq!(
+                    e.message,
+                    "serial must be lesser or equal than 9007199254740992 but got value 9007199254740993"
+                );
+            }
+            other => panic!("expected the client to refuse, got {other:?}"),
+        }
+        // ...and so does the server, for a client that does not.
+        let body = format!("{{\"offset\":0,\"serial\":{over}}}");
+        let request = format!(
+            "POST /v1/sensors/{SENSOR}/calibrate HTTP/1.1\r\nHost: {addr}\r\nX-Api-Key: k1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, response) = http(addr, &request).await;
+        assert_eq!(status, 400, "{response}");
+        assert!(response.contains("\"name\":\"invalid_range\""), "{response}");
+        // 2^53 itself is fine.
+        let request = request.replace(&over.to_string(), "9007199254740992");
+        assert_eq!(http(addr, &request).await.0, 204);
+    })
+    .await;
+}
+
+#[test]
+fn an_unknown_view_is_an_error_never_no_attributes() {
+    use nagare::{DecodeError, Message};
+    assert_eq!(Reading::view_attributes("bogus"), None);
+    let e = reading(1.0).validate_view("bogus").err();
+    assert_eq!(e.as_ref().map(|e| e.name), Some("invalid_view"));
+    assert_eq!(
+        e.map(|e| e.message),
+        Some(
+            "unknown view \"bogus\": the views of this result are \"default\", \"compact\""
+                .to_owned()
+        )
+    );
+    let json = br#"{"sensor_id":"67e55044-10b1-426f-9247-bb680e5fe0c8","value":1}"#;
+    assert!(Reading::decode(json, Some("compact")).is_ok());
+    match Reading::decode(json, Some("bogus")) {
+        Err(DecodeError::Invalid(e)) => assert_eq!(e.name, "invalid_view"),
+        other => panic!("expected invalid_view, got {other:?}"),
+    }
 }

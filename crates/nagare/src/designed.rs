@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::close::CloseCode;
-use crate::error::{ClientError, GoaError, StreamError};
+use crate::error::{designed_close, ClientError, GoaError, StreamError, CUT};
 use crate::server::StreamFailure;
 use crate::ws::CloseFrame;
 
@@ -126,6 +126,9 @@ impl Encoded<'_> {
 
 /// What a generated `Error` enum says about itself; the runtime does the rest.
 pub trait ServiceError: Sized + std::error::Error + Send + 'static {
+    /// The names of the service's designed errors.
+    const DESIGNED: &'static [&'static str];
+
     /// Which kind of error this is, with what it carries.
     fn shape(&self) -> Shape<'_>;
     /// The designed error called `name`, if the service has one by that name
@@ -140,14 +143,19 @@ pub trait ServiceError: Sized + std::error::Error + Send + 'static {
 impl<E: ServiceError> StreamFailure for E {
     fn close_frame(&self) -> CloseFrame {
         match self.shape() {
-            Shape::Designed { name, value } => CloseFrame::new(
-                CloseCode::DESIGNED_ERROR,
-                format!("{name}: {}", value.message()),
-            ),
+            Shape::Designed { name, value } => designed_close(name, &value.message()),
             Shape::Stream(e) => e.close_frame(),
             Shape::Internal(_) | Shape::Client(_) => {
                 CloseFrame::new(CloseCode::INTERNAL, "internal error")
             }
+        }
+    }
+
+    fn designed_value(&self) -> Option<(&str, Vec<u8>)> {
+        match self.shape() {
+            Shape::Designed { name, value } => Some((name, value.json())),
+            Shape::Stream(e) => e.designed_value(),
+            Shape::Internal(_) | Shape::Client(_) => None,
         }
     }
 }
@@ -182,25 +190,45 @@ pub fn error_source<E: ServiceError>(error: &E) -> Option<&(dyn std::error::Erro
     }
 }
 
-/// A stream error, typed when it is a close frame carrying one of the service's
-/// designed errors (code 4000, reason `<name>: <message>`).
+/// A stream error, typed when it carries one of the service's designed errors:
+/// whole from a `nagare.v1` error frame, or from a close frame (code 4000,
+/// reason `<name>: <message>`). A close reason cut so short that the value
+/// cannot be read back becomes [`StreamError::Truncated`], with the name: the
+/// error's type is never lost silently.
 pub fn from_stream<E: ServiceError>(error: StreamError) -> E {
-    if let StreamError::Closed {
-        code: CloseCode::DESIGNED_ERROR,
-        reason,
-    } = &error
-    {
-        if let Some((name, message)) = reason.split_once(": ") {
-            let value = Encoded {
+    match &error {
+        StreamError::Designed { name, value } => {
+            let encoded = Encoded {
+                name,
+                form: Form::Json(value.as_bytes()),
+            };
+            E::designed(name, encoded).unwrap_or_else(|| E::stream(error))
+        }
+        StreamError::Closed {
+            code: CloseCode::DESIGNED_ERROR,
+            reason,
+        } => {
+            let Some((name, message)) = reason.split_once(": ") else {
+                return E::stream(error);
+            };
+            let encoded = Encoded {
                 name,
                 form: Form::Message(message),
             };
-            if let Some(typed) = E::designed(name, value) {
+            if let Some(typed) = E::designed(name, encoded) {
                 return typed;
             }
+            if E::DESIGNED.contains(&name) && reason.ends_with(CUT) {
+                let cut = StreamError::Truncated {
+                    name: name.to_owned(),
+                    reason: reason.clone(),
+                };
+                return E::stream(cut);
+            }
+            E::stream(error)
         }
+        _ => E::stream(error),
     }
-    E::stream(error)
 }
 
 /// The HTTP response for an error of a method whose designed errors map to

@@ -79,6 +79,28 @@ pub enum StreamError {
         /// The number that came.
         got: u64,
     },
+    /// The peer ended the stream with one of its designed errors, whole: on a
+    /// `nagare.v1` connection the error comes in a frame of its own before the
+    /// close, so it is not limited to a close reason's 123 bytes. The service's
+    /// generated `Error` turns it into its typed variant.
+    #[error("designed error {name}: {value}")]
+    Designed {
+        /// The error's name in the design.
+        name: String,
+        /// Its value, as JSON.
+        value: Arc<str>,
+    },
+    /// The peer ended the stream with a designed error too long for the 123
+    /// bytes of a close reason (a peer that does not speak `nagare.v1` gets no
+    /// error frame), and what arrived cannot be read back as the error's value.
+    /// The name is kept.
+    #[error("designed error {name} arrived cut to fit a close reason: {reason}")]
+    Truncated {
+        /// The error's name in the design.
+        name: String,
+        /// What arrived of it.
+        reason: String,
+    },
     /// Reconnecting was cancelled (the retry policy's token).
     #[error("cancelled")]
     Cancelled,
@@ -120,6 +142,8 @@ impl StreamError {
             | StreamError::Misuse(_)
             | StreamError::TooFarBehind(_)
             | StreamError::Gap { .. }
+            | StreamError::Designed { .. }
+            | StreamError::Truncated { .. }
             | StreamError::Cancelled => ErrorKind::Fatal,
         }
     }
@@ -155,6 +179,7 @@ impl StreamError {
                 CloseCode::TOO_FAR_BEHIND,
                 format!("{TOO_FAR_BEHIND_PREFIX}{why}"),
             ),
+            StreamError::Designed { name, value } => designed_close(name, value),
             // The connection is gone or closed: whatever is sent is a formality.
             _ => CloseFrame::new(CloseCode::INTERNAL, "stream failed"),
         }
@@ -170,6 +195,25 @@ impl From<serde_json::Error> for StreamError {
 
 /// How a 4010 close reason starts; the rest says why.
 const TOO_FAR_BEHIND_PREFIX: &str = "too far behind: ";
+
+/// What ends a close reason that was cut to fit its 123 bytes.
+pub(crate) const CUT: &str = "…";
+
+/// The close frame of a designed error: 4000 and `<name>: <message>`, cut on a
+/// character boundary (and marked with [`CUT`]) to the 123 bytes a close
+/// reason holds, so the name always arrives.
+pub(crate) fn designed_close(name: &str, message: &str) -> CloseFrame {
+    let mut reason = format!("{name}: {message}");
+    if reason.len() > crate::ws::MAX_CLOSE_REASON {
+        let mut end = crate::ws::MAX_CLOSE_REASON - CUT.len();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push_str(CUT);
+    }
+    CloseFrame::new(CloseCode::DESIGNED_ERROR, reason)
+}
 
 /// Errors of a client call before any message is exchanged.
 #[derive(Debug, thiserror::Error)]

@@ -105,6 +105,9 @@ struct Live {
     numbered: bool,
     /// The position frame of this connection was seen.
     positioned: bool,
+    /// The designed error the server sent whole before closing: what the
+    /// stream ends with, rather than the close reason that follows.
+    ended_with: Option<StreamError>,
     _keepalive: Keepalive,
 }
 
@@ -217,7 +220,10 @@ impl<R: Message> ResumableStream<R> {
                     self.finish(Ok(()), "the server ended the stream".into());
                     return Ok(None);
                 }
-                Err(e) => self.lost(e).await?,
+                Err(e) => {
+                    let e = live.ended_with.take().unwrap_or(e);
+                    self.lost(e).await?
+                }
             }
         }
     }
@@ -296,6 +302,13 @@ impl<R: Message> ResumableStream<R> {
                     p.seq = seq;
                 }
                 decoded.map(Some).map_err(StreamError::InvalidMessage)
+            }
+            Frame::Error { name, data } => {
+                live.ended_with = Some(StreamError::Designed {
+                    name,
+                    value: Arc::from(data),
+                });
+                Ok(None)
             }
         }
     }
@@ -416,6 +429,7 @@ async fn dial_live(
         view: view_source.view(&headers),
         numbered,
         positioned: false,
+        ended_with: None,
         _keepalive: keepalive,
     })
 }

@@ -18,5 +18,7 @@ mod wire;
 
 pub(crate) use log::Entry;
 pub use log::{Cursor, Next, ReplayError, ReplayLog};
-pub(crate) use wire::{data_frame, new_epoch, parse, position_frame, wrap_frame, Frame, Sequencer};
+pub(crate) use wire::{
+    data_frame, error_frame, new_epoch, parse, position_frame, wrap_frame, Frame, Sequencer,
+};
 pub use wire::{ResumePoint, PROTOCOL, RESUME_PREFIX};

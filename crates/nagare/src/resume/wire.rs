@@ -141,6 +141,18 @@ pub(crate) fn wrap_frame(seq: u64, plain: &TextBytes) -> Result<Data, serde_json
     crate::message::text_frame(buf)
 }
 
+/// The designed error a server ends a `nagare.v1` stream with, whole, sent
+/// just before its close 4000 (whose reason holds only 123 bytes).
+pub(crate) fn error_frame(name: &str, json: &[u8]) -> Result<Data, serde_json::Error> {
+    let mut buf = Vec::with_capacity(json.len() + name.len() + 24);
+    buf.extend_from_slice(b"{\"error\":");
+    serde_json::to_writer(&mut buf, name)?;
+    buf.extend_from_slice(b",\"data\":");
+    buf.extend_from_slice(json);
+    buf.extend_from_slice(b"}\n");
+    crate::message::text_frame(buf)
+}
+
 /// A frame a `nagare.v1` client receives.
 #[derive(Debug)]
 pub(crate) enum Frame<'a> {
@@ -148,13 +160,18 @@ pub(crate) enum Frame<'a> {
     Position { epoch: String, seq: u64 },
     /// A numbered message, still encoded.
     Message { seq: u64, data: &'a [u8] },
+    /// The designed error the stream ends with, its value still encoded.
+    Error { name: String, data: &'a str },
 }
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    seq: u64,
+    #[serde(default)]
+    seq: Option<u64>,
     #[serde(default)]
     epoch: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
 }
@@ -162,18 +179,21 @@ struct Envelope<'a> {
 /// Parses an envelope.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Frame<'_>, DecodeError> {
     let env: Envelope<'_> = serde_json::from_slice(bytes)?;
-    match (env.data, env.epoch) {
-        (Some(data), _) => Ok(Frame::Message {
-            seq: env.seq,
+    match (env.seq, env.data, env.epoch, env.error) {
+        (Some(seq), Some(data), None, None) => Ok(Frame::Message {
+            seq,
             data: data.get().as_bytes(),
         }),
-        (None, Some(epoch)) if is_epoch(&epoch) => Ok(Frame::Position {
-            epoch,
-            seq: env.seq,
+        (Some(seq), None, Some(epoch), None) if is_epoch(&epoch) => {
+            Ok(Frame::Position { epoch, seq })
+        }
+        (None, Some(data), None, Some(name)) => Ok(Frame::Error {
+            name,
+            data: data.get(),
         }),
-        (None, _) => Err(DecodeError::Invalid(crate::error::ValidationError {
+        _ => Err(DecodeError::Invalid(crate::error::ValidationError {
             name: "invalid_envelope",
-            message: "a nagare.v1 frame has either \"data\" or a valid \"epoch\"".into(),
+            message: "a nagare.v1 frame is a position (\"epoch\", \"seq\"), a message (\"seq\", \"data\") or an error (\"error\", \"data\")".into(),
         })),
     }
 }
@@ -248,6 +268,19 @@ mod tests {
         };
         assert_eq!(wrapped.as_str(), msg.as_str());
         assert!(parse(b"{\"seq\":1}").is_err());
+        let Ok(Data::Text(error)) = error_frame("rejected", b"{\"reason\":\"no\"}") else {
+            panic!("text expected")
+        };
+        assert_eq!(
+            error.as_str(),
+            "{\"error\":\"rejected\",\"data\":{\"reason\":\"no\"}}\n"
+        );
+        assert!(matches!(
+            parse(error.as_str().as_bytes()),
+            Ok(Frame::Error { ref name, data }) if name == "rejected" && data == "{\"reason\":\"no\"}"
+        ));
+        // A message never carries an error name, nor an error a number.
+        assert!(parse(b"{\"seq\":1,\"error\":\"x\",\"data\":1}").is_err());
         assert!(parse(b"{\"seq\":1,\"epoch\":\"a.b\"}").is_err());
         assert!(parse(b"[1]").is_err());
     }

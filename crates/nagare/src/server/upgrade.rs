@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::close::{CloseCode, ErrorKind, SERVER_CLOSING};
-use crate::conn::{self, Conn, ConnConfig, ConnStats, Side};
+use crate::conn::{self, Conn, ConnConfig, ConnStats, Priority, Side};
 use crate::error::{chain, GoaError, StreamError};
-use crate::resume::Sequencer;
+use crate::resume::{error_frame, Sequencer};
 use crate::server::manager::ConnectionManager;
 use crate::server::{EndpointName, ServerOptions};
 use crate::ws::{self, CloseFrame};
@@ -34,11 +34,25 @@ pub trait StreamFailure {
     /// The close frame sent to the client (code and a short reason that must not
     /// reveal internals).
     fn close_frame(&self) -> CloseFrame;
+
+    /// A designed error's name and JSON value, sent whole in an error frame
+    /// before the close to clients that speak `nagare.v1` (a close reason holds
+    /// only 123 bytes); `None` for anything else.
+    fn designed_value(&self) -> Option<(&str, Vec<u8>)> {
+        None
+    }
 }
 
 impl StreamFailure for StreamError {
     fn close_frame(&self) -> CloseFrame {
         StreamError::close_frame(self)
+    }
+
+    fn designed_value(&self) -> Option<(&str, Vec<u8>)> {
+        match self {
+            StreamError::Designed { name, value } => Some((name, value.as_bytes().to_vec())),
+            _ => None,
+        }
     }
 }
 
@@ -200,6 +214,8 @@ where
         sequencer,
         remote,
     } = *cx;
+    // Designed errors go whole, in a frame of their own, to nagare.v1 clients.
+    let numbered = sequencer.is_some();
     let stats = std::sync::Arc::new(ConnStats::default());
     let (mut conn, driver) = conn::open(socket, &config, Side::Server, stats.clone());
     conn.sequencer = sequencer;
@@ -245,6 +261,10 @@ where
                     let kind = ErrorKind::of_close_code(frame.code);
                     tracing::info!(error = %chain(e), code = frame.code, kind = kind.as_str(), "service method failed");
                     metrics::counter!("nagare_errors_total", "kind" => kind.as_str()).increment(1);
+                    let whole = e.designed_value().filter(|_| numbered);
+                    if let Some(Ok(error)) = whole.map(|(name, json)| error_frame(name, &json)) {
+                        let _ = control.push(error, Priority::Normal);
+                    }
                     frame
                 }
             };

@@ -93,13 +93,17 @@ pub struct CloseFrame {
     pub reason: String,
 }
 
+/// The longest close reason, in bytes: a control frame carries at most 125,
+/// two of which are the code (RFC 6455 section 5.5).
+pub const MAX_CLOSE_REASON: usize = 123;
+
 impl CloseFrame {
-    /// A close frame; the reason is cut at a character boundary to fit the 123
-    /// bytes a control frame allows.
+    /// A close frame; the reason is cut at a character boundary to fit the
+    /// [`MAX_CLOSE_REASON`] bytes a control frame allows.
     pub fn new(code: u16, reason: impl Into<String>) -> Self {
         let mut reason = reason.into();
-        if reason.len() > 123 {
-            let mut end = 123;
+        if reason.len() > MAX_CLOSE_REASON {
+            let mut end = MAX_CLOSE_REASON;
             while !reason.is_char_boundary(end) {
                 end -= 1;
             }

@@ -34,5 +34,5 @@ pub(crate) use deflate::offers_deflate;
 #[cfg(feature = "compression")]
 pub use deflate::Compression;
 pub(crate) use frame::Received;
-pub use frame::{CloseFrame, Data, TextBytes, WsError};
+pub use frame::{CloseFrame, Data, TextBytes, WsError, MAX_CLOSE_REASON};
 pub(crate) use socket::{Socket, SocketReader, SocketWriter};
