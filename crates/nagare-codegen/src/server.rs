@@ -27,6 +27,17 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
         })
     });
     let handlers = methods.iter().map(render_handler);
+    let streaming: Vec<_> = methods
+        .iter()
+        .filter(|m| m.kind.is_streaming())
+        .map(|m| m.endpoint_const())
+        .collect();
+    let metrics = (!streaming.is_empty()).then(|| {
+        quote! {
+            // Their connections show in the metrics, at zero, before the first one.
+            #(nagare::codegen::describe_endpoint(super::endpoints::#streaming);)*
+        }
+    });
     let decodes = methods.iter().filter_map(render_decode);
     let doc = format!(
         " The router serving the `{}` service: serve it with `nagare::ServerOptions::serve`,\n or merge it into an axum app. Streaming endpoints are GETs that upgrade to a\n WebSocket.",
@@ -50,6 +61,7 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
 
             #(#[doc = #doc])*
             pub fn router<S: super::Service>(service: S, options: nagare::ServerOptions) -> Router {
+                #metrics
                 let shared = Arc::new(Shared { service, options });
                 Router::new()
                     #(#routes)*

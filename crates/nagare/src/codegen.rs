@@ -14,6 +14,8 @@ pub use regex;
 pub use serde;
 pub use serde_json;
 
+pub use crate::telemetry::describe_endpoint;
+
 pub use crate::designed::{
     designed_name, error_source, fmt_error, from_client, from_stream, http_response, AnyDesigned,
     BoxError, DesignedValue, Encoded, ServiceError, Shape,

@@ -64,6 +64,7 @@ pub mod resume;
 pub mod security;
 pub mod server;
 pub mod stream;
+mod telemetry;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod validation;

@@ -1,7 +1,9 @@
 //! A Prometheus endpoint for the runtime's metrics (feature `prometheus`).
 //!
 //! The runtime records through the `metrics` facade; any recorder works. This
-//! module installs the Prometheus one and serves it:
+//! module installs the Prometheus one and serves it. Install it before building
+//! routers: every series is then listed from the first scrape, with its help
+//! text and type, at zero (a router adds its endpoints' series when it is built).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,12 +26,16 @@
 //! | `nagare_protocol_errors_total` | counter | code (`1002`, `1007`, `1009`: the close sent) |
 //! | `nagare_compressed_connections_total` | counter | (connections that negotiated permessage-deflate) |
 //! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
+//! | `nagare_errors_total` | counter | kind (`temporary`, `resource_exhausted`, `fatal`: service methods that failed) |
 
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
 
-/// Installs the Prometheus recorder for the whole process.
+/// Installs the Prometheus recorder for the whole process and describes every
+/// metric the runtime records.
 pub fn install() -> Result<PrometheusHandle, BuildError> {
-    PrometheusBuilder::new().install_recorder()
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    crate::telemetry::describe();
+    Ok(handle)
 }
 
 /// `GET /metrics` in Prometheus' text format.

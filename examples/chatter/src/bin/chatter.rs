@@ -87,7 +87,8 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => "http:// and ws://",
     };
-    tracing::info!(addr = %args.addr, scheme, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
+    let addr = listener.local_addr().unwrap_or(args.addr);
+    tracing::info!(%addr, scheme, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
     options
         .serve(listener, app, SHUTDOWN_DEADLINE)
         .await

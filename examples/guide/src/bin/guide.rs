@@ -9,7 +9,7 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port, logged at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     #[command(flatten)]
@@ -38,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = nagare::server::Listener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    tracing::info!(addr = %args.addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");
+    let addr = listener.local_addr().unwrap_or(args.addr);
+    tracing::info!(%addr, "guide serving chat (/listen, /subscribe, /echo) and monitor (/analytics)");
     options
         .serve(listener, app, SHUTDOWN_DEADLINE)
         .await

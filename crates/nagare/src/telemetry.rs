@@ -1,0 +1,130 @@
+//! Every metric the runtime records, described up front.
+//!
+//! The runtime records through the `metrics` facade wherever things happen; this
+//! module is the one list of what it records, so that a recorder installed at
+//! start-up (see `metrics::install`, feature `prometheus`) can show every series
+//! from the first scrape, with its help text and type and at zero, instead of
+//! an empty page that dashboards and alerts read as "no data". Series labelled
+//! by endpoint appear when a router for the endpoint is built.
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+
+use crate::server::EndpointName;
+
+/// Reasons a connection closes (`nagare_connections_closed_total`).
+pub(crate) const CLOSE_REASONS: &[&str] = &["done", "error", "peer", "shutdown"];
+/// Reasons an upgrade is refused (`nagare_handshake_failures_total`).
+pub(crate) const HANDSHAKE_FAILURES: &[&str] =
+    &["origin", "bad_handshake", "shutting_down", "hand_over"];
+/// What is done about a slow consumer (`nagare_slow_consumers_total`).
+pub(crate) const SLOW_CONSUMER_ACTIONS: &[&str] = &["write_timeout", "disconnect"];
+/// The close codes sent for protocol errors (`nagare_protocol_errors_total`).
+pub(crate) const PROTOCOL_ERROR_CODES: &[&str] = &["1002", "1007", "1009"];
+/// Kinds of service errors (`nagare_errors_total`).
+pub(crate) const ERROR_KINDS: &[&str] = &["temporary", "resource_exhausted", "fatal"];
+
+/// Describes every metric to the installed recorder and shows every series
+/// that does not depend on an endpoint (at zero when it is new).
+pub(crate) fn describe() {
+    describe_gauge!(
+        "nagare_connections_active",
+        "WebSocket connections open now, by endpoint."
+    );
+    describe_counter!(
+        "nagare_connections_opened_total",
+        "WebSocket connections opened, by endpoint."
+    );
+    describe_counter!(
+        "nagare_connections_closed_total",
+        "WebSocket connections closed, by endpoint and reason (done, error, peer, shutdown)."
+    );
+    describe_counter!(
+        "nagare_connections_dead_total",
+        "Connections closed because the peer stopped answering pings."
+    );
+    describe_counter!(
+        "nagare_connections_swept_total",
+        "Connection entries a bug left behind, removed by the sweeper."
+    );
+    describe_counter!(
+        "nagare_messages_total",
+        "Data messages, by direction (in, out)."
+    );
+    describe_counter!(
+        "nagare_bytes_total",
+        Unit::Bytes,
+        "Payload bytes of data messages, by direction (in, out)."
+    );
+    describe_counter!(
+        "nagare_slow_consumers_total",
+        "Peers too slow to read, by action (write_timeout, disconnect)."
+    );
+    describe_counter!(
+        "nagare_messages_dropped_total",
+        "Messages dropped from full send queues (SlowConsumer::DropOldest)."
+    );
+    describe_histogram!(
+        "nagare_send_queue_depth",
+        "Messages waiting in a send queue when a batch of writes starts."
+    );
+    describe_counter!(
+        "nagare_protocol_errors_total",
+        "Peers that broke the WebSocket protocol, by the close code sent (1002, 1007, 1009)."
+    );
+    describe_counter!(
+        "nagare_compressed_connections_total",
+        "Connections that negotiated permessage-deflate."
+    );
+    describe_counter!(
+        "nagare_handshake_failures_total",
+        "Upgrades refused, by reason (origin, bad_handshake, shutting_down, hand_over)."
+    );
+    describe_counter!(
+        "nagare_errors_total",
+        "Service methods that failed, by kind (temporary, resource_exhausted, fatal)."
+    );
+    for name in [
+        "nagare_connections_dead_total",
+        "nagare_connections_swept_total",
+        "nagare_messages_dropped_total",
+        "nagare_compressed_connections_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for direction in ["in", "out"] {
+        metrics::counter!("nagare_messages_total", "direction" => direction).increment(0);
+        metrics::counter!("nagare_bytes_total", "direction" => direction).increment(0);
+    }
+    for action in SLOW_CONSUMER_ACTIONS {
+        metrics::counter!("nagare_slow_consumers_total", "action" => *action).increment(0);
+    }
+    for code in PROTOCOL_ERROR_CODES {
+        metrics::counter!("nagare_protocol_errors_total", "code" => *code).increment(0);
+    }
+    for reason in HANDSHAKE_FAILURES {
+        metrics::counter!("nagare_handshake_failures_total", "reason" => *reason).increment(0);
+    }
+    for kind in ERROR_KINDS {
+        metrics::counter!("nagare_errors_total", "kind" => *kind).increment(0);
+    }
+    // Registered without a sample: it shows as an empty summary.
+    let _ = metrics::histogram!("nagare_send_queue_depth");
+}
+
+/// Shows the series of one endpoint (at zero when they are new) (a router calls it for each of its
+/// streaming endpoints): its connections show as 0 before the first one.
+pub fn describe_endpoint(endpoint: EndpointName) {
+    let labels = [("service", endpoint.service), ("method", endpoint.method)];
+    // Increments by nothing: a series that exists already keeps its value.
+    metrics::gauge!("nagare_connections_active", &labels).increment(0.0);
+    metrics::counter!("nagare_connections_opened_total", &labels).increment(0);
+    for reason in CLOSE_REASONS {
+        metrics::counter!(
+            "nagare_connections_closed_total",
+            "service" => endpoint.service,
+            "method" => endpoint.method,
+            "reason" => *reason
+        )
+        .increment(0);
+    }
+}
