@@ -763,3 +763,62 @@ fn an_unknown_view_is_an_error_never_no_attributes() {
         other => panic!("expected invalid_view, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn errors_keep_their_causes_and_the_peer_sees_none_of_them() {
+    use std::error::Error as _;
+    bounded(async {
+        // A port nobody listens on.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = closed.local_addr().expect("addr");
+        drop(closed);
+        let err = Client::new(format!("http://{addr}"))
+            .watch(&WatchPayload::default())
+            .await
+            .expect_err("nobody listens");
+        // The generated error shows the client's error, whose source is the
+        // operating system's refusal.
+        assert!(matches!(
+            &err,
+            sensors::Error::Client(ClientError::Unreachable { .. })
+        ));
+        let cause = err.source().map(|c| c.to_string()).unwrap_or_default();
+        assert!(cause.to_lowercase().contains("refused"), "{cause}");
+
+        // An internal error keeps what caused it for the server's log...
+        let internal = sensors::Error::internal(ClientError::Unreachable {
+            reason: "inventory".into(),
+            cause: Some(nagare::Cause::new(std::io::Error::other("disk on fire"))),
+        });
+        assert_eq!(internal.to_string(), "cannot reach the server: inventory");
+        assert_eq!(
+            internal.source().map(|c| c.to_string()).as_deref(),
+            Some("disk on fire")
+        );
+        // ...and the peer gets nothing of it: 1011 on a stream, 500 over HTTP.
+        let frame = nagare::StreamFailure::close_frame(&internal);
+        assert_eq!(
+            (frame.code, frame.reason.as_str()),
+            (1011, "internal error")
+        );
+        let base = start().await;
+        let p = sensors::CalibratePayload {
+            key: "k1".into(),
+            sensor_id: SENSOR.into(),
+            offset: 0.0,
+            note: Some("fail".into()),
+            serial: None,
+        };
+        match Client::new(&base).calibrate(&p).await {
+            Err(sensors::Error::Client(ClientError::Refused { status, body, .. })) => {
+                assert_eq!(status, 500);
+                assert!(body.contains("\"message\":\"internal error\""), "{body}");
+                assert!(!body.contains("4242"), "the cause leaked: {body}");
+            }
+            other => panic!("expected a 500, got {other:?}"),
+        }
+    })
+    .await;
+}

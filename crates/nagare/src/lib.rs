@@ -42,7 +42,7 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 #[cfg(feature = "cli")]
 mod cli;

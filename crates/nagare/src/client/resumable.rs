@@ -617,3 +617,31 @@ pub async fn open_resumable_bidi<P: Message, R: Message>(
 ) -> Result<ResumableBidiStream<P, R>, ClientError> {
     ResumableBidiStream::open(dialer.clone(), request, view).await
 }
+
+impl<R> std::fmt::Debug for ResumableStream<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResumableStream")
+            .field("position", &self.point)
+            .field("connected", &self.live.is_some())
+            .field("reconnects", &self.reconnects)
+            .field("over", &self.over)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P> std::fmt::Debug for ResumableSender<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResumableSender")
+            .field("ended", &self.ended.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P, R> std::fmt::Debug for ResumableBidiStream<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResumableBidiStream")
+            .field("tx", &self.tx)
+            .field("rx", &self.rx)
+            .finish()
+    }
+}

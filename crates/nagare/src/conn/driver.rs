@@ -668,10 +668,15 @@ mod tests {
         assert_eq!(r.driver.on_read(step), Flow::Continue);
         assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. } if frame.code == 1002));
         assert!(!r.driver.phase.reads() && r.driver.phase.writes());
-        assert!(matches!(
-            told(&mut r.inbound),
-            Some(End::Failed(StreamError::ConnectionLost { .. }))
-        ));
+        let Some(End::Failed(e)) = told(&mut r.inbound) else {
+            panic!("the receiver is told the connection failed");
+        };
+        // The WebSocket error is kept as the cause, to its concrete type.
+        let cause = std::error::Error::source(&e).and_then(|c| c.downcast_ref::<WsError>());
+        assert!(
+            matches!(cause, Some(WsError::Protocol(p)) if p == "reserved bits set"),
+            "{e:?}"
+        );
         let asked = Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING));
         assert_eq!(r.driver.on_outbound(Some(asked)).await, Flow::Stop);
         let (code, reason) = peer_close(&mut r.peer).await.unwrap_or_default();

@@ -94,3 +94,12 @@ where
         fut,
     )
 }
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("gone", &self.gone.is_cancelled())
+            .field("numbered", &self.sequencer.is_some())
+            .finish_non_exhaustive()
+    }
+}

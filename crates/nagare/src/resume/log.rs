@@ -330,6 +330,25 @@ impl<T> Cursor<T> {
     }
 }
 
+impl<T> std::fmt::Debug for ReplayLog<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayLog")
+            .field("epoch", &self.shared.epoch)
+            .field("capacity", &self.shared.capacity)
+            .field("last_seq", &self.last_seq())
+            .finish()
+    }
+}
+
+impl<T> std::fmt::Debug for Cursor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("epoch", &self.shared.epoch)
+            .field("position", &self.position())
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,3 +168,8 @@ impl<P: Message, R: Message> BidiClientStream<P, R> {
         (self.tx, self.rx)
     }
 }
+
+debug_halves!(ClientStream<R> { rx, tx });
+debug_halves!(ClientSendStream<P> { tx, rx });
+debug_halves!(ClientSendResultStream<P, R> { tx, rx });
+debug_halves!(BidiClientStream<P, R> { tx, rx });

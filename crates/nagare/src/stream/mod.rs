@@ -72,6 +72,19 @@ macro_rules! delegate_recv {
     };
 }
 
+/// `Debug` for a handle made of halves, without bounds on the message types.
+macro_rules! debug_halves {
+    ($name:ident<$($t:ident),+> { $($field:ident),+ }) => {
+        impl<$($t),+> std::fmt::Debug for $name<$($t),+> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 mod client;
 mod raw;
 mod receiver;

@@ -49,3 +49,11 @@ impl RawStream {
             .map_err(|_| StreamError::StreamClosed)
     }
 }
+
+impl std::fmt::Debug for RawStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawStream")
+            .field("queued", &self.tx.len())
+            .finish_non_exhaustive()
+    }
+}

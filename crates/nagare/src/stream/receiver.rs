@@ -101,3 +101,13 @@ impl<T: Message> Stream for StreamReceiver<T> {
         self.get_mut().poll_recv(cx).map(Result::transpose)
     }
 }
+
+impl<T> std::fmt::Debug for StreamReceiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamReceiver")
+            .field("side", &self.side)
+            .field("view", &self.view)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}

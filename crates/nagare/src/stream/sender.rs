@@ -321,3 +321,15 @@ impl<T: Message> Sink<T> for StreamSender<T> {
         Poll::Ready(self.get_mut().finish())
     }
 }
+
+impl<T> std::fmt::Debug for StreamSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamSender")
+            .field("side", &self.side)
+            .field("view", &self.view)
+            .field("numbered", &self.seq.is_some())
+            .field("queued", &self.tx.len())
+            .field("closed", &self.closed)
+            .finish()
+    }
+}

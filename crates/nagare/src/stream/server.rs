@@ -139,3 +139,8 @@ impl<P: Message, R: Message> BidiServerStream<P, R> {
         (self.tx, self.rx)
     }
 }
+
+debug_halves!(ServerStream<R> { tx });
+debug_halves!(ServerRecvStream<P> { rx, tx });
+debug_halves!(ServerRecvResultStream<P, R> { rx, tx });
+debug_halves!(BidiServerStream<P, R> { rx, tx });
