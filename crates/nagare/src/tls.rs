@@ -4,9 +4,9 @@
 //! # async fn example(app: nagare::axum::Router) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::path::Path;
 //! let server = nagare::tls::server_config(Path::new("cert.pem"), Path::new("key.pem"))?;
-//! let listener = std::net::TcpListener::bind("127.0.0.1:8443")?;
+//! let listener = nagare::server::Listener::bind("127.0.0.1:8443").await?.with_tls(server);
 //! let options = nagare::ServerOptions::new();
-//! nagare::tls::serve(listener, app, server, options.shutdown.clone()).await?;
+//! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
 //!
 //! // A client that trusts a private CA (or the system's roots with `None`).
 //! let mut conn = nagare::ConnConfig::default();
@@ -116,7 +116,8 @@ pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, String> {
 /// Serves `app` over TLS on `listener` until `shutdown` is cancelled, then stops
 /// accepting and lets open HTTP exchanges finish (WebSockets are closed by
 /// [`ServerOptions::shutdown_gracefully`](crate::ServerOptions::shutdown_gracefully)).
-pub async fn serve(
+/// [`ServerOptions::serve`](crate::ServerOptions::serve) runs it for a TLS listener.
+pub(crate) async fn serve(
     listener: std::net::TcpListener,
     app: axum::Router,
     config: Arc<ServerConfig>,

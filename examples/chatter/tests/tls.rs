@@ -12,15 +12,18 @@ async fn the_cli_logs_in_and_echoes_over_tls() {
         let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let options = nagare::ServerOptions::new();
         let app = chatter::service::Chatter::new(AuthConfig::with_key(KEY)).router(options.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
-        tokio::spawn(nagare::tls::serve(
-            listener,
-            app,
-            tls,
-            options.shutdown.clone(),
-        ));
+        let listener = nagare::server::Listener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+            .with_tls(tls);
+        let port = listener.local_addr().expect("addr").port();
+        let serving = options.clone();
+        tokio::spawn(async move {
+            serving
+                .serve(listener, app, std::time::Duration::from_secs(5))
+                .await
+        });
         let url = format!("https://localhost:{port}");
         let ca = ca.to_string_lossy().into_owned();
 

@@ -1,44 +1,5 @@
-//! The client side of a resumable server stream: a stream of results that
-//! survives disconnects.
-//!
-//! [`ResumableStream`] offers `nagare.v1` when it dials (see [`crate::resume`]).
-//! When the server selects it, each result carries its sequence number; the
-//! stream checks that they follow each other (1, 2, 3...) and, when the
-//! connection drops for a reason a retry can fix, dials again with the last
-//! number it returned, so the server replays what was missed. The application
-//! sees every message once and in order, or an error that says why not:
-//!
-//! - [`StreamError::TooFarBehind`]: the server no longer has what was missed (or
-//!   the stream restarted); re-sync, then subscribe again;
-//! - [`StreamError::Gap`]: the numbers skipped; the server broke the protocol;
-//! - [`StreamError::Reconnect`]: the reconnect policy gave up, or a reconnection
-//!   was refused (a 401 after a token expired, say).
-//!
-//! After any of these the stream is over. [`ResumableBidiStream`] adds a client
-//! half (unnumbered, at most once across a drop) to the same receiving side.
-//! Reconnecting needs a reconnect policy
-//! (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
-//! plain Goa server the stream works like [`ClientStream`](crate::stream::ClientStream).
-//!
-//! Connection states (connecting, connected, reconnecting with attempt and delay,
-//! closed with reason) are published on a `watch` channel, see
-//! [`ResumableStream::states`].
-//!
-//! # Example
-//!
-//! ```no_run
-//! # async fn example(mut events: nagare::ResumableStream<String>) -> Result<(), nagare::StreamError> {
-//! let mut states = events.states();
-//! tokio::spawn(async move {
-//!     while states.changed().await.is_ok() {
-//!         eprintln!("connection: {:?}", *states.borrow());
-//!     }
-//! });
-//! while let Some(event) = events.recv().await? {
-//!     println!("{event}");
-//! }
-//! # Ok(()) }
-//! ```
+//! Server streams that survive disconnects, on the client side: the stream
+//! reconnects, resumes from the last number it returned, and reports its states.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,7 +19,47 @@ use crate::resume::{self, Frame, ResumePoint};
 use crate::stream::ViewName;
 use crate::ws::{Data, TextBytes};
 
-/// A server stream that reconnects and resumes; see the [module](self) docs.
+/// The client side of a resumable server stream: a stream of results that
+/// survives disconnects.
+///
+/// [`ResumableStream`] offers `nagare.v1` when it dials (see [`crate::resume`]).
+/// When the server selects it, each result carries its sequence number; the
+/// stream checks that they follow each other (1, 2, 3...) and, when the
+/// connection drops for a reason a retry can fix, dials again with the last
+/// number it returned, so the server replays what was missed. The application
+/// sees every message once and in order, or an error that says why not:
+///
+/// - [`StreamError::TooFarBehind`]: the server no longer has what was missed (or
+///   the stream restarted); re-sync, then subscribe again;
+/// - [`StreamError::Gap`]: the numbers skipped; the server broke the protocol;
+/// - [`StreamError::Reconnect`]: the reconnect policy gave up, or a reconnection
+///   was refused (a 401 after a token expired, say).
+///
+/// After any of these the stream is over. [`ResumableBidiStream`] adds a client
+/// half (unnumbered, at most once across a drop) to the same receiving side.
+/// Reconnecting needs a reconnect policy
+/// (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
+/// plain Goa server the stream works like [`ClientStream`](crate::stream::ClientStream).
+///
+/// Connection states (connecting, connected, reconnecting with attempt and delay,
+/// closed with reason) are published on a `watch` channel, see
+/// [`ResumableStream::states`].
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn example(mut events: nagare::ResumableStream<String>) -> Result<(), nagare::StreamError> {
+/// let mut states = events.states();
+/// tokio::spawn(async move {
+///     while states.changed().await.is_ok() {
+///         eprintln!("connection: {:?}", *states.borrow());
+///     }
+/// });
+/// while let Some(event) = events.recv().await? {
+///     println!("{event}");
+/// }
+/// # Ok(()) }
+/// ```
 pub struct ResumableStream<R> {
     dialer: Dialer,
     request: Request,
@@ -438,8 +439,8 @@ fn end_of_stream() -> Data {
     Data::Text(TextBytes::from("null\n"))
 }
 
-/// A bidirectional stream whose server half resumes after a drop (see the
-/// [module](self) docs); the client half is Goa's, unnumbered.
+/// A bidirectional stream whose server half resumes after a drop (as a
+/// [`ResumableStream`] does); the client half is Goa's, unnumbered.
 ///
 /// The receiving half drives reconnection: keep receiving (from another task
 /// after [`split`](Self::split)) for sends to go on after a drop. A send waits

@@ -43,7 +43,7 @@ impl<R: Message> ClientStream<R> {
         self.rx.set_view(view);
     }
 
-    /// The receiver, to use as a [`Stream`].
+    /// The receiver, to use as a [`Stream`](futures_util::Stream).
     pub fn into_receiver(self) -> StreamReceiver<R> {
         self.rx
     }

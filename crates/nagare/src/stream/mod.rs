@@ -11,7 +11,7 @@
 //! `recv` returns `Ok(None)` at the peer's end of stream (the client's JSON `null`,
 //! or the server's close 1000) and an error when the connection fails. Sends are
 //! queued (bounded by `ConnConfig::outbound_queue`) and written in batches; a
-//! send fails with [`StreamError::StreamClosed`] once the connection is gone.
+//! send fails with [`StreamError::StreamClosed`](crate::StreamError::StreamClosed) once the connection is gone.
 //! Bidirectional streams [`split`](BidiServerStream::split) into a [`StreamSender`]
 //! and a [`StreamReceiver`] that can move to different tasks; receivers are
 //! [`futures_util::Stream`]s and senders are [`futures_util::Sink`]s.

@@ -48,7 +48,7 @@ impl<R: Message> ServerStream<R> {
         self.tx.closed()
     }
 
-    /// The sender, to move into another task or use as a [`Sink`].
+    /// The sender, to move into another task or use as a [`Sink`](futures_util::Sink).
     pub fn into_sender(self) -> StreamSender<R> {
         self.tx
     }
@@ -74,7 +74,7 @@ impl<P: Message> ServerRecvStream<P> {
         self.tx.close().await
     }
 
-    /// The receiver, to move into another task or use as a [`Stream`].
+    /// The receiver, to move into another task or use as a [`Stream`](futures_util::Stream).
     pub fn into_receiver(self) -> StreamReceiver<P> {
         self.rx
     }
