@@ -659,3 +659,157 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use nagare_design::*;
+
+    use super::*;
+
+    /// A design with one method built by `method`, and the generator's view of it.
+    fn with_method(build: impl FnOnce(&mut Method)) -> Api {
+        api("x", |a| {
+            a.jwt_security("jwt", |s| {
+                s.scope("read", "");
+            });
+            a.service("chat", |s| {
+                s.method("watch", build);
+            });
+        })
+    }
+
+    fn info(api: &Api) -> MethodInfo<'_> {
+        let service = &api.services[0];
+        MethodInfo::new(api, service, &service.methods[0]).expect("a valid method")
+    }
+
+    fn text(tokens: TokenStream) -> String {
+        tokens.to_string()
+    }
+
+    fn stream(m: &mut Method) {
+        m.streaming_result(|r| {
+            r.attribute("n", INT, "");
+        });
+    }
+
+    #[test]
+    fn inputs_name_only_what_the_payload_reads() {
+        let api = with_method(|m| {
+            stream(m);
+            m.payload(|p| {
+                p.attribute("room", STRING, "");
+                p.attribute("limit", INT, "");
+                p.attribute("tag", STRING, "");
+            });
+            m.http(|h| {
+                h.get("/rooms/{room}").param("limit").header("tag:X-Tag");
+            });
+        });
+        let m = info(&api);
+        let inputs = Inputs::of(&m);
+        assert!(inputs.parts && inputs.params && !inputs.body);
+        // Nothing required, but `limit` must parse.
+        assert!(inputs.fallible);
+        let elems = m.elements();
+        assert_eq!(
+            elems.iter().map(can_fail).collect::<Vec<_>>(),
+            [false, true, false]
+        );
+    }
+
+    #[test]
+    fn a_method_without_a_payload_decodes_nothing() {
+        let api = with_method(|m| {
+            stream(m);
+            m.http(|h| {
+                h.get("/watch");
+            });
+        });
+        let m = info(&api);
+        assert!(render_payload(&m, &Inputs::of(&m)).is_empty());
+        assert!(render_decode(&m).is_none());
+        assert!(render_auth(&m).is_empty());
+    }
+
+    #[test]
+    fn settings_check_the_origin_and_keep_resume_on() {
+        let api = with_method(|m| {
+            stream(m);
+            m.resumable(|_| {});
+            m.http(|h| {
+                h.get("/watch");
+            });
+        });
+        let settings = text(render_settings(&info(&api)));
+        let resume = settings.find("enable_resume").expect("nagare.v1 on");
+        let origin = settings.find("check_origin").expect("origin checked");
+        assert!(
+            resume < origin,
+            "the origin is checked on the final settings"
+        );
+    }
+
+    #[test]
+    fn the_auth_hook_gets_the_credential_and_answers_with_the_method_statuses() {
+        let api = with_method(|m| {
+            stream(m);
+            m.security("jwt", ["read"]);
+            m.payload(|p| {
+                p.token("token", STRING, "");
+                p.required(["token"]);
+            });
+            m.error("denied", STRING, "");
+            m.http(|h| {
+                h.get("/watch").error_response("denied", 401);
+            });
+        });
+        let m = info(&api);
+        let auth = text(render_auth(&m));
+        assert!(
+            auth.contains("jwt_auth (payload . token . as_str () , & scheme)"),
+            "{auth}"
+        );
+        assert!(auth.contains("required_scopes : & [\"read\"]"), "{auth}");
+        assert!(auth.contains("http_response (& e , STATUSES)"), "{auth}");
+        // A JWT in Authorization may also come as a subprotocol.
+        assert!(text(bearer_from_subprotocol(&m)).contains("token_from_subprotocol"));
+    }
+
+    #[test]
+    fn the_upgrade_sends_the_chosen_view_or_none() {
+        let metric = result_type("application/vnd.metric", |r| {
+            r.attribute("v", INT, "");
+            r.view("tiny", |v| {
+                v.attribute("v");
+            });
+        });
+        let api = with_method(|m| {
+            m.streaming_result_type(&metric);
+            m.payload(|p| {
+                p.attribute("view", STRING, "");
+            });
+            m.http(|h| {
+                h.get("/watch").param("view");
+            });
+        });
+        let upgrade = text(render_upgrade(&info(&api)));
+        assert!(
+            upgrade
+                .contains("chosen_view (payload . view . as_deref () , super :: Metric :: VIEWS)"),
+            "{upgrade}"
+        );
+        assert!(upgrade.contains("Some (view) ,"), "{upgrade}");
+        let plain = with_method(|m| {
+            stream(m);
+            m.http(|h| {
+                h.get("/watch");
+            });
+        });
+        let upgrade = text(render_upgrade(&info(&plain)));
+        assert!(
+            !upgrade.contains("chosen_view") && upgrade.contains("None ,"),
+            "{upgrade}"
+        );
+    }
+}

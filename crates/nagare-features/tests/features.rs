@@ -822,3 +822,45 @@ async fn errors_keep_their_causes_and_the_peer_sees_none_of_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_result_that_does_not_decode_is_fatal_not_retried() {
+    use nagare::axum::{routing::get, Router};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    bounded(async {
+        // A server whose reading breaks the design: 500 is past the maximum.
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let app = Router::new().route(
+            "/v1/sensors/{sensor_id}/latest",
+            get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move { format!("{{\"sensor_id\":\"{SENSOR}\",\"value\":500}}\n") }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { nagare::axum::serve(listener, app).await });
+        let retrying = nagare::RetryPolicy::default()
+            .initial_delay(std::time::Duration::from_millis(1))
+            .max_attempts(Some(5));
+        let result = Client::new(format!("http://{addr}"))
+            .with_retry(retrying)
+            .latest(&sensors::LatestPayload {
+                token: "sensors:read".into(),
+                sensor_id: SENSOR.into(),
+                scale: 1.0,
+            })
+            .await;
+        match result {
+            Err(sensors::Error::Client(e @ ClientError::InvalidResult(_))) => {
+                assert_eq!(e.kind(), nagare::ErrorKind::Fatal);
+                let cause = std::error::Error::source(&e).map(|c| c.to_string());
+                assert!(cause.is_some_and(|c| c.contains("value must be lesser or equal than 100")));
+            }
+            other => panic!("expected an invalid result, got {other:?}"),
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a bad result is not retried");
+    })
+    .await;
+}
