@@ -21,6 +21,7 @@ use std::sync::Arc;
 use futures_channel::mpsc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
 use crate::conn::config::ConnConfig;
@@ -49,6 +50,10 @@ pub(super) struct Driver<S> {
     clocks: Clocks,
     /// The receiving handle was told how the connection ended.
     end_told: bool,
+    /// Cancels the connection's `gone` token when the driver ends, however it
+    /// ends (its future dropped included). Held by the driver itself, so the
+    /// task holds one copy of the driver, not a moved-from one beside it.
+    _gone: DropGuard,
 }
 
 /// Where the connection is in its life.
@@ -166,6 +171,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         stats: Arc<ConnStats>,
         inbound: mpsc::Sender<Inbound>,
         outbound: OutboundReceiver,
+        gone: &CancellationToken,
     ) -> Self {
         let (reader, writer) = socket.split();
         let now = Instant::now();
@@ -183,6 +189,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             inbox: Inbox::Full,
             clocks: Clocks::started(now),
             end_told: false,
+            _gone: gone.clone().drop_guard(),
         }
     }
 
@@ -584,7 +591,15 @@ mod tests {
         let peer = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
         let (in_tx, in_rx) = mpsc::channel(4);
         let (out_tx, out_rx) = queue(8, SlowConsumer::Wait);
-        let driver = Driver::new(socket, &config, Side::Server, Arc::default(), in_tx, out_rx);
+        let driver = Driver::new(
+            socket,
+            &config,
+            Side::Server,
+            Arc::default(),
+            in_tx,
+            out_rx,
+            &CancellationToken::new(),
+        );
         Rig {
             driver,
             inbound: in_rx,

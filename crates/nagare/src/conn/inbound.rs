@@ -45,8 +45,9 @@ impl End {
 /// The receiving end of a connection, at the level of raw messages.
 pub(crate) struct RawReceiver {
     rx: mpsc::Receiver<Inbound>,
-    /// Set once the end was seen, so later calls keep reporting it.
-    ended: Option<End>,
+    /// Set once the end was seen, so later calls keep reporting it. Boxed: every
+    /// open connection holds this field, only an ended one fills it.
+    ended: Option<Box<End>>,
 }
 
 impl RawReceiver {
@@ -71,7 +72,7 @@ impl RawReceiver {
             Poll::Ready(None) => End::Failed(StreamError::lost("connection closed")),
         };
         let r = end.error().map_or(Ok(None), Err);
-        self.ended = Some(end);
+        self.ended = Some(Box::new(end));
         Poll::Ready(r)
     }
 

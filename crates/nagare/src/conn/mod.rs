@@ -77,12 +77,7 @@ where
     let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.saturating_sub(1));
     let (out_tx, out_rx) = outbound::queue(config.outbound_queue, config.slow_consumer);
     let gone = CancellationToken::new();
-    let driver = driver::Driver::new(socket, config, side, stats, in_tx, out_rx);
-    let guard = gone.clone().drop_guard();
-    let fut = async move {
-        driver.run().await;
-        drop(guard);
-    };
+    let driver = driver::Driver::new(socket, config, side, stats, in_tx, out_rx, &gone);
     (
         Conn {
             inbound: in_rx,
@@ -91,7 +86,7 @@ where
             close_timeout: config.close_timeout + config.write_timeout,
             sequencer: None,
         },
-        fut,
+        driver.run(),
     )
 }
 
