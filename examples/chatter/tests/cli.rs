@@ -85,3 +85,24 @@ async fn refusals_are_reported_with_a_failing_exit_code() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_server_binary_lists_the_connection_flags() {
+    bounded(async {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatter"))
+            .arg("--help")
+            .output()
+            .await
+            .expect("chatter --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        for flag in [
+            "--compression",
+            "--max-message-bytes",
+            "--ping-interval",
+            "--tls-cert",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+    })
+    .await;
+}

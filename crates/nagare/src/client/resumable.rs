@@ -118,19 +118,12 @@ impl<R: Message> ResumableStream<R> {
     /// with its reconnect policy and resumes. Generated clients open theirs for
     /// methods the design marks `resumable`.
     pub async fn connect(dialer: &Dialer, request: Request) -> Result<Self, ClientError> {
-        Self::open(dialer.clone(), request, ViewSource::None).await
+        Self::open(dialer.clone(), request, ViewSource::None, None).await
     }
 
-    /// Dials with the dialer's retry policy.
-    pub(crate) async fn open(
-        dialer: Dialer,
-        request: Request,
-        view_source: ViewSource,
-    ) -> Result<Self, ClientError> {
-        Self::open_with(dialer, request, view_source, None).await
-    }
-
-    async fn open_with(
+    /// Dials with the dialer's retry policy; `sending` is the other half of a
+    /// bidirectional stream.
+    async fn open(
         dialer: Dialer,
         request: Request,
         view_source: ViewSource,
@@ -479,7 +472,7 @@ impl<P: Message, R: Message> ResumableBidiStream<P, R> {
             link,
             ended: ended.clone(),
         };
-        let rx = ResumableStream::open_with(dialer, request, view_source, Some(half)).await?;
+        let rx = ResumableStream::open(dialer, request, view_source, Some(half)).await?;
         Ok(ResumableBidiStream {
             tx: ResumableSender {
                 link: watch,
@@ -606,7 +599,7 @@ pub async fn open_resumable<R: Message>(
     request: Request,
     view: ViewSource,
 ) -> Result<ResumableStream<R>, ClientError> {
-    ResumableStream::open(dialer.clone(), request, view).await
+    ResumableStream::open(dialer.clone(), request, view, None).await
 }
 
 /// Opens a bidirectional stream whose server half resumes, with the dialer's
