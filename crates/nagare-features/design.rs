@@ -2,8 +2,8 @@
 //! path parameters, headers with wire names, cookies, arrays, defaults, every
 //! format, patterns, enums, nested types, designed errors, a service path prefix,
 //! client streaming with a final collection result, a bidirectional method whose
-//! result has views, a resumable bidirectional method keyed by a path
-//! parameter, an error of an object type, integer bounds past 2^53, and types
+//! result has views, a bidirectional method that follows a room keyed by a
+//! path parameter (publishing into it, with presence), an error of an object type, integer bounds past 2^53, and types
 //! named like the generated code's own items (`State`, `Client`, `Command`,
 //! `Arg`, `CliError`), which generated code names by path.
 
@@ -152,8 +152,10 @@ pub fn design() -> Api {
             });
             s.method("talk", |m| {
                 m.description("A room's conversation: each line sent is published to the room, and the room's lines stream back, resuming after a drop.");
+                m.publishes("talk");
                 m.payload(|p| {
                     p.attribute("room", STRING, "").min_length(2);
+                    p.attribute("nick", STRING, "Who talks, as the room's presence shows them");
                     p.required(["room"]);
                 });
                 m.streaming_payload(|p| {
@@ -165,11 +167,11 @@ pub fn design() -> Api {
                     r.attribute("text", STRING, "What was said");
                     r.required(["room", "text"]);
                 });
-                m.resumable(|r| {
-                    r.key(["room"]).replay(256);
+                m.room(|r| {
+                    r.key(["room"]).history(256).presence(["nick"]);
                 });
                 m.http(|h| {
-                    h.get("/rooms/{room}/talk");
+                    h.get("/rooms/{room}/talk").param("nick");
                 });
             });
             s.method("watch", |m| {

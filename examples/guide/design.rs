@@ -56,6 +56,7 @@ pub fn design() -> Api {
             s.description("A chat room: clients send messages and subscribe to what others send.");
             s.method("listener", |m| {
                 m.description("Receives a stream of messages from the client; sends nothing back.");
+                m.publishes("subscribe");
                 m.streaming_payload(|p| {
                     p.attribute("message", STRING, "Message to log").min_length(1);
                     p.required(["message"]);
@@ -67,10 +68,10 @@ pub fn design() -> Api {
             s.method("subscribe", |m| {
                 m.description("Streams an event for every message received by listener or echo, from any client.");
                 m.streaming_result_type(&event);
-                // One stream for the whole chat; a subscriber that drops comes
+                // One room for the whole chat; a subscriber that drops comes
                 // back to the events it missed, if no more than 1024 came since.
-                m.resumable(|r| {
-                    r.replay(1024);
+                m.room(|r| {
+                    r.history(1024);
                 });
                 m.http(|h| {
                     h.get("/subscribe");
@@ -78,6 +79,7 @@ pub fn design() -> Api {
             });
             s.method("echo", |m| {
                 m.description("Echoes every message back to its sender.");
+                m.publishes("subscribe");
                 m.streaming_payload(|p| {
                     p.attribute("message", STRING, "Message to echo").min_length(1);
                     p.required(["message"]);

@@ -151,6 +151,14 @@ pub(crate) fn render(service: &Service) -> TokenStream {
             }
         }
 
+        /// A room's broker failed: the stream ends with 1013 (try again later)
+        /// when the broker is unreachable.
+        impl From<nagare::broker::BrokerError> for Error {
+            fn from(error: nagare::broker::BrokerError) -> Self {
+                Error::Stream(nagare::StreamError::Broker(error))
+            }
+        }
+
         #(#value_impls)*
     }
 }

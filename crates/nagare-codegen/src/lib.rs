@@ -35,6 +35,7 @@ mod client;
 mod error;
 mod model;
 mod names;
+mod rooms;
 mod server;
 mod service;
 mod types;

@@ -218,9 +218,10 @@ impl<'a> MethodInfo<'a> {
         ident(&format!("{}ClientStream", self.pascal))
     }
 
-    /// Whether the server stream survives reconnections (`nagare.v1`).
+    /// Whether the server stream follows a room, and so survives
+    /// reconnections (`nagare.v1`).
     pub(crate) fn is_resumable(&self) -> bool {
-        self.method.resume.is_some()
+        self.method.room.is_some()
     }
 
     /// The payload's object, if it has one.

@@ -736,7 +736,7 @@ mod tests {
     fn settings_check_the_origin_and_keep_resume_on() {
         let api = with_method(|m| {
             stream(m);
-            m.resumable(|_| {});
+            m.room(|_| {});
             m.http(|h| {
                 h.get("/watch");
             });

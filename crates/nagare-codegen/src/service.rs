@@ -7,8 +7,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::MethodInfo;
-use crate::names::{field_ident, ident, pascal, snake};
-use crate::types::{doc, doc_or, Scope, TypeSet};
+use crate::names::{field_ident, pascal, snake};
+use crate::types::{doc, Scope, TypeSet};
 use crate::GenerateError;
 
 /// Registers the types every method of the service uses.
@@ -103,8 +103,9 @@ fn name_clash(service: &Service, set: &TypeSet) -> Option<(String, String)> {
             return Some((m.name.clone(), "the service trait's security hook".into()));
         }
     }
+    let has_rooms = service.methods.iter().any(|m| m.room.is_some());
     for d in &set.decls {
-        if RESERVED_TYPE_NAMES.contains(&d.name.as_str()) {
+        if RESERVED_TYPE_NAMES.contains(&d.name.as_str()) || (has_rooms && d.name == "Rooms") {
             return Some((d.name.clone(), "a name the generated module uses".into()));
         }
         if let Some(method) = stream_aliases.get(&d.name) {
@@ -170,6 +171,7 @@ pub(crate) fn render(
     let streams = methods.iter().map(render_stream_aliases);
     let trait_ = render_trait(service, &methods);
     let endpoints = render_endpoints(service, &methods);
+    let rooms = crate::rooms::render(service, &methods);
     let server = crate::server::render(service, &methods);
     let client = crate::client::render(service, &methods);
     let cli = cli.then(|| crate::cli::render_service(service, &methods));
@@ -185,6 +187,7 @@ pub(crate) fn render(
             #errors
             #(#streams)*
             #trait_
+            #rooms
             #endpoints
             #server
             #client
@@ -232,78 +235,12 @@ fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
     };
     let sdoc = format!(" Server side of the `{}` stream.", m.method.name);
     let cdoc = format!(" Client side of the `{}` stream.", m.method.name);
-    let resume = render_resume(m);
     quote! {
         #[doc = #sdoc]
         pub type #server = #server_ty;
 
         #[doc = #cdoc]
         pub type #client = #client_ty;
-
-        #resume
-    }
-}
-
-/// For a resumable method: the replay size the design asks for and, when the
-/// stream is keyed, the payload's stream key.
-fn render_resume(m: &MethodInfo) -> TokenStream {
-    let Some(resume) = &m.method.resume else {
-        return quote!();
-    };
-    let constant = ident(&format!(
-        "{}_REPLAY",
-        m.method.name.to_uppercase().replace('-', "_")
-    ));
-    let replay = proc_macro2::Literal::usize_unsuffixed(resume.replay);
-    let cdoc = doc(&format!(
-        "Messages the `{}` stream's replay log keeps (the design's `resumable` block):\ngive it to `nagare::ReplayLog::new`.",
-        m.method.name
-    ));
-    let key = match (m.payload(Scope::Service), resume.key.is_empty()) {
-        (Some(p), false) => {
-            let parts: Vec<TokenStream> = resume
-                .key
-                .iter()
-                .map(|k| {
-                    let f = field_ident(k);
-                    quote!(nagare::codegen::client::path_segment(&self.#f))
-                })
-                .collect();
-            let body = match parts.as_slice() {
-                [one] => one.clone(),
-                _ => quote!([#(#parts),*].join("/")),
-            };
-            let how = if resume.key.len() == 1 {
-                "percent-encoded"
-            } else {
-                "percent-encoded and joined with `/`"
-            };
-            let kdoc = doc(&format!(
-                "Identifies the `{}` stream across connections: {}, {how}.",
-                m.method.name,
-                resume
-                    .key
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            quote! {
-                impl #p {
-                    #kdoc
-                    pub fn stream_key(&self) -> String {
-                        #body
-                    }
-                }
-            }
-        }
-        _ => quote!(),
-    };
-    quote! {
-        #cdoc
-        pub const #constant: usize = #replay;
-
-        #key
     }
 }
 
@@ -343,7 +280,18 @@ fn render_trait(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let fns = methods.iter().map(|m| {
         let id = m.fn_ident();
         let stream = m.server_stream();
-        let d = doc_or(m.method.description.as_deref(), "No description in the design.");
+        let mut text = m
+            .method
+            .description
+            .clone()
+            .unwrap_or_else(|| "No description in the design.".to_owned());
+        for target in &m.method.publishes {
+            text.push_str(&format!(
+                "\n\nPublishes into the `{target}` room ([`Rooms::{}`]).",
+                snake(target)
+            ));
+        }
+        let d = doc(&text);
         let payload = m.payload(Scope::Service).map(|p| quote!(payload: #p,));
         if m.kind == StreamKind::Unary {
             let result = m.result(Scope::Service).unwrap_or_else(|| quote!(()));

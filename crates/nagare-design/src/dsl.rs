@@ -250,9 +250,14 @@ pub struct Method {
     pub http: Option<HttpEndpoint>,
     /// `None`: the service's security applies; `Some(empty)`: no security.
     pub security: Option<Vec<SecurityRequirement>>,
-    /// Set when the server stream survives reconnections (the `nagare.v1`
-    /// extension): clients resume where they stopped.
-    pub resume: Option<Resume>,
+    /// Set when the server stream is a room's: messages published into the
+    /// room, numbered, kept for clients that come back, shared by every server
+    /// process on the same broker (the `nagare.v1` extension): clients resume
+    /// where they stopped.
+    pub room: Option<Room>,
+    /// The methods (of the same service) whose rooms this method publishes
+    /// into.
+    pub publishes: Vec<String>,
     /// The view a viewed result is always rendered with (Goa's `View` inside
     /// `Result`); no `Goa-View` header is then needed.
     pub result_view: Option<String>,
@@ -368,17 +373,27 @@ impl Method {
         self
     }
 
-    /// Makes the server stream resumable: a client that loses its connection
-    /// reconnects and gets what it missed from the server's replay log, in order
-    /// and once (see `docs/protocol.md`, the `nagare.v1` extension).
+    /// Makes the server stream a room's: every client of the method follows
+    /// the room its payload names (the `key` attributes), messages published
+    /// into the room reach every follower in order, on any server process that
+    /// shares the room's broker, and a client that loses its connection
+    /// reconnects and gets what it missed, once (the `nagare.v1` extension, see
+    /// `docs/protocol.md`).
     #[track_caller]
-    pub fn resumable(&mut self, build: impl FnOnce(&mut Resume)) -> &mut Self {
-        let mut resume = self.resume.take().unwrap_or_else(|| Resume {
+    pub fn room(&mut self, build: impl FnOnce(&mut Room)) -> &mut Self {
+        let mut room = self.room.take().unwrap_or_else(|| Room {
             source: Some(Source::caller()),
-            ..Resume::default()
+            ..Room::default()
         });
-        build(&mut resume);
-        self.resume = Some(resume);
+        build(&mut room);
+        self.room = Some(room);
+        self
+    }
+
+    /// Says that the method publishes into the room of `method` (of the same
+    /// service), which must have a `room` block.
+    pub fn publishes(&mut self, method: &str) -> &mut Self {
+        self.publishes.push(method.to_owned());
         self
     }
 
@@ -440,31 +455,36 @@ fn object(build: impl FnOnce(&mut Object)) -> Type {
     Type::Object(Arc::new(object))
 }
 
-/// How a resumable stream is kept across reconnections.
+/// The room a method's server stream follows.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Resume {
-    /// Payload attributes that identify the stream across connections (a room,
-    /// a topic); empty when the method has one stream for everybody.
+pub struct Room {
+    /// Payload attributes that name the room (a chat channel, a document);
+    /// empty when the method has one room for everybody.
     pub key: Vec<String>,
-    /// Messages the server keeps for clients that come back: a client away
-    /// longer than it takes to publish this many is told it is too far behind.
-    pub replay: usize,
-    /// Where the `resumable` block is.
+    /// Messages the room keeps for clients that come back and for history
+    /// reads: a client away longer than it takes to publish this many is told
+    /// it is too far behind.
+    pub history: usize,
+    /// Set when the room tracks who follows it: each follower is a member,
+    /// described by these payload attributes (the user, say).
+    pub presence: Option<Vec<String>>,
+    /// Where the `room` block is.
     pub source: Option<Source>,
 }
 
-impl Default for Resume {
+impl Default for Room {
     fn default() -> Self {
-        Resume {
+        Room {
             key: Vec::new(),
-            replay: 1024,
+            history: 1024,
+            presence: None,
             source: None,
         }
     }
 }
 
-impl Resume {
-    /// The payload attributes that identify the stream.
+impl Room {
+    /// The payload attributes that name the room.
     pub fn key<I, S>(&mut self, attributes: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -477,9 +497,20 @@ impl Resume {
         self
     }
 
-    /// How many messages the replay log keeps (1024 unless set).
-    pub fn replay(&mut self, messages: usize) -> &mut Self {
-        self.replay = messages;
+    /// How many messages the room keeps (1024 unless set).
+    pub fn history(&mut self, messages: usize) -> &mut Self {
+        self.history = messages;
+        self
+    }
+
+    /// Tracks the room's followers as members, each described by these payload
+    /// attributes (none: members are only counted and named by connection).
+    pub fn presence<I, S>(&mut self, info: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.presence = Some(info.into_iter().map(|a| a.as_ref().to_owned()).collect());
         self
     }
 }

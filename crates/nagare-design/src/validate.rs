@@ -203,8 +203,21 @@ impl Validator {
                 ),
             }
         }
-        if let Some(resume) = &m.resume {
-            self.within(resume.source, |v| v.resume(m, resume, &loc));
+        if let Some(room) = &m.room {
+            self.within(room.source, |v| v.room(m, room, &loc));
+        }
+        for target in &m.publishes {
+            match s.methods.iter().find(|t| &t.name == target) {
+                None => self.err(
+                    format!("{loc}: publishes"),
+                    format!("no method {target:?} in service {:?}", s.name),
+                ),
+                Some(t) if t.room.is_none() => self.err(
+                    format!("{loc}: publishes"),
+                    format!("method {target:?} has no room to publish into (give it a room block)"),
+                ),
+                Some(_) => {}
+            }
         }
         let Some(http) = &m.http else {
             self.err(&loc, "no HTTP mapping: add http(|h| { h.get(\"/path\"); })");
@@ -229,22 +242,22 @@ impl Validator {
         });
     }
 
-    fn resume(&mut self, m: &Method, resume: &crate::dsl::Resume, loc: &str) {
-        let rloc = format!("{loc}: resumable");
+    fn room(&mut self, m: &Method, room: &crate::dsl::Room, loc: &str) {
+        let rloc = format!("{loc}: room");
         if !matches!(
             m.kind(),
             crate::dsl::StreamKind::Server | crate::dsl::StreamKind::Bidirectional
         ) {
             self.err(
                 &rloc,
-                "only a streaming_result can be resumed (a server or bidirectional stream)",
+                "only a streaming_result can follow a room (a server or bidirectional stream)",
             );
         }
-        if resume.replay == 0 {
-            self.err(&rloc, "replay must keep at least one message");
+        if room.history == 0 {
+            self.err(&rloc, "history must keep at least one message");
         }
         let payload = m.payload.as_ref().and_then(Type::object);
-        for key in &resume.key {
+        for key in &room.key {
             match payload.and_then(|o| o.get(key).map(|a| (o, a))) {
                 None => self.err(
                     &rloc,
@@ -252,9 +265,17 @@ impl Validator {
                 ),
                 Some((o, a)) if !o.is_required(key) && a.default.is_none() => self.err(
                     &rloc,
-                    format!("key {key:?} must be required (or have a default): every connection to the stream names it"),
+                    format!("key {key:?} must be required (or have a default): every connection to the room names it"),
                 ),
                 Some(_) => {}
+            }
+        }
+        for info in room.presence.iter().flatten() {
+            if payload.and_then(|o| o.get(info)).is_none() {
+                self.err(
+                    &rloc,
+                    format!("presence {info:?} names an attribute the payload does not have"),
+                );
             }
         }
         let drops = m
@@ -266,7 +287,7 @@ impl Validator {
         if drops {
             self.err(
                 &rloc,
-                "a resumable stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps",
+                "a room's stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps",
             );
         }
     }

@@ -579,8 +579,8 @@ fn feed(m: &mut Method) {
         p.required(["room"]);
     });
     m.streaming_result_type(STRING);
-    m.resumable(|r| {
-        r.key(["room"]).replay(64);
+    m.room(|r| {
+        r.key(["room"]).history(64).presence(["since"]);
     });
     m.http(|h| {
         h.get("/rooms/{room}/feed").param("since");
@@ -588,7 +588,7 @@ fn feed(m: &mut Method) {
 }
 
 #[test]
-fn a_resumable_server_stream_keyed_by_a_required_attribute_passes() {
+fn a_room_keyed_by_a_required_attribute_passes() {
     assert!(errors(api("x", |a| {
         a.service("chat", |s| {
             s.method("feed", feed);
@@ -598,12 +598,12 @@ fn a_resumable_server_stream_keyed_by_a_required_attribute_passes() {
 }
 
 #[test]
-fn only_a_streaming_result_can_resume() {
+fn only_a_streaming_result_can_follow_a_room() {
     let e = single_error(api("x", |a| {
         a.service("chat", |s| {
             s.method("send", |m| {
                 m.streaming_payload_type(STRING);
-                m.resumable(|_| {});
+                m.room(|_| {});
                 m.http(|h| {
                     h.get("/send");
                 });
@@ -611,24 +611,24 @@ fn only_a_streaming_result_can_resume() {
             // The server half of a bidirectional stream can.
             s.method("echo", |m| {
                 echo(m);
-                m.resumable(|_| {});
+                m.room(|_| {});
             });
         });
     }));
     assert_eq!(
         e,
-        "service \"chat\" method \"send\": resumable: only a streaming_result can be resumed (a server or bidirectional stream)"
+        "service \"chat\" method \"send\": room: only a streaming_result can follow a room (a server or bidirectional stream)"
     );
 }
 
 #[test]
-fn resume_keys_must_be_required_payload_attributes() {
+fn room_keys_and_presence_must_be_payload_attributes() {
     let errs = errors(api("x", |a| {
         a.service("chat", |s| {
             s.method("feed", |m| {
                 feed(m);
-                m.resumable(|r| {
-                    r.key(["room", "since", "topic"]);
+                m.room(|r| {
+                    r.key(["room", "since", "topic"]).presence(["user"]);
                 });
             });
         });
@@ -636,20 +636,21 @@ fn resume_keys_must_be_required_payload_attributes() {
     assert_eq!(
         errs,
         vec![
-            "service \"chat\" method \"feed\": resumable: key \"since\" must be required (or have a default): every connection to the stream names it".to_owned(),
-            "service \"chat\" method \"feed\": resumable: key \"topic\" names an attribute the payload does not have".to_owned(),
+            "service \"chat\" method \"feed\": room: key \"since\" must be required (or have a default): every connection to the room names it".to_owned(),
+            "service \"chat\" method \"feed\": room: key \"topic\" names an attribute the payload does not have".to_owned(),
+            "service \"chat\" method \"feed\": room: presence \"user\" names an attribute the payload does not have".to_owned(),
         ]
     );
 }
 
 #[test]
-fn a_resumable_stream_keeps_at_least_one_message_and_never_drops() {
+fn a_room_keeps_at_least_one_message_and_never_drops() {
     let errs = errors(api("x", |a| {
         a.service("chat", |s| {
             s.method("feed", |m| {
                 feed(m);
-                m.resumable(|r| {
-                    r.replay(0);
+                m.room(|r| {
+                    r.history(0);
                 });
                 m.http(|h| {
                     h.ws(|w| {
@@ -662,8 +663,31 @@ fn a_resumable_stream_keeps_at_least_one_message_and_never_drops() {
     assert_eq!(
         errs,
         vec![
-            "service \"chat\" method \"feed\": resumable: replay must keep at least one message".to_owned(),
-            "service \"chat\" method \"feed\": resumable: a resumable stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps".to_owned(),
+            "service \"chat\" method \"feed\": room: history must keep at least one message".to_owned(),
+            "service \"chat\" method \"feed\": room: a room's stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_method_publishes_only_into_a_room_of_its_service() {
+    let errs = errors(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("feed", feed);
+            s.method("send", |m| {
+                m.streaming_payload_type(STRING);
+                m.publishes("feed").publishes("nowhere").publishes("send");
+                m.http(|h| {
+                    h.get("/send");
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        errs,
+        vec![
+            "service \"chat\" method \"send\": publishes: no method \"nowhere\" in service \"chat\"".to_owned(),
+            "service \"chat\" method \"send\": publishes: method \"send\" has no room to publish into (give it a room block)".to_owned(),
         ]
     );
 }

@@ -7,20 +7,17 @@ mod design;
 use nagare::{ClientError, StreamError};
 use nagare_features::sensors::{self, client::Client, Reading, RecordPayload, Tag, WatchPayload};
 
-/// The rooms' conversations, one replay log per room (the `talk` stream key).
-#[derive(Default)]
+/// The rooms' conversations (the `talk` rooms), in memory.
+#[derive(Clone)]
 struct Sensors {
-    rooms:
-        std::sync::Mutex<std::collections::HashMap<String, nagare::ReplayLog<sensors::TalkResult>>>,
+    rooms: sensors::Rooms,
 }
 
-impl Sensors {
-    fn room(&self, key: &str) -> nagare::ReplayLog<sensors::TalkResult> {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|e| e.into_inner());
-        rooms
-            .entry(key.to_owned())
-            .or_insert_with(|| nagare::ReplayLog::new(sensors::TALK_REPLAY))
-            .clone()
+impl Default for Sensors {
+    fn default() -> Self {
+        Sensors {
+            rooms: sensors::Rooms::new(nagare::MemoryBroker::new().shared()),
+        }
     }
 }
 
@@ -138,17 +135,18 @@ impl sensors::Service for Sensors {
         payload: sensors::TalkPayload,
         stream: sensors::TalkServerStream,
     ) -> Result<(), sensors::Error> {
-        let log = self.room(&payload.stream_key());
+        let room = self.rooms.talk(&payload.room);
         let (mut tx, mut rx) = stream.split();
         let hearing = async {
             while let Some(line) = rx.recv().await? {
                 if line.text == "reject" {
                     return Err(sensors::Error::Rejected(rejection()));
                 }
-                log.publish(sensors::TalkResult {
+                let said = sensors::TalkResult {
                     room: payload.room.clone(),
                     text: line.text,
-                });
+                };
+                room.publish(&said).await?;
             }
             // The client is done talking; it keeps listening until it leaves.
             std::future::pending::<Result<(), sensors::Error>>().await
@@ -156,7 +154,7 @@ impl sensors::Service for Sensors {
         // Following starts first, so this client's own lines come back to it.
         tokio::select! {
             biased;
-            r = tx.follow(&log) => r?,
+            r = self.rooms.follow_talk(&payload, &mut tx) => r?,
             r = hearing => r?,
         }
         Ok(())
@@ -183,7 +181,11 @@ async fn start() -> String {
 }
 
 async fn start_with(options: nagare::ServerOptions) -> String {
-    let app = sensors::server::router(Sensors::default(), options);
+    serve(Sensors::default(), options).await
+}
+
+async fn serve(service: Sensors, options: nagare::ServerOptions) -> String {
+    let app = sensors::server::router(service, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -562,8 +564,9 @@ async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
         let proxy = nagare_testkit::proxy::Proxy::start(addr).await;
         let lobby = sensors::TalkPayload {
             room: "lobby".into(),
+            nick: None,
         };
-        assert_eq!(lobby.stream_key(), "lobby");
+        assert_eq!(lobby.room_key(), "lobby");
         let reconnect = nagare::RetryPolicy::default()
             .initial_delay(Duration::from_millis(1))
             .max_delay(Duration::from_millis(20))
@@ -619,6 +622,60 @@ async fn a_resumable_bidirectional_stream_resumes_its_server_half() {
 }
 
 #[tokio::test]
+async fn talkers_are_present_in_their_room_while_they_follow_it() {
+    use nagare::broker::{PresenceChange, PresenceEvent};
+    bounded(async {
+        let service = Sensors::default();
+        let base = serve(service.clone(), nagare::ServerOptions::new()).await;
+        let room = service.rooms.talk("den");
+        let mut presence = room.presence().await.expect("presence");
+        let talker = |nick: Option<&str>| sensors::TalkPayload {
+            room: "den".into(),
+            nick: nick.map(str::to_owned),
+        };
+        let ann = Client::new(&base)
+            .talk(&talker(Some("ann")))
+            .await
+            .expect("ann");
+        let anon = Client::new(&base).talk(&talker(None)).await.expect("anon");
+        let mut joined = Vec::new();
+        for _ in 0..2 {
+            match presence.next().await {
+                Some(PresenceChange::Event(PresenceEvent::Join(m))) => joined.push(m),
+                other => panic!("a join expected, got {other:?}"),
+            }
+        }
+        let infos = |members: &[nagare::broker::Member]| {
+            let mut infos: Vec<_> = members.iter().map(|m| m.info.clone()).collect();
+            infos.sort();
+            infos
+        };
+        let expected = vec![None, Some("{\"nick\":\"ann\"}".to_owned())];
+        assert_eq!(infos(&joined), expected);
+        assert_eq!(infos(&room.members().await.expect("members")), expected);
+        // Another room's presence is its own.
+        assert!(service
+            .rooms
+            .talk("hall")
+            .members()
+            .await
+            .expect("members")
+            .is_empty());
+
+        drop(ann);
+        match presence.next().await {
+            Some(PresenceChange::Event(PresenceEvent::Leave(m))) => {
+                assert_eq!(m.info.as_deref(), Some("{\"nick\":\"ann\"}"))
+            }
+            other => panic!("a leave expected, got {other:?}"),
+        }
+        assert_eq!(infos(&room.members().await.expect("members")), vec![None]);
+        drop(anon);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_long_designed_error_arrives_whole_over_nagare_v1_and_named_everywhere_else() {
     bounded(async {
         let base = start().await;
@@ -628,6 +685,7 @@ async fn a_long_designed_error_arrives_whole_over_nagare_v1_and_named_everywhere
         let (mut tx, mut rx) = Client::new(&base)
             .talk(&sensors::TalkPayload {
                 room: "hall".into(),
+                nick: None,
             })
             .await
             .expect("talk")

@@ -257,6 +257,10 @@ fn describe_state(state: &ConnectionState) -> String {
             delay,
             error,
         } => format!("reconnecting in {delay:.1?} (attempt {attempt}): {error}"),
+        ConnectionState::Restarted { previous, now } => format!(
+            "the stream restarted on the server (epoch {} is gone, now {}): messages after {} of the old stream may be lost; continuing after message {}",
+            previous.epoch, now.epoch, previous.seq, now.seq
+        ),
         ConnectionState::Closed { reason } => format!("closed: {reason}"),
     }
 }

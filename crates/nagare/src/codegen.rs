@@ -64,3 +64,8 @@ pub mod cli {
         send_lines_then_print, value, values, LineFormat,
     };
 }
+
+/// Rooms: their keys, and what their members say about themselves.
+pub mod rooms {
+    pub use crate::broker::codegen::{member_info, room_key, MemberInfo};
+}

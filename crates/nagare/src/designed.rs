@@ -240,6 +240,9 @@ pub fn http_response<E: ServiceError>(error: &E, statuses: &[(&str, u16)]) -> Re
         Shape::Designed { name, value } => {
             crate::server::response::designed_error(name, value.json(), value.message(), statuses)
         }
+        Shape::Stream(e @ StreamError::Broker(crate::broker::BrokerError::Unavailable { .. })) => {
+            crate::server::response::unavailable(e)
+        }
         _ => crate::server::response::internal_error(error),
     }
 }

@@ -103,9 +103,10 @@ pub enum StreamError {
     #[error("stream used out of order: {0}")]
     Misuse(&'static str),
     /// A resumable stream cannot continue from where this client stopped: the
-    /// server no longer keeps the messages it missed, or the stream restarted.
-    /// The application must re-sync (fetch the current state) and subscribe again.
-    /// Close code 4010 on the wire.
+    /// server no longer keeps the messages it missed (or the client claims
+    /// messages the stream never had). The application must re-sync (fetch the
+    /// current state) and subscribe again. Close code 4010 on the wire. (A
+    /// stream that *restarted* is not an error: the client is told and goes on.)
     #[error("too far behind to resume: {0}")]
     TooFarBehind(String),
     /// A resumable stream skipped or repeated sequence numbers: the server broke
@@ -139,6 +140,10 @@ pub enum StreamError {
         /// What arrived of it.
         reason: String,
     },
+    /// The broker behind a room failed (Redis unreachable, say): nothing was
+    /// published or followed. Close code 1013 (try again later) on the wire.
+    #[error(transparent)]
+    Broker(#[from] crate::broker::BrokerError),
     /// Reconnecting was cancelled (the retry policy's token).
     #[error("cancelled")]
     Cancelled,
@@ -174,6 +179,10 @@ impl StreamError {
             StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
             StreamError::ConnectionLost { .. } => ErrorKind::Temporary,
             StreamError::Reconnect(e) => e.kind(),
+            StreamError::Broker(crate::broker::BrokerError::Unavailable { .. }) => {
+                ErrorKind::ResourceExhausted
+            }
+            StreamError::Broker(_) => ErrorKind::Fatal,
             StreamError::InvalidMessage(_)
             | StreamError::StreamClosed
             | StreamError::Encode(_)
@@ -218,6 +227,10 @@ impl StreamError {
                 format!("{TOO_FAR_BEHIND_PREFIX}{why}"),
             ),
             StreamError::Designed { name, value } => designed_close(name, value),
+            StreamError::Broker(e @ crate::broker::BrokerError::Unavailable { .. }) => {
+                CloseFrame::new(CloseCode::TRY_AGAIN_LATER, cut_reason(e.to_string()))
+            }
+            StreamError::Broker(_) => CloseFrame::new(CloseCode::INTERNAL, "internal error"),
             // The connection is gone or closed: whatever is sent is a formality.
             _ => CloseFrame::new(CloseCode::INTERNAL, "stream failed"),
         }
@@ -241,7 +254,15 @@ pub(crate) const CUT: &str = "…";
 /// character boundary (and marked with [`CUT`]) to the 123 bytes a close
 /// reason holds, so the name always arrives.
 pub(crate) fn designed_close(name: &str, message: &str) -> CloseFrame {
-    let mut reason = format!("{name}: {message}");
+    CloseFrame::new(
+        CloseCode::DESIGNED_ERROR,
+        cut_reason(format!("{name}: {message}")),
+    )
+}
+
+/// `reason`, cut on a character boundary (and marked with [`CUT`]) to the 123
+/// bytes a close reason holds.
+pub(crate) fn cut_reason(mut reason: String) -> String {
     if reason.len() > crate::ws::MAX_CLOSE_REASON {
         let mut end = crate::ws::MAX_CLOSE_REASON - CUT.len();
         while !reason.is_char_boundary(end) {
@@ -250,7 +271,7 @@ pub(crate) fn designed_close(name: &str, message: &str) -> CloseFrame {
         reason.truncate(end);
         reason.push_str(CUT);
     }
-    CloseFrame::new(CloseCode::DESIGNED_ERROR, reason)
+    reason
 }
 
 /// Errors of a client call before any message is exchanged.

@@ -11,7 +11,8 @@
 //! | [`client`] | dialing and calling ([`client::Dialer`], [`client::Request`]), retries, resumable streams |
 //! | [`stream`] | the typed stream handles of the three streaming patterns, both sides |
 //! | [`conn`] | one connection: its settings ([`ConnConfig`]), the outbound queue, the driver |
-//! | [`resume`] | the `nagare.v1` extension: replay logs and resume points |
+//! | [`broker`] | rooms: numbered messages, history and presence, in memory or on Redis |
+//! | [`resume`] | the `nagare.v1` extension: resume points and its frames |
 //! | [`message`] | how values become JSON text frames ([`Message`], [`Validate`]) |
 //! | [`ws`] | the adapter over the WebSocket crate: frames, limits, compression |
 //! | [`close`] | the close codes and what a caller can do about each |
@@ -44,6 +45,7 @@
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
+pub mod broker;
 #[cfg(feature = "cli")]
 mod cli;
 pub mod client;
@@ -75,6 +77,7 @@ pub mod ws;
 /// names is always the one nagare uses.
 pub use axum;
 
+pub use broker::{MemoryBroker, Room, Rooms, SharedBroker};
 #[cfg(feature = "cli")]
 pub use cli::CliError;
 pub use client::{
@@ -87,7 +90,7 @@ pub use error::{
 };
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
-pub use resume::{ReplayLog, ResumePoint};
+pub use resume::ResumePoint;
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,

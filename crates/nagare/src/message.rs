@@ -51,21 +51,33 @@ pub fn decode_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, De
 
 /// The frame for one message: compact JSON and a newline, as a text frame.
 pub(crate) fn to_frame<T: Message>(msg: &T, view: Option<&str>) -> Result<Data, serde_json::Error> {
+    to_text(msg, view).map(Data::Text)
+}
+
+/// The text of one message's frame: compact JSON and a newline.
+pub(crate) fn to_text<T: Message>(
+    msg: &T,
+    view: Option<&str>,
+) -> Result<TextBytes, serde_json::Error> {
     let mut buf = Vec::with_capacity(128);
     msg.encode(view, &mut buf)?;
     buf.push(b'\n');
-    text_frame(buf)
+    utf8_text(buf)
 }
 
 /// A text frame of encoded JSON.
 pub(crate) fn text_frame(buf: Vec<u8>) -> Result<Data, serde_json::Error> {
+    utf8_text(buf).map(Data::Text)
+}
+
+fn utf8_text(buf: Vec<u8>) -> Result<TextBytes, serde_json::Error> {
     // serde_json only writes UTF-8, so this cannot fail; the check is cheap.
     let text = String::from_utf8(buf).map_err(|e| {
         <serde_json::Error as serde::ser::Error>::custom(format!(
             "encoder wrote invalid UTF-8: {e}"
         ))
     })?;
-    Ok(Data::Text(TextBytes::from(text)))
+    Ok(TextBytes::from(text))
 }
 
 /// Whether a message is the JSON `null` that ends a client stream.

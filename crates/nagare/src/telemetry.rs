@@ -7,6 +7,10 @@
 //! an empty page that dashboards and alerts read as "no data". Series labelled
 //! by endpoint appear when a router for the endpoint is built.
 
+// Without a recorder to describe them to (feature `prometheus`), the lists
+// are unused.
+#![cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 
 use crate::server::EndpointName;
@@ -22,6 +26,9 @@ pub(crate) const SLOW_CONSUMER_ACTIONS: &[&str] = &["write_timeout", "disconnect
 pub(crate) const PROTOCOL_ERROR_CODES: &[&str] = &["1002", "1007", "1009"];
 /// Kinds of service errors (`nagare_errors_total`).
 pub(crate) const ERROR_KINDS: &[&str] = &["temporary", "resource_exhausted", "fatal"];
+/// What a broker was doing when it failed (`nagare_broker_errors_total`).
+pub(crate) const BROKER_OPERATIONS: &[&str] =
+    &["publish", "read", "history", "presence", "subscribe"];
 
 /// Describes every metric to the installed recorder and shows every series
 /// that does not depend on an endpoint (at zero when it is new).
@@ -83,7 +90,29 @@ pub(crate) fn describe() {
         "nagare_errors_total",
         "Service methods that failed, by kind (temporary, resource_exhausted, fatal)."
     );
+    describe_counter!(
+        "nagare_broker_errors_total",
+        "Broker commands that failed, by operation (publish, read, history, presence, subscribe)."
+    );
+    describe_counter!(
+        "nagare_broker_reconnects_total",
+        "Times the broker's connection (Redis) came back after a loss."
+    );
+    describe_counter!(
+        "nagare_broker_gap_repairs_total",
+        "Gaps in a room's live messages filled from its history."
+    );
+    describe_histogram!(
+        "nagare_broker_delivery_lag_seconds",
+        Unit::Seconds,
+        "Time from a publish (in Redis) to its arrival on this node."
+    );
+    for op in BROKER_OPERATIONS {
+        metrics::counter!("nagare_broker_errors_total", "op" => *op).increment(0);
+    }
     for name in [
+        "nagare_broker_reconnects_total",
+        "nagare_broker_gap_repairs_total",
         "nagare_connections_dead_total",
         "nagare_connections_swept_total",
         "nagare_messages_dropped_total",
@@ -107,8 +136,9 @@ pub(crate) fn describe() {
     for kind in ERROR_KINDS {
         metrics::counter!("nagare_errors_total", "kind" => *kind).increment(0);
     }
-    // Registered without a sample: it shows as an empty summary.
+    // Registered without a sample: they show as empty summaries.
     let _ = metrics::histogram!("nagare_send_queue_depth");
+    let _ = metrics::histogram!("nagare_broker_delivery_lag_seconds");
 }
 
 /// Shows the series of one endpoint (at zero when they are new) (a router calls it for each of its

@@ -171,12 +171,15 @@ async fn a_refused_reconnection_ends_the_stream_with_the_servers_answer() {
         // server does once the client's token has expired.
         let options = numbered();
         let calls = Arc::new(AtomicU32::new(0));
-        let log = nagare::ReplayLog::<String>::new(16);
-        log.publish("first".to_owned());
+        let room = nagare::Room::<String>::new(
+            nagare::MemoryBroker::new().shared(),
+            nagare::broker::RoomId::new("test", nagare::broker::RoomConfig::new(16)),
+        );
+        room.publish(&"first".to_owned()).await.expect("publish");
         let app = axum::Router::new().route(
             "/s",
             axum::routing::get(move |req: HttpRequest| {
-                let (options, calls, log) = (options.clone(), calls.clone(), log.clone());
+                let (options, calls, room) = (options.clone(), calls.clone(), room.clone());
                 async move {
                     if calls.fetch_add(1, Ordering::SeqCst) > 0 {
                         return nagare::GoaError::new("unauthorized", "token expired")
@@ -189,7 +192,7 @@ async fn a_refused_reconnection_ends_the_stream_with_the_servers_answer() {
                     };
                     nagare::server::upgrade(&mut parts, &options, endpoint, HeaderMap::new(), move |conn| async move {
                         let mut s = ServerStream::<String>::new(conn, None);
-                        s.follow(&log).await
+                        s.follow(&room).await
                     })
                 }
             }),

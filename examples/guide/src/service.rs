@@ -6,7 +6,8 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! let options = nagare::ServerOptions::new();
-//! let app = guide::service::Guide::new().router(options.clone());
+//! let broker = nagare::MemoryBroker::new().shared();
+//! let app = guide::service::Guide::new(broker).router(options.clone());
 //! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
 //! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
 //! # Ok(()) }
@@ -26,34 +27,25 @@ pub struct Guide {
 }
 
 struct Inner {
-    /// Every event, numbered; the last `chat::SUBSCRIBE_REPLAY` are kept for
-    /// subscribers that were away. A subscriber further behind is closed with
-    /// 4010 rather than silently skipping events.
-    events: nagare::ReplayLog<chat::Event>,
+    /// The chat's room: every event, numbered; the last
+    /// `chat::SUBSCRIBE_HISTORY` are kept for subscribers that were away. A
+    /// subscriber further behind is closed with 4010 rather than silently
+    /// skipping events.
+    rooms: chat::Rooms,
     subscribers: AtomicU64,
     messages: AtomicU64,
     listened: AtomicU64,
     echoed: AtomicU64,
 }
 
-impl Default for Guide {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Guide {
-    /// A fresh chat room.
-    pub fn new() -> Self {
-        Self::with_events(nagare::ReplayLog::new(chat::SUBSCRIBE_REPLAY))
-    }
-
-    /// A chat room publishing to `events`: a log that outlives this value keeps
-    /// subscribers' streams resumable across a server restart.
-    pub fn with_events(events: nagare::ReplayLog<chat::Event>) -> Self {
+    /// The chat, its room on `broker`: a `nagare::MemoryBroker` keeps it in
+    /// this process; a Redis broker shares it with every server on that Redis
+    /// and keeps subscribers' streams resumable across restarts.
+    pub fn new(broker: nagare::SharedBroker) -> Self {
         Guide {
             inner: Arc::new(Inner {
-                events,
+                rooms: chat::Rooms::new(broker),
                 subscribers: AtomicU64::new(0),
                 messages: AtomicU64::new(0),
                 listened: AtomicU64::new(0),
@@ -68,19 +60,22 @@ impl Guide {
             .merge(monitor::server::router(self.clone(), options))
     }
 
-    /// Records a received message and tells every subscriber.
-    fn publish(&self, message: &str, action: &str) {
+    /// Records a received message and tells every subscriber; fails when the
+    /// room's broker cannot take it.
+    async fn publish(&self, message: &str, action: &str) -> Result<(), chat::Error> {
+        let event = chat::Event {
+            message: message.to_owned(),
+            action: action.to_owned(),
+            timestamp: now(),
+        };
+        self.inner.rooms.subscribe().publish(&event).await?;
         self.inner.messages.fetch_add(1, Ordering::Relaxed);
         let counter = match action {
             "listener" => &self.inner.listened,
             _ => &self.inner.echoed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        self.inner.events.publish(chat::Event {
-            message: message.to_owned(),
-            action: action.to_owned(),
-            timestamp: now(),
-        });
+        Ok(())
     }
 
     /// The metrics the monitor reports, by name.
@@ -129,7 +124,7 @@ fn now() -> String {
 impl chat::Service for Guide {
     async fn listener(&self, mut stream: chat::ListenerServerStream) -> Result<(), chat::Error> {
         while let Some(msg) = stream.recv().await? {
-            self.publish(&msg.message, "listener");
+            self.publish(&msg.message, "listener").await?;
         }
         Ok(())
     }
@@ -138,13 +133,13 @@ impl chat::Service for Guide {
         let _counted = Subscribed::new(&self.inner.subscribers);
         // Replays what a returning subscriber missed, then forwards every new
         // event until the subscriber leaves.
-        Ok(stream.follow(&self.inner.events).await?)
+        Ok(self.inner.rooms.follow_subscribe(&mut stream).await?)
     }
 
     async fn echo(&self, stream: chat::EchoServerStream) -> Result<(), chat::Error> {
         let (mut tx, mut rx) = stream.split();
         while let Some(msg) = rx.recv().await? {
-            self.publish(&msg.message, "echo");
+            self.publish(&msg.message, "echo").await?;
             tx.send(&chat::EchoResult {
                 message: msg.message,
             })

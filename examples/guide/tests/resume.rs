@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{bounded, start, start_with_guide};
 use guide::chat;
-use nagare::{ConnectionState, ReplayLog, RetryPolicy, StreamError};
+use nagare::{ConnectionState, MemoryBroker, ResumePoint, RetryPolicy, StreamError};
 use nagare_testkit::proxy::Proxy;
 use tokio::sync::watch;
 
@@ -115,9 +115,9 @@ async fn a_subscription_survives_twenty_cuts_during_ten_thousand_events() {
 #[tokio::test]
 async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
     bounded(async {
-        // The log outlives the server, as a log kept in a broker would.
-        let log = ReplayLog::new(chat::SUBSCRIBE_REPLAY);
-        let first = start_with_guide(guide::service::Guide::with_events(log.clone()), None).await;
+        // The broker outlives the server, as Redis would.
+        let broker = MemoryBroker::new().shared();
+        let first = start_with_guide(guide::service::Guide::new(broker.clone()), None).await;
         let client = chat::client::Client::new(&first.base).with_reconnect(fast_reconnect());
         let mut events = client.subscribe().await.expect("subscribe");
         let mut states = events.states();
@@ -146,16 +146,17 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
             |s| matches!(s, ConnectionState::Reconnecting { attempt, .. } if *attempt >= 3),
         )
         .await;
-        // Events go on while no server runs.
+        // Events go on while no server runs (another node publishing, say).
+        let room = chat::Rooms::new(broker.clone()).subscribe();
         for i in 101..=150 {
-            log.publish(chat::Event {
+            let event = chat::Event {
                 message: i.to_string(),
                 action: "listener".into(),
                 timestamp: "2026-11-28T00:00:00Z".into(),
-            });
+            };
+            room.publish(&event).await.expect("publish");
         }
-        let second =
-            start_with_guide(guide::service::Guide::with_events(log.clone()), Some(addr)).await;
+        let second = start_with_guide(guide::service::Guide::new(broker), Some(addr)).await;
         let mut listener = publisher(&second.base).await;
         for i in 151..=200 {
             publish(&mut listener, i).await;
@@ -173,43 +174,63 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
 }
 
 #[tokio::test]
-async fn a_restarted_server_without_the_old_log_tells_the_client_to_resync() {
+async fn a_restarted_server_that_lost_the_room_tells_the_client_and_goes_on() {
     bounded(async {
-        let first = start_with_guide(guide::service::Guide::new(), None).await;
+        let first = start_with_guide(memory_guide(), None).await;
         let client = chat::client::Client::new(&first.base).with_reconnect(fast_reconnect());
         let mut events = client.subscribe().await.expect("subscribe");
+        let mut states = events.states();
         subscribed(&first.base, 1.0).await;
         let mut listener = publisher(&first.base).await;
         publish(&mut listener, "before").await;
         assert_eq!(next_message(&mut events).await, "before");
+        let old_epoch = events.position().expect("numbered").epoch.clone();
         drop(listener);
         let addr = first.addr;
         first.stop().await;
-        // A new process: a new log, a new epoch.
-        let second = start_with_guide(guide::service::Guide::new(), Some(addr)).await;
-        match events.recv().await {
-            Err(StreamError::TooFarBehind(why)) => {
-                assert!(why.contains("the stream restarted"), "{why}")
-            }
-            other => panic!("expected too far behind, got {other:?}"),
-        }
-        // The stream is over; the application re-syncs and subscribes again.
-        assert!(events.recv().await.is_err());
-        let mut again = client.subscribe().await.expect("subscribe again");
-        subscribed(&second.base, 1.0).await;
+        // A new process: a new room, in a new epoch, which already holds a
+        // message when the client comes back.
+        let second = start_with_guide(memory_guide(), Some(addr)).await;
         let mut listener = publisher(&second.base).await;
+        publish(&mut listener, "while away").await;
+        common::wait_for_metric(&second.base, "messages_total", 1.0).await;
+        // The stream goes on from the oldest message of the new epoch...
+        assert_eq!(next_message(&mut events).await, "while away");
         publish(&mut listener, "after").await;
-        assert_eq!(next_message(&mut again).await, "after");
-        assert_eq!(again.position().map(|p| p.seq), Some(1));
+        assert_eq!(next_message(&mut events).await, "after");
+        // ... and says what happened.
+        let restarted = state(&mut states, |s| {
+            matches!(s, ConnectionState::Restarted { .. })
+        })
+        .await;
+        let ConnectionState::Restarted { previous, now } = restarted else {
+            unreachable!()
+        };
+        assert_eq!(
+            previous,
+            ResumePoint {
+                epoch: old_epoch.clone(),
+                seq: 1
+            }
+        );
+        assert_ne!(now.epoch, old_epoch);
+        assert_eq!(now.seq, 0);
+        assert_eq!(events.position().map(|p| p.seq), Some(2));
+        assert_eq!((events.restarts(), events.reconnects()), (1, 1));
     })
     .await;
+}
+
+/// A guide with a room of its own, in memory.
+fn memory_guide() -> guide::service::Guide {
+    guide::service::Guide::new(MemoryBroker::new().shared())
 }
 
 #[tokio::test]
 async fn a_client_too_far_behind_is_told_so() {
     bounded(async {
-        let server =
-            start_with_guide(guide::service::Guide::with_events(ReplayLog::new(8)), None).await;
+        let broker = MemoryBroker::new().shared();
+        let server = start_with_guide(guide::service::Guide::new(broker.clone()), None).await;
         let proxy = Proxy::start(server.addr).await;
         let client = chat::client::Client::new(proxy.url()).with_reconnect(fast_reconnect());
         let mut events = client.subscribe().await.expect("subscribe");
@@ -232,11 +253,17 @@ async fn a_client_too_far_behind_is_told_so() {
             |s| matches!(s, ConnectionState::Reconnecting { attempt, .. } if *attempt >= 3),
         )
         .await;
-        for i in 2..=21 {
-            publish(&mut listener, i).await;
+        // More events than the room keeps are published.
+        let room = chat::Rooms::new(broker).subscribe();
+        let kept = chat::SUBSCRIBE_HISTORY as u64;
+        for i in 2..=kept + 13 {
+            let event = chat::Event {
+                message: i.to_string(),
+                action: "listener".into(),
+                timestamp: "2026-11-28T00:00:00Z".into(),
+            };
+            room.publish(&event).await.expect("publish");
         }
-        // Published events are in the log once the monitor counts them.
-        common::wait_for_metric(&server.base, "messages_total", 21.0).await;
         proxy.refuse(false);
         let (outcome, mut events) = recv.await.expect("receiver task");
         match outcome {

@@ -29,13 +29,17 @@ use crate::ws::{Data, TextBytes};
 /// number it returned, so the server replays what was missed. The application
 /// sees every message once and in order, or an error that says why not:
 ///
-/// - [`StreamError::TooFarBehind`]: the server no longer has what was missed (or
-///   the stream restarted); re-sync, then subscribe again;
+/// - [`StreamError::TooFarBehind`]: the server no longer has what was missed;
+///   re-sync, then subscribe again;
 /// - [`StreamError::Gap`]: the numbers skipped; the server broke the protocol;
 /// - [`StreamError::Reconnect`]: the reconnect policy gave up, or a reconnection
 ///   was refused (a 401 after a token expired, say).
 ///
-/// After any of these the stream is over. [`ResumableBidiStream`] adds a client
+/// After any of these the stream is over. A stream that *restarted* on the
+/// server (its history was lost, so its numbers start again in a new epoch) is
+/// not an error: the stream goes on from the oldest message the server keeps,
+/// and [`ConnectionState::Restarted`] tells the application that messages
+/// after its last position in the old epoch may be lost. [`ResumableBidiStream`] adds a client
 /// half (unnumbered, at most once across a drop) to the same receiving side.
 /// Reconnecting needs a reconnect policy
 /// (`Client::with_reconnect`) and a server that speaks `nagare.v1`; against a
@@ -72,6 +76,7 @@ pub struct ResumableStream<R> {
     outage: Option<Outage>,
     states: StateSender,
     reconnects: u64,
+    restarts: u64,
     /// Set when the stream is over: `Ok` after a clean end, else the error that
     /// ended it, which every later call returns.
     over: Option<Result<(), StreamError>>,
@@ -142,6 +147,7 @@ impl<R: Message> ResumableStream<R> {
             outage: None,
             states,
             reconnects: 0,
+            restarts: 0,
             over: None,
             sending,
             _type: PhantomData,
@@ -174,6 +180,12 @@ impl<R: Message> ResumableStream<R> {
     /// How many times the stream reconnected.
     pub fn reconnects(&self) -> u64 {
         self.reconnects
+    }
+
+    /// How many times the server's stream restarted (see
+    /// [`ConnectionState::Restarted`]).
+    pub fn restarts(&self) -> u64 {
+        self.restarts
     }
 
     /// The view results are validated with.
@@ -251,29 +263,22 @@ impl<R: Message> ResumableStream<R> {
         };
         match frame {
             Frame::Position { epoch, seq } => {
-                if live.positioned {
-                    return Err(self.fail(StreamError::Gap {
-                        expected: self.point.as_ref().map_or(1, |p| p.seq + 1),
-                        got: seq + 1,
-                    }));
-                }
+                let first = !live.positioned;
                 live.positioned = true;
-                match &self.point {
-                    None => {
-                        self.point = Some(ResumePoint { epoch, seq });
-                    }
-                    Some(p) if p.epoch != epoch => {
-                        let why = format!("the stream restarted (epoch {} is gone)", p.epoch);
-                        return Err(self.fail(StreamError::TooFarBehind(why)));
-                    }
-                    Some(p) if p.seq != seq => {
+                let now = ResumePoint { epoch, seq };
+                match self.point.take() {
+                    None => self.point = Some(now),
+                    Some(p) if p.epoch != now.epoch => self.restarted(p, now),
+                    // Mid-stream, a position only ever announces a new epoch.
+                    Some(p) if !first || p.seq != now.seq => {
                         let gap = StreamError::Gap {
                             expected: p.seq + 1,
-                            got: seq + 1,
+                            got: now.seq + 1,
                         };
+                        self.point = Some(p);
                         return Err(self.fail(gap));
                     }
-                    Some(_) => {}
+                    Some(p) => self.point = Some(p),
                 }
                 // The server knows where this client stands: the outage is over.
                 self.outage = None;
@@ -305,6 +310,21 @@ impl<R: Message> ResumableStream<R> {
                 Ok(None)
             }
         }
+    }
+
+    /// The server's stream restarted (its history was lost): numbering starts
+    /// again at `now`, and what came after `previous` in the old epoch may be
+    /// lost. The stream goes on; the application is told through the states.
+    fn restarted(&mut self, previous: ResumePoint, now: ResumePoint) {
+        tracing::warn!(
+            previous = %format_args!("{}.{}", previous.epoch, previous.seq),
+            now = %format_args!("{}.{}", now.epoch, now.seq),
+            "the stream restarted: messages after the previous position may be lost"
+        );
+        self.restarts += 1;
+        self.point = Some(now.clone());
+        self.states
+            .send_replace(ConnectionState::Restarted { previous, now });
     }
 
     /// The connection failed with `e`: reconnect if a retry can help and the

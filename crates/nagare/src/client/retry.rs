@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::close::ErrorKind;
 use crate::error::{ClientError, StreamError};
+use crate::resume::ResumePoint;
 
 /// When and how often to try again.
 #[derive(Clone, Debug)]
@@ -161,6 +162,17 @@ pub enum ConnectionState {
         delay: Duration,
         /// Why the last connection or attempt failed.
         error: String,
+    },
+    /// The server's stream restarted (its history was lost, in a process
+    /// restart or a broker that lost its data): its numbers start again in a
+    /// new epoch. The stream goes on after `now`; messages published after
+    /// `previous` in the old epoch that the new one does not hold are lost,
+    /// which the application may want to say or make up for (fetch the state).
+    Restarted {
+        /// The last position in the old epoch.
+        previous: ResumePoint,
+        /// Where the stream goes on.
+        now: ResumePoint,
     },
     /// Over: the stream ended, failed for good, or the retries gave up.
     Closed {

@@ -1,9 +1,10 @@
 //! Streams that survive disconnects: the `nagare.v1` extension of Goa's protocol
-//! on the wire, and the replay log a server keeps for each resumable stream.
+//! on the wire.
 //!
-//! - [`ReplayLog`]: a bounded, numbered log of one stream's messages (a room, a
-//!   topic), followed by each connection from where its client stands
-//!   ([`StreamSender::follow`](crate::stream::StreamSender::follow));
+//! What a resumable stream sends is a room's messages ([`crate::broker`]),
+//! numbered by the room and followed by each connection from where its client
+//! stands ([`StreamSender::follow`](crate::stream::StreamSender::follow)).
+//!
 //! - [`ResumePoint`]: where a client stands (epoch and last sequence number), as
 //!   it offers it when it reconnects;
 //! - the frames of the extension (position, numbered messages), used by the
@@ -13,11 +14,8 @@
 //! [`ResumableStream`](crate::client::ResumableStream). The whole extension is
 //! described in `docs/protocol.md`.
 
-mod log;
 mod wire;
 
-pub(crate) use log::Entry;
-pub use log::{Cursor, Next, ReplayError, ReplayLog};
 pub(crate) use wire::{
     data_frame, error_frame, new_epoch, parse, position_frame, wrap_frame, Frame, Sequencer,
 };

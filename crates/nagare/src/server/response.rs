@@ -47,6 +47,23 @@ pub(crate) fn internal_error(error: &(dyn std::error::Error + 'static)) -> Respo
     GoaError::fault("internal error").into_response()
 }
 
+/// The answer when a service the server depends on (a room's broker) cannot
+/// be reached: 503 with Goa's temporary error, so clients retry later.
+pub(crate) fn unavailable(error: &(dyn std::error::Error + 'static)) -> Response {
+    tracing::warn!(error = %chain(error), "service method failed: a dependency is unavailable");
+    let mut res = GoaError {
+        temporary: true,
+        ..GoaError::new(
+            "unavailable",
+            "service temporarily unavailable: try again later",
+        )
+    }
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
 /// The answer to a payload that fails decoding or validation: 400 with Goa's
 /// error body naming what failed.
 pub fn invalid_payload(error: ValidationError) -> Response {

@@ -9,11 +9,12 @@ use std::task::{Context, Poll};
 use futures_util::Sink;
 use tokio_util::sync::CancellationToken;
 
+use crate::broker::{BrokerError, Feed, FeedItem, Room};
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
 use crate::conn::{Conn, Keepalive, OutboundSender, Priority, Side};
 use crate::error::StreamError;
 use crate::message::{to_frame, Message};
-use crate::resume::{self, Entry, ReplayLog, Sequencer};
+use crate::resume::{self, ResumePoint, Sequencer};
 use crate::stream::ViewName;
 use crate::ws::{CloseFrame, Data, TextBytes};
 
@@ -95,20 +96,27 @@ impl<T: Message> StreamSender<T> {
         .map_err(StreamError::from)
     }
 
-    /// The frame for a replay log's entry: without a view, the entry's shared
-    /// plain frame (wrapped in an envelope on a `nagare.v1` connection) rather
-    /// than an encoding of its own.
-    fn encode_entry(&self, entry: &Entry<T>) -> Result<Data, StreamError> {
-        let shared = match self.view {
-            None => entry.plain_frame(),
-            Some(_) => None,
-        };
-        let Some(plain) = shared else {
-            return self.encode(&entry.msg);
-        };
-        match &self.seq {
-            Some(sq) => resume::wrap_frame(sq.next, plain).map_err(StreamError::from),
+    /// The frame for a room's message `seq`: without a view, the room's
+    /// shared plain frame (in an envelope on a `nagare.v1` connection) rather
+    /// than an encoding of its own; with one, the message read back and
+    /// rendered with it.
+    fn encode_room_message(&self, seq: u64, plain: &TextBytes) -> Result<Data, StreamError> {
+        let numbered = self.seq.is_some();
+        match self.view.as_deref() {
+            None if numbered => resume::wrap_frame(seq, plain).map_err(StreamError::from),
             None => Ok(Data::Text(plain.clone())),
+            Some(view) => {
+                let msg = T::decode(plain.as_str().trim_end().as_bytes(), None).map_err(|e| {
+                    StreamError::Broker(BrokerError::Protocol(format!(
+                        "room message {seq} cannot be read back: {e}"
+                    )))
+                })?;
+                match numbered {
+                    true => resume::data_frame(seq, &msg, Some(view)),
+                    false => to_frame(&msg, Some(view)),
+                }
+                .map_err(StreamError::from)
+            }
         }
     }
 
@@ -142,70 +150,77 @@ impl<T: Message> StreamSender<T> {
         Ok(())
     }
 
-    /// Sends the messages of a replay log: first what the client missed (when it
-    /// resumes from a point the log still keeps), then every message published,
-    /// until the client leaves (`Ok`) or the log is closed (`Ok`, and returning
-    /// ends the stream with 1000).
+    /// Sends the messages of a room: first what the client missed (when it
+    /// resumes from a point the room still keeps), then every message
+    /// published, until the client leaves (`Ok`).
     ///
-    /// On a `nagare.v1` connection each message carries its number in the log;
-    /// a client whose resume point the log cannot serve, or that falls so far
-    /// behind that the log overtakes it, gets [`StreamError::TooFarBehind`]
-    /// (close 4010 when the method returns it). Plain Goa clients get the
-    /// messages published from now on, unnumbered. Call it before any `send`.
-    pub async fn follow(&mut self, log: &ReplayLog<T>) -> Result<(), StreamError>
-    where
-        T: Sync,
-    {
-        let mut cursor = {
-            // Taken, not cloned: nothing after the start needs the offer.
-            let from = match self.seq.as_deref_mut() {
-                Some(sq) if sq.started => {
-                    return Err(StreamError::Misuse(
-                        "follow() must come before any send() on a resumable stream",
-                    ))
-                }
-                Some(sq) => sq.offered.take(),
-                None => None,
-            };
-            log.cursor(from.as_ref())?
-        };
-        if self.seq.is_some() {
-            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
-            let position = cursor.position();
-            self.tx
-                .push(
-                    resume::position_frame(cursor.epoch(), position),
-                    Priority::Normal,
-                )
-                .map_err(|_| StreamError::StreamClosed)?;
-            if let Some(sq) = self.seq.as_deref_mut() {
-                sq.started = true;
-                sq.next = position + 1;
+    /// On a `nagare.v1` connection each message carries its number in the
+    /// room. A client that comes back after the room restarted (its history
+    /// was lost) is told so by the first frame's new epoch and continues from
+    /// the oldest message the room keeps; the same happens mid-stream. A
+    /// client whose resume point the room no longer keeps, or that falls so
+    /// far behind that the room's history overtakes it, gets
+    /// [`StreamError::TooFarBehind`] (close 4010 when the method returns it).
+    /// Plain Goa clients get the messages published from now on, unnumbered.
+    /// Call it before any `send`.
+    pub async fn follow(&mut self, room: &Room<T>) -> Result<(), StreamError> {
+        let from = match self.seq.as_deref_mut() {
+            Some(sq) if sq.started => {
+                return Err(StreamError::Misuse(
+                    "follow() must come before any send() on a resumable stream",
+                ))
             }
+            // Taken, not cloned: nothing after the start needs the offer.
+            Some(sq) => sq.offered.take(),
+            None => None,
+        };
+        let feed = room.follow(from.as_ref()).await?;
+        self.follow_feed(feed).await
+    }
+
+    /// [`follow`](Self::follow) with a feed opened elsewhere (from the point the
+    /// client offered, see [`resume_point`](Self::resume_point)).
+    pub async fn follow_feed(&mut self, mut feed: Feed) -> Result<(), StreamError> {
+        if let Some(sq) = self.seq.as_deref_mut() {
+            if sq.started {
+                return Err(StreamError::Misuse(
+                    "follow() must come before any send() on a resumable stream",
+                ));
+            }
+            let at = feed.position();
+            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
+            self.push_numbered(resume::position_frame(&at.epoch, at.seq), at.seq)?;
         }
         // One poll function rather than a `select!` of futures: an idle follower
-        // (most of them) then holds only its cursor and the frame it is about to
-        // queue, and waits as one waker in the log and one in the queue.
-        let mut pending: Option<Data> = None;
+        // (most of them) then holds only its feed and the frame it is about to
+        // queue, and waits as one waker in the room and one in the queue.
+        let mut pending: Option<(Data, u64)> = None;
         std::future::poll_fn(|cx| loop {
-            if let Some(frame) = pending.take() {
+            if let Some((frame, last)) = pending.take() {
                 match self.poll_reserve(cx) {
                     Poll::Ready(Ok(())) => {
-                        if self.push_encoded(frame, Priority::Normal).is_err() {
+                        if self.push_numbered(frame, last).is_err() {
                             // Closing: the client is leaving.
                             return Poll::Ready(Ok(()));
                         }
                     }
                     Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
                     Poll::Pending => {
-                        pending = Some(frame);
+                        pending = Some((frame, last));
                         return Poll::Pending;
                     }
                 }
             }
-            match cursor.poll_entry(cx) {
-                Poll::Ready(Ok(Some((_, entry)))) => pending = Some(self.encode_entry(&entry)?),
-                Poll::Ready(Ok(None)) => return Poll::Ready(Ok(())),
+            match feed.poll_next(cx) {
+                Poll::Ready(Ok(FeedItem::Message { seq, frame })) => {
+                    pending = Some((self.encode_room_message(seq, &frame)?, seq));
+                }
+                Poll::Ready(Ok(FeedItem::Restarted { epoch, after })) => {
+                    // Plain clients see nothing: their messages were never numbered.
+                    if self.seq.is_some() {
+                        pending = Some((resume::position_frame(&epoch, after), after));
+                    }
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
                 // Nothing to send: wait for a message, or for the client to
                 // leave (woken when the driver ends).
@@ -218,6 +233,28 @@ impl<T: Message> StreamSender<T> {
             }
         })
         .await
+    }
+
+    /// The point a `nagare.v1` client offered to resume from, if it offered
+    /// one and nothing was sent yet.
+    pub fn resume_point(&self) -> Option<&ResumePoint> {
+        self.seq
+            .as_deref()
+            .filter(|sq| !sq.started)
+            .and_then(|sq| sq.offered.as_ref())
+    }
+
+    /// Queues a frame of a followed room (a message, or a position after a
+    /// restart) whose number, or position, is `last`.
+    fn push_numbered(&mut self, frame: Data, last: u64) -> Result<(), StreamError> {
+        self.tx
+            .push(frame, Priority::Normal)
+            .map_err(|_| StreamError::StreamClosed)?;
+        if let Some(sq) = self.seq.as_deref_mut() {
+            sq.started = true;
+            sq.next = last + 1;
+        }
+        Ok(())
     }
 
     /// The view messages are rendered with (`None` for types without views).
@@ -298,6 +335,12 @@ impl<T: Message> StreamSender<T> {
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
         let frame = self.encode(msg)?;
         self.push_encoded(frame, Priority::Normal)
+    }
+}
+
+impl<T> AsMut<StreamSender<T>> for StreamSender<T> {
+    fn as_mut(&mut self) -> &mut StreamSender<T> {
+        self
     }
 }
 

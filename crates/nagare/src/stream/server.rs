@@ -2,10 +2,11 @@
 
 use std::future::Future;
 
+use crate::broker::{Feed, Room};
 use crate::conn::{Conn, Priority, Side};
 use crate::error::StreamError;
 use crate::message::Message;
-use crate::resume::ReplayLog;
+use crate::resume::ResumePoint;
 use crate::stream::{halves, StreamReceiver, StreamSender, ViewName};
 
 /// Server side of a server-streaming method: send results, then close.
@@ -34,13 +35,22 @@ impl<R: Message> ServerStream<R> {
         self.tx.view()
     }
 
-    /// Streams a replay log to the client, resuming where it stopped; see
+    /// Streams a room to the client, resuming where it stopped; see
     /// [`StreamSender::follow`].
-    pub async fn follow(&mut self, log: &ReplayLog<R>) -> Result<(), StreamError>
-    where
-        R: Sync,
-    {
-        self.tx.follow(log).await
+    pub async fn follow(&mut self, room: &Room<R>) -> Result<(), StreamError> {
+        self.tx.follow(room).await
+    }
+
+    /// Streams a feed opened from [`resume_point`](Self::resume_point); see
+    /// [`StreamSender::follow_feed`].
+    pub async fn follow_feed(&mut self, feed: Feed) -> Result<(), StreamError> {
+        self.tx.follow_feed(feed).await
+    }
+
+    /// The point a `nagare.v1` client offered to resume from; see
+    /// [`StreamSender::resume_point`].
+    pub fn resume_point(&self) -> Option<&ResumePoint> {
+        self.tx.resume_point()
     }
 
     /// Resolves when the client is gone; see [`StreamSender::closed`].
@@ -51,6 +61,12 @@ impl<R: Message> ServerStream<R> {
     /// The sender, to move into another task or use as a [`Sink`](futures_util::Sink).
     pub fn into_sender(self) -> StreamSender<R> {
         self.tx
+    }
+}
+
+impl<R> AsMut<StreamSender<R>> for ServerStream<R> {
+    fn as_mut(&mut self) -> &mut StreamSender<R> {
+        &mut self.tx
     }
 }
 

@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     // Prometheus metrics at /metrics, and a sweep of stale connection entries.
-    let app = guide::service::Guide::new()
+    let app = guide::service::Guide::new(nagare::MemoryBroker::new().shared())
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
     options

@@ -27,7 +27,12 @@ pub async fn start() -> Server {
 
 /// Serves the guide on `127.0.0.1:0`.
 pub async fn start_with(options: nagare::ServerOptions) -> Server {
-    serve(guide::service::Guide::new(), options, None).await
+    serve(
+        guide::service::Guide::new(nagare::MemoryBroker::new().shared()),
+        options,
+        None,
+    )
+    .await
 }
 
 /// Serves `guide` on `addr` (a fresh loopback port when `None`).

@@ -1,0 +1,296 @@
+//! The Redis broker against a real Redis (Debian's `redis-server`, started by
+//! each test on a free loopback port): two brokers are two nodes.
+
+#![cfg(feature = "redis")]
+
+use std::time::Duration;
+
+use nagare::broker::{
+    Broker, BrokerError, FeedItem, Member, PresenceChange, PresenceEvent, RedisBroker, RedisConfig,
+    RoomConfig, RoomId,
+};
+use nagare::ws::TextBytes;
+use nagare::ResumePoint;
+use nagare_testkit::bounded;
+use nagare_testkit::redis::RedisServer;
+
+async fn node(redis: &RedisServer) -> RedisBroker {
+    let mut config = RedisConfig::new(redis.url());
+    config.command_timeout = Duration::from_millis(500);
+    RedisBroker::connect(config)
+        .await
+        .expect("connect to Redis")
+}
+
+fn room(name: &str, history: usize) -> RoomId {
+    RoomId::new(name, RoomConfig::new(history))
+}
+
+fn frame(i: u64) -> TextBytes {
+    TextBytes::from(format!("{i}\n"))
+}
+
+/// The next message's number and text; fails on anything else.
+async fn message(feed: &mut nagare::broker::Feed) -> (u64, String) {
+    match feed.next().await {
+        Ok(FeedItem::Message { seq, frame }) => (seq, frame.as_str().trim_end().to_owned()),
+        other => panic!("a message expected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn messages_published_on_one_node_reach_a_follower_on_another_once_and_in_order() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("orders", 1024);
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        let publishing = tokio::spawn(async move {
+            for i in 1..=10_000u64 {
+                let p = b.publish(&r, frame(i)).await.expect("publish");
+                assert_eq!(p.seq, i);
+            }
+        });
+        for i in 1..=10_000u64 {
+            assert_eq!(message(&mut feed).await, (i, i.to_string()));
+        }
+        publishing.await.expect("publisher");
+        assert_eq!(a.followed_rooms(), 1);
+        drop(feed);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_follower_resumes_on_another_node_from_its_point() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("resume", 100);
+        let mut on_a = a.follow(&r, None).await.expect("follow");
+        for i in 1..=5 {
+            a.publish(&r, frame(i)).await.expect("publish");
+        }
+        for i in 1..=3 {
+            assert_eq!(message(&mut on_a).await.0, i);
+        }
+        let point = ResumePoint {
+            epoch: on_a.position().epoch,
+            seq: 3,
+        };
+        drop(on_a);
+        // Node b has never followed the room: it reads the history first.
+        let mut on_b = b.follow(&r, Some(&point)).await.expect("resume on b");
+        assert_eq!(message(&mut on_b).await.0, 4);
+        assert_eq!(message(&mut on_b).await.0, 5);
+        a.publish(&r, frame(6)).await.expect("publish");
+        assert_eq!(message(&mut on_b).await, (6, "6".to_owned()));
+        // A point past what the room has is refused; one of another epoch
+        // starts at the oldest message kept.
+        let ahead = ResumePoint {
+            seq: 99,
+            ..point.clone()
+        };
+        assert!(matches!(
+            b.follow(&r, Some(&ahead)).await,
+            Err(nagare::broker::FollowError::Ahead {
+                offered: 99,
+                last: 6
+            })
+        ));
+        let foreign = ResumePoint {
+            epoch: "gone".into(),
+            seq: 2,
+        };
+        let mut restarted = b.follow(&r, Some(&foreign)).await.expect("restart");
+        assert_eq!(restarted.restarted_from(), Some(&foreign));
+        assert_eq!(restarted.position().seq, 0);
+        assert_eq!(message(&mut restarted).await.0, 1);
+        // History is read from Redis, oldest first.
+        let history = a.history(&r, 2).await.expect("history");
+        assert_eq!(history.last, 6);
+        let seqs: Vec<u64> = history.messages.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, [5, 6]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_follower_too_far_behind_is_told_so() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let a = node(&redis).await;
+        let r = room("small", 4);
+        let first = a.publish(&r, frame(1)).await.expect("publish");
+        for i in 2..=10 {
+            a.publish(&r, frame(i)).await.expect("publish");
+        }
+        let point = ResumePoint {
+            epoch: first.epoch.to_string(),
+            seq: 1,
+        };
+        // A fresh node reads what Redis keeps: 7 to 10.
+        let b = node(&redis).await;
+        assert!(matches!(
+            b.follow(&r, Some(&point)).await,
+            Err(nagare::broker::FollowError::Behind {
+                wanted: 2,
+                oldest: 7
+            })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_redis_restart_keeps_the_epoch_and_loses_nothing() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("durable", 1024);
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        for i in 1..=50 {
+            b.publish(&r, frame(i)).await.expect("publish");
+        }
+        for i in 1..=50 {
+            assert_eq!(message(&mut feed).await.0, i);
+        }
+        let epoch = feed.position().epoch;
+        redis.restart().await;
+        // The publisher's connection comes back; the follower's node reads
+        // what it missed while it reconnected.
+        let mut published = 50;
+        while published < 100 {
+            match b.publish(&r, frame(published + 1)).await {
+                Ok(p) => {
+                    assert_eq!(p.seq, published + 1);
+                    assert_eq!(&*p.epoch, epoch);
+                    published += 1;
+                }
+                Err(BrokerError::Unavailable { .. }) => tokio::task::yield_now().await,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        for i in 51..=100 {
+            assert_eq!(message(&mut feed).await.0, i);
+        }
+        assert_eq!(feed.position().epoch, epoch);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lost_redis_data_restarts_the_room_and_followers_go_on() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("volatile", 1024);
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        b.publish(&r, frame(1)).await.expect("publish");
+        assert_eq!(message(&mut feed).await.0, 1);
+        let old = feed.position().epoch;
+        redis.flush_all().await;
+        let p = b.publish(&r, frame(100)).await.expect("publish");
+        assert_eq!(p.seq, 1);
+        assert_ne!(&*p.epoch, old);
+        match feed.next().await {
+            Ok(FeedItem::Restarted { epoch, after }) => {
+                assert_eq!(epoch, p.epoch);
+                assert_eq!(after, 0);
+            }
+            other => panic!("a restart expected, got {other:?}"),
+        }
+        assert_eq!(message(&mut feed).await, (1, "100".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn while_redis_is_down_publishes_fail_fast_and_followers_wait() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("outage", 1024);
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        b.publish(&r, frame(1)).await.expect("publish");
+        assert_eq!(message(&mut feed).await.0, 1);
+        redis.stop().await;
+        let started = std::time::Instant::now();
+        match b.publish(&r, frame(2)).await {
+            Err(BrokerError::Unavailable { .. }) => {}
+            other => panic!("unavailable expected, got {other:?}"),
+        }
+        // Within the command deadline and its reconnection, not a hang.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        redis.start_again().await;
+        let mut published = 1;
+        while published < 3 {
+            match b.publish(&r, frame(published + 1)).await {
+                Ok(p) => {
+                    published += 1;
+                    assert_eq!(p.seq, published);
+                }
+                Err(BrokerError::Unavailable { .. }) => tokio::task::yield_now().await,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Only what was accepted arrives, in order.
+        assert_eq!(message(&mut feed).await, (2, "2".to_owned()));
+        assert_eq!(message(&mut feed).await, (3, "3".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn presence_is_shared_by_nodes_and_dead_nodes_members_expire() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let mut config = RoomConfig::new(8);
+        config.presence_ttl = Duration::from_secs(1);
+        let r = RoomId::new("lobby", config);
+        let mut events = b.presence(&r).await.expect("presence");
+        let ann = a
+            .join(&r, Member::new(Some("{\"user\":\"ann\"}".into())))
+            .await
+            .expect("join");
+        let bob = b.join(&r, Member::new(None)).await.expect("join");
+        let mut joined = Vec::new();
+        while joined.len() < 2 {
+            match events.next().await {
+                Some(PresenceChange::Event(PresenceEvent::Join(m))) => joined.push(m.id),
+                other => panic!("a join expected, got {other:?}"),
+            }
+        }
+        joined.sort();
+        let mut both = vec![ann.member().id.clone(), bob.member().id.clone()];
+        both.sort();
+        assert_eq!(joined, both);
+        assert_eq!(a.members(&r).await.expect("members").len(), 2);
+
+        // A graceful leave shows at once.
+        let bob_id = bob.member().id.clone();
+        let left = std::time::Instant::now();
+        drop(bob);
+        match events.next().await {
+            Some(PresenceChange::Event(PresenceEvent::Leave(m))) => assert_eq!(m.id, bob_id),
+            other => panic!("a leave expected, got {other:?}"),
+        }
+        assert!(left.elapsed() < Duration::from_secs(1));
+
+        // Node a dies without a word: its member expires after the TTL.
+        let ann_id = ann.member().id.clone();
+        std::mem::forget(ann);
+        drop(a);
+        match events.next().await {
+            Some(PresenceChange::Event(PresenceEvent::Leave(m))) => assert_eq!(m.id, ann_id),
+            other => panic!("a leave expected, got {other:?}"),
+        }
+        assert!(b.members(&r).await.expect("members").is_empty());
+    })
+    .await;
+}
