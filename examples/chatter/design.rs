@@ -32,6 +32,12 @@ pub fn design() -> Api {
             .format(Format::DateTime);
         t.required(["message", "action", "added_at"]);
     });
+    let subscriber = type_("Subscriber", |t| {
+        t.description("A client following the chat, as the room's presence shows it.");
+        t.attribute("id", STRING, "Names the subscriber's connection");
+        t.attribute("name", STRING, "The name the subscriber gave, if any");
+        t.required(["id"]);
+    });
     // Every streaming method takes the JWT and may refuse it.
     let secured = |m: &mut Method, scope: &str| {
         m.security("jwt", [scope]);
@@ -84,6 +90,7 @@ pub fn design() -> Api {
                 });
             });
             s.method("echoer", |m| {
+                m.publishes("subscribe");
                 m.description("Echoes the message sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
@@ -95,6 +102,7 @@ pub fn design() -> Api {
                 });
             });
             s.method("listener", |m| {
+                m.publishes("subscribe");
                 m.description("Listens to the messages sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
@@ -105,6 +113,7 @@ pub fn design() -> Api {
                 });
             });
             s.method("summary", |m| {
+                m.publishes("subscribe");
                 m.description("Summarizes the chat messages sent by the client.");
                 secured(m, "stream:write");
                 m.payload(token);
@@ -119,15 +128,39 @@ pub fn design() -> Api {
             s.method("subscribe", |m| {
                 m.description("Subscribe to events sent when new chat messages are added.");
                 secured(m, "stream:write");
-                m.payload(token);
+                m.payload(|p| {
+                    p.token("token", STRING, "JWT used for authentication");
+                    p.attribute("name", STRING, "Name shown to others while subscribed (see who)");
+                    p.required(["token"]);
+                });
                 m.streaming_result_type(&event);
+                // The chat is one room: its last 1000 messages are kept for
+                // subscribers that come back and for history, and who is
+                // subscribed is its presence.
+                m.room(|r| {
+                    r.history(1000).presence(["name"]);
+                });
                 m.http(|h| {
-                    h.get("/subscribe");
+                    h.get("/subscribe").param("name");
                     errors(h);
                 });
             });
+            s.method("who", |m| {
+                m.description("Lists the clients subscribed to the chat now, on every server sharing its room.");
+                m.security("jwt", ["stream:read"]);
+                m.error("unauthorized", STRING, "The token is missing or invalid");
+                m.error("invalid-scopes", STRING, "The token lacks a required scope");
+                m.payload(token);
+                m.result_type(array_of(&subscriber));
+                m.http(|h| {
+                    h.get("/who")
+                        .response(200)
+                        .error_response("unauthorized", 401)
+                        .error_response("invalid-scopes", 403);
+                });
+            });
             s.method("history", |m| {
-                m.description("Returns the chat messages sent to the server.");
+                m.description("Returns the last chat messages sent to the server, oldest first (as many as the chat's room keeps).");
                 secured(m, "stream:read");
                 m.payload(|p| {
                     p.token("token", STRING, "JWT used for authentication");

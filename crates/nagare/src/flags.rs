@@ -26,6 +26,31 @@ use std::time::Duration;
 use crate::conn::ConnConfig;
 use crate::origin::OriginPolicy;
 
+/// Where a service binary keeps its rooms: in memory, or in the Redis that
+/// `--redis` names (feature `redis`).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct BrokerFlags {
+    /// Keep rooms (their messages, history and presence) in this Redis, shared
+    /// with every server process that uses it, e.g. `redis://127.0.0.1:6379/`.
+    /// Without it, rooms live in this process's memory and restart with it.
+    #[cfg(feature = "redis")]
+    #[arg(long = "redis", value_name = "URL", env = "NAGARE_REDIS_URL")]
+    pub redis: Option<String>,
+}
+
+impl BrokerFlags {
+    /// The broker the flags name: connects to Redis (failing if it cannot be
+    /// reached now), or makes an in-memory one.
+    pub async fn connect(&self) -> Result<crate::SharedBroker, crate::broker::BrokerError> {
+        #[cfg(feature = "redis")]
+        if let Some(url) = &self.redis {
+            let config = crate::broker::RedisConfig::new(url.clone());
+            return Ok(crate::broker::RedisBroker::connect(config).await?.shared());
+        }
+        Ok(crate::MemoryBroker::new().shared())
+    }
+}
+
 /// The connection flags of a service binary.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ConnFlags {

@@ -1,5 +1,7 @@
-//! The chatter service: a message store shared by every connection, and a
-//! broadcast of new messages to subscribers.
+//! The chatter service: every message goes into the chat's room, which
+//! subscribers follow, history reads, and presence tracks (who is subscribed).
+//! The room lives on the broker the service is given: in memory, or in Redis,
+//! shared by every chatter server on it.
 //!
 //! # Example
 //!
@@ -7,22 +9,17 @@
 //! # async fn run() -> std::io::Result<()> {
 //! use chatter::{auth::AuthConfig, service::Chatter};
 //! let options = nagare::ServerOptions::new();
-//! let app = Chatter::new(AuthConfig::with_key("secret")).router(options.clone());
+//! let broker = nagare::MemoryBroker::new().shared();
+//! let app = Chatter::new(AuthConfig::with_key("secret"), broker).router(options.clone());
 //! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
 //! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
 //! # Ok(()) }
 //! ```
 
-use std::sync::{Arc, RwLock};
-
-use tokio::sync::broadcast;
+use std::sync::Arc;
 
 use crate::auth::{AuthConfig, TokenError};
 use crate::chatter::{self, ChatSummary, Error, Event};
-
-/// Events kept for subscribers that are momentarily behind; one further behind is
-/// closed (1011) rather than silently skipping messages.
-const EVENT_BACKLOG: usize = 1024;
 
 /// The chatter service.
 #[derive(Clone)]
@@ -32,21 +29,18 @@ pub struct Chatter {
 
 struct Inner {
     auth: AuthConfig,
-    /// Every message received, in order. Readers (history) copy it out and never
-    /// hold the lock across an await.
-    messages: RwLock<Vec<ChatSummary>>,
-    events: broadcast::Sender<Event>,
+    /// The chat's room: its messages (the last `chatter::SUBSCRIBE_HISTORY`
+    /// kept) and its subscribers.
+    rooms: chatter::Rooms,
 }
 
 impl Chatter {
-    /// A chatter with an empty history.
-    pub fn new(auth: AuthConfig) -> Self {
-        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    /// A chatter whose room lives on `broker`.
+    pub fn new(auth: AuthConfig, broker: nagare::SharedBroker) -> Self {
         Chatter {
             inner: Arc::new(Inner {
                 auth,
-                messages: RwLock::new(Vec::new()),
-                events,
+                rooms: chatter::Rooms::new(broker),
             }),
         }
     }
@@ -56,33 +50,42 @@ impl Chatter {
         chatter::server::router(self.clone(), options)
     }
 
-    /// Stores a message and tells every subscriber; returns its summary.
-    fn add(&self, message: String) -> ChatSummary {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let summary = ChatSummary {
-            length: Some(message.chars().count() as i64),
-            message: message.clone(),
-            sent_at: now.clone(),
-        };
-        match self.inner.messages.write() {
-            Ok(mut m) => m.push(summary.clone()),
-            // A panic elsewhere while holding the lock cannot leave a half-pushed
-            // Vec; keep serving.
-            Err(poisoned) => poisoned.into_inner().push(summary.clone()),
-        }
-        let _ = self.inner.events.send(Event {
+    /// Publishes a message into the chat's room (every subscriber, on every
+    /// server, gets it); returns its summary. Fails when the room's broker
+    /// cannot take it.
+    async fn add(&self, message: String) -> Result<ChatSummary, Error> {
+        let event = Event {
             message,
             action: "added".into(),
-            added_at: now,
-        });
-        summary
+            added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        self.inner.rooms.subscribe().publish(&event).await?;
+        Ok(summary(event))
     }
+}
 
-    fn history(&self) -> Vec<ChatSummary> {
-        match self.inner.messages.read() {
-            Ok(m) => m.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+/// What history and summaries report of a message.
+fn summary(event: Event) -> ChatSummary {
+    ChatSummary {
+        length: Some(event.message.chars().count() as i64),
+        message: event.message,
+        sent_at: event.added_at,
+    }
+}
+
+/// A member of the room's presence, as `who` lists it.
+fn subscriber(member: nagare::broker::Member) -> chatter::Subscriber {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        name: Option<String>,
+    }
+    let name = member
+        .info
+        .and_then(|i| serde_json::from_str::<Info>(&i).ok())
+        .and_then(|i| i.name);
+    chatter::Subscriber {
+        id: member.id,
+        name,
     }
 }
 
@@ -127,7 +130,7 @@ impl chatter::Service for Chatter {
     ) -> Result<(), Error> {
         let (mut tx, mut rx) = stream.split();
         while let Some(message) = rx.recv().await? {
-            self.add(message.clone());
+            self.add(message.clone()).await?;
             tx.send(&message).await?;
         }
         Ok(())
@@ -139,7 +142,7 @@ impl chatter::Service for Chatter {
         mut stream: chatter::ListenerServerStream,
     ) -> Result<(), Error> {
         while let Some(message) = stream.recv().await? {
-            self.add(message);
+            self.add(message).await?;
         }
         Ok(())
     }
@@ -151,7 +154,7 @@ impl chatter::Service for Chatter {
     ) -> Result<(), Error> {
         let mut summaries = Vec::new();
         while let Some(message) = stream.recv().await? {
-            summaries.push(self.add(message));
+            summaries.push(self.add(message).await?);
         }
         stream.send_and_close(&summaries).await?;
         Ok(())
@@ -159,24 +162,17 @@ impl chatter::Service for Chatter {
 
     async fn subscribe(
         &self,
-        _payload: chatter::SubscribePayload,
+        payload: chatter::SubscribePayload,
         mut stream: chatter::SubscribeServerStream,
     ) -> Result<(), Error> {
-        let mut events = self.inner.events.subscribe();
-        let gone = stream.closed();
-        tokio::pin!(gone);
-        loop {
-            tokio::select! {
-                event = events.recv() => match event {
-                    Ok(event) => stream.send(&event).await?,
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        return Err(Error::internal(format!("subscriber fell {n} events behind")));
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
-                },
-                () = &mut gone => return Ok(()),
-            }
-        }
+        // What a returning subscriber missed, then every new message, until it
+        // leaves; meanwhile it is listed by `who`.
+        Ok(self.inner.rooms.follow_subscribe(&payload, &mut stream).await?)
+    }
+
+    async fn who(&self, _payload: chatter::WhoPayload) -> Result<Vec<chatter::Subscriber>, Error> {
+        let members = self.inner.rooms.subscribe().members().await?;
+        Ok(members.into_iter().map(subscriber).collect())
     }
 
     async fn history(
@@ -185,8 +181,14 @@ impl chatter::Service for Chatter {
         mut stream: chatter::HistoryServerStream,
     ) -> Result<(), Error> {
         // The view (`?view=`) was checked before the upgrade and renders each send.
-        for summary in self.history() {
-            stream.send(&summary).await?;
+        let kept = self
+            .inner
+            .rooms
+            .subscribe()
+            .history(chatter::SUBSCRIBE_HISTORY)
+            .await?;
+        for (_, event) in kept {
+            stream.send(&summary(event)).await?;
         }
         Ok(())
     }

@@ -135,39 +135,61 @@ async fn history_of_an_empty_store_is_an_empty_stream_not_a_200() {
 }
 
 #[tokio::test]
-async fn subscribers_get_an_event_per_added_message() {
+async fn subscribers_are_listed_by_who_and_get_an_event_per_added_message() {
     bounded(async {
         let server = start().await;
         let token = login(&server.base).await;
         let client = Client::new(&server.base);
+        let who = || async {
+            client
+                .who(&chatter::WhoPayload {
+                    token: token.clone(),
+                })
+                .await
+                .expect("who")
+        };
+        assert!(who().await.is_empty());
         let mut sub = client
             .subscribe(&chatter::SubscribePayload {
                 token: token.clone(),
+                name: Some("ann".into()),
             })
             .await
             .expect("subscribe");
-        // The subscription starts when the server enters the method, a moment after
-        // the client has its 101. Echo messages until the subscriber reports one:
-        // each attempt awaits a round trip, no sleeping.
-        let (first_tx, mut first_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let _ = first_tx.send(sub.recv().await);
-        });
-        let mut echo = client.echoer(&payload_token(&token)).await.expect("echoer");
-        let mut seen = None;
-        for i in 0..10_000 {
-            echo.send(&format!("m{i}")).await.expect("send");
-            echo.recv().await.expect("echo");
-            if let Ok(event) = first_rx.try_recv() {
-                seen = event.expect("event");
+        // The subscriber is in the room once its method runs, a moment after
+        // the client has its 101: each look awaits a round trip, no sleeping.
+        let mut listed = Vec::new();
+        for _ in 0..10_000 {
+            listed = who().await;
+            if !listed.is_empty() {
                 break;
             }
             tokio::task::yield_now().await;
         }
-        let event = seen.expect("an event");
-        assert_eq!(event.action, "added");
-        assert!(event.message.starts_with('m'));
-        assert!(chrono::DateTime::parse_from_rfc3339(&event.added_at).is_ok());
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].name.as_deref(), Some("ann"));
+        // Following, it sees every message added from now on.
+        let mut echo = client.echoer(&payload_token(&token)).await.expect("echoer");
+        for m in ["one", "two"] {
+            echo.send(&m.to_owned()).await.expect("send");
+            assert_eq!(echo.recv().await.expect("echo").as_deref(), Some(m));
+        }
+        for m in ["one", "two"] {
+            let event = sub.recv().await.expect("event").expect("not the end");
+            assert_eq!((event.message.as_str(), event.action.as_str()), (m, "added"));
+            assert!(chrono::DateTime::parse_from_rfc3339(&event.added_at).is_ok());
+        }
+        // Leaving takes it off the list.
+        sub.close().await.expect("close");
+        let mut listed = vec![];
+        for _ in 0..10_000 {
+            listed = who().await;
+            if listed.is_empty() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(listed.is_empty(), "{listed:?}");
     })
     .await;
 }

@@ -41,6 +41,8 @@ struct Args {
     tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     conn: nagare::flags::ConnFlags,
+    #[command(flatten)]
+    broker: nagare::flags::BrokerFlags,
 }
 
 #[tokio::main]
@@ -69,7 +71,13 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     // Prometheus metrics at /metrics, and a sweep of stale connection entries.
-    let app = Chatter::new(auth)
+    let broker = args
+        .broker
+        .connect()
+        .await
+        .context("cannot reach the rooms' broker")?;
+    tracing::info!(?broker, "rooms");
+    let app = Chatter::new(auth, broker)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
     options

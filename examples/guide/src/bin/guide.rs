@@ -14,6 +14,8 @@ struct Args {
     addr: SocketAddr,
     #[command(flatten)]
     conn: nagare::flags::ConnFlags,
+    #[command(flatten)]
+    broker: nagare::flags::BrokerFlags,
 }
 
 #[tokio::main]
@@ -29,7 +31,13 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     // Prometheus metrics at /metrics, and a sweep of stale connection entries.
-    let app = guide::service::Guide::new(nagare::MemoryBroker::new().shared())
+    let broker = args
+        .broker
+        .connect()
+        .await
+        .context("cannot reach the rooms' broker")?;
+    tracing::info!(?broker, "rooms");
+    let app = guide::service::Guide::new(broker)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
     options

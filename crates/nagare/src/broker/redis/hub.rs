@@ -45,7 +45,7 @@ pub(super) struct Hubs {
 impl std::fmt::Debug for Hubs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBroker")
-            .field("url", &self.config.url)
+            .field("url", &redacted(&self.config.url))
             .field("prefix", &self.config.prefix)
             .field("followed_rooms", &self.followed())
             .finish()
@@ -186,6 +186,18 @@ impl Hubs {
         });
         listeners.insert(hub.keys.live.clone(), Listener::Room(Arc::downgrade(&hub)));
         hub
+    }
+}
+
+/// The URL without its password, for logs.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<invalid URL>".to_owned(),
     }
 }
 
@@ -617,5 +629,17 @@ fn record_lag(published_ms: u64) {
     if published_ms > 0 && now >= published_ms {
         metrics::histogram!("nagare_broker_delivery_lag_seconds")
             .record((now - published_ms) as f64 / 1000.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_urls_hide_the_password() {
+        assert_eq!(
+            super::redacted("redis://u:secret@127.0.0.1:6379/0"),
+            "redis://u:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(super::redacted("redis://127.0.0.1/"), "redis://127.0.0.1/");
     }
 }
