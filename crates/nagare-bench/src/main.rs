@@ -146,7 +146,10 @@ async fn serve_guide(compression: bool) -> anyhow::Result<()> {
     if compression {
         options.conn.compression = Some(nagare::ws::Compression::default());
     }
-    let app = guide::service::Guide::new(nagare::MemoryBroker::new().shared()).router(options);
+    let app = guide::service::Guide::new(guide::chat::Rooms::new(
+        nagare::MemoryBroker::new().shared(),
+    ))
+    .router(options);
     nagare::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }

@@ -30,6 +30,11 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
         let name = format!("{}.{}", service.name, m.method.name);
         quote!(#f: nagare::Rooms::new(broker.clone(), #name, nagare::broker::RoomConfig::new(#history)))
     });
+    let reconfigure = rooms.iter().map(|m| {
+        let f = m.fn_ident();
+        let name = &m.method.name;
+        quote!(self.#f = self.#f.reconfigured(|c| change(#name, c));)
+    });
     let accessors = rooms.iter().map(|m| render_accessor(m));
     let follows = rooms.iter().map(|m| render_follow(m));
     let sdoc = doc(&format!(
@@ -53,6 +58,13 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                     #(#inits,)*
                     broker,
                 }
+            }
+
+            /// The same rooms with their settings (history size, TTLs) changed
+            /// by `change`, which is given each room's method name.
+            pub fn reconfigured(mut self, change: impl Fn(&str, &mut nagare::broker::RoomConfig)) -> Self {
+                #(#reconfigure)*
+                self
             }
 
             /// The broker the rooms live on.

@@ -1,9 +1,11 @@
 //! Helpers shared by the workspace's tests: a deadline for test bodies, the raw
 //! bytes of WebSocket frames and handshakes (to speak the protocol exactly as a
 //! given peer does), a private CA with a `localhost` certificate, and a TCP
-//! proxy that injects faults ([`proxy::Proxy`]), and a Redis server of the
-//! test's own ([`redis::RedisServer`]).
+//! proxy that injects faults ([`proxy::Proxy`]), a Redis server of the test's
+//! own ([`redis::RedisServer`]), and server binaries run as processes
+//! ([`process::ServerProcess`]).
 
+pub mod process;
 pub mod proxy;
 pub mod redis;
 

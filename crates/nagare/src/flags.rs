@@ -36,6 +36,13 @@ pub struct BrokerFlags {
     #[cfg(feature = "redis")]
     #[arg(long = "redis", value_name = "URL", env = "NAGARE_REDIS_URL")]
     pub redis: Option<String>,
+    /// How long a room keeps its history after its last message [default: 24h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub history_ttl: Option<Duration>,
+    /// How long a present member stays listed when its server stops refreshing
+    /// it (a server that died without saying so) [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub presence_ttl: Option<Duration>,
 }
 
 impl BrokerFlags {
@@ -48,6 +55,16 @@ impl BrokerFlags {
             return Ok(crate::broker::RedisBroker::connect(config).await?.shared());
         }
         Ok(crate::MemoryBroker::new().shared())
+    }
+
+    /// Applies the TTL flags given to a room's settings.
+    pub fn configure(&self, config: &mut crate::broker::RoomConfig) {
+        if let Some(ttl) = self.history_ttl {
+            config.history_ttl = ttl;
+        }
+        if let Some(ttl) = self.presence_ttl {
+            config.presence_ttl = ttl;
+        }
     }
 }
 

@@ -9,8 +9,8 @@
 //! # async fn run() -> std::io::Result<()> {
 //! use chatter::{auth::AuthConfig, service::Chatter};
 //! let options = nagare::ServerOptions::new();
-//! let broker = nagare::MemoryBroker::new().shared();
-//! let app = Chatter::new(AuthConfig::with_key("secret"), broker).router(options.clone());
+//! let rooms = chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared());
+//! let app = Chatter::new(AuthConfig::with_key("secret"), rooms).router(options.clone());
 //! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
 //! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
 //! # Ok(()) }
@@ -35,13 +35,10 @@ struct Inner {
 }
 
 impl Chatter {
-    /// A chatter whose room lives on `broker`.
-    pub fn new(auth: AuthConfig, broker: nagare::SharedBroker) -> Self {
+    /// A chatter whose room is in `rooms` (on their broker).
+    pub fn new(auth: AuthConfig, rooms: chatter::Rooms) -> Self {
         Chatter {
-            inner: Arc::new(Inner {
-                auth,
-                rooms: chatter::Rooms::new(broker),
-            }),
+            inner: Arc::new(Inner { auth, rooms }),
         }
     }
 
@@ -167,7 +164,11 @@ impl chatter::Service for Chatter {
     ) -> Result<(), Error> {
         // What a returning subscriber missed, then every new message, until it
         // leaves; meanwhile it is listed by `who`.
-        Ok(self.inner.rooms.follow_subscribe(&payload, &mut stream).await?)
+        Ok(self
+            .inner
+            .rooms
+            .follow_subscribe(&payload, &mut stream)
+            .await?)
     }
 
     async fn who(&self, _payload: chatter::WhoPayload) -> Result<Vec<chatter::Subscriber>, Error> {

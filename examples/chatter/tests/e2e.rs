@@ -176,7 +176,10 @@ async fn subscribers_are_listed_by_who_and_get_an_event_per_added_message() {
         }
         for m in ["one", "two"] {
             let event = sub.recv().await.expect("event").expect("not the end");
-            assert_eq!((event.message.as_str(), event.action.as_str()), (m, "added"));
+            assert_eq!(
+                (event.message.as_str(), event.action.as_str()),
+                (m, "added")
+            );
             assert!(chrono::DateTime::parse_from_rfc3339(&event.added_at).is_ok());
         }
         // Leaving takes it off the list.

@@ -11,7 +11,11 @@ async fn the_cli_logs_in_and_echoes_over_tls() {
     bounded(async {
         let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let options = nagare::ServerOptions::new();
-        let app = chatter::service::Chatter::new(AuthConfig::with_key(KEY), nagare::MemoryBroker::new().shared()).router(options.clone());
+        let app = chatter::service::Chatter::new(
+            AuthConfig::with_key(KEY),
+            chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
+        )
+        .router(options.clone());
         let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
         let listener = nagare::server::Listener::bind("127.0.0.1:0")
             .await

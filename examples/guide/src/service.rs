@@ -6,8 +6,8 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! let options = nagare::ServerOptions::new();
-//! let broker = nagare::MemoryBroker::new().shared();
-//! let app = guide::service::Guide::new(broker).router(options.clone());
+//! let rooms = guide::chat::Rooms::new(nagare::MemoryBroker::new().shared());
+//! let app = guide::service::Guide::new(rooms).router(options.clone());
 //! let listener = nagare::server::Listener::bind("127.0.0.1:8080").await?;
 //! options.serve(listener, app, std::time::Duration::from_secs(10)).await?;
 //! # Ok(()) }
@@ -39,13 +39,13 @@ struct Inner {
 }
 
 impl Guide {
-    /// The chat, its room on `broker`: a `nagare::MemoryBroker` keeps it in
-    /// this process; a Redis broker shares it with every server on that Redis
-    /// and keeps subscribers' streams resumable across restarts.
-    pub fn new(broker: nagare::SharedBroker) -> Self {
+    /// The chat, its room in `rooms`: on a `nagare::MemoryBroker`, kept in
+    /// this process; on a Redis broker, shared with every server on that Redis
+    /// and kept across restarts.
+    pub fn new(rooms: chat::Rooms) -> Self {
         Guide {
             inner: Arc::new(Inner {
-                rooms: chat::Rooms::new(broker),
+                rooms,
                 subscribers: AtomicU64::new(0),
                 messages: AtomicU64::new(0),
                 listened: AtomicU64::new(0),

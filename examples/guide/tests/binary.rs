@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::process::Stdio;
-
 use common::bounded;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use nagare_testkit::process::ServerProcess;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
 
 /// Every metric the runtime exports, each with its type.
 const METRICS: &[(&str, &str)] = &[
@@ -25,36 +24,17 @@ const METRICS: &[(&str, &str)] = &[
     ("nagare_compressed_connections_total", "counter"),
     ("nagare_handshake_failures_total", "counter"),
     ("nagare_errors_total", "counter"),
+    ("nagare_broker_errors_total", "counter"),
+    ("nagare_broker_reconnects_total", "counter"),
+    ("nagare_broker_gap_repairs_total", "counter"),
+    ("nagare_broker_delivery_lag_seconds", "summary"),
 ];
 
-/// Starts `guide` on a free loopback port with `flags`; returns the process
-/// and the address it logged.
-async fn guide(flags: &[&str]) -> (Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_guide"))
-        .args(["--addr", "127.0.0.1:0"])
-        .args(flags)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn guide");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let addr = loop {
-        let line = lines
-            .next_line()
-            .await
-            .expect("stdout")
-            .expect("a log line");
-        if let Some(rest) = line.split("addr=").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap_or_default();
-            break addr.parse().expect("a socket address");
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+/// Starts `guide` on a free loopback port with `flags`.
+async fn guide(flags: &[&str]) -> ServerProcess {
+    let mut args = vec!["--addr", "127.0.0.1:0"];
+    args.extend_from_slice(flags);
+    ServerProcess::start(env!("CARGO_BIN_EXE_guide"), &args).await
 }
 
 async fn get(addr: std::net::SocketAddr, path: &str) -> String {
@@ -93,7 +73,8 @@ async fn help_lists_the_connection_flags() {
 #[tokio::test]
 async fn the_first_scrape_lists_every_metric_at_zero() {
     bounded(async {
-        let (_guide, addr) = guide(&[]).await;
+        let guide = guide(&[]).await;
+        let addr = guide.addr();
         let page = get(addr, "/metrics").await;
         for (name, kind) in METRICS {
             assert!(
@@ -120,7 +101,8 @@ async fn the_first_scrape_lists_every_metric_at_zero() {
 #[tokio::test]
 async fn a_message_over_max_message_bytes_is_closed_with_1009() {
     bounded(async {
-        let (_guide, addr) = guide(&["--max-message-bytes", "100"]).await;
+        let guide = guide(&["--max-message-bytes", "100"]).await;
+        let addr = guide.addr();
         let mut echo = guide::chat::client::Client::new(format!("http://{addr}"))
             .echo()
             .await

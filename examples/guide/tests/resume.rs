@@ -117,7 +117,11 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
     bounded(async {
         // The broker outlives the server, as Redis would.
         let broker = MemoryBroker::new().shared();
-        let first = start_with_guide(guide::service::Guide::new(broker.clone()), None).await;
+        let first = start_with_guide(
+            guide::service::Guide::new(chat::Rooms::new(broker.clone())),
+            None,
+        )
+        .await;
         let client = chat::client::Client::new(&first.base).with_reconnect(fast_reconnect());
         let mut events = client.subscribe().await.expect("subscribe");
         let mut states = events.states();
@@ -156,7 +160,11 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
             };
             room.publish(&event).await.expect("publish");
         }
-        let second = start_with_guide(guide::service::Guide::new(broker), Some(addr)).await;
+        let second = start_with_guide(
+            guide::service::Guide::new(chat::Rooms::new(broker)),
+            Some(addr),
+        )
+        .await;
         let mut listener = publisher(&second.base).await;
         for i in 151..=200 {
             publish(&mut listener, i).await;
@@ -223,14 +231,18 @@ async fn a_restarted_server_that_lost_the_room_tells_the_client_and_goes_on() {
 
 /// A guide with a room of its own, in memory.
 fn memory_guide() -> guide::service::Guide {
-    guide::service::Guide::new(MemoryBroker::new().shared())
+    guide::service::Guide::new(chat::Rooms::new(MemoryBroker::new().shared()))
 }
 
 #[tokio::test]
 async fn a_client_too_far_behind_is_told_so() {
     bounded(async {
         let broker = MemoryBroker::new().shared();
-        let server = start_with_guide(guide::service::Guide::new(broker.clone()), None).await;
+        let server = start_with_guide(
+            guide::service::Guide::new(chat::Rooms::new(broker.clone())),
+            None,
+        )
+        .await;
         let proxy = Proxy::start(server.addr).await;
         let client = chat::client::Client::new(proxy.url()).with_reconnect(fast_reconnect());
         let mut events = client.subscribe().await.expect("subscribe");

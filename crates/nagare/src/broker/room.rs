@@ -57,6 +57,12 @@ impl<T: Message> Rooms<T> {
         &self.config
     }
 
+    /// The same rooms with their settings changed by `change`.
+    pub fn reconfigured(mut self, change: impl FnOnce(&mut RoomConfig)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
     /// The broker the rooms live on.
     pub fn broker(&self) -> &SharedBroker {
         &self.broker

@@ -267,7 +267,12 @@ impl<R: Message> ResumableStream<R> {
                 live.positioned = true;
                 let now = ResumePoint { epoch, seq };
                 match self.point.take() {
-                    None => self.point = Some(now),
+                    None => {
+                        self.point = Some(now);
+                        self.states.send_replace(ConnectionState::Connected {
+                            resumed_after: None,
+                        });
+                    }
                     Some(p) if p.epoch != now.epoch => self.restarted(p, now),
                     // Mid-stream, a position only ever announces a new epoch.
                     Some(p) if !first || p.seq != now.seq => {
@@ -278,7 +283,12 @@ impl<R: Message> ResumableStream<R> {
                         self.point = Some(p);
                         return Err(self.fail(gap));
                     }
-                    Some(p) => self.point = Some(p),
+                    Some(p) => {
+                        self.states.send_replace(ConnectionState::Connected {
+                            resumed_after: Some(p.seq),
+                        });
+                        self.point = Some(p);
+                    }
                 }
                 // The server knows where this client stands: the outage is over.
                 self.outage = None;
@@ -398,9 +408,13 @@ impl<R: Message> ResumableStream<R> {
             }
             half.link.send_replace(Link::Up(live.outbound.clone()));
         }
+        // A numbered stream is connected once the server says where it
+        // stands (its first frame): from then on nothing published is missed.
+        if !live.numbered {
+            self.states
+                .send_replace(ConnectionState::Connected { resumed_after });
+        }
         self.live = Some(live);
-        self.states
-            .send_replace(ConnectionState::Connected { resumed_after });
     }
 
     /// Ends the stream with an error, which is returned.

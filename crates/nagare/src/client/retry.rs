@@ -148,7 +148,10 @@ pub enum ConnectionState {
         attempt: u32,
     },
     /// Connected; for a resumed stream, `resumed_after` is the sequence number the
-    /// stream continues after.
+    /// stream continues after. A resumable stream whose server numbers it
+    /// (`nagare.v1`) is connected once the server has said where the stream
+    /// starts (its first frame, which receiving reads): from then on, nothing
+    /// published is missed.
     Connected {
         /// The number of the last message before the resumed ones, if resumed.
         resumed_after: Option<u64>,

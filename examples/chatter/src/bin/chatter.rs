@@ -77,7 +77,8 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("cannot reach the rooms' broker")?;
     tracing::info!(?broker, "rooms");
-    let app = Chatter::new(auth, broker)
+    let rooms = chatter::chatter::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
+    let app = Chatter::new(auth, rooms)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
     options

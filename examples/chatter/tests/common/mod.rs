@@ -16,8 +16,11 @@ pub struct Server {
 
 /// Serves chatter on `127.0.0.1:0` with Goa's credentials and [`KEY`].
 pub async fn start() -> Server {
-    let app = chatter::service::Chatter::new(AuthConfig::with_key(KEY), nagare::MemoryBroker::new().shared())
-        .router(nagare::ServerOptions::new());
+    let app = chatter::service::Chatter::new(
+        AuthConfig::with_key(KEY),
+        chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
+    )
+    .router(nagare::ServerOptions::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");

@@ -37,7 +37,8 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("cannot reach the rooms' broker")?;
     tracing::info!(?broker, "rooms");
-    let app = guide::service::Guide::new(broker)
+    let rooms = guide::chat::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
+    let app = guide::service::Guide::new(rooms)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
     options

@@ -28,7 +28,9 @@ pub async fn start() -> Server {
 /// Serves the guide on `127.0.0.1:0`.
 pub async fn start_with(options: nagare::ServerOptions) -> Server {
     serve(
-        guide::service::Guide::new(nagare::MemoryBroker::new().shared()),
+        guide::service::Guide::new(guide::chat::Rooms::new(
+            nagare::MemoryBroker::new().shared(),
+        )),
         options,
         None,
     )

@@ -1,0 +1,110 @@
+//! Two `chatter` server processes on one Redis (started by each test on a free
+//! loopback port): who is subscribed is seen from either node, a subscriber
+//! that leaves is gone at once, and the subscribers of a node killed with
+//! SIGKILL expire after the presence TTL.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use ::chatter::chatter::{self, client::Client};
+use common::{bounded, login, KEY};
+use nagare_testkit::process::ServerProcess;
+use nagare_testkit::redis::RedisServer;
+
+/// A chatter node on `redis`, members expiring 2 s after their node stops
+/// refreshing them.
+async fn node(redis: &RedisServer) -> ServerProcess {
+    let url = redis.url();
+    ServerProcess::start(
+        env!("CARGO_BIN_EXE_chatter"),
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--jwt-key",
+            KEY,
+            "--redis",
+            &url,
+            "--presence-ttl",
+            "2s",
+        ],
+    )
+    .await
+}
+
+/// The names `who` lists on `base`, sorted.
+async fn who(base: &str, token: &str) -> Vec<Option<String>> {
+    let mut names: Vec<_> = Client::new(base)
+        .who(&chatter::WhoPayload {
+            token: token.into(),
+        })
+        .await
+        .expect("who")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asks `who` until it lists `expected`, up to `within`: presence changes
+/// travel through Redis, and an expiry has no event a test could await.
+async fn until_who(base: &str, token: &str, expected: &[Option<&str>], within: Duration) {
+    let expected: Vec<Option<String>> = expected.iter().map(|n| n.map(str::to_owned)).collect();
+    let deadline = Instant::now() + within;
+    loop {
+        let names = who(base, token).await;
+        if names == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "who lists {names:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn subscribe(base: &str, token: &str, name: &str) -> chatter::SubscribeClientStream {
+    Client::new(base)
+        .subscribe(&chatter::SubscribePayload {
+            token: token.into(),
+            name: Some(name.into()),
+        })
+        .await
+        .expect("subscribe")
+}
+
+#[tokio::test]
+async fn presence_is_shared_by_nodes_and_a_killed_nodes_subscribers_expire() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let a = node(&redis).await;
+        let b = node(&redis).await;
+        let token = login(&a.base()).await;
+        assert!(who(&b.base(), &token).await.is_empty());
+
+        let _ann = subscribe(&a.base(), &token, "ann").await;
+        let mut bob = subscribe(&b.base(), &token, "bob").await;
+        // Each is present as soon as its node runs its subscription, and
+        // every node sees both.
+        let both = [Some("ann"), Some("bob")];
+        until_who(&a.base(), &token, &both, Duration::from_secs(2)).await;
+        until_who(&b.base(), &token, &both, Duration::from_secs(2)).await;
+
+        // A graceful leave shows within a second.
+        bob.close().await.expect("close");
+        until_who(&a.base(), &token, &[Some("ann")], Duration::from_secs(1)).await;
+
+        // Node a dies without a word: ann expires after the 2 s TTL.
+        let killed = Instant::now();
+        a.kill().await;
+        until_who(&b.base(), &token, &[], Duration::from_secs(5)).await;
+        assert!(
+            killed.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            killed.elapsed()
+        );
+    })
+    .await;
+}
