@@ -14,6 +14,7 @@
 
 mod heap;
 mod resume;
+mod rooms;
 
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
@@ -43,11 +44,14 @@ enum Cmd {
     Echo(EchoArgs),
     /// Serves the bare echo (used by `echo`).
     ServeBare,
-    /// Serves the guide (used by `echo` and `compression`).
+    /// Serves the guide (used by `echo`, `compression`, `resume` and `rooms`).
     ServeGuide {
         /// Accept permessage-deflate.
         #[arg(long)]
         compression: bool,
+        /// Keep the chat's room in this Redis instead of in memory.
+        #[arg(long)]
+        redis: Option<String>,
     },
     /// Memory per connection and echo throughput with permessage-deflate, against
     /// the same server without it.
@@ -55,6 +59,9 @@ enum Cmd {
     /// The cost of numbered, resumable subscriptions against plain ones, and the
     /// time a dropped subscription takes to come back.
     Resume(resume::ResumeArgs),
+    /// Rooms on Redis: publishes per second, fan-out from two nodes against one
+    /// in-memory node, recovery after a node is killed, idle memory.
+    Rooms(rooms::RoomsArgs),
     /// Serves a raw echo on nagare's connection runtime at `/echo`, for the
     /// Autobahn|Testsuite fuzzingclient (text as text, binary as binary).
     AutobahnEcho {
@@ -97,9 +104,10 @@ fn main() -> anyhow::Result<()> {
     match args.command {
         Cmd::Echo(a) => rt.block_on(run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
-        Cmd::ServeGuide { compression } => rt.block_on(serve_guide(compression)),
+        Cmd::ServeGuide { compression, redis } => rt.block_on(serve_guide(compression, redis)),
         Cmd::Compression(a) => rt.block_on(compression_bench(a)),
         Cmd::Resume(a) => rt.block_on(resume::run(a)),
+        Cmd::Rooms(a) => rt.block_on(rooms::run(a)),
         Cmd::AutobahnEcho { addr, compression } => rt.block_on(autobahn_echo(addr, compression)),
     }
 }
@@ -138,7 +146,13 @@ async fn serve_bare() -> anyhow::Result<()> {
     }
 }
 
-async fn serve_guide(compression: bool) -> anyhow::Result<()> {
+async fn serve_guide(compression: bool, redis: Option<String>) -> anyhow::Result<()> {
+    let broker = match redis {
+        Some(url) => nagare::broker::RedisBroker::connect(nagare::broker::RedisConfig::new(url))
+            .await?
+            .shared(),
+        None => nagare::MemoryBroker::new().shared(),
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     println!("{}", listener.local_addr()?);
     heap::answer_queries();
@@ -146,10 +160,7 @@ async fn serve_guide(compression: bool) -> anyhow::Result<()> {
     if compression {
         options.conn.compression = Some(nagare::ws::Compression::default());
     }
-    let app = guide::service::Guide::new(guide::chat::Rooms::new(
-        nagare::MemoryBroker::new().shared(),
-    ))
-    .router(options);
+    let app = guide::service::Guide::new(guide::chat::Rooms::new(broker)).router(options);
     nagare::axum::serve(nagare::server::nodelay(listener), app).await?;
     Ok(())
 }

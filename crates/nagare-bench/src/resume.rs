@@ -268,7 +268,7 @@ async fn recovery(
 
 /// Opens `n` subscribers offering `nagare.v1`, publishes one event they all
 /// receive, and returns the server's memory growth per subscriber.
-async fn idle_subscribers(
+pub(crate) async fn idle_subscribers(
     server: &ServerProcess,
     base: &str,
     n: usize,

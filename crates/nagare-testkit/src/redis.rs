@@ -56,6 +56,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The process id of the running `redis-server` (for CPU readings).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// Runs `redis-server`; `true` once it is ready, `false` if it exited
     /// (its port taken meanwhile).
     async fn launch(&mut self) -> bool {

@@ -77,7 +77,7 @@ pub mod ws;
 /// names is always the one nagare uses.
 pub use axum;
 
-pub use broker::{MemoryBroker, Room, Rooms, SharedBroker};
+pub use broker::{MemoryBroker, Publisher, Room, Rooms, SharedBroker};
 #[cfg(feature = "cli")]
 pub use cli::CliError;
 pub use client::{

@@ -47,18 +47,27 @@ impl Chatter {
         chatter::server::router(self.clone(), options)
     }
 
-    /// Publishes a message into the chat's room (every subscriber, on every
-    /// server, gets it); returns its summary. Fails when the room's broker
-    /// cannot take it.
-    async fn add(&self, message: String) -> Result<ChatSummary, Error> {
-        let event = Event {
-            message,
-            action: "added".into(),
-            added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        };
-        self.inner.rooms.subscribe().publish(&event).await?;
-        Ok(summary(event))
+    /// A publisher into the chat's room for one connection's messages.
+    fn publisher(&self) -> nagare::Publisher<Event> {
+        self.inner.rooms.subscribe().publisher(PUBLISH_DEPTH)
     }
+}
+
+/// Messages of one connection published without waiting for the broker's
+/// acknowledgement, so a Redis round trip is not paid per message.
+const PUBLISH_DEPTH: usize = 256;
+
+/// Publishes a message into the chat's room (every subscriber, on every
+/// server, gets it); returns its summary. Fails when the room's broker could
+/// not take this or an earlier message.
+async fn add(publisher: &mut nagare::Publisher<Event>, message: String) -> Result<ChatSummary, Error> {
+    let event = Event {
+        message,
+        action: "added".into(),
+        added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    publisher.publish(&event).await?;
+    Ok(summary(event))
 }
 
 /// What history and summaries report of a message.
@@ -126,11 +135,12 @@ impl chatter::Service for Chatter {
         stream: chatter::EchoerServerStream,
     ) -> Result<(), Error> {
         let (mut tx, mut rx) = stream.split();
+        let mut publisher = self.publisher();
         while let Some(message) = rx.recv().await? {
-            self.add(message.clone()).await?;
+            add(&mut publisher, message.clone()).await?;
             tx.send(&message).await?;
         }
-        Ok(())
+        Ok(publisher.flush().await?)
     }
 
     async fn listener(
@@ -138,10 +148,11 @@ impl chatter::Service for Chatter {
         _payload: chatter::ListenerPayload,
         mut stream: chatter::ListenerServerStream,
     ) -> Result<(), Error> {
+        let mut publisher = self.publisher();
         while let Some(message) = stream.recv().await? {
-            self.add(message).await?;
+            add(&mut publisher, message).await?;
         }
-        Ok(())
+        Ok(publisher.flush().await?)
     }
 
     async fn summary(
@@ -150,9 +161,11 @@ impl chatter::Service for Chatter {
         mut stream: chatter::SummaryServerStream,
     ) -> Result<(), Error> {
         let mut summaries = Vec::new();
+        let mut publisher = self.publisher();
         while let Some(message) = stream.recv().await? {
-            summaries.push(self.add(message).await?);
+            summaries.push(add(&mut publisher, message).await?);
         }
+        publisher.flush().await?;
         stream.send_and_close(&summaries).await?;
         Ok(())
     }

@@ -20,6 +20,11 @@ use std::time::Duration;
 
 use crate::{chat, monitor};
 
+/// Messages of one connection published without waiting for the broker's
+/// acknowledgement: a listener on a Redis-backed server is not held to one
+/// message per round trip.
+const PUBLISH_DEPTH: usize = 256;
+
 /// State shared by both services.
 #[derive(Clone)]
 pub struct Guide {
@@ -60,15 +65,25 @@ impl Guide {
             .merge(monitor::server::router(self.clone(), options))
     }
 
+    /// A publisher into the chat's room for one connection's messages.
+    fn publisher(&self) -> nagare::Publisher<chat::Event> {
+        self.inner.rooms.subscribe().publisher(PUBLISH_DEPTH)
+    }
+
     /// Records a received message and tells every subscriber; fails when the
-    /// room's broker cannot take it.
-    async fn publish(&self, message: &str, action: &str) -> Result<(), chat::Error> {
+    /// room's broker could not take this or an earlier message.
+    async fn publish(
+        &self,
+        publisher: &mut nagare::Publisher<chat::Event>,
+        message: &str,
+        action: &str,
+    ) -> Result<(), chat::Error> {
         let event = chat::Event {
             message: message.to_owned(),
             action: action.to_owned(),
             timestamp: now(),
         };
-        self.inner.rooms.subscribe().publish(&event).await?;
+        publisher.publish(&event).await?;
         self.inner.messages.fetch_add(1, Ordering::Relaxed);
         let counter = match action {
             "listener" => &self.inner.listened,
@@ -123,10 +138,11 @@ fn now() -> String {
 
 impl chat::Service for Guide {
     async fn listener(&self, mut stream: chat::ListenerServerStream) -> Result<(), chat::Error> {
+        let mut publisher = self.publisher();
         while let Some(msg) = stream.recv().await? {
-            self.publish(&msg.message, "listener").await?;
+            self.publish(&mut publisher, &msg.message, "listener").await?;
         }
-        Ok(())
+        Ok(publisher.flush().await?)
     }
 
     async fn subscribe(&self, mut stream: chat::SubscribeServerStream) -> Result<(), chat::Error> {
@@ -138,14 +154,15 @@ impl chat::Service for Guide {
 
     async fn echo(&self, stream: chat::EchoServerStream) -> Result<(), chat::Error> {
         let (mut tx, mut rx) = stream.split();
+        let mut publisher = self.publisher();
         while let Some(msg) = rx.recv().await? {
-            self.publish(&msg.message, "echo").await?;
+            self.publish(&mut publisher, &msg.message, "echo").await?;
             tx.send(&chat::EchoResult {
                 message: msg.message,
             })
             .await?;
         }
-        Ok(())
+        Ok(publisher.flush().await?)
     }
 }
 

@@ -114,11 +114,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Broker for MemoryBroker {
-    fn publish<'a>(
-        &'a self,
-        room: &'a RoomId,
+    fn publish(
+        &self,
+        room: &RoomId,
         frame: TextBytes,
-    ) -> BoxFuture<'a, Result<Published, BrokerError>> {
+    ) -> BoxFuture<'static, Result<Published, BrokerError>> {
         let state = self.room(room);
         *lock(&state.last_publish) = Instant::now();
         let (epoch, seq) = state.ring.push(frame);

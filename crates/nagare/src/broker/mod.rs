@@ -50,7 +50,7 @@ pub use self::redis::{RedisBroker, RedisConfig};
 pub use feed::{Feed, FeedItem, FollowError};
 pub use memory::MemoryBroker;
 pub use presence::{Member, Membership, PresenceChange, PresenceEvent, PresenceFeed};
-pub use room::{Room, Rooms};
+pub use room::{Publisher, Room, Rooms};
 
 use crate::error::Cause;
 use crate::resume::ResumePoint;
@@ -70,13 +70,14 @@ pub type SharedBroker = Arc<dyn Broker>;
 /// typed [`Room`] rather than calling a broker directly.
 pub trait Broker: Send + Sync + fmt::Debug + 'static {
     /// Appends a message to the room's history and delivers it to every
-    /// follower, on every node; returns the number it got. Fails, rather than
-    /// waiting, when the broker cannot take it.
-    fn publish<'a>(
-        &'a self,
-        room: &'a RoomId,
-        frame: TextBytes,
-    ) -> BoxFuture<'a, Result<Published, BrokerError>>;
+    /// follower, on every node; the future resolves with the number it got.
+    /// Fails, rather than waiting, when the broker cannot take it.
+    ///
+    /// The message takes its place when this is called, not when the future is
+    /// first polled: messages published from one task, one call after the
+    /// other, keep their order even when their futures are awaited later (what
+    /// [`Publisher`] does, to publish without a round trip per message).
+    fn publish(&self, room: &RoomId, frame: TextBytes) -> BoxFuture<'static, Result<Published, BrokerError>>;
 
     /// Follows the room from `from` (the messages after it) or, without a
     /// point, from the next message published. A point of another epoch starts

@@ -1,12 +1,13 @@
 //! Typed rooms: what services hold, so they publish and read messages of their
 //! design's types and never the broker's frames.
 
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::broker::feed::{Feed, FollowError};
 use crate::broker::presence::{Member, Membership, PresenceFeed};
-use crate::broker::{BrokerError, Published, RoomConfig, RoomId, SharedBroker};
+use crate::broker::{BoxFuture, BrokerError, Published, RoomConfig, RoomId, SharedBroker};
 use crate::message::{to_text, Message};
 use crate::resume::ResumePoint;
 
@@ -117,8 +118,24 @@ impl<T: Message> Room<T> {
     /// number and goes to every follower. Fails when the broker cannot take
     /// it: nothing was published then.
     pub async fn publish(&self, msg: &T) -> Result<Published, BrokerError> {
+        self.start_publish(msg)?.await
+    }
+
+    /// A publisher for one producer of the room's messages (a stream method
+    /// reading a client's messages, say): it keeps up to `depth` publishes in
+    /// flight instead of waiting for each.
+    pub fn publisher(&self, depth: usize) -> Publisher<T> {
+        Publisher {
+            room: self.clone(),
+            in_flight: VecDeque::new(),
+            depth: depth.max(1),
+        }
+    }
+
+    /// Queues the publish of `msg` (its place in the room is taken now).
+    fn start_publish(&self, msg: &T) -> Result<BoxFuture<'static, PublishResult>, BrokerError> {
         let frame = to_text(msg, None).map_err(|e| BrokerError::Encode(Arc::new(e)))?;
-        self.broker.publish(&self.id, frame).await
+        Ok(self.broker.publish(&self.id, frame))
     }
 
     /// The last `limit` messages, oldest first, with their numbers.
@@ -158,6 +175,59 @@ impl<T: Message> Room<T> {
     /// The joins and leaves from now on.
     pub async fn presence(&self) -> Result<PresenceFeed, BrokerError> {
         self.broker.presence(&self.id).await
+    }
+}
+
+type PublishResult = Result<Published, BrokerError>;
+
+/// Publishes one producer's messages into a room, in order, without a round
+/// trip to the broker per message: up to `depth` publishes are in flight, and
+/// [`publish`](Self::publish) waits only when that many are. A failure comes
+/// back from a later `publish` or from [`flush`](Self::flush), which waits for
+/// every publish in flight; call it before the producer is done (dropping a
+/// publisher leaves its publishes to finish on their own, unobserved).
+pub struct Publisher<T> {
+    room: Room<T>,
+    in_flight: VecDeque<BoxFuture<'static, PublishResult>>,
+    depth: usize,
+}
+
+impl<T: Message> Publisher<T> {
+    /// Queues `msg`; waits for the oldest publish in flight when `depth` are.
+    /// An error is the first failure among the publishes awaited: that one and
+    /// every later one may not have been published.
+    pub async fn publish(&mut self, msg: &T) -> Result<(), BrokerError> {
+        let next = self.room.start_publish(msg)?;
+        self.in_flight.push_back(next);
+        while self.in_flight.len() > self.depth {
+            if let Some(oldest) = self.in_flight.pop_front() {
+                oldest.await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for every publish in flight; the first failure, if any.
+    pub async fn flush(&mut self) -> Result<(), BrokerError> {
+        while let Some(oldest) = self.in_flight.pop_front() {
+            oldest.await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes queued and not yet confirmed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+}
+
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("room", &self.room.id)
+            .field("in_flight", &self.in_flight.len())
+            .field("depth", &self.depth)
+            .finish()
     }
 }
 

@@ -38,6 +38,8 @@ pub(super) struct Hubs {
     conn: ConnectionManager,
     pub(super) dispatch: Arc<Dispatch>,
     subscriptions: mpsc::UnboundedSender<Subscription>,
+    /// Publishes, in order, to the publishing task.
+    pub(super) publishes: mpsc::UnboundedSender<super::publish::Request>,
     pub(super) presence: presence::Local,
     stop: CancellationToken,
 }
@@ -72,11 +74,18 @@ impl Hubs {
         config: RedisConfig,
     ) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (publishes, to_publish) = mpsc::unbounded_channel();
+        tokio::spawn(super::publish::run(
+            conn.clone(),
+            to_publish,
+            config.command_timeout,
+        ));
         let hubs = Arc::new(Hubs {
             config,
             conn: conn.clone(),
             dispatch: dispatch.clone(),
             subscriptions: tx,
+            publishes,
             presence: presence::Local::default(),
             stop: CancellationToken::new(),
         });
@@ -203,7 +212,7 @@ fn redacted(url: &str) -> String {
 
 /// Whether a command failed because Redis cannot be reached (rather than
 /// because of what was sent).
-fn is_unavailable(e: &redis::RedisError) -> bool {
+pub(super) fn is_unavailable(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
 }
 

@@ -42,6 +42,7 @@
 
 mod hub;
 mod presence;
+mod publish;
 mod scripts;
 mod value;
 
@@ -184,26 +185,33 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl Broker for RedisBroker {
-    fn publish<'a>(
-        &'a self,
-        room: &'a RoomId,
+    fn publish(
+        &self,
+        room: &RoomId,
         frame: TextBytes,
-    ) -> BoxFuture<'a, Result<Published, BrokerError>> {
+    ) -> BoxFuture<'static, Result<Published, BrokerError>> {
+        let keys = RoomKeys::new(&self.hubs.config.prefix, room.name());
+        let config = room.config();
+        let (reply, replied) = tokio::sync::oneshot::channel();
+        let request = publish::Request {
+            keys: [keys.meta, keys.history],
+            args: [
+                frame.as_str().to_owned(),
+                config.history.max(1).to_string(),
+                millis(config.history_ttl).to_string(),
+                millis(config.meta_ttl).to_string(),
+                new_epoch(),
+                keys.live,
+            ],
+            reply,
+        };
+        // Queued now, so that publishes keep the order of the calls.
+        let queued = self.hubs.publishes.send(request).is_ok();
         Box::pin(async move {
-            let keys = RoomKeys::new(&self.hubs.config.prefix, room.name());
-            let config = room.config();
-            let mut invocation = scripts::PUBLISH.prepare_invoke();
-            invocation
-                .key(&keys.meta)
-                .key(&keys.history)
-                .arg(frame.as_str())
-                .arg(config.history.max(1))
-                .arg(millis(config.history_ttl))
-                .arg(millis(config.meta_ttl))
-                .arg(new_epoch())
-                .arg(&keys.live);
-            let reply = self.hubs.run("publish", &invocation).await?;
-            let (epoch, seq) = value::published(reply)?;
+            if !queued {
+                return Err(BrokerError::Closed);
+            }
+            let (epoch, seq) = replied.await.map_err(|_| BrokerError::Closed)??;
             Ok(Published {
                 epoch: epoch.into(),
                 seq,
