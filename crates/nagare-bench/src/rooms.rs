@@ -89,13 +89,27 @@ pub async fn run(a: RoomsArgs) -> anyhow::Result<()> {
     let on_redis = fan_out_run("Redis", &nodes, a.subscribers, a.events, None).await?;
     drop(nodes);
     let memory = vec![ServerProcess::spawn("serve-guide").await?];
-    fan_out_run("memory, paced", &memory, a.subscribers, a.paced_events, Some(pace)).await?;
+    fan_out_run(
+        "memory, paced",
+        &memory,
+        a.subscribers,
+        a.paced_events,
+        Some(pace),
+    )
+    .await?;
     drop(memory);
     let nodes = vec![
         ServerProcess::spawn_with("serve-guide", &["--redis", &url]).await?,
         ServerProcess::spawn_with("serve-guide", &["--redis", &url]).await?,
     ];
-    fan_out_run("Redis, paced", &nodes, a.subscribers, a.paced_events, Some(pace)).await?;
+    fan_out_run(
+        "Redis, paced",
+        &nodes,
+        a.subscribers,
+        a.paced_events,
+        Some(pace),
+    )
+    .await?;
     drop(nodes);
     println!(
         "Redis / memory deliveries/s at full speed: {:.2}; paced runs publish {} events/s",
@@ -105,8 +119,8 @@ pub async fn run(a: RoomsArgs) -> anyhow::Result<()> {
     println!();
     recovery_run(&url, a.kills).await?;
     let node = ServerProcess::spawn_with("serve-guide", &["--redis", &url]).await?;
-    let idle = crate::resume::idle_subscribers(&node, &format!("http://{}", node.addr), a.idle)
-        .await?;
+    let idle =
+        crate::resume::idle_subscribers(&node, &format!("http://{}", node.addr), a.idle).await?;
     println!(
         "memory per idle nagare.v1 subscriber of a Redis-backed node ({} subscribers): {idle}",
         a.idle
@@ -255,7 +269,10 @@ async fn fan_out_run(
             }
         }
     }
-    let server_cpu: Vec<Duration> = nodes.iter().map(|n| n.cpu_time()).collect::<Result<_, _>>()?;
+    let server_cpu: Vec<Duration> = nodes
+        .iter()
+        .map(|n| n.cpu_time())
+        .collect::<Result<_, _>>()?;
     let own_cpu = cpu_of(std::process::id())?;
     let start = Instant::now();
     for e in 1..=events {
@@ -339,8 +356,9 @@ async fn recovery_run(url: &str, kills: usize) -> anyhow::Result<()> {
     let mut on = 0;
     for kill in 0..kills {
         let other = 1 - on;
-        let mut listener =
-            chat::client::Client::new(format!("http://{}", nodes[other].addr)).listener().await?;
+        let mut listener = chat::client::Client::new(format!("http://{}", nodes[other].addr))
+            .listener()
+            .await?;
         // Markers until one arrives: the subscriber follows the room (on the
         // node it reconnected to, after the previous kill).
         let mut marker = 0;

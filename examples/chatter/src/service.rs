@@ -60,7 +60,10 @@ const PUBLISH_DEPTH: usize = 256;
 /// Publishes a message into the chat's room (every subscriber, on every
 /// server, gets it); returns its summary. Fails when the room's broker could
 /// not take this or an earlier message.
-async fn add(publisher: &mut nagare::Publisher<Event>, message: String) -> Result<ChatSummary, Error> {
+async fn add(
+    publisher: &mut nagare::Publisher<Event>,
+    message: String,
+) -> Result<ChatSummary, Error> {
     let event = Event {
         message,
         action: "added".into(),

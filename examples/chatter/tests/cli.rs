@@ -106,3 +106,37 @@ async fn the_server_binary_lists_the_connection_flags() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn who_lists_the_subscribers_from_the_terminal() {
+    bounded(async {
+        let server = start().await;
+        let token = common::login(&server.base).await;
+        let (ok, out, err) = cli(&server.base, &["chatter", "who", "--token", &token], "").await;
+        assert!(ok, "{err}");
+        assert_eq!(out, "[]\n");
+        let _sub = ::chatter::chatter::client::Client::new(&server.base)
+            .subscribe(&::chatter::chatter::SubscribePayload {
+                token: token.clone(),
+                name: Some("ann".into()),
+            })
+            .await
+            .expect("subscribe");
+        // Present once its method runs, a moment after the 101: each look is
+        // a round trip.
+        let mut listed = String::new();
+        for _ in 0..1_000 {
+            let (ok, out, err) =
+                cli(&server.base, &["chatter", "who", "--token", &token], "").await;
+            assert!(ok, "{err}");
+            if out != "[]\n" {
+                listed = out;
+                break;
+            }
+        }
+        let who: serde_json::Value = serde_json::from_str(&listed).expect("a JSON array");
+        assert_eq!(who[0]["name"], "ann");
+        assert!(who[0]["id"].as_str().is_some_and(|id| !id.is_empty()));
+    })
+    .await;
+}

@@ -185,13 +185,51 @@ async fn subscribe_client_leaving_with_1000_is_echoed() {
         let (mut tcp, head) = upgrade(server.addr, "/subscribe", &token).await;
         // The 101 comes at once, not with the first event as in Goa.
         assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("sec-websocket-protocol"),
+            "no subprotocol for a Go client: {head}"
+        );
+        // Events reach it as plain Goa frames (no nagare.v1 envelope). The
+        // subscription follows the room a moment after the 101: messages are
+        // echoed until the first event arrives, each after a round trip.
+        let (mut echo, _) = upgrade(server.addr, "/echoer", &token).await;
+        let mut reading = tokio::spawn(async move {
+            let event = read_frame(&mut tcp).await;
+            (event, tcp)
+        });
+        let ((fin, opcode, payload), mut tcp) = loop {
+            echo.write_all(&frame(0x1, b"\"hello\"\n"))
+                .await
+                .expect("send");
+            read_frame(&mut echo).await;
+            if reading.is_finished() {
+                break (&mut reading).await.expect("reader");
+            }
+            tokio::task::yield_now().await;
+        };
+        assert!(fin && opcode == 0x1);
+        let text = String::from_utf8(payload).expect("utf-8");
+        assert!(
+            text.starts_with("{\"message\":\"hello\",\"action\":\"added\",\"added_at\":\"")
+                && text.ends_with("\"}\n"),
+            "{text}"
+        );
         tcp.write_all(&frame(
             0x8,
             &close_payload(1000, "client closing connection"),
         ))
         .await
         .expect("close");
-        assert_eq!(read_frame(&mut tcp).await.1, 0x8);
+        // Events echoed meanwhile may come first; then the close, echoed.
+        loop {
+            match read_frame(&mut tcp).await.1 {
+                0x1 => continue,
+                opcode => {
+                    assert_eq!(opcode, 0x8);
+                    break;
+                }
+            }
+        }
     })
     .await;
 }

@@ -140,7 +140,8 @@ impl chat::Service for Guide {
     async fn listener(&self, mut stream: chat::ListenerServerStream) -> Result<(), chat::Error> {
         let mut publisher = self.publisher();
         while let Some(msg) = stream.recv().await? {
-            self.publish(&mut publisher, &msg.message, "listener").await?;
+            self.publish(&mut publisher, &msg.message, "listener")
+                .await?;
         }
         Ok(publisher.flush().await?)
     }

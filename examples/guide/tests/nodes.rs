@@ -135,8 +135,13 @@ async fn a_subscriber_whose_node_is_killed_resumes_on_another_without_loss_throu
         // A new node a on the same port; the stream is cut 20 times,
         // reconnecting to a and b in turn, while node b publishes.
         let a = start_node(Some(&redis.url()), Some(a_addr)).await;
+        // The publisher keeps within 256 events of the subscriber: the room
+        // keeps 1024, and a subscriber further behind is told it is too far
+        // behind (which `a_client_too_far_behind_is_told_so` tests).
+        let (progress, mut seen) = tokio::sync::watch::channel(200u64);
         let publishing = tokio::spawn(async move {
             for i in 201..=5_000 {
+                seen.wait_for(|s| s + 256 >= i).await.expect("receiver");
                 publish(&mut listener, i).await;
             }
             listener
@@ -144,7 +149,8 @@ async fn a_subscriber_whose_node_is_killed_resumes_on_another_without_loss_throu
         let mut cuts = 0;
         for i in 201..=5_000 {
             assert_eq!(next(&mut events).await, i);
-            if cuts < 20 && i % 200 == 0 && events.reconnects() == cuts + 1 {
+            progress.send_replace(i);
+            if cuts < 20 && i >= 300 + 200 * cuts && events.reconnects() == cuts + 1 {
                 proxy.set_upstream(if cuts % 2 == 0 { a.addr() } else { b_addr });
                 proxy.cut();
                 cuts += 1;
@@ -267,6 +273,77 @@ async fn the_command_line_subscriber_loses_nothing_through_a_restart_of_a_redis_
             assert_eq!(printed(&mut out).await, i);
         }
         said(&mut err, "resuming after message 1").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redis_losing_its_data_restarts_the_room_and_the_subscriber_is_told_and_goes_on() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let a = start_node(Some(&redis.url()), None).await;
+        let client = chat::client::Client::new(a.base()).with_reconnect(fast_reconnect());
+        let events = client.subscribe().await.expect("subscribe");
+        let mut states = events.states();
+        let receiving = receive(events, 1, 1).await;
+        let mut listener = publisher(&a.base()).await;
+        publish(&mut listener, 1).await;
+        let mut events = receiving.await.expect("receiver");
+        let old = events.position().expect("numbered").clone();
+        redis.flush_all().await;
+        publish(&mut listener, 2).await;
+        // The room starts again in a new epoch: the subscriber is told
+        // mid-stream and goes on with the new numbering.
+        assert_eq!(next(&mut events).await, 2);
+        let restarted = states
+            .wait_for(|s| matches!(s, nagare::ConnectionState::Restarted { .. }))
+            .await
+            .expect("states")
+            .clone();
+        let nagare::ConnectionState::Restarted { previous, now } = restarted else {
+            unreachable!()
+        };
+        assert_eq!(previous, old);
+        assert_ne!(now.epoch, old.epoch);
+        assert_eq!(events.position().map(|p| p.seq), Some(1));
+        assert_eq!((events.restarts(), events.reconnects()), (1, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn while_redis_is_down_a_publisher_is_closed_with_1013_and_subscribers_stay() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let a = start_node(Some(&redis.url()), None).await;
+        let events = chat::client::Client::new(a.base())
+            .subscribe()
+            .await
+            .expect("subscribe");
+        let receiving = receive(events, 1, 1).await;
+        let mut listener = publisher(&a.base()).await;
+        publish(&mut listener, 1).await;
+        let mut events = receiving.await.expect("receiver");
+
+        redis.stop().await;
+        publish(&mut listener, 2).await;
+        match listener.close().await {
+            Err(nagare::StreamError::Closed { code: 1013, reason }) => {
+                assert!(reason.starts_with("broker unavailable"), "{reason}")
+            }
+            other => panic!("close 1013 expected, got {other:?}"),
+        }
+
+        // Redis back: what is published from then on reaches the subscriber,
+        // which never left; message 2 was refused, not lost in silence.
+        redis.start_again().await;
+        let mut accepted = false;
+        while !accepted {
+            let mut listener = publisher(&a.base()).await;
+            publish(&mut listener, 3).await;
+            accepted = listener.close().await.is_ok();
+        }
+        assert_eq!(next(&mut events).await, 3);
     })
     .await;
 }

@@ -77,7 +77,11 @@ pub trait Broker: Send + Sync + fmt::Debug + 'static {
     /// first polled: messages published from one task, one call after the
     /// other, keep their order even when their futures are awaited later (what
     /// [`Publisher`] does, to publish without a round trip per message).
-    fn publish(&self, room: &RoomId, frame: TextBytes) -> BoxFuture<'static, Result<Published, BrokerError>>;
+    fn publish(
+        &self,
+        room: &RoomId,
+        frame: TextBytes,
+    ) -> BoxFuture<'static, Result<Published, BrokerError>>;
 
     /// Follows the room from `from` (the messages after it) or, without a
     /// point, from the next message published. A point of another epoch starts

@@ -77,7 +77,14 @@ impl<P: Message> ClientSendStream<P> {
     /// close 1000, the server's error otherwise. A server that does not close
     /// within the close and write timeouts is an error too.
     pub async fn close(&mut self) -> Result<(), StreamError> {
-        self.tx.close().await?;
+        // A connection the server already closed refuses the `null`: how the
+        // server closed it is the answer.
+        let ended = self.tx.close().await;
+        if let Err(e) = ended {
+            if !matches!(e, StreamError::StreamClosed) {
+                return Err(e);
+            }
+        }
         tokio::time::timeout(self.close_timeout, self.rx.wait_end())
             .await
             .unwrap_or_else(|_| {

@@ -53,7 +53,8 @@ pub(super) async fn run(
             }
             pipe.invoke_script(&invocation);
         }
-        let outcome = tokio::time::timeout(timeout, pipe.query_async::<Vec<Value>>(&mut conn)).await;
+        let outcome =
+            tokio::time::timeout(timeout, pipe.query_async::<Vec<Value>>(&mut conn)).await;
         let replies: Vec<Result<(String, u64), BrokerError>> = match outcome {
             Ok(Ok(values)) if values.len() == batch.len() + 1 => values
                 .into_iter()
