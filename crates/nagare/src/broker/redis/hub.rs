@@ -247,10 +247,13 @@ async fn subscriptions(
                 let _ = done.send(outcome);
             }
             Subscription::Unsubscribe(channel) => {
-                if dispatch.is_live(&channel) || !subscribed.remove(&channel) {
+                if dispatch.is_live(&channel) {
                     continue;
                 }
                 dispatch.forget(&channel);
+                if !subscribed.remove(&channel) {
+                    continue;
+                }
                 match tokio::time::timeout(timeout, conn.unsubscribe(&channel)).await {
                     Ok(Ok(())) => {}
                     // The channel's messages are ignored from now on; Redis

@@ -36,7 +36,7 @@
 //!
 //! Every command has a deadline ([`RedisConfig::command_timeout`]): while Redis
 //! is unreachable, publishing fails at once with
-//! [`BrokerError::Unavailable`](super::BrokerError::Unavailable) (a stream
+//! [`BrokerError::Unavailable`] (a stream
 //! method returning it closes with 1013), followers stay connected and get
 //! what was published once Redis is back.
 
