@@ -112,6 +112,50 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// CPU time (user + system) process `pid` has used so far.
+fn cpu_of(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').context("stat format")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
+        + fields.get(12).context("stime")?.parse::<u64>()?;
+    // Linux reports in clock ticks of 1/100 s on every common configuration.
+    Ok(Duration::from_millis(ticks * 10))
+}
+
+/// Waits until the slowest of the subscribers (`progress`: events each has
+/// received) is within `window` events of event `e`, woken by `advanced`.
+async fn within_window(
+    progress: &[std::sync::atomic::AtomicU64],
+    advanced: &mut tokio::sync::watch::Receiver<()>,
+    e: u64,
+    window: u64,
+) -> anyhow::Result<()> {
+    loop {
+        let min = progress
+            .iter()
+            .map(|p| p.load(std::sync::atomic::Ordering::Relaxed))
+            .min()
+            .unwrap_or(0);
+        if min + window >= e {
+            return Ok(());
+        }
+        advanced.changed().await.context("subscribers stopped")?;
+    }
+}
+
+/// Sends one message on a guide listener: an event of the chat's room.
+async fn publish_line(
+    listener: &mut guide::chat::ListenerClientStream,
+    message: String,
+) -> anyhow::Result<()> {
+    listener
+        .send(&guide::chat::ListenerStreamingPayload { message })
+        .await
+        .context("publish")
+}
+
 /// The buffers and limits nagare uses by default, so both servers pay the same
 /// WebSocket-level costs.
 fn ws_config() -> WebSocketConfig {
@@ -266,15 +310,7 @@ impl ServerProcess {
 
     /// CPU time (user + system) the server process has used so far.
     fn cpu_time(&self) -> anyhow::Result<Duration> {
-        let pid = self.child.id().context("server pid")?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let rest = stat.rsplit_once(')').context("stat format")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
-            + fields.get(12).context("stime")?.parse::<u64>()?;
-        // Linux reports in clock ticks of 1/100 s on every common configuration.
-        Ok(Duration::from_millis(ticks * 10))
+        cpu_of(self.child.id().context("server pid")?)
     }
 
     /// Resident memory of the server process, in KiB.

@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use guide::chat;
 use tokio::sync::watch;
 
-use crate::ServerProcess;
+use crate::{publish_line, ServerProcess};
 
 /// How far the publisher may run ahead of the slowest subscriber.
 const WINDOW: u64 = 256;
@@ -135,7 +135,7 @@ async fn fan_out(
     let mut listener = chat::client::Client::new(base).listener().await?;
     let mut marker = 0;
     while following.load(Ordering::Relaxed) < subscribers as u64 {
-        send(&mut listener, format!("ready {marker}")).await?;
+        publish_line(&mut listener, format!("ready {marker}")).await?;
         marker += 1;
         if let Ok(Err(_)) = tokio::time::timeout(Duration::from_millis(10), slowest.changed()).await
         {
@@ -144,33 +144,14 @@ async fn fan_out(
     }
     let start = Instant::now();
     for e in 1..=events {
-        if e > WINDOW {
-            loop {
-                let min = progress
-                    .iter()
-                    .map(|p| p.load(Ordering::Relaxed))
-                    .min()
-                    .unwrap_or(0);
-                if min + WINDOW >= e {
-                    break;
-                }
-                slowest.changed().await.context("subscribers stopped")?;
-            }
-        }
-        send(&mut listener, format!("event {e}")).await?;
+        crate::within_window(&progress, &mut slowest, e, WINDOW).await?;
+        publish_line(&mut listener, format!("event {e}")).await?;
     }
     for t in tasks {
         t.await??;
     }
     let elapsed = start.elapsed();
     Ok((events as f64 / elapsed.as_secs_f64(), elapsed))
-}
-
-async fn send(listener: &mut chat::ListenerClientStream, message: String) -> anyhow::Result<()> {
-    listener
-        .send(&chat::ListenerStreamingPayload { message })
-        .await
-        .context("publish")
 }
 
 /// A subscriber of either kind, as a source of event messages.
@@ -225,7 +206,7 @@ async fn recovery(
     // Wait until the subscription follows the log.
     let mut marker = 0;
     loop {
-        send(&mut listener, format!("ready {marker}")).await?;
+        publish_line(&mut listener, format!("ready {marker}")).await?;
         marker += 1;
         match tokio::time::timeout(Duration::from_millis(10), events.recv()).await {
             Ok(r) => {
@@ -238,7 +219,7 @@ async fn recovery(
     let mut recoveries = Vec::with_capacity(cuts);
     for cut in 0..cuts {
         for i in 0..100 {
-            send(&mut listener, format!("{cut}.{i}")).await?;
+            publish_line(&mut listener, format!("{cut}.{i}")).await?;
             let got = events.recv().await?.context("stream ended")?;
             if !got.message.starts_with("ready") && got.message != format!("{cut}.{i}") {
                 bail!("out of order: {} instead of {cut}.{i}", got.message);
@@ -247,7 +228,7 @@ async fn recovery(
         let reconnects = events.reconnects();
         let cut_at = Instant::now();
         proxy.cut();
-        send(&mut listener, format!("{cut}.after")).await?;
+        publish_line(&mut listener, format!("{cut}.after")).await?;
         loop {
             let got = events.recv().await?.context("stream ended")?;
             if got.message == format!("{cut}.after") {
@@ -291,7 +272,7 @@ pub(crate) async fn idle_subscribers(
         conns.push(ws);
     }
     let mut listener = chat::client::Client::new(base).listener().await?;
-    send(&mut listener, "to everyone".into()).await?;
+    publish_line(&mut listener, "to everyone".into()).await?;
     for ws in &mut conns {
         let frame = ws.next().await.context("stream ended")??;
         if !frame.is_text() || !frame.to_text()?.contains("to everyone") {

@@ -30,7 +30,7 @@ use nagare::broker::{Broker, RedisBroker, RedisConfig, RoomConfig, RoomId};
 use nagare_testkit::redis::RedisServer;
 use tokio::sync::watch;
 
-use crate::ServerProcess;
+use crate::{cpu_of, publish_line, ServerProcess};
 
 /// How far the publisher may run ahead of the slowest subscriber (the room
 /// keeps 1024).
@@ -134,16 +134,6 @@ fn pin_to_cpu(cpu: u32) {
         .args(["-cp", &cpu.to_string(), &std::process::id().to_string()])
         .stdout(std::process::Stdio::null())
         .status();
-}
-
-/// CPU time (user + system) of process `pid` so far.
-fn cpu_of(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let rest = stat.rsplit_once(')').context("stat format")?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11).context("utime")?.parse::<u64>()?
-        + fields.get(12).context("stime")?.parse::<u64>()?;
-    Ok(Duration::from_millis(ticks * 10))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -255,7 +245,7 @@ async fn fan_out_run(
     // markers still being delivered when it starts.
     let mut marker = 0;
     'markers: loop {
-        send(&mut listener, format!("ready {marker}")).await?;
+        publish_line(&mut listener, format!("ready {marker}")).await?;
         marker += 1;
         loop {
             if following.load(Ordering::Relaxed) == subscribers as u64 {
@@ -276,24 +266,12 @@ async fn fan_out_run(
     let own_cpu = cpu_of(std::process::id())?;
     let start = Instant::now();
     for e in 1..=events {
-        if e > WINDOW {
-            loop {
-                let min = progress
-                    .iter()
-                    .map(|p| p.load(Ordering::Relaxed))
-                    .min()
-                    .unwrap_or(0);
-                if min + WINDOW >= e {
-                    break;
-                }
-                slowest.changed().await.context("subscribers stopped")?;
-            }
-        }
+        crate::within_window(&progress, &mut slowest, e, WINDOW).await?;
         if let Some(pace) = pace {
             tokio::time::sleep_until((start + pace * e as u32).into()).await;
         }
         let stamp = clock.elapsed().as_micros();
-        send(&mut listener, format!("event {e} {stamp}")).await?;
+        publish_line(&mut listener, format!("event {e} {stamp}")).await?;
     }
     let mut latencies = Vec::with_capacity(subscribers * events as usize);
     for t in tasks {
@@ -329,13 +307,6 @@ fn message_of(text: &str) -> Option<&str> {
     Some(&text[start..start + end])
 }
 
-async fn send(listener: &mut chat::ListenerClientStream, message: String) -> anyhow::Result<()> {
-    listener
-        .send(&chat::ListenerStreamingPayload { message })
-        .await
-        .context("publish")
-}
-
 /// Kills the node a resumable subscriber is on, `kills` times; prints the time
 /// from each kill to the arrival of an event published on the other node.
 async fn recovery_run(url: &str, kills: usize) -> anyhow::Result<()> {
@@ -363,7 +334,7 @@ async fn recovery_run(url: &str, kills: usize) -> anyhow::Result<()> {
         // node it reconnected to, after the previous kill).
         let mut marker = 0;
         'following: loop {
-            send(&mut listener, format!("before {kill}.{marker}")).await?;
+            publish_line(&mut listener, format!("before {kill}.{marker}")).await?;
             marker += 1;
             let deadline = tokio::time::sleep(Duration::from_millis(20));
             tokio::pin!(deadline);
@@ -387,7 +358,7 @@ async fn recovery_run(url: &str, kills: usize) -> anyhow::Result<()> {
         let killed_at = Instant::now();
         drop(dead);
         proxy.set_upstream(nodes[other].addr);
-        send(&mut listener, format!("after {kill}")).await?;
+        publish_line(&mut listener, format!("after {kill}")).await?;
         loop {
             let got = events.recv().await?.context("stream ended")?;
             if got.message == format!("after {kill}") {

@@ -7,11 +7,9 @@ mod common;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::time::Duration;
 
-use common::bounded;
+use common::{bounded, fast_reconnect, publish, publisher};
 use guide::chat;
-use nagare::RetryPolicy;
 use nagare_testkit::process::ServerProcess;
 use nagare_testkit::proxy::Proxy;
 use nagare_testkit::redis::RedisServer;
@@ -27,29 +25,6 @@ async fn start_node(redis: Option<&str>, addr: Option<SocketAddr>) -> ServerProc
         args.extend(["--redis", url]);
     }
     ServerProcess::start(env!("CARGO_BIN_EXE_guide"), &args).await
-}
-
-fn fast_reconnect() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_delay(Duration::from_millis(1))
-        .max_delay(Duration::from_millis(50))
-        .forever()
-}
-
-async fn publisher(base: &str) -> chat::ListenerClientStream {
-    chat::client::Client::new(base)
-        .listener()
-        .await
-        .expect("listener")
-}
-
-async fn publish(listener: &mut chat::ListenerClientStream, i: u64) {
-    listener
-        .send(&chat::ListenerStreamingPayload {
-            message: i.to_string(),
-        })
-        .await
-        .expect("publish");
 }
 
 /// Receives events `from..=to` in a task of their own, once the stream is

@@ -7,36 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{bounded, start, start_with_guide};
+use common::{bounded, fast_reconnect, publish, publisher, start, start_with_guide};
 use guide::chat;
 use nagare::{ConnectionState, MemoryBroker, ResumePoint, RetryPolicy, StreamError};
 use nagare_testkit::proxy::Proxy;
 use tokio::sync::watch;
-
-/// Reconnects quickly and for ever: the tests decide when the server is back.
-fn fast_reconnect() -> RetryPolicy {
-    RetryPolicy::default()
-        .initial_delay(Duration::from_millis(1))
-        .max_delay(Duration::from_millis(50))
-        .forever()
-}
-
-/// A listener connection that publishes `message` events on the server at `base`.
-async fn publisher(base: &str) -> chat::ListenerClientStream {
-    chat::client::Client::new(base)
-        .listener()
-        .await
-        .expect("listener connects")
-}
-
-async fn publish(listener: &mut chat::ListenerClientStream, message: impl ToString) {
-    listener
-        .send(&chat::ListenerStreamingPayload {
-            message: message.to_string(),
-        })
-        .await
-        .expect("publish");
-}
 
 /// The next event's message; fails on an error or the end of the stream.
 async fn next_message(events: &mut chat::SubscribeClientStream) -> String {

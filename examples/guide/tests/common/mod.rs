@@ -75,6 +75,32 @@ async fn serve(
 
 pub use nagare_testkit::bounded;
 
+/// Reconnects quickly and for ever: the tests decide when the server is back.
+pub fn fast_reconnect() -> nagare::RetryPolicy {
+    nagare::RetryPolicy::default()
+        .initial_delay(std::time::Duration::from_millis(1))
+        .max_delay(std::time::Duration::from_millis(50))
+        .forever()
+}
+
+/// A listener connection that publishes `message` events on the server at `base`.
+pub async fn publisher(base: &str) -> guide::chat::ListenerClientStream {
+    guide::chat::client::Client::new(base)
+        .listener()
+        .await
+        .expect("listener connects")
+}
+
+/// Publishes one event, with `message` as its text.
+pub async fn publish(listener: &mut guide::chat::ListenerClientStream, message: impl ToString) {
+    listener
+        .send(&guide::chat::ListenerStreamingPayload {
+            message: message.to_string(),
+        })
+        .await
+        .expect("publish");
+}
+
 /// Waits until the monitor reports `metric` at `value` or more, by streaming
 /// analytics every 10 ms: an event to await, not a sleep.
 pub async fn wait_for_metric(base: &str, metric: &str, value: f64) {
