@@ -46,6 +46,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod broker;
+mod cause;
 #[cfg(feature = "cli")]
 mod cli;
 pub mod client;

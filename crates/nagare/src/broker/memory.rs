@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
 use crate::broker::feed::{Feed, FollowError};
+use crate::broker::poison::lock;
 use crate::broker::presence::{Member, Membership, PresenceEvent, PresenceFeed, PRESENCE_BACKLOG};
 use crate::broker::ring::Ring;
 use crate::broker::{BoxFuture, Broker, BrokerError, History, Published, RoomId};
@@ -106,11 +107,6 @@ impl RoomState {
             && lock(&self.members).is_empty()
             && now.duration_since(*lock(&self.last_publish)) >= self.ttl
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every statement that holds these locks leaves the data consistent.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Broker for MemoryBroker {

@@ -33,6 +33,7 @@
 pub mod codegen;
 mod feed;
 mod memory;
+mod poison;
 mod presence;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -52,7 +53,7 @@ pub use memory::MemoryBroker;
 pub use presence::{Member, Membership, PresenceChange, PresenceEvent, PresenceFeed};
 pub use room::{Publisher, Room, Rooms};
 
-use crate::error::Cause;
+use crate::cause::Cause;
 use crate::resume::ResumePoint;
 use crate::ws::TextBytes;
 

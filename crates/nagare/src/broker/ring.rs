@@ -107,12 +107,7 @@ impl Ring {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // Every statement that holds the lock leaves the state consistent, so a
-        // panic elsewhere while it was held leaves nothing half-done.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::broker::poison::lock(&self.shared.state)
     }
 
     /// How many messages are kept.

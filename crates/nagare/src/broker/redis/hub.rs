@@ -3,19 +3,17 @@
 //! with Redis (gaps filled from the history stream, restarts followed).
 
 use std::any::Any;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{PushInfo, PushKind, Value};
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
-
+use super::dispatch::Listener;
+use super::keys::{millis, RoomKeys};
+use super::node::Node;
+use super::scripts;
 use super::value::{self, Live};
-use super::{millis, presence, scripts, RedisConfig, RoomKeys};
 use crate::broker::feed::{Feed, FollowError};
+use crate::broker::poison::lock;
 use crate::broker::ring::Ring;
 use crate::broker::{BrokerError, RoomId};
 use crate::resume::{new_epoch, ResumePoint};
@@ -31,390 +29,58 @@ const MAX_PASSES: usize = 32;
 /// ones are dropped (they are read back from the history stream).
 const MAX_PENDING: usize = 65_536;
 
-/// Everything a Redis broker shares: the connection, the rooms this node
-/// follows, and the background tasks.
-pub(super) struct Hubs {
-    pub(super) config: RedisConfig,
-    conn: ConnectionManager,
-    pub(super) dispatch: Arc<Dispatch>,
-    subscriptions: mpsc::UnboundedSender<Subscription>,
-    /// Publishes, in order, to the publishing task.
-    pub(super) publishes: mpsc::UnboundedSender<super::publish::Request>,
-    pub(super) presence: presence::Local,
-    stop: CancellationToken,
-}
-
-impl std::fmt::Debug for Hubs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisBroker")
-            .field("url", &redacted(&self.config.url))
-            .field("prefix", &self.config.prefix)
-            .field("followed_rooms", &self.followed())
-            .finish()
-    }
-}
-
-impl Drop for Hubs {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// A change of the node's subscriptions, made in order by one task.
-enum Subscription {
-    Subscribe(String, oneshot::Sender<Result<(), BrokerError>>),
-    /// Unsubscribe unless a new listener took the channel meanwhile.
-    Unsubscribe(String),
-}
-
-impl Hubs {
-    pub(super) fn start(
-        conn: ConnectionManager,
-        dispatch: Arc<Dispatch>,
-        config: RedisConfig,
-    ) -> Arc<Self> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (publishes, to_publish) = mpsc::unbounded_channel();
-        tokio::spawn(super::publish::run(
-            conn.clone(),
-            to_publish,
-            config.command_timeout,
-        ));
-        let hubs = Arc::new(Hubs {
-            config,
-            conn: conn.clone(),
-            dispatch: dispatch.clone(),
-            subscriptions: tx,
-            publishes,
-            presence: presence::Local::default(),
-            stop: CancellationToken::new(),
-        });
-        let _ = dispatch.hubs.set(Arc::downgrade(&hubs));
-        tokio::spawn(subscriptions(
-            conn,
-            dispatch,
-            rx,
-            hubs.config.command_timeout,
-        ));
-        tokio::spawn(presence::upkeep(Arc::downgrade(&hubs), hubs.stop.clone()));
-        hubs
-    }
-
-    /// Runs a script with the command deadline; failures are counted.
-    pub(super) async fn run(
-        &self,
-        op: &'static str,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Result<Value, BrokerError> {
-        let mut conn = self.conn.clone();
-        let outcome = tokio::time::timeout(
-            self.config.command_timeout,
-            invocation.invoke_async(&mut conn),
-        )
-        .await;
-        let result = match outcome {
-            Err(elapsed) => Err(BrokerError::unavailable(
-                format!(
-                    "Redis did not answer {op} within {:?}",
-                    self.config.command_timeout
-                ),
-                elapsed,
-            )),
-            Ok(Err(e)) if is_unavailable(&e) => Err(BrokerError::unavailable(
-                format!("Redis unreachable ({op})"),
-                e,
-            )),
-            Ok(Err(e)) => Err(BrokerError::Protocol(format!("{op}: {e}"))),
-            Ok(Ok(v)) => Ok(v),
-        };
-        if result.is_err() {
-            metrics::counter!("nagare_broker_errors_total", "op" => op).increment(1);
+/// Follows `room` from `from`: through the node's hub for the room, ready
+/// (subscribed and level with Redis) before the feed opens.
+pub(super) async fn follow(
+    node: &Arc<Node>,
+    room: &RoomId,
+    from: Option<&ResumePoint>,
+) -> Result<Feed, FollowError> {
+    let hub = hub(node, room);
+    hub.ready().await?;
+    let hold = || Some(hub.clone() as Arc<dyn Any + Send + Sync>);
+    match Feed::open(hub.ring.clone(), from, hold()) {
+        // The client saw messages this node has not yet: another node
+        // delivered them first. Read Redis before calling the point wrong.
+        Err(FollowError::Ahead { .. }) => {
+            hub.settle().await?;
+            Feed::open(hub.ring.clone(), from, hold())
         }
-        result
-    }
-
-    /// Subscribes to `channel` (once per node), waiting for Redis to confirm.
-    pub(super) async fn subscribe(&self, channel: &str) -> Result<(), BrokerError> {
-        let (done, confirmed) = oneshot::channel();
-        self.subscriptions
-            .send(Subscription::Subscribe(channel.to_owned(), done))
-            .map_err(|_| BrokerError::Closed)?;
-        confirmed.await.map_err(|_| BrokerError::Closed)?
-    }
-
-    pub(super) fn unsubscribe(&self, channel: String) {
-        let _ = self.subscriptions.send(Subscription::Unsubscribe(channel));
-    }
-
-    /// How many rooms have local followers.
-    pub(super) fn followed(&self) -> usize {
-        self.dispatch.rooms().len()
-    }
-
-    /// Follows `room` from `from`: through the node's hub for the room, ready
-    /// (subscribed and level with Redis) before the feed opens.
-    pub(super) async fn follow(
-        self: &Arc<Self>,
-        room: &RoomId,
-        from: Option<&ResumePoint>,
-    ) -> Result<Feed, FollowError> {
-        let hub = self.hub(room);
-        hub.ready().await?;
-        let hold = || Some(hub.clone() as Arc<dyn Any + Send + Sync>);
-        match Feed::open(hub.ring.clone(), from, hold()) {
-            // The client saw messages this node has not yet: another node
-            // delivered them first. Read Redis before calling the point wrong.
-            Err(FollowError::Ahead { .. }) => {
-                hub.settle().await?;
-                Feed::open(hub.ring.clone(), from, hold())
-            }
-            opened => opened,
-        }
-    }
-
-    /// The node's hub for `room`, made if it has none.
-    fn hub(self: &Arc<Self>, room: &RoomId) -> Arc<Hub> {
-        let keys = RoomKeys::new(&self.config.prefix, room.name());
-        let mut listeners = self.dispatch.lock();
-        if let Some(Listener::Room(weak)) = listeners.get(&keys.live) {
-            if let Some(hub) = weak.upgrade() {
-                return hub;
-            }
-        }
-        let hub = Arc::new(Hub {
-            hubs: self.clone(),
-            ring: Ring::new(room.config().history, "".into(), 1),
-            room: room.clone(),
-            keys,
-            ready: tokio::sync::OnceCell::new(),
-            state: Mutex::new(HubState {
-                busy: true,
-                again: false,
-                pending: VecDeque::new(),
-            }),
-        });
-        listeners.insert(hub.keys.live.clone(), Listener::Room(Arc::downgrade(&hub)));
-        hub
+        opened => opened,
     }
 }
 
-/// The URL without its password, for logs.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "<invalid URL>".to_owned(),
-    }
+/// How many rooms the node follows.
+pub(super) fn followed(node: &Node) -> usize {
+    node.dispatch.all::<Hub>().len()
 }
 
-/// Whether a command failed because Redis cannot be reached (rather than
-/// because of what was sent).
-pub(super) fn is_unavailable(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
-}
-
-/// Applies subscription changes in order, so that a room left by its last
-/// follower and joined again at once stays subscribed.
-async fn subscriptions(
-    mut conn: ConnectionManager,
-    dispatch: Arc<Dispatch>,
-    mut rx: mpsc::UnboundedReceiver<Subscription>,
-    timeout: Duration,
-) {
-    let mut subscribed: HashSet<String> = HashSet::new();
-    while let Some(change) = rx.recv().await {
-        match change {
-            Subscription::Subscribe(channel, done) => {
-                if subscribed.contains(&channel) {
-                    let _ = done.send(Ok(()));
-                    continue;
-                }
-                let outcome = match tokio::time::timeout(timeout, conn.subscribe(&channel)).await {
-                    Ok(Ok(())) => {
-                        subscribed.insert(channel);
-                        Ok(())
-                    }
-                    Ok(Err(e)) => Err(BrokerError::unavailable("cannot subscribe", e)),
-                    Err(e) => Err(BrokerError::unavailable("subscribing timed out", e)),
-                };
-                if outcome.is_err() {
-                    metrics::counter!("nagare_broker_errors_total", "op" => "subscribe")
-                        .increment(1);
-                }
-                let _ = done.send(outcome);
-            }
-            Subscription::Unsubscribe(channel) => {
-                if dispatch.is_live(&channel) {
-                    continue;
-                }
-                dispatch.forget(&channel);
-                if !subscribed.remove(&channel) {
-                    continue;
-                }
-                match tokio::time::timeout(timeout, conn.unsubscribe(&channel)).await {
-                    Ok(Ok(())) => {}
-                    // The channel's messages are ignored from now on; Redis
-                    // forgets the subscription with the connection.
-                    Ok(Err(e)) => tracing::debug!(error = %e, %channel, "unsubscribe failed"),
-                    Err(_) => tracing::debug!(%channel, "unsubscribe timed out"),
-                }
-            }
-        }
+/// The node's hub for `room`, made if it has none.
+fn hub(node: &Arc<Node>, room: &RoomId) -> Arc<Hub> {
+    let keys = RoomKeys::new(&node.config.prefix, room.name());
+    if let Some(hub) = node.dispatch.find::<Hub>(&keys.live) {
+        return hub;
     }
-}
-
-/// Routes what Redis pushes (channel messages, disconnections) to the rooms
-/// and presence watchers listening.
-pub(super) struct Dispatch {
-    listeners: Mutex<HashMap<String, Listener>>,
-    hubs: OnceLock<Weak<Hubs>>,
-    resyncing: AtomicBool,
-}
-
-/// Who listens on a channel.
-pub(super) enum Listener {
-    Room(Weak<Hub>),
-    Presence(Weak<presence::Watch>),
-}
-
-impl Dispatch {
-    pub(super) fn new() -> Arc<Self> {
-        Arc::new(Dispatch {
-            listeners: Mutex::new(HashMap::new()),
-            hubs: OnceLock::new(),
-            resyncing: AtomicBool::new(false),
-        })
-    }
-
-    pub(super) fn lock(&self) -> MutexGuard<'_, HashMap<String, Listener>> {
-        lock(&self.listeners)
-    }
-
-    fn is_live(&self, channel: &str) -> bool {
-        match self.lock().get(channel) {
-            Some(Listener::Room(w)) => w.strong_count() > 0,
-            Some(Listener::Presence(w)) => w.strong_count() > 0,
-            None => false,
-        }
-    }
-
-    fn forget(&self, channel: &str) {
-        let mut listeners = self.lock();
-        let dead = match listeners.get(channel) {
-            Some(Listener::Room(w)) => w.strong_count() == 0,
-            Some(Listener::Presence(w)) => w.strong_count() == 0,
-            None => false,
-        };
-        if dead {
-            listeners.remove(channel);
-        }
-    }
-
-    /// The rooms followed now.
-    fn rooms(&self) -> Vec<Arc<Hub>> {
-        self.lock()
-            .values()
-            .filter_map(|l| match l {
-                Listener::Room(w) => w.upgrade(),
-                Listener::Presence(_) => None,
-            })
-            .collect()
-    }
-
-    /// Handles one push from Redis, on the connection's task: quick, never
-    /// waits.
-    pub(super) fn on_push(&self, push: PushInfo) {
-        match push.kind {
-            PushKind::Message => {
-                let mut data = push.data.into_iter();
-                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
-                    (data.next(), data.next())
-                else {
-                    return;
-                };
-                let Ok(channel) = std::str::from_utf8(&channel) else {
-                    return;
-                };
-                let listener = match self.lock().get(channel) {
-                    Some(Listener::Room(w)) => w.upgrade().map(Either::Room),
-                    Some(Listener::Presence(w)) => w.upgrade().map(Either::Presence),
-                    None => None,
-                };
-                match listener {
-                    Some(Either::Room(hub)) => match value::live(&payload) {
-                        Ok(live) => hub.offer(live),
-                        Err(e) => tracing::warn!(%channel, error = %e, "unreadable room message"),
-                    },
-                    Some(Either::Presence(watch)) => watch.deliver(&payload),
-                    None => {}
-                }
-            }
-            PushKind::Disconnection => self.disconnected(),
-            _ => {}
-        }
-    }
-
-    /// The connection to Redis dropped: what was published meanwhile never
-    /// reaches the channels. Every room buffers what comes next, and once
-    /// Redis answers again (the connection manager reconnects and subscribes
-    /// again), reads its history up to its last number.
-    fn disconnected(&self) {
-        tracing::warn!("connection to Redis lost: reconnecting");
-        for hub in self.rooms() {
-            let mut st = lock(&hub.state);
-            st.busy = true;
-            st.again = true;
-        }
-        if self.resyncing.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let Some(hubs) = self.hubs.get().and_then(Weak::upgrade) else {
-            self.resyncing.store(false, Ordering::SeqCst);
-            return;
-        };
-        tokio::spawn(async move {
-            let mut delay = Duration::from_millis(50);
-            loop {
-                let mut conn = hubs.conn.clone();
-                let ping = redis::cmd("PING");
-                let answered = ping.query_async::<String>(&mut conn);
-                if let Ok(Ok(_)) = tokio::time::timeout(hubs.config.command_timeout, answered).await
-                {
-                    break;
-                }
-                tokio::select! {
-                    () = hubs.stop.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-            hubs.dispatch.resyncing.store(false, Ordering::SeqCst);
-            metrics::counter!("nagare_broker_reconnects_total").increment(1);
-            tracing::info!("connection to Redis back: reading the followed rooms again");
-            for hub in hubs.dispatch.rooms() {
-                tokio::spawn(async move { hub.repair().await });
-            }
-            presence::resync(&hubs).await;
-        });
-    }
-}
-
-enum Either {
-    Room(Arc<Hub>),
-    Presence(Arc<presence::Watch>),
-}
-
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every statement that holds these locks leaves the data consistent.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    let hub = Arc::new(Hub {
+        node: node.clone(),
+        ring: Ring::new(room.config().history, "".into(), 1),
+        room: room.clone(),
+        keys,
+        ready: tokio::sync::OnceCell::new(),
+        state: Mutex::new(HubState {
+            busy: true,
+            again: false,
+            pending: VecDeque::new(),
+        }),
+    });
+    let weak: std::sync::Weak<dyn Listener> = Arc::downgrade(&hub) as _;
+    node.dispatch.insert(hub.keys.live.clone(), weak);
+    hub
 }
 
 /// One room as this node follows it.
 pub(super) struct Hub {
-    hubs: Arc<Hubs>,
+    node: Arc<Node>,
     room: RoomId,
     keys: RoomKeys,
     ring: Ring,
@@ -444,7 +110,7 @@ impl Hub {
     async fn ready(self: &Arc<Self>) -> Result<(), BrokerError> {
         self.ready
             .get_or_try_init(|| async {
-                self.hubs.subscribe(&self.keys.live).await?;
+                self.node.subscribe(&self.keys.live).await?;
                 self.settle().await
             })
             .await
@@ -488,7 +154,7 @@ impl Hub {
                     }
                     tracing::warn!(room = %self.room, error = %e, "cannot read the room from Redis: retrying");
                     tokio::select! {
-                        () = self.hubs.stop.cancelled() => return,
+                        () = self.node.stop.cancelled() => return,
                         () = tokio::time::sleep(delay) => {}
                     }
                     delay = (delay * 2).min(Duration::from_secs(2));
@@ -623,13 +289,13 @@ impl Hub {
             .arg(millis(config.meta_ttl))
             .arg(known_epoch)
             .arg(known_top);
-        value::read(self.hubs.run("read", &invocation).await?)
+        value::read(self.node.run("read", &invocation).await?)
     }
 }
 
 impl Drop for Hub {
     fn drop(&mut self) {
-        self.hubs.unsubscribe(self.keys.live.clone());
+        self.node.unsubscribe(self.keys.live.clone());
     }
 }
 
@@ -644,14 +310,22 @@ fn record_lag(published_ms: u64) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn logged_urls_hide_the_password() {
-        assert_eq!(
-            super::redacted("redis://u:secret@127.0.0.1:6379/0"),
-            "redis://u:***@127.0.0.1:6379/0"
-        );
-        assert_eq!(super::redacted("redis://127.0.0.1/"), "redis://127.0.0.1/");
+impl Listener for Hub {
+    fn message(self: Arc<Self>, payload: &[u8]) {
+        match value::live(payload) {
+            Ok(live) => self.offer(live),
+            Err(e) => tracing::warn!(room = %self.room, error = %e, "unreadable room message"),
+        }
+    }
+
+    /// What is published meanwhile is read back once Redis answers again.
+    fn disconnected(&self) {
+        let mut st = lock(&self.state);
+        st.busy = true;
+        st.again = true;
+    }
+
+    fn reconnected(self: Arc<Self>) {
+        tokio::spawn(self.repair());
     }
 }

@@ -40,7 +40,13 @@
 //! method returning it closes with 1013), followers stay connected and get
 //! what was published once Redis is back.
 
+mod config;
+mod dispatch;
+mod failure;
 mod hub;
+mod keys;
+mod members;
+mod node;
 mod presence;
 mod publish;
 mod scripts;
@@ -58,42 +64,23 @@ use crate::broker::{BoxFuture, Broker, BrokerError, History, Published, RoomId};
 use crate::resume::{new_epoch, ResumePoint};
 use crate::ws::TextBytes;
 
-use self::hub::Hubs;
-
-/// How to reach Redis, and how long to wait for it.
-#[derive(Clone, Debug)]
-pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]` (the `redis` crate's URL
-    /// syntax; `rediss://` is not enabled in this build).
-    pub url: String,
-    /// Prefix of every key and channel, to share a Redis between applications.
-    pub prefix: String,
-    /// How long a command may take before it fails as unavailable: a publish
-    /// never waits longer than this.
-    pub command_timeout: Duration,
-    /// How long connecting may take.
-    pub connect_timeout: Duration,
-}
-
-impl RedisConfig {
-    /// Redis at `url`, keys prefixed with `nagare`, commands bounded by 2 s
-    /// and connecting by 1 s.
-    pub fn new(url: impl Into<String>) -> Self {
-        RedisConfig {
-            url: url.into(),
-            prefix: "nagare".to_owned(),
-            command_timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_secs(1),
-        }
-    }
-}
+pub use self::config::RedisConfig;
+use self::dispatch::{Attached, Dispatch};
+use self::keys::{millis, RoomKeys};
+use self::node::Node;
 
 /// Rooms in Redis, shared by every server process on it; see the
 /// [module](self) for the layout and the guarantees. Clones share one
 /// connection (commands are pipelined on it) and one subscription per room.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct RedisBroker {
-    hubs: Arc<Hubs>,
+    node: Arc<Node>,
+}
+
+impl std::fmt::Debug for RedisBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.node, f)
+    }
 }
 
 impl RedisBroker {
@@ -111,7 +98,7 @@ impl RedisBroker {
         let info = info.set_redis_settings(settings);
         let client = redis::Client::open(info)
             .map_err(|e| BrokerError::unavailable("invalid Redis settings", e))?;
-        let dispatch = hub::Dispatch::new();
+        let dispatch = Dispatch::new();
         let pushes = dispatch.clone();
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
@@ -129,8 +116,24 @@ impl RedisBroker {
             .await
             .map_err(|e| BrokerError::unavailable("connecting to Redis timed out", e))?
             .map_err(|e| BrokerError::unavailable("cannot connect to Redis", e))?;
-        let hubs = Hubs::start(conn, dispatch, config);
-        Ok(RedisBroker { hubs })
+        let node = Node::start(conn, dispatch.clone(), config);
+        tokio::spawn(presence::upkeep(Arc::downgrade(&node), node.stop.clone()));
+        let (pinged, chores) = (Arc::downgrade(&node), Arc::downgrade(&node));
+        dispatch.attach(Attached {
+            ping: Box::new(move || {
+                let node = pinged.clone();
+                Box::pin(async move {
+                    let node = node.upgrade()?;
+                    Some(node.ping().await)
+                })
+            }),
+            after: Box::new(move || {
+                if let Some(node) = chores.upgrade() {
+                    tokio::spawn(async move { presence::resync(&node).await });
+                }
+            }),
+        });
+        Ok(RedisBroker { node })
     }
 
     /// The broker as a [`SharedBroker`](super::SharedBroker).
@@ -140,48 +143,8 @@ impl RedisBroker {
 
     /// How many rooms this node follows now (one subscription each).
     pub fn followed_rooms(&self) -> usize {
-        self.hubs.followed()
+        hub::followed(&self.node)
     }
-}
-
-/// The keys and channels of one room.
-#[derive(Clone, Debug)]
-pub(crate) struct RoomKeys {
-    pub(crate) meta: String,
-    pub(crate) history: String,
-    pub(crate) live: String,
-    pub(crate) members: String,
-    pub(crate) expiry: String,
-    pub(crate) presence: String,
-}
-
-impl RoomKeys {
-    pub(crate) fn new(prefix: &str, room: &str) -> Self {
-        // The room's name is the hash tag, so `{` and `}` (which would end or
-        // start it) and `%` are escaped.
-        let mut tag = String::with_capacity(room.len());
-        for c in room.chars() {
-            match c {
-                '{' => tag.push_str("%7B"),
-                '}' => tag.push_str("%7D"),
-                '%' => tag.push_str("%25"),
-                c => tag.push(c),
-            }
-        }
-        let key = |what: &str| format!("{prefix}:{{{tag}}}:{what}");
-        RoomKeys {
-            meta: key("meta"),
-            history: key("history"),
-            live: key("live"),
-            members: key("members"),
-            expiry: key("expiry"),
-            presence: key("presence"),
-        }
-    }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl Broker for RedisBroker {
@@ -190,7 +153,7 @@ impl Broker for RedisBroker {
         room: &RoomId,
         frame: TextBytes,
     ) -> BoxFuture<'static, Result<Published, BrokerError>> {
-        let keys = RoomKeys::new(&self.hubs.config.prefix, room.name());
+        let keys = RoomKeys::new(&self.node.config.prefix, room.name());
         let config = room.config();
         let (reply, replied) = tokio::sync::oneshot::channel();
         let request = publish::Request {
@@ -206,7 +169,7 @@ impl Broker for RedisBroker {
             reply,
         };
         // Queued now, so that publishes keep the order of the calls.
-        let queued = self.hubs.publishes.send(request).is_ok();
+        let queued = self.node.publishes.send(request).is_ok();
         Box::pin(async move {
             if !queued {
                 return Err(BrokerError::Closed);
@@ -224,7 +187,7 @@ impl Broker for RedisBroker {
         room: &'a RoomId,
         from: Option<&'a ResumePoint>,
     ) -> BoxFuture<'a, Result<Feed, FollowError>> {
-        Box::pin(self.hubs.follow(room, from))
+        Box::pin(hub::follow(&self.node, room, from))
     }
 
     fn history<'a>(
@@ -233,13 +196,13 @@ impl Broker for RedisBroker {
         limit: usize,
     ) -> BoxFuture<'a, Result<History, BrokerError>> {
         Box::pin(async move {
-            let keys = RoomKeys::new(&self.hubs.config.prefix, room.name());
+            let keys = RoomKeys::new(&self.node.config.prefix, room.name());
             let mut invocation = scripts::TAIL.prepare_invoke();
             invocation
                 .key(&keys.meta)
                 .key(&keys.history)
                 .arg(limit.min(room.config().history));
-            let reply = self.hubs.run("history", &invocation).await?;
+            let reply = self.node.run("history", &invocation).await?;
             let mut read = value::read(reply)?;
             read.entries.reverse();
             Ok(History {
@@ -255,33 +218,17 @@ impl Broker for RedisBroker {
         room: &'a RoomId,
         member: Member,
     ) -> BoxFuture<'a, Result<Membership, BrokerError>> {
-        Box::pin(presence::join(&self.hubs, room, member))
+        Box::pin(presence::join(&self.node, room, member))
     }
 
     fn members<'a>(&'a self, room: &'a RoomId) -> BoxFuture<'a, Result<Vec<Member>, BrokerError>> {
-        Box::pin(presence::members(&self.hubs, room))
+        Box::pin(presence::members(&self.node, room))
     }
 
     fn presence<'a>(
         &'a self,
         room: &'a RoomId,
     ) -> BoxFuture<'a, Result<PresenceFeed, BrokerError>> {
-        Box::pin(presence::feed(&self.hubs, room))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_share_the_rooms_hash_tag_and_escape_braces() {
-        let keys = RoomKeys::new("app", "chat.subscribe/a{b}");
-        assert_eq!(keys.meta, "app:{chat.subscribe/a%7Bb%7D}:meta");
-        assert_eq!(keys.live, "app:{chat.subscribe/a%7Bb%7D}:live");
-        assert_ne!(
-            RoomKeys::new("app", "a%7B").meta,
-            RoomKeys::new("app", "a{").meta
-        );
+        Box::pin(presence::feed(&self.node, room))
     }
 }

@@ -10,7 +10,7 @@ use redis::aio::ConnectionManager;
 use redis::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{scripts, value};
+use super::{failure, scripts, value};
 use crate::broker::BrokerError;
 
 /// Publishes sent in one pipeline at most.
@@ -73,18 +73,11 @@ pub(super) async fn run(
                 batch.iter().map(|_| Err(e.clone())).collect()
             }
             Ok(Err(e)) => {
-                let e = if super::hub::is_unavailable(&e) {
-                    BrokerError::unavailable("Redis unreachable (publish)", e)
-                } else {
-                    BrokerError::Protocol(format!("publish: {e}"))
-                };
+                let e = failure::of_reply("publish", e);
                 batch.iter().map(|_| Err(e.clone())).collect()
             }
             Err(elapsed) => {
-                let e = BrokerError::unavailable(
-                    format!("Redis did not answer publish within {timeout:?}"),
-                    elapsed,
-                );
+                let e = failure::no_answer("publish", timeout, elapsed);
                 batch.iter().map(|_| Err(e.clone())).collect()
             }
         };

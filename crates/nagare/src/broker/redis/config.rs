@@ -1,0 +1,55 @@
+//! How a Redis broker reaches Redis.
+
+use std::time::Duration;
+
+/// How to reach Redis, and how long to wait for it.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` (the `redis` crate's URL
+    /// syntax; `rediss://` is not enabled in this build).
+    pub url: String,
+    /// Prefix of every key and channel, to share a Redis between applications.
+    pub prefix: String,
+    /// How long a command may take before it fails as unavailable: a publish
+    /// never waits longer than this.
+    pub command_timeout: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// Redis at `url`, keys prefixed with `nagare`, commands bounded by 2 s
+    /// and connecting by 1 s.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            prefix: "nagare".to_owned(),
+            command_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The URL without its password, for logs.
+pub(super) fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logged_urls_hide_the_password() {
+        assert_eq!(
+            super::redacted("redis://u:secret@127.0.0.1:6379/0"),
+            "redis://u:***@127.0.0.1:6379/0"
+        );
+        assert_eq!(super::redacted("redis://127.0.0.1/"), "redis://127.0.0.1/");
+    }
+}
