@@ -55,8 +55,23 @@ async fn messages_published_on_one_node_reach_a_follower_on_another_once_and_in_
             assert_eq!(message(&mut feed).await, (i, i.to_string()));
         }
         publishing.await.expect("publisher");
+        // One subscription for the node, however many local followers.
+        let second = a.follow(&room("orders", 1024), None).await.expect("follow");
         assert_eq!(a.followed_rooms(), 1);
-        drop(feed);
+        let subscribers = || redis.command(&["PUBSUB", "NUMSUB", "nagare:{orders}:live"]);
+        assert!(subscribers().await.ends_with(":1\r\n"), "{}", subscribers().await);
+        // The last follower gone, the node unsubscribes.
+        drop((feed, second));
+        assert_eq!(a.followed_rooms(), 0);
+        let mut left = false;
+        for _ in 0..200 {
+            if subscribers().await.ends_with(":0\r\n") {
+                left = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(left, "still subscribed: {}", subscribers().await);
     })
     .await;
 }
