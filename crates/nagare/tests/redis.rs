@@ -59,7 +59,11 @@ async fn messages_published_on_one_node_reach_a_follower_on_another_once_and_in_
         let second = a.follow(&room("orders", 1024), None).await.expect("follow");
         assert_eq!(a.followed_rooms(), 1);
         let subscribers = || redis.command(&["PUBSUB", "NUMSUB", "nagare:{orders}:live"]);
-        assert!(subscribers().await.ends_with(":1\r\n"), "{}", subscribers().await);
+        assert!(
+            subscribers().await.ends_with(":1\r\n"),
+            "{}",
+            subscribers().await
+        );
         // The last follower gone, the node unsubscribes.
         drop((feed, second));
         assert_eq!(a.followed_rooms(), 0);
