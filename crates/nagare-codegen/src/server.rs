@@ -410,6 +410,12 @@ fn ws_settings(m: &MethodInfo) -> TokenStream {
             sets.push(quote!(c.#f = #n;));
         }
     }
+    if let Some(n) = ws.max_connections {
+        sets.push(quote!(c.max_connections = Some(#n);));
+    }
+    if let Some(n) = ws.message_rate {
+        sets.push(quote!(c.message_rate = Some(nagare::Rate::per_second(#n));));
+    }
     if let Some(p) = ws.slow_consumer {
         let policy = match p {
             nagare_design::SlowConsumerPolicy::Wait => quote!(nagare::SlowConsumer::Wait),

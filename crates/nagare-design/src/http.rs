@@ -338,6 +338,10 @@ pub struct WsSettings {
     /// permessage-deflate: zlib level (0-9) and the size under which messages go
     /// uncompressed.
     pub compression: Option<(u32, usize)>,
+    /// Connections the endpoint takes at once; beyond, 503.
+    pub max_connections: Option<usize>,
+    /// Messages per second a peer may send (bursts of as many); beyond, 1008.
+    pub message_rate: Option<u32>,
 }
 
 impl WsSettings {
@@ -392,6 +396,20 @@ impl WsSettings {
     /// Sent messages queued for the peer.
     pub fn outbound_queue(&mut self, n: usize) -> &mut Self {
         self.outbound_queue = Some(n);
+        self
+    }
+
+    /// Connections the endpoint takes at once; an upgrade beyond is answered
+    /// 503 with `Retry-After`.
+    pub fn max_connections(&mut self, n: usize) -> &mut Self {
+        self.max_connections = Some(n);
+        self
+    }
+
+    /// Messages per second a peer may send, in bursts of as many; a peer that
+    /// sends faster is closed with 1008.
+    pub fn message_rate(&mut self, per_second: u32) -> &mut Self {
+        self.message_rate = Some(per_second);
         self
     }
 

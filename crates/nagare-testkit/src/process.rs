@@ -54,6 +54,11 @@ impl ServerProcess {
         self.addr
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// `http://<addr>`.
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)

@@ -99,6 +99,10 @@ pub struct ConnFlags {
     /// `*` for any); repeat for several. Default: same origin only.
     #[arg(long = "origin", value_name = "ORIGIN")]
     pub origins: Vec<String>,
+    /// Messages per second a peer may send (bursts of as many); one that sends
+    /// faster is closed with 1008 [default: no limit].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub message_rate: Option<u32>,
 }
 
 /// Messages shorter than this go uncompressed with `--compression`: deflating
@@ -131,10 +135,65 @@ impl ConnFlags {
         if let Some(n) = self.outbound_queue {
             config.outbound_queue = n;
         }
+        if let Some(n) = self.message_rate {
+            config.message_rate = Some(crate::Rate::per_second(n));
+        }
         if self.origins.iter().any(|o| o == "*") {
             config.origins = OriginPolicy::Any;
         } else if !self.origins.is_empty() {
             config.origins = OriginPolicy::Allow(self.origins.clone());
+        }
+    }
+}
+
+/// The limits a service binary enforces before an upgrade (see
+/// [`Limits`](crate::server::Limits) for what each protects against).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct LimitFlags {
+    /// Close a connection whose request head has not arrived this long after
+    /// it opened or after its previous request [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// Close a TLS handshake, or answer 503 to an upgrade, not done this long
+    /// after the connection was accepted [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub handshake_timeout: Option<Duration>,
+    /// Connections at once; beyond, 503 with Retry-After [default: the
+    /// open-file limit less a tenth (at least 64) kept for everything else].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Connections at once from one client address [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Bytes of a request head; beyond, 431 [default: 16384].
+    #[arg(long, value_name = "BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Upgrades per second one client address may make (bursts of as many);
+    /// beyond, 429 with Retry-After [default: no limit].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub upgrades_per_ip: Option<u32>,
+}
+
+impl LimitFlags {
+    /// Applies the flags that were given to `limits`.
+    pub fn apply(&self, limits: &mut crate::server::Limits) {
+        if let Some(d) = self.header_timeout {
+            limits.header_read_timeout = d;
+        }
+        if let Some(d) = self.handshake_timeout {
+            limits.handshake_timeout = d;
+        }
+        if let Some(n) = self.max_connections {
+            limits.max_connections = n.max(1);
+        }
+        if let Some(n) = self.max_connections_per_ip {
+            limits.max_connections_per_ip = Some(n.max(1));
+        }
+        if let Some(n) = self.max_header_bytes {
+            limits.max_header_bytes = n;
+        }
+        if let Some(n) = self.upgrades_per_ip {
+            limits.upgrade_rate_per_ip = Some(crate::Rate::per_second(n));
         }
     }
 }

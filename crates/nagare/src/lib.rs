@@ -63,6 +63,7 @@ pub mod message;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod origin;
+mod rate;
 pub mod resume;
 pub mod security;
 pub mod server;
@@ -91,6 +92,7 @@ pub use error::{
 };
 pub use message::{Message, Validate};
 pub use origin::OriginPolicy;
+pub use rate::Rate;
 pub use resume::ResumePoint;
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{

@@ -18,14 +18,23 @@ use crate::server::EndpointName;
 /// Reasons a connection closes (`nagare_connections_closed_total`).
 pub(crate) const CLOSE_REASONS: &[&str] = &["done", "error", "peer", "shutdown"];
 /// Reasons an upgrade is refused (`nagare_handshake_failures_total`).
-pub(crate) const HANDSHAKE_FAILURES: &[&str] =
-    &["origin", "bad_handshake", "shutting_down", "hand_over"];
+pub(crate) const HANDSHAKE_FAILURES: &[&str] = &[
+    "origin",
+    "bad_handshake",
+    "shutting_down",
+    "hand_over",
+    "endpoint_full",
+];
 /// What is done about a slow consumer (`nagare_slow_consumers_total`).
 pub(crate) const SLOW_CONSUMER_ACTIONS: &[&str] = &["write_timeout", "disconnect"];
 /// The close codes sent for protocol errors (`nagare_protocol_errors_total`).
-pub(crate) const PROTOCOL_ERROR_CODES: &[&str] = &["1002", "1007", "1009"];
+pub(crate) const PROTOCOL_ERROR_CODES: &[&str] = &["1002", "1007", "1008", "1009"];
 /// Kinds of service errors (`nagare_errors_total`).
 pub(crate) const ERROR_KINDS: &[&str] = &["temporary", "resource_exhausted", "fatal"];
+/// Why a connection is refused (`nagare_connections_refused_total`).
+pub(crate) const REFUSALS: &[&str] = &["max_connections", "max_connections_per_ip", "upgrade_rate"];
+/// What took too long (`nagare_handshake_timeouts_total`).
+pub(crate) const HANDSHAKE_STAGES: &[&str] = &["tls", "head", "upgrade"];
 /// What a broker was doing when it failed (`nagare_broker_errors_total`).
 pub(crate) const BROKER_OPERATIONS: &[&str] =
     &["publish", "read", "history", "presence", "subscribe"];
@@ -76,7 +85,7 @@ pub(crate) fn describe() {
     );
     describe_counter!(
         "nagare_protocol_errors_total",
-        "Peers that broke the WebSocket protocol, by the close code sent (1002, 1007, 1009)."
+        "Peers that broke the WebSocket protocol or a limit, by the close code sent (1002, 1007, 1008: message rate, 1009)."
     );
     describe_counter!(
         "nagare_compressed_connections_total",
@@ -84,11 +93,27 @@ pub(crate) fn describe() {
     );
     describe_counter!(
         "nagare_handshake_failures_total",
-        "Upgrades refused, by reason (origin, bad_handshake, shutting_down, hand_over)."
+        "Upgrades refused, by reason (origin, bad_handshake, shutting_down, hand_over, endpoint_full)."
     );
     describe_counter!(
         "nagare_errors_total",
         "Service methods that failed, by kind (temporary, resource_exhausted, fatal)."
+    );
+    describe_gauge!(
+        "nagare_server_connections",
+        "Connections open now (HTTP and upgraded), counted against Limits::max_connections."
+    );
+    describe_counter!(
+        "nagare_connections_refused_total",
+        "Connections answered 503/429 by the limits, by reason (max_connections, max_connections_per_ip, upgrade_rate)."
+    );
+    describe_counter!(
+        "nagare_handshake_timeouts_total",
+        "Connections closed or refused for taking too long, by stage (tls, head, upgrade)."
+    );
+    describe_counter!(
+        "nagare_accept_errors_total",
+        "Accepts that failed (out of descriptors, say), each followed by a back-off."
     );
     describe_counter!(
         "nagare_broker_errors_total",
@@ -107,10 +132,18 @@ pub(crate) fn describe() {
         Unit::Seconds,
         "Time from a publish (in Redis) to its arrival on this node."
     );
+    for reason in REFUSALS {
+        metrics::counter!("nagare_connections_refused_total", "reason" => *reason).increment(0);
+    }
+    for stage in HANDSHAKE_STAGES {
+        metrics::counter!("nagare_handshake_timeouts_total", "stage" => *stage).increment(0);
+    }
+    metrics::gauge!("nagare_server_connections").set(0.0);
     for op in BROKER_OPERATIONS {
         metrics::counter!("nagare_broker_errors_total", "op" => *op).increment(0);
     }
     for name in [
+        "nagare_accept_errors_total",
         "nagare_broker_reconnects_total",
         "nagare_broker_gap_repairs_total",
         "nagare_connections_dead_total",

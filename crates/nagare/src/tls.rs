@@ -21,7 +21,6 @@ use rustls::crypto::CryptoProvider;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::net::TcpStream;
-use tokio_util::sync::CancellationToken;
 
 pub use rustls::{ClientConfig, ServerConfig};
 
@@ -111,34 +110,6 @@ pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, String> {
     DEFAULT
         .get_or_init(|| client_config(None).map_err(|e| e.to_string()))
         .clone()
-}
-
-/// Serves `app` over TLS on `listener` until `shutdown` is cancelled, then stops
-/// accepting and lets open HTTP exchanges finish (WebSockets are closed by
-/// [`ServerOptions::shutdown_gracefully`](crate::ServerOptions::shutdown_gracefully)).
-/// [`ServerOptions::serve`](crate::ServerOptions::serve) runs it for a TLS listener.
-pub(crate) async fn serve(
-    listener: std::net::TcpListener,
-    app: axum::Router,
-    config: Arc<ServerConfig>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
-    let handle = axum_server::Handle::new();
-    let stop = handle.clone();
-    tokio::spawn(async move {
-        shutdown.cancelled().await;
-        stop.graceful_shutdown(None);
-    });
-    axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(config),
-    )?
-    // TCP_NODELAY, for the reason given on `server::Listener`.
-    .map(|tls| tls.acceptor(axum_server::accept::NoDelayAcceptor::new()))
-    .handle(handle)
-    .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-    .await
 }
 
 /// Runs the TLS handshake with `host` over `tcp`.

@@ -24,6 +24,10 @@ const METRICS: &[(&str, &str)] = &[
     ("nagare_compressed_connections_total", "counter"),
     ("nagare_handshake_failures_total", "counter"),
     ("nagare_errors_total", "counter"),
+    ("nagare_server_connections", "gauge"),
+    ("nagare_connections_refused_total", "counter"),
+    ("nagare_handshake_timeouts_total", "counter"),
+    ("nagare_accept_errors_total", "counter"),
     ("nagare_broker_errors_total", "counter"),
     ("nagare_broker_reconnects_total", "counter"),
     ("nagare_broker_gap_repairs_total", "counter"),
@@ -123,6 +127,104 @@ async fn a_message_over_max_message_bytes_is_closed_with_1009() {
             Err(nagare::StreamError::Closed { code, .. }) => assert_eq!(code, 1009),
             other => panic!("expected close 1009, got {other:?}"),
         }
+    })
+    .await;
+}
+
+/// The value of a metric (summed over its labels) on the guide's page.
+async fn metric(addr: std::net::SocketAddr, name: &str, label: Option<&str>) -> f64 {
+    get(addr, "/metrics")
+        .await
+        .lines()
+        .filter(|l| l.starts_with(name) && label.is_none_or(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn out_of_descriptors_the_server_refuses_politely_and_recovers() {
+    use tokio::io::AsyncReadExt;
+    bounded(async {
+        // 128 descriptors: the server takes 128 - 64 = 64 connections and
+        // keeps the rest for itself.
+        let guide = ServerProcess::start(
+            "sh",
+            &[
+                "-c",
+                "ulimit -n 128 && exec \"$0\" \"$@\"",
+                env!("CARGO_BIN_EXE_guide"),
+                "--addr",
+                "127.0.0.1:0",
+                "--header-timeout",
+                "60s",
+            ],
+        )
+        .await;
+        let addr = guide.addr();
+        let mut held = Vec::new();
+        for _ in 0..64 {
+            held.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+        }
+        // The 65th is answered at once, not left waiting.
+        let (mut refused, head) = nagare_testkit::wire::send_head(
+            addr,
+            &nagare_testkit::wire::go_upgrade_request(addr, "/echo", ""),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 503 "), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 1\r\n"),
+            "{head}"
+        );
+        let mut rest = Vec::new();
+        let _ = refused.read_to_end(&mut rest).await;
+        // More sockets than descriptors left: accept fails, and backs off.
+        for _ in 0..80 {
+            held.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+        }
+        let pid = guide.pid().expect("pid");
+        let cpu = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+            let rest = stat.rsplit_once(')').expect("stat").1.to_owned();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            f[10] + f[11]
+        };
+        let before = cpu();
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let spent = cpu() - before;
+        assert!(
+            spent < 20,
+            "{spent} ticks of CPU in a second without descriptors"
+        );
+        // Descriptors come back: the server serves again.
+        drop(held);
+        let mut tries = 0;
+        loop {
+            let (_, head) = nagare_testkit::wire::send_head(
+                addr,
+                &nagare_testkit::wire::go_upgrade_request(addr, "/echo", ""),
+            )
+            .await;
+            if head.starts_with("HTTP/1.1 101 ") {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 2000, "never served again: {head}");
+            tokio::task::yield_now().await;
+        }
+        assert!(metric(addr, "nagare_accept_errors_total", None).await >= 1.0);
+        assert!(
+            metric(
+                addr,
+                "nagare_connections_refused_total",
+                Some("max_connections")
+            )
+            .await
+                >= 1.0
+        );
     })
     .await;
 }

@@ -61,6 +61,15 @@ pub struct ConnConfig {
     /// upgrade together. A server that does not answer in time is unreachable (a
     /// temporary error, so a retry policy tries again).
     pub connect_timeout: Duration,
+    /// Data messages the peer may send, as a token bucket; a peer that sends
+    /// faster once its burst is spent is closed with 1008 and a reason naming
+    /// the rate. `None` (the default): no limit beyond the inbound queue's
+    /// back-pressure.
+    pub message_rate: Option<crate::rate::Rate>,
+    /// Connections the endpoint takes at once (a server setting, used at the
+    /// upgrade); beyond, 503 with `Retry-After`. `None`: only the server's
+    /// [`Limits`](crate::server::Limits) apply.
+    pub max_connections: Option<usize>,
 }
 
 impl ConnConfig {
@@ -125,6 +134,8 @@ impl Default for ConnConfig {
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
+            message_rate: None,
+            max_connections: None,
             origins: OriginPolicy::default(),
             subprotocols: Vec::new(),
             require_subprotocol: false,

@@ -31,6 +31,7 @@ use crate::conn::stats::ConnStats;
 use crate::conn::timing::{Clocks, Due, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
+use crate::rate::Bucket;
 use crate::ws::{CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsError};
 
 /// What the driver owns: the socket's halves, the queues to the handles, and
@@ -50,6 +51,9 @@ pub(super) struct Driver<S> {
     clocks: Clocks,
     /// The receiving handle was told how the connection ended.
     end_told: bool,
+    /// The peer's message budget, when `ConnConfig::message_rate` sets one
+    /// (boxed: most connections have none).
+    rate: Option<Box<Bucket>>,
     /// Cancels the connection's `gone` token when the driver ends, however it
     /// ends (its future dropped included). Held by the driver itself, so the
     /// task holds one copy of the driver, not a moved-from one beside it.
@@ -189,6 +193,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             inbox: Inbox::Full,
             clocks: Clocks::started(now),
             end_told: false,
+            rate: config
+                .message_rate
+                .map(|r| Box::new(Bucket::full(r, now.into_std()))),
             _gone: gone.clone().drop_guard(),
         }
     }
@@ -398,7 +405,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 self.stats.received(len);
                 self.traffic.messages_in.increment(1);
                 self.traffic.bytes_in.increment(len as u64);
-                Flow::Continue
+                match self.rate.as_deref_mut().map(|b| b.take(now.into_std())) {
+                    Some(Err(_)) => self.flooded(now),
+                    _ => Flow::Continue,
+                }
             }
             ReadStep::Control => Flow::Continue,
             ReadStep::PeerClosed => {
@@ -449,6 +459,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Flow::Stop
             }
         }
+    }
+
+    /// The peer spent its message budget: nothing more is read, the handles
+    /// may answer what arrived, then the peer gets 1008 naming the rate.
+    fn flooded(&mut self, now: Instant) -> Flow {
+        let rate = self.rate.as_deref().map(Bucket::rate);
+        let reason = match rate {
+            Some(r) => format!("message rate limit exceeded ({r})"),
+            None => "message rate limit exceeded".to_owned(),
+        };
+        tracing::debug!(%reason, "peer sent messages too fast");
+        metrics::counter!("nagare_protocol_errors_total", "code" => "1008").increment(1);
+        let flow = self.fail(StreamError::lost(reason.clone()));
+        if self.phase == Phase::Open {
+            self.phase = Phase::Draining {
+                frame: CloseFrame::new(CloseCode::POLICY, reason),
+                until: now + self.timing.close_timeout(),
+            };
+            return Flow::Continue;
+        }
+        flow
     }
 
     /// Flushes what is buffered and sends FIN; a peer that does not read cannot

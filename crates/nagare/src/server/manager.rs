@@ -122,6 +122,8 @@ impl Entry {
 #[derive(Default)]
 struct Inner {
     entries: Mutex<HashMap<ConnId, Arc<Entry>>>,
+    /// Connections reserved per endpoint (from the upgrade to the end).
+    per_endpoint: Mutex<HashMap<EndpointName, usize>>,
     next_id: AtomicU64,
     swept: AtomicU64,
 }
@@ -270,6 +272,25 @@ impl ConnectionManager {
         })
     }
 
+    /// Reserves one of `max` connections of `endpoint`, from the upgrade to
+    /// the end of the connection; `None` when all are taken.
+    pub(crate) fn reserve(&self, endpoint: EndpointName, max: usize) -> Option<EndpointSlot> {
+        let mut per = self
+            .inner
+            .per_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let n = per.entry(endpoint).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(EndpointSlot {
+            manager: self.clone(),
+            endpoint,
+        })
+    }
+
     /// Registers a connection; the guard removes it when dropped.
     pub(crate) fn register(
         &self,
@@ -294,6 +315,30 @@ impl ConnectionManager {
         Registration {
             manager: self.clone(),
             id,
+        }
+    }
+}
+
+/// A connection counted against its endpoint's limit until dropped.
+#[derive(Debug)]
+pub(crate) struct EndpointSlot {
+    manager: ConnectionManager,
+    endpoint: EndpointName,
+}
+
+impl Drop for EndpointSlot {
+    fn drop(&mut self) {
+        let mut per = self
+            .manager
+            .inner
+            .per_endpoint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = per.get_mut(&self.endpoint) {
+            *n -= 1;
+            if *n == 0 {
+                per.remove(&self.endpoint);
+            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! What lives here:
 //! - [`ServerOptions`]: the settings every endpoint shares, settings for one
 //!   endpoint ([`EndpointName`]), the shutdown token and the connection table;
-//! - [`Listener`] and [`nodelay`]: where connections are accepted;
+//! - [`Listener`] and [`nodelay`]: where connections are accepted, and
+//!   [`Limits`]: what is accepted before an upgrade (deadlines, sizes, counts);
 //! - [`upgrade`]: the WebSocket upgrade of a hand-written endpoint, and the
 //!   connection task that runs a service method next to its connection (with
 //!   [`StreamFailure`], how a method's error becomes a close frame);
@@ -52,9 +53,12 @@
 //! ```
 
 mod endpoint;
+mod gate;
+mod limits;
 mod listener;
 mod manager;
 mod options;
+mod serving;
 // What only generated code calls lives in these three, re-exported by the
 // hidden `crate::codegen`.
 pub(crate) mod params;
@@ -62,6 +66,7 @@ pub(crate) mod response;
 pub(crate) mod upgrade;
 
 pub use endpoint::EndpointName;
+pub use limits::Limits;
 pub use listener::{nodelay, Listener, NoDelay};
 pub use manager::{ConnId, ConnectionManager, ConnectionPhase, ConnectionSnapshot};
 pub use options::{shutdown_signal, ServerOptions, ShutdownReport};

@@ -2,7 +2,6 @@
 //! them until it is told to stop.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +9,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::conn::ConnConfig;
-use crate::server::listener::{nodelay, Listener};
+use crate::server::limits::Limits;
+use crate::server::listener::Listener;
 use crate::server::manager::ConnectionManager;
+use crate::server::serving;
 use crate::server::EndpointName;
 
 /// Server-wide settings shared by every endpoint of a router.
@@ -37,6 +38,9 @@ pub struct ServerOptions {
     pub tasks: TaskTracker,
     /// The live connections, with their counters and handles to close them.
     pub connections: ConnectionManager,
+    /// What [`serve`](Self::serve) accepts before an upgrade: deadlines,
+    /// request sizes, connection counts, upgrade rates.
+    pub limits: Limits,
     /// Settings for particular endpoints, set from code; they win over the
     /// design's `ws` block and over `conn`.
     endpoints: Arc<HashMap<EndpointName, ConnConfig>>,
@@ -123,7 +127,10 @@ impl ServerOptions {
     /// SIGTERM, or until `shutdown` is cancelled; then stops accepting, closes
     /// every connection with 1001 and waits up to `deadline` for them
     /// ([`shutdown_gracefully`](Self::shutdown_gracefully)). Connections know
-    /// their peer's address ([`ConnectionManager::list`]).
+    /// their peer's address ([`ConnectionManager::list`]). Every connection is
+    /// held to [`limits`](Self::limits): deadlines for its TLS handshake,
+    /// request heads and upgrade, sizes of its requests, and the server's
+    /// connection counts, each refusal answered with Goa's error body.
     pub async fn serve(
         &self,
         listener: Listener,
@@ -131,16 +138,8 @@ impl ServerOptions {
         deadline: Duration,
     ) -> std::io::Result<ShutdownReport> {
         self.shutdown_on_signal();
-        #[cfg(feature = "tls")]
-        if let Some(tls) = listener.tls {
-            let std = listener.tcp.into_std()?;
-            crate::tls::serve(std, app, tls, self.shutdown.clone()).await?;
-            return Ok(self.shutdown_gracefully(deadline).await);
-        }
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(nodelay(listener.tcp), app)
-            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
-            .await?;
+        let limits = self.limits.clone();
+        serving::serve(listener, app, limits, self.shutdown.clone(), deadline).await?;
         Ok(self.shutdown_gracefully(deadline).await)
     }
 }

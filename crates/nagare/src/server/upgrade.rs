@@ -24,7 +24,8 @@ use crate::close::{CloseCode, ErrorKind, SERVER_CLOSING};
 use crate::conn::{self, Conn, ConnConfig, ConnStats, Priority, Side};
 use crate::error::{chain, GoaError, StreamError};
 use crate::resume::{error_frame, Sequencer};
-use crate::server::manager::ConnectionManager;
+use crate::server::manager::{ConnectionManager, EndpointSlot};
+use crate::server::serving::ConnectionPass;
 use crate::server::{EndpointName, ServerOptions};
 use crate::ws::{self, CloseFrame};
 
@@ -127,6 +128,28 @@ where
         }
         .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
     }
+    let slot = match config.max_connections {
+        Some(max) => match options.connections.reserve(endpoint, max) {
+            Some(slot) => Some(slot),
+            None => {
+                handshake_failed("endpoint_full");
+                let mut res = GoaError {
+                    temporary: true,
+                    ..GoaError::new(
+                        "unavailable",
+                        "this endpoint has as many connections as it takes",
+                    )
+                }
+                .into_response_with(StatusCode::SERVICE_UNAVAILABLE);
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from_static("1"),
+                );
+                return res;
+            }
+        },
+        None => None,
+    };
     let handshake = match ws::accept_with(parts, &config.subprotocols, config.require_subprotocol) {
         Ok(h) => h,
         Err(e) => {
@@ -162,6 +185,8 @@ where
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0),
+        _counted: parts.extensions.remove::<ConnectionPass>(),
+        _slot: slot,
     });
     let span = tracing::info_span!(
         "ws",
@@ -197,6 +222,11 @@ struct ConnContext {
     /// Numbering state when the client speaks `nagare.v1`.
     sequencer: Option<Box<Sequencer>>,
     remote: Option<std::net::SocketAddr>,
+    /// Keeps the connection counted against the server's limits until the
+    /// WebSocket ends.
+    _counted: Option<ConnectionPass>,
+    /// Keeps it counted against its endpoint's.
+    _slot: Option<EndpointSlot>,
 }
 
 async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: Box<ConnContext>, method: F)
@@ -213,6 +243,8 @@ where
         endpoint,
         sequencer,
         remote,
+        _counted: counted,
+        _slot: slot,
     } = *cx;
     // Designed errors go whole, in a frame of their own, to nagare.v1 clients.
     let numbered = sequencer.is_some();
@@ -289,6 +321,7 @@ where
     }
     active.decrement(1.0);
     drop(registration);
+    drop((counted, slot));
 }
 
 /// The refusal of a browser origin the endpoint does not allow (`403` with Goa's

@@ -34,6 +34,10 @@ pub(crate) enum HandshakeError {
     /// The upgrade is not GET.
     #[error("WebSocket upgrades must use GET")]
     NotGet,
+    /// The request is HTTP/1.0, which has no upgrade (RFC 6455 asks for
+    /// HTTP/1.1 or later).
+    #[error("WebSocket upgrades need HTTP/1.1 (the request is {0})")]
+    HttpVersion(String),
     /// The HTTP server cannot hand the connection over (e.g. HTTP/2 without
     /// extended CONNECT).
     #[error("the connection cannot be upgraded")]
@@ -142,6 +146,9 @@ pub(crate) fn accept_with(
     }
     if parts.method != axum::http::Method::GET {
         return Err(HandshakeError::NotGet);
+    }
+    if parts.version < axum::http::Version::HTTP_11 {
+        return Err(HandshakeError::HttpVersion(format!("{:?}", parts.version)));
     }
     if !header_has_token(headers, header::CONNECTION, "upgrade") {
         return Err(HandshakeError::MissingConnectionUpgrade);

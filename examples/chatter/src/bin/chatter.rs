@@ -42,6 +42,8 @@ struct Args {
     #[command(flatten)]
     conn: nagare::flags::ConnFlags,
     #[command(flatten)]
+    limits: nagare::flags::LimitFlags,
+    #[command(flatten)]
     broker: nagare::flags::BrokerFlags,
 }
 
@@ -70,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let metrics = nagare::metrics::install().context("cannot install the metrics recorder")?;
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
+    args.limits.apply(&mut options.limits);
     // Prometheus metrics at /metrics, and a sweep of stale connection entries.
     let broker = args
         .broker
