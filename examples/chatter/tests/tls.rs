@@ -88,3 +88,58 @@ async fn the_cli_logs_in_and_echoes_over_tls() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_comes_is_closed_at_the_deadline() {
+    use tokio::io::AsyncReadExt;
+    bounded(async {
+        let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
+        let mut options = nagare::ServerOptions::new();
+        options.limits.handshake_timeout = std::time::Duration::from_millis(300);
+        let app = chatter::service::Chatter::new(
+            AuthConfig::with_key(KEY),
+            chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
+        )
+        .router(options.clone());
+        let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
+        let listener = nagare::server::Listener::bind("127.0.0.1:0")
+            .await
+            .expect("bind")
+            .with_tls(tls);
+        let addr = listener.local_addr().expect("addr");
+        let serving = options.clone();
+        tokio::spawn(async move {
+            serving
+                .serve(listener, app, std::time::Duration::from_secs(5))
+                .await
+        });
+        // Connects, then says nothing: no ClientHello.
+        let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let n = silent.read(&mut buf).await.unwrap_or(0);
+        assert_eq!(n, 0, "the server closes without a word");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+        // A real client is served.
+        let url = format!("https://localhost:{}", addr.port());
+        let ca = ca.to_string_lossy().into_owned();
+        let (ok, _, err) = cli(
+            &[
+                "--url",
+                &url,
+                "--ca-file",
+                &ca,
+                "chatter",
+                "login",
+                "--user",
+                "goa",
+                "--password",
+                "rocks",
+            ],
+            "",
+        )
+        .await;
+        assert!(ok, "{err}");
+    })
+    .await;
+}

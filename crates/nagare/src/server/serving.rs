@@ -17,7 +17,6 @@ use axum::response::IntoResponse;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -126,7 +125,7 @@ impl Connection {
     #[cfg(feature = "tls")]
     async fn serve_tls(
         self,
-        tcp: TcpStream,
+        tcp: tokio::net::TcpStream,
         tls: tokio_rustls::TlsAcceptor,
         admitted: Result<Pass, Refusal>,
     ) {
