@@ -59,6 +59,8 @@ mod designed;
 mod error;
 #[cfg(feature = "cli")]
 pub mod flags;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod message;
 #[cfg(feature = "prometheus")]
 pub mod metrics;

@@ -161,6 +161,20 @@ async fn error_body<S: AsyncRead + Unpin>(
     body
 }
 
+/// A response to an upgrade offering nothing, read as [`handshake`] reads one:
+/// `Ok(true)` for an accepted 101, `Ok(false)` for another status or an
+/// incomplete head (for fuzzing: the parser must never panic).
+pub(crate) fn check_response(bytes: &[u8]) -> Result<bool, String> {
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    match parse_head(bytes).map_err(|e| e.to_string())? {
+        Some((StatusCode::SWITCHING_PROTOCOLS, headers, _)) => {
+            check_upgrade(&headers, KEY, &HeaderMap::new()).map_err(|e| e.to_string())?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// RFC 6455 section 4.1: the 101 must upgrade to websocket, prove it read our
 /// key, and select no subprotocol or extension we did not offer (selecting no
 /// subprotocol is fine).

@@ -18,7 +18,7 @@
 //!   KiB, not the crate's 128 KiB default read buffer.
 
 mod accept;
-mod client_handshake;
+pub(crate) mod client_handshake;
 mod config;
 mod connect;
 #[cfg(feature = "compression")]
