@@ -15,6 +15,7 @@
 mod heap;
 mod resume;
 mod rooms;
+mod soak;
 
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
@@ -52,6 +53,10 @@ enum Cmd {
         /// Keep the chat's room in this Redis instead of in memory.
         #[arg(long)]
         redis: Option<String>,
+        /// Short timeouts (2 s writes and heads, pings every 2 s), so that
+        /// misbehaving peers of a soak are reaped within seconds.
+        #[arg(long)]
+        quick_timeouts: bool,
     },
     /// Memory per connection and echo throughput with permessage-deflate, against
     /// the same server without it.
@@ -59,6 +64,9 @@ enum Cmd {
     /// The cost of numbered, resumable subscriptions against plain ones, and the
     /// time a dropped subscription takes to come back.
     Resume(resume::ResumeArgs),
+    /// Connections opening and closing for a while, some misbehaving, with
+    /// the server's memory and descriptors sampled: they must stay flat.
+    Soak(soak::SoakArgs),
     /// Rooms on Redis: publishes per second, fan-out from two nodes against one
     /// in-memory node, recovery after a node is killed, idle memory.
     Rooms(rooms::RoomsArgs),
@@ -104,7 +112,12 @@ fn main() -> anyhow::Result<()> {
     match args.command {
         Cmd::Echo(a) => rt.block_on(run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
-        Cmd::ServeGuide { compression, redis } => rt.block_on(serve_guide(compression, redis)),
+        Cmd::ServeGuide {
+            compression,
+            redis,
+            quick_timeouts,
+        } => rt.block_on(serve_guide(compression, redis, quick_timeouts)),
+        Cmd::Soak(a) => rt.block_on(soak::run(a)),
         Cmd::Compression(a) => rt.block_on(compression_bench(a)),
         Cmd::Resume(a) => rt.block_on(resume::run(a)),
         Cmd::Rooms(a) => rt.block_on(rooms::run(a)),
@@ -190,7 +203,11 @@ async fn serve_bare() -> anyhow::Result<()> {
     }
 }
 
-async fn serve_guide(compression: bool, redis: Option<String>) -> anyhow::Result<()> {
+async fn serve_guide(
+    compression: bool,
+    redis: Option<String>,
+    quick_timeouts: bool,
+) -> anyhow::Result<()> {
     let broker = match redis {
         Some(url) => nagare::broker::RedisBroker::connect(nagare::broker::RedisConfig::new(url))
             .await?
@@ -204,8 +221,22 @@ async fn serve_guide(compression: bool, redis: Option<String>) -> anyhow::Result
     if compression {
         options.conn.compression = Some(nagare::ws::Compression::default());
     }
-    let app = guide::service::Guide::new(guide::chat::Rooms::new(broker)).router(options);
-    nagare::axum::serve(nagare::server::nodelay(listener), app).await?;
+    if quick_timeouts {
+        let quick = Duration::from_secs(2);
+        options.conn.write_timeout = quick;
+        options.conn.ping_interval = Some(quick);
+        options.conn.pong_timeout = quick;
+        options.limits.header_read_timeout = quick;
+    }
+    let app = guide::service::Guide::new(guide::chat::Rooms::new(broker)).router(options.clone());
+    // Served as a service binary serves: with the limits before the upgrade.
+    options
+        .serve(
+            nagare::server::Listener::new(listener),
+            app,
+            Duration::from_secs(5),
+        )
+        .await?;
     Ok(())
 }
 
@@ -311,6 +342,12 @@ impl ServerProcess {
     /// CPU time (user + system) the server process has used so far.
     fn cpu_time(&self) -> anyhow::Result<Duration> {
         cpu_of(self.child.id().context("server pid")?)
+    }
+
+    /// Descriptors the server process has open.
+    fn open_fds(&self) -> anyhow::Result<u64> {
+        let pid = self.child.id().context("server pid")?;
+        Ok(std::fs::read_dir(format!("/proc/{pid}/fd"))?.count() as u64)
     }
 
     /// Resident memory of the server process, in KiB.
