@@ -49,6 +49,31 @@ pub struct Api {
     pub services: Vec<Service>,
     /// The security schemes its methods may use.
     pub security_schemes: Vec<SecurityScheme>,
+    /// Where the API is served, for the specs (Goa's `Server` and `Host`).
+    pub servers: Vec<ApiServer>,
+}
+
+/// A place the API is served (Goa's `Server` with one `Host`): named, with
+/// the URL of its HTTP endpoint; WebSocket clients use the same host with
+/// `ws://` or `wss://`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiServer {
+    /// The server's name (`local`, `production`).
+    pub name: String,
+    /// `http://host:port` or `https://host:port`, with an optional path prefix.
+    pub url: String,
+    /// What the server is.
+    pub description: Option<String>,
+    /// Where the server is declared.
+    pub source: Option<Source>,
+}
+
+impl ApiServer {
+    /// Documents the server.
+    pub fn description(&mut self, text: &str) -> &mut Self {
+        self.description = Some(text.to_owned());
+        self
+    }
 }
 
 /// Builds a design (Goa's `API`).
@@ -126,6 +151,20 @@ impl Api {
     /// The scheme called `name`.
     pub fn security_scheme(&self, name: &str) -> Option<&SecurityScheme> {
         self.security_schemes.iter().find(|s| s.name == name)
+    }
+
+    /// Declares a place the API is served, for the specs: a name and the URL
+    /// of its HTTP endpoint (`http://localhost:8080`).
+    #[track_caller]
+    pub fn server(&mut self, name: &str, url: &str) -> &mut ApiServer {
+        self.servers.push(ApiServer {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            description: None,
+            source: Some(Source::caller()),
+        });
+        let last = self.servers.len() - 1;
+        &mut self.servers[last]
     }
 
     /// Declares a service (Goa's `Service`).

@@ -42,7 +42,7 @@ mod source;
 mod types;
 mod validate;
 
-pub use dsl::{api, Api, ErrorDef, Method, Room, Service, StreamKind};
+pub use dsl::{api, Api, ApiServer, ErrorDef, Method, Room, Service, StreamKind};
 pub use http::{
     path_params, HttpEndpoint, HttpService, Location, Mapping, Route, SlowConsumerPolicy, Verb,
     WsSettings,

@@ -112,6 +112,34 @@ impl Validator {
             self.err("api", "name must not be empty");
         }
         let mut names = HashSet::new();
+        for server in &api.servers {
+            let loc = format!("server {:?}", server.name);
+            self.within(server.source, |v| {
+                if !names.insert(&server.name) {
+                    v.err(&loc, "duplicate server name");
+                }
+                if !is_identifier(&server.name) {
+                    v.err(
+                        &loc,
+                        "name must be a lower-case identifier (letters, digits, '_' or '-')",
+                    );
+                }
+                let host = server
+                    .url
+                    .strip_prefix("http://")
+                    .or_else(|| server.url.strip_prefix("https://"));
+                if !host.is_some_and(|h| !h.is_empty() && !h.starts_with('/')) {
+                    v.err(
+                        &loc,
+                        format!(
+                            "url {:?} must be http://host[:port][/path] or https://...",
+                            server.url
+                        ),
+                    );
+                }
+            });
+        }
+        let mut names = HashSet::new();
         for s in &api.services {
             if !names.insert(&s.name) {
                 self.err(format!("service {:?}", s.name), "duplicate service name");

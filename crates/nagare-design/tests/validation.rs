@@ -691,3 +691,25 @@ fn a_method_publishes_only_into_a_room_of_its_service() {
         ]
     );
 }
+
+#[test]
+fn a_server_needs_an_http_url_and_a_unique_name() {
+    let errs = errors(api("x", |a| {
+        a.server("local", "http://localhost:8080");
+        a.server("local", "https://example.com/api");
+        a.server("edge", "ws://localhost");
+        a.server("Bad Name", "https://");
+        a.service("chat", |s| {
+            s.method("echo", echo);
+        });
+    }));
+    assert_eq!(
+        errs,
+        [
+            "server \"local\": duplicate server name",
+            "server \"edge\": url \"ws://localhost\" must be http://host[:port][/path] or https://...",
+            "server \"Bad Name\": name must be a lower-case identifier (letters, digits, '_' or '-')",
+            "server \"Bad Name\": url \"https://\" must be http://host[:port][/path] or https://...",
+        ]
+    );
+}
