@@ -65,6 +65,7 @@ pub fn design() -> Api {
         t.attribute("error", &cli_error, "What failed, if anything");
     });
     api("features", |a| {
+        a.server("local", "http://localhost:8080");
         a.jwt_security("jwt", |s| {
             s.scope("sensors:read", "Read readings");
         });

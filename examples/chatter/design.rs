@@ -63,6 +63,8 @@ pub fn design() -> Api {
         a.title("Chatter service describing the streaming features");
         a.description("Goa's streaming example: a chat with login, echo, listening, summaries, subscriptions and history.");
         a.version("1.0");
+        a.server("local", "http://localhost:8080")
+            .description("`chatter` run with its defaults.");
         a.basic_auth_security("basic", |s| {
             s.description("Secures the login endpoint.");
         });

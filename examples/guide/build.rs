@@ -7,5 +7,7 @@ fn main() {
     println!("cargo:rerun-if-changed=design.rs");
     nagare_codegen::Builder::new()
         .cli(true)
+        .asyncapi(true)
+        .openapi(true)
         .build_script(&design::design());
 }

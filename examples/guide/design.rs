@@ -52,6 +52,8 @@ pub fn design() -> Api {
         a.title("Goa guide WebSocket examples");
         a.description("The streaming examples of Goa's WebSocket guide, served by nagare.");
         a.version("1.0");
+        a.server("local", "http://localhost:8080")
+            .description("`guide` run with its defaults.");
         a.service("chat", |s| {
             s.description("A chat room: clients send messages and subscribe to what others send.");
             s.method("listener", |m| {

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::MethodInfo;
-use crate::names::{field_ident, snake};
+use crate::names::{field_ident, ident, snake};
 use crate::types::Scope;
 
 /// The `cli` module of one service.
@@ -199,7 +199,15 @@ fn single_text_attribute(obj: &Object) -> Option<&str> {
 }
 
 /// The top-level `cli` module: `--url` and one subcommand per service.
-pub(crate) fn render_api(api: &Api) -> TokenStream {
+/// A document the command line prints (`guide-cli asyncapi`): the command,
+/// the constant of the `specs` module holding it, and the help line.
+pub(crate) struct Document {
+    pub(crate) command: &'static str,
+    pub(crate) constant: &'static str,
+    pub(crate) help: &'static str,
+}
+
+pub(crate) fn render_api(api: &Api, documents: &[Document]) -> TokenStream {
     let bin = format!("{}-cli", api.name);
     let about = api
         .title
@@ -216,6 +224,20 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
         " The `{bin}` command-line client, generated from the `{}` design.",
         api.name
     );
+    let doc_commands = documents.iter().map(|d| {
+        let (command, help) = (d.command, d.help);
+        quote!(.subcommand(Command::new(#command).about(#help)))
+    });
+    let doc_runs = documents.iter().map(|d| {
+        let command = d.command;
+        let constant = ident(d.constant);
+        quote! {
+            Some((#command, _)) => {
+                print!("{}", super::specs::#constant);
+                Ok(())
+            }
+        }
+    });
     quote! {
         #[doc = #doc]
         pub mod cli {
@@ -236,6 +258,7 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
                     .args(nagare::codegen::cli::connection_args())
                     .subcommand_required(true)
                     #(.subcommand(super::#services::cli::command()))*
+                    #(#doc_commands)*
             }
 
             /// Runs the command `matches` describes.
@@ -246,6 +269,7 @@ pub(crate) fn render_api(api: &Api) -> TokenStream {
                     .map_or("http://127.0.0.1:8080", String::as_str);
                 match matches.subcommand() {
                     #(Some((#names, m)) => super::#services::cli::run(url, config, m).await,)*
+                    #(#doc_runs)*
                     Some((other, _)) => Err(CliError::Usage(format!("unknown service {other:?}"))),
                     None => Err(CliError::Usage("no service given".into())),
                 }

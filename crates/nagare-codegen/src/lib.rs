@@ -30,14 +30,19 @@
 
 #![warn(missing_docs)]
 
+mod asyncapi;
 mod cli;
 mod client;
 mod error;
+mod example;
 mod model;
 mod names;
+mod openapi;
 mod rooms;
+mod schema;
 mod server;
 mod service;
+mod spec_parts;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -88,6 +93,8 @@ pub enum GenerateError {
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     cli: bool,
+    asyncapi: bool,
+    openapi: bool,
 }
 
 impl Builder {
@@ -103,27 +110,82 @@ impl Builder {
         self
     }
 
+    /// Also writes the AsyncAPI 3.0 document of the API's WebSocket endpoints
+    /// (`<api>.asyncapi.json` next to the code); the code gets a `specs`
+    /// module holding it.
+    pub fn asyncapi(mut self, enabled: bool) -> Self {
+        self.asyncapi = enabled;
+        self
+    }
+
+    /// Also writes the OpenAPI 3.1 document of the API's HTTP endpoints,
+    /// unary methods and upgrades (`<api>.openapi.json` next to the code);
+    /// the code gets a `specs` module holding it.
+    pub fn openapi(mut self, enabled: bool) -> Self {
+        self.openapi = enabled;
+        self
+    }
+
+    /// The AsyncAPI 3.0 document of `api`, as formatted JSON.
+    pub fn render_asyncapi(&self, api: &Api) -> Result<String, GenerateError> {
+        api.validate()?;
+        Ok(spec_parts::to_text(&asyncapi::document(api)?))
+    }
+
+    /// The OpenAPI 3.1 document of `api`, as formatted JSON.
+    pub fn render_openapi(&self, api: &Api) -> Result<String, GenerateError> {
+        api.validate()?;
+        Ok(spec_parts::to_text(&openapi::document(api)?))
+    }
+
     /// Renders the code of every service of `api` as one formatted Rust file.
     pub fn render(&self, api: &Api) -> Result<String, GenerateError> {
         api.validate()?;
+        let reserved = [
+            (
+                self.cli,
+                "cli",
+                "the command-line module the API gets with `cli(true)`",
+            ),
+            (
+                self.asyncapi || self.openapi,
+                "specs",
+                "the module of the API's documents (`asyncapi(true)`, `openapi(true)`)",
+            ),
+        ];
+        let commands = self.documents();
         if let Some(s) = api
             .services
             .iter()
-            .find(|s| self.cli && names::snake(&s.name) == "cli")
+            .find(|s| self.cli && commands.iter().any(|d| d.command == names::snake(&s.name)))
         {
             return Err(GenerateError::NameClash {
                 service: s.name.clone(),
                 name: s.name.clone(),
-                with: "the command-line module the API gets with `cli(true)`".into(),
+                with: "a command of the command line that prints a document".into(),
             });
+        }
+        for (on, module, what) in reserved {
+            if let Some(s) = api
+                .services
+                .iter()
+                .find(|s| on && names::snake(&s.name) == module)
+            {
+                return Err(GenerateError::NameClash {
+                    service: s.name.clone(),
+                    name: s.name.clone(),
+                    with: what.into(),
+                });
+            }
         }
         let modules = api
             .services
             .iter()
             .map(|s| service::render(api, s, self.cli))
             .collect::<Result<Vec<_>, _>>()?;
-        let cli = self.cli.then(|| cli::render_api(api));
-        let tokens = quote::quote!(#(#modules)* #cli);
+        let cli = self.cli.then(|| cli::render_api(api, &self.documents()));
+        let specs = self.specs_module(api);
+        let tokens = quote::quote!(#(#modules)* #cli #specs);
         let file: syn::File =
             syn::parse2(tokens).map_err(|e| GenerateError::Syntax(e.to_string()))?;
         let header = format!(
@@ -164,21 +226,103 @@ impl Builder {
         }
     }
 
-    /// Writes `<out_dir>/<api name>.rs` and returns its path.
+    /// Writes `<out_dir>/<api name>.rs` (and the documents switched on,
+    /// `<api name>.asyncapi.json` and `<api name>.openapi.json`) and returns
+    /// the code's path.
     pub fn generate(&self, api: &Api, out_dir: impl AsRef<Path>) -> Result<PathBuf, GenerateError> {
         let code = self.render(api)?;
-        let path = out_dir
-            .as_ref()
-            .join(format!("{}.rs", names::snake(&api.name)));
-        // Leave the file alone when nothing changed, so cargo does not rebuild.
-        if std::fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
-            std::fs::write(&path, code).map_err(|source| GenerateError::Write {
-                path: path.clone(),
-                source,
-            })?;
+        let stem = names::snake(&api.name);
+        let dir = out_dir.as_ref();
+        if self.asyncapi {
+            write_if_changed(
+                &dir.join(format!("{stem}.asyncapi.json")),
+                &self.render_asyncapi(api)?,
+            )?;
         }
+        if self.openapi {
+            write_if_changed(
+                &dir.join(format!("{stem}.openapi.json")),
+                &self.render_openapi(api)?,
+            )?;
+        }
+        let path = dir.join(format!("{stem}.rs"));
+        write_if_changed(&path, &code)?;
         Ok(path)
     }
+
+    /// The documents switched on, as the command line prints them.
+    fn documents(&self) -> Vec<cli::Document> {
+        let mut out = Vec::new();
+        if self.asyncapi {
+            out.push(cli::Document {
+                command: "asyncapi",
+                constant: "ASYNCAPI",
+                help: "Prints the AsyncAPI 3.0 document of the API's WebSocket endpoints",
+            });
+        }
+        if self.openapi {
+            out.push(cli::Document {
+                command: "openapi",
+                constant: "OPENAPI",
+                help: "Prints the OpenAPI 3.1 document of the API's HTTP endpoints",
+            });
+        }
+        out
+    }
+
+    /// The `specs` module: the documents switched on, next to the code, and
+    /// a router serving them.
+    fn specs_module(&self, api: &Api) -> Option<proc_macro2::TokenStream> {
+        if !self.asyncapi && !self.openapi {
+            return None;
+        }
+        let stem = names::snake(&api.name);
+        let mut items = Vec::new();
+        let mut routes = Vec::new();
+        if self.asyncapi {
+            let file = format!("{stem}.asyncapi.json");
+            items.push(quote::quote! {
+                /// The AsyncAPI 3.0 document of the API's WebSocket endpoints:
+                /// channels, messages with their schemas, errors and security.
+                pub const ASYNCAPI: &str = include_str!(#file);
+            });
+            routes.push(quote::quote!(("/asyncapi.json", ASYNCAPI)));
+        }
+        if self.openapi {
+            let file = format!("{stem}.openapi.json");
+            items.push(quote::quote! {
+                /// The OpenAPI 3.1 document of the API's HTTP endpoints: unary
+                /// methods and the WebSocket upgrades.
+                pub const OPENAPI: &str = include_str!(#file);
+            });
+            routes.push(quote::quote!(("/openapi.json", OPENAPI)));
+        }
+        Some(quote::quote! {
+            /// The API's machine-readable descriptions, generated from the design
+            /// next to this code.
+            pub mod specs {
+                #(#items)*
+
+                /// Serves the documents (`/asyncapi.json`, `/openapi.json`): merge
+                /// it into a server's router to publish them.
+                pub fn router() -> nagare::axum::Router {
+                    nagare::server::documents(&[#(#routes),*])
+                }
+            }
+        })
+    }
+}
+
+/// Writes `text` to `path` unless it already holds it, so cargo does not
+/// rebuild for nothing.
+fn write_if_changed(path: &Path, text: &str) -> Result<(), GenerateError> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).map_err(|source| GenerateError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// What starts an item: the line before it gets a blank line when the previous

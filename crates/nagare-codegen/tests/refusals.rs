@@ -173,6 +173,38 @@ fn a_service_named_cli_is_refused_when_the_command_line_is_generated() {
 }
 
 #[test]
+fn services_named_like_the_documents_module_or_commands_are_refused_when_documents_are_on() {
+    for (name, with_documents, what) in [
+        (
+            "specs",
+            Builder::new().asyncapi(true),
+            "the module of the API's documents",
+        ),
+        (
+            "asyncapi",
+            Builder::new().cli(true).asyncapi(true),
+            "prints a document",
+        ),
+        (
+            "openapi",
+            Builder::new().cli(true).openapi(true),
+            "prints a document",
+        ),
+    ] {
+        let design = api("x", |a| {
+            a.service(name, |s| {
+                s.method("echo", echo);
+            });
+        });
+        match with_documents.render(&design) {
+            Err(e) => assert!(e.to_string().contains(what), "{name}: {e}"),
+            Ok(_) => panic!("a service named {name} was accepted"),
+        }
+        assert!(Builder::new().cli(true).render(&design).is_ok(), "{name}");
+    }
+}
+
+#[test]
 fn bytes_outside_a_json_body_are_unsupported() {
     let design = api("x", |a| {
         a.service("chat", |s| {

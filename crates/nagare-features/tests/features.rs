@@ -397,11 +397,17 @@ fn validation_reports_every_failure_merged() {
 #[test]
 fn generated_code_is_stable() {
     // Exactly what build.rs generates.
-    let code = nagare_codegen::Builder::new()
+    let builder = nagare_codegen::Builder::new()
         .cli(true)
-        .render(&design::design())
-        .expect("render");
+        .asyncapi(true)
+        .openapi(true);
+    let design = design::design();
+    let code = builder.render(&design).expect("the design is valid");
     insta::assert_snapshot!("features", code);
+    let asyncapi = builder.render_asyncapi(&design).expect("asyncapi");
+    insta::assert_snapshot!("features.asyncapi", asyncapi);
+    let openapi = builder.render_openapi(&design).expect("openapi");
+    insta::assert_snapshot!("features.openapi", openapi);
 }
 
 const SENSOR: &str = "67e55044-10b1-426f-9247-bb680e5fe0c8";

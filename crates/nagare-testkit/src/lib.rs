@@ -2,9 +2,11 @@
 //! bytes of WebSocket frames and handshakes (to speak the protocol exactly as a
 //! given peer does), a private CA with a `localhost` certificate, and a TCP
 //! proxy that injects faults ([`proxy::Proxy`]), a Redis server of the test's
-//! own ([`redis::RedisServer`]), and server binaries run as processes
-//! ([`process::ServerProcess`]).
+//! own ([`redis::RedisServer`]), server binaries run as processes
+//! ([`process::ServerProcess`]) and the Node.js validators of the generated
+//! API documents ([`node::validate`]).
 
+pub mod node;
 pub mod process;
 pub mod proxy;
 pub mod redis;

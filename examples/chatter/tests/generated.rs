@@ -6,9 +6,15 @@ mod design;
 #[test]
 fn generated_code_is_stable() {
     // Exactly what build.rs generates.
-    let code = nagare_codegen::Builder::new()
+    let builder = nagare_codegen::Builder::new()
         .cli(true)
-        .render(&design::design())
-        .expect("the chatter design is valid");
+        .asyncapi(true)
+        .openapi(true);
+    let design = design::design();
+    let code = builder.render(&design).expect("the design is valid");
     insta::assert_snapshot!("chatter", code);
+    let asyncapi = builder.render_asyncapi(&design).expect("asyncapi");
+    insta::assert_snapshot!("chatter.asyncapi", asyncapi);
+    let openapi = builder.render_openapi(&design).expect("openapi");
+    insta::assert_snapshot!("chatter.openapi", openapi);
 }

@@ -14,7 +14,9 @@
 //!   connection task that runs a service method next to its connection (with
 //!   [`StreamFailure`], how a method's error becomes a close frame);
 //! - [`ConnectionManager`]: the live connections, to list, inspect and close;
-//! - the browser-origin policy ([`OriginPolicy`]).
+//! - the browser-origin policy ([`OriginPolicy`]);
+//! - [`documents`]: the API's AsyncAPI and OpenAPI documents, served when an
+//!   application asks for it.
 //!
 //! The request decoding and responses generated handlers use are in the hidden
 //! `codegen` module.
@@ -52,6 +54,7 @@
 //! # Ok(()) }
 //! ```
 
+mod documents;
 mod endpoint;
 mod gate;
 mod limits;
@@ -65,6 +68,7 @@ pub(crate) mod params;
 pub(crate) mod response;
 pub(crate) mod upgrade;
 
+pub use documents::documents;
 pub use endpoint::EndpointName;
 pub use limits::Limits;
 pub use listener::{nodelay, Listener, NoDelay};

@@ -39,6 +39,10 @@ struct Args {
     /// PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Also serve the API's AsyncAPI and OpenAPI documents at /asyncapi.json
+    /// and /openapi.json.
+    #[arg(long)]
+    specs: bool,
     #[command(flatten)]
     conn: nagare::flags::ConnFlags,
     #[command(flatten)]
@@ -84,6 +88,11 @@ async fn main() -> anyhow::Result<()> {
     let app = Chatter::new(auth, rooms)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
+    let app = if args.specs {
+        app.merge(chatter::specs::router())
+    } else {
+        app
+    };
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());

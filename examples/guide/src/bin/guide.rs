@@ -12,6 +12,10 @@ struct Args {
     /// Address to listen on (port 0: any free port, logged at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Also serve the API's AsyncAPI and OpenAPI documents at /asyncapi.json
+    /// and /openapi.json.
+    #[arg(long)]
+    specs: bool,
     #[command(flatten)]
     conn: nagare::flags::ConnFlags,
     #[command(flatten)]
@@ -44,6 +48,11 @@ async fn main() -> anyhow::Result<()> {
     let app = guide::service::Guide::new(rooms)
         .router(options.clone())
         .merge(nagare::metrics::router(metrics));
+    let app = if args.specs {
+        app.merge(guide::specs::router())
+    } else {
+        app
+    };
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
