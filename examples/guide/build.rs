@@ -9,5 +9,6 @@ fn main() {
         .cli(true)
         .asyncapi(true)
         .openapi(true)
+        .javascript(true)
         .build_script(&design::design());
 }

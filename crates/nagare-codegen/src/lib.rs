@@ -35,6 +35,7 @@ mod cli;
 mod client;
 mod error;
 mod example;
+mod javascript;
 mod model;
 mod names;
 mod openapi;
@@ -95,6 +96,7 @@ pub struct Builder {
     cli: bool,
     asyncapi: bool,
     openapi: bool,
+    javascript: bool,
 }
 
 impl Builder {
@@ -126,6 +128,22 @@ impl Builder {
         self
     }
 
+    /// Also writes the browser client: an ES module (`<api>.js`) with its
+    /// TypeScript declarations (`<api>.d.ts`) and the runtime it imports
+    /// (`nagare-client.js`, `nagare-client.d.ts`), next to the code; the code
+    /// gets a `browser` module holding them and a router serving them.
+    pub fn javascript(mut self, enabled: bool) -> Self {
+        self.javascript = enabled;
+        self
+    }
+
+    /// The browser client of `api`: the module and its declarations.
+    pub fn render_javascript(&self, api: &Api) -> Result<(String, String), GenerateError> {
+        api.validate()?;
+        let r = javascript::render(api)?;
+        Ok((r.js, r.dts))
+    }
+
     /// The AsyncAPI 3.0 document of `api`, as formatted JSON.
     pub fn render_asyncapi(&self, api: &Api) -> Result<String, GenerateError> {
         api.validate()?;
@@ -151,6 +169,11 @@ impl Builder {
                 self.asyncapi || self.openapi,
                 "specs",
                 "the module of the API's documents (`asyncapi(true)`, `openapi(true)`)",
+            ),
+            (
+                self.javascript,
+                "browser",
+                "the module of the browser client (`javascript(true)`)",
             ),
         ];
         let commands = self.documents();
@@ -185,7 +208,8 @@ impl Builder {
             .collect::<Result<Vec<_>, _>>()?;
         let cli = self.cli.then(|| cli::render_api(api, &self.documents()));
         let specs = self.specs_module(api);
-        let tokens = quote::quote!(#(#modules)* #cli #specs);
+        let browser = self.browser_module(api);
+        let tokens = quote::quote!(#(#modules)* #cli #specs #browser);
         let file: syn::File =
             syn::parse2(tokens).map_err(|e| GenerateError::Syntax(e.to_string()))?;
         let header = format!(
@@ -245,6 +269,13 @@ impl Builder {
                 &self.render_openapi(api)?,
             )?;
         }
+        if self.javascript {
+            let (js, dts) = self.render_javascript(api)?;
+            write_if_changed(&dir.join(format!("{stem}.js")), &js)?;
+            write_if_changed(&dir.join(format!("{stem}.d.ts")), &dts)?;
+            write_if_changed(&dir.join("nagare-client.js"), javascript::RUNTIME_JS)?;
+            write_if_changed(&dir.join("nagare-client.d.ts"), javascript::RUNTIME_DTS)?;
+        }
         let path = dir.join(format!("{stem}.rs"));
         write_if_changed(&path, &code)?;
         Ok(path)
@@ -270,6 +301,43 @@ impl Builder {
         out
     }
 
+    /// The `browser` module: the browser client and its runtime, and a router
+    /// serving them under `/js/`.
+    fn browser_module(&self, api: &Api) -> Option<proc_macro2::TokenStream> {
+        if !self.javascript {
+            return None;
+        }
+        let stem = names::snake(&api.name);
+        let (js, dts) = (format!("{stem}.js"), format!("{stem}.d.ts"));
+        let (js_path, dts_path) = (format!("/js/{stem}.js"), format!("/js/{stem}.d.ts"));
+        Some(quote::quote! {
+            /// The API's browser client, generated from the design next to this
+            /// code: an ES module with its TypeScript declarations, and the
+            /// runtime it imports.
+            pub mod browser {
+                /// The client module (`import { ... } from "./<api>.js"`).
+                pub const CLIENT_JS: &str = include_str!(#js);
+                /// Its TypeScript declarations.
+                pub const CLIENT_DTS: &str = include_str!(#dts);
+                /// The runtime the client imports (`./nagare-client.js`).
+                pub const RUNTIME_JS: &str = include_str!("nagare-client.js");
+                /// The runtime's TypeScript declarations.
+                pub const RUNTIME_DTS: &str = include_str!("nagare-client.d.ts");
+
+                /// Serves the client and its runtime under `/js/`: merge it into
+                /// a server's router for pages of the same origin to import it.
+                pub fn router() -> nagare::axum::Router {
+                    nagare::server::documents(&[
+                        (#js_path, "text/javascript", CLIENT_JS),
+                        (#dts_path, "application/typescript", CLIENT_DTS),
+                        ("/js/nagare-client.js", "text/javascript", RUNTIME_JS),
+                        ("/js/nagare-client.d.ts", "application/typescript", RUNTIME_DTS),
+                    ])
+                }
+            }
+        })
+    }
+
     /// The `specs` module: the documents switched on, next to the code, and
     /// a router serving them.
     fn specs_module(&self, api: &Api) -> Option<proc_macro2::TokenStream> {
@@ -286,7 +354,11 @@ impl Builder {
                 /// channels, messages with their schemas, errors and security.
                 pub const ASYNCAPI: &str = include_str!(#file);
             });
-            routes.push(quote::quote!(("/asyncapi.json", ASYNCAPI)));
+            routes.push(quote::quote!((
+                "/asyncapi.json",
+                "application/json",
+                ASYNCAPI
+            )));
         }
         if self.openapi {
             let file = format!("{stem}.openapi.json");
@@ -295,7 +367,11 @@ impl Builder {
                 /// methods and the WebSocket upgrades.
                 pub const OPENAPI: &str = include_str!(#file);
             });
-            routes.push(quote::quote!(("/openapi.json", OPENAPI)));
+            routes.push(quote::quote!((
+                "/openapi.json",
+                "application/json",
+                OPENAPI
+            )));
         }
         Some(quote::quote! {
             /// The API's machine-readable descriptions, generated from the design

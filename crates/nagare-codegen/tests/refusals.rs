@@ -205,6 +205,52 @@ fn services_named_like_the_documents_module_or_commands_are_refused_when_documen
 }
 
 #[test]
+fn a_browser_client_refuses_what_a_browser_cannot_send_on_an_upgrade() {
+    let design = api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", |m| {
+                echo(m);
+                m.payload(|p| {
+                    p.attribute("room", STRING, "");
+                });
+                m.http = None;
+                m.http(|h| {
+                    h.get("/echo").header("room:X-Room");
+                });
+            });
+        });
+    });
+    let e = Builder::new()
+        .javascript(true)
+        .render_javascript(&design)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("browsers cannot set headers or cookies on an upgrade"),
+        "{e}"
+    );
+    // The Rust client sends headers: only the browser client refuses.
+    assert!(Builder::new().render(&design).is_ok());
+}
+
+#[test]
+fn a_service_named_browser_is_refused_when_the_browser_client_is_generated() {
+    let design = api("x", |a| {
+        a.service("browser", |s| {
+            s.method("echo", echo);
+        });
+    });
+    let e = Builder::new()
+        .javascript(true)
+        .render(&design)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("the module of the browser client"), "{e}");
+}
+
+#[test]
 fn bytes_outside_a_json_body_are_unsupported() {
     let design = api("x", |a| {
         a.service("chat", |s| {

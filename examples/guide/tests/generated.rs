@@ -10,7 +10,8 @@ fn generated_code_is_stable() {
     let builder = nagare_codegen::Builder::new()
         .cli(true)
         .asyncapi(true)
-        .openapi(true);
+        .openapi(true)
+        .javascript(true);
     let design = design::design();
     let code = builder.render(&design).expect("the design is valid");
     insta::assert_snapshot!("guide", code);
@@ -18,4 +19,7 @@ fn generated_code_is_stable() {
     insta::assert_snapshot!("guide.asyncapi", asyncapi);
     let openapi = builder.render_openapi(&design).expect("openapi");
     insta::assert_snapshot!("guide.openapi", openapi);
+    let (js, dts) = builder.render_javascript(&design).expect("javascript");
+    insta::assert_snapshot!("guide.js", js);
+    insta::assert_snapshot!("guide.d.ts", dts);
 }

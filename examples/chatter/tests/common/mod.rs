@@ -32,6 +32,7 @@ pub async fn start() -> Server {
     }
 }
 
+#[allow(unused_imports)] // not every test binary bounds its tests
 pub use nagare_testkit::bounded;
 
 /// A token signed with [`KEY`] carrying exactly `claims`.

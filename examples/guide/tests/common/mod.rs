@@ -73,6 +73,7 @@ async fn serve(
     }
 }
 
+#[allow(unused_imports)] // not every test binary bounds its tests
 pub use nagare_testkit::bounded;
 
 /// Reconnects quickly and for ever: the tests decide when the server is back.
