@@ -144,3 +144,52 @@ async fn messages_below_the_threshold_go_uncompressed() {
     })
     .await;
 }
+
+/// RFC 6455 allows one close frame per side. When the server closes first
+/// (a stream that ends), the client's close is the reply and must not be
+/// answered again: yawc, which runs compressed connections, did, and
+/// Chromium fails the connection for it ("Close received after close").
+#[tokio::test]
+async fn a_server_that_closes_first_sends_one_close_frame() {
+    bounded(async {
+        let mut options = ServerOptions::new();
+        options.conn.compression = Some(nagare::ws::Compression {
+            level: 1,
+            threshold: 0,
+        });
+        // The stream sends one message and ends: close 1000 from the server.
+        let addr = serve(options, |conn| async move {
+            let mut s = RawStream::new(conn);
+            s.send(nagare::ws::Data::Text("last".into())).await?;
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (mut tcp, head) = send_head(addr, &go_upgrade_request(addr, "/s", offer)).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let mut opcodes = Vec::new();
+        loop {
+            let (_, opcode, _) = read_frame(&mut tcp).await;
+            opcodes.push(opcode);
+            if opcode == 0x8 {
+                break;
+            }
+        }
+        assert_eq!(opcodes.first(), Some(&0x1), "{opcodes:?}");
+        // The client's reply; then the server only closes the socket.
+        tcp.write_all(&raw_frame(0x88, &1000u16.to_be_bytes()))
+            .await
+            .expect("reply to the close");
+        let mut rest = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut rest)
+            .await
+            .expect("the server closes the socket");
+        assert!(
+            rest.is_empty(),
+            "the server sent {} more bytes after its close (a second close frame: {:02x?})",
+            rest.len(),
+            &rest[..rest.len().min(8)]
+        );
+    })
+    .await;
+}

@@ -87,14 +87,33 @@ pub(crate) fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
 }
 
 #[derive(Clone)]
-pub(crate) struct Shared(Arc<Mutex<WebSocket<HttpStream>>>);
+pub(crate) struct Shared(Arc<Mutex<Socket>>);
+
+/// yawc's socket, and where the closing handshake stands.
+///
+/// yawc answers every close frame it receives with one of its own, even when
+/// our close went first and the peer's is the reply: a second close frame,
+/// which RFC 6455 forbids and Chromium fails the connection for ("Close
+/// received after close"). So once our close is sent, the peer's reply ends
+/// the reading and yawc is not polled again to send its answer.
+pub(crate) struct Socket {
+    ws: WebSocket<HttpStream>,
+    /// Our close frame has been sent.
+    closing: bool,
+    /// The peer's close has been received after ours: the handshake is over.
+    closed: bool,
+}
 
 impl Shared {
     pub(crate) fn new(ws: WebSocket<HttpStream>) -> Self {
-        Shared(Arc::new(Mutex::new(ws)))
+        Shared(Arc::new(Mutex::new(Socket {
+            ws,
+            closing: false,
+            closed: false,
+        })))
     }
 
-    fn lock(&self) -> MutexGuard<'_, WebSocket<HttpStream>> {
+    fn lock(&self) -> MutexGuard<'_, Socket> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -103,7 +122,11 @@ impl Shared {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Received, WsError>>> {
         loop {
-            let frame = match self.lock().poll_next_frame(cx) {
+            let mut socket = self.lock();
+            if socket.closed {
+                return Poll::Ready(None);
+            }
+            let frame = match socket.ws.poll_next_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(f)) => f,
                 Poll::Ready(Err(WebSocketError::ConnectionClosed)) => return Poll::Ready(None),
@@ -115,17 +138,20 @@ impl Shared {
                     Err(_) => return Poll::Ready(Some(Err(WsError::InvalidUtf8))),
                 },
                 OpCode::Binary => Received::Data(Data::Binary(frame.payload().clone())),
-                OpCode::Close => Received::Close(frame.close_code().map(|code| {
-                    CloseFrame {
-                        code: u16::from(code),
-                        reason: frame
-                            .close_reason()
-                            .ok()
-                            .flatten()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    }
-                })),
+                OpCode::Close => {
+                    socket.closed = socket.closing;
+                    Received::Close(frame.close_code().map(|code| {
+                        CloseFrame {
+                            code: u16::from(code),
+                            reason: frame
+                                .close_reason()
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default()
+                                .to_owned(),
+                        }
+                    }))
+                }
                 OpCode::Ping | OpCode::Pong => Received::Control,
                 // Fragments are reassembled by yawc before they get here.
                 _ => continue,
@@ -135,20 +161,24 @@ impl Shared {
     }
 
     pub(crate) async fn feed(&self, frame: Frame) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.lock().poll_ready_unpin(cx))
+        std::future::poll_fn(|cx| self.lock().ws.poll_ready_unpin(cx))
             .await
             .map_err(error)?;
-        self.lock().start_send_unpin(frame).map_err(error)
+        let mut socket = self.lock();
+        if frame.opcode() == OpCode::Close {
+            socket.closing = true;
+        }
+        socket.ws.start_send_unpin(frame).map_err(error)
     }
 
     pub(crate) async fn flush(&self) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.lock().poll_flush_unpin(cx))
+        std::future::poll_fn(|cx| self.lock().ws.poll_flush_unpin(cx))
             .await
             .map_err(error)
     }
 
     pub(crate) async fn shutdown(&self) {
-        let _ = std::future::poll_fn(|cx| self.lock().poll_close_unpin(cx)).await;
+        let _ = std::future::poll_fn(|cx| self.lock().ws.poll_close_unpin(cx)).await;
     }
 }
 
