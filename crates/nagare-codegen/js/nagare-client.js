@@ -215,6 +215,8 @@ export class Stream {
   #epoch = undefined;
   #seq = 0;
   #designed = undefined;
+  /** Whether this connection's first nagare.v1 position frame has come. */
+  #positioned = true;
   #opened = undefined;
   #closing = false;
   #abort = new AbortController();
@@ -314,7 +316,13 @@ export class Stream {
       ws.onopen = () => {
         open = true;
         this.#designed = undefined;
-        this.#setState({ state: "open", resumedAfter: this.#epoch === undefined ? undefined : this.#seq });
+        if (this.#resumable && ws.protocol === "nagare.v1") {
+          // Open is reported with the position frame that comes first: it
+          // says whether the stream resumed or restarted.
+          this.#positioned = false;
+        } else {
+          this.#setState({ state: "open" });
+        }
         resolve();
       };
       ws.onmessage = (event) => this.#receive(event.data);
@@ -378,11 +386,16 @@ export class Stream {
       return;
     }
     if (frame && typeof frame === "object" && "epoch" in frame) {
-      if (this.#epoch !== undefined && frame.epoch !== this.#epoch) {
-        this.#setState({ state: "open", restarted: true, resumedAfter: frame.seq });
-      }
+      const before = this.#epoch;
+      const restarted = before !== undefined && frame.epoch !== before;
       this.#epoch = frame.epoch;
       this.#seq = frame.seq;
+      if (restarted) {
+        this.#setState({ state: "open", restarted: true, resumedAfter: frame.seq });
+      } else if (!this.#positioned) {
+        this.#setState({ state: "open", resumedAfter: before === undefined ? undefined : frame.seq });
+      }
+      this.#positioned = true;
       return;
     }
     if (frame && typeof frame === "object" && "seq" in frame && "data" in frame) {

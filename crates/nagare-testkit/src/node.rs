@@ -128,7 +128,9 @@ pub fn typecheck(name: &str, files: ClientFiles<'_>, check: &str) -> Result<Stri
 
 /// Runs `test` (a `.mjs` file of `js/test/`) with Node's test runner next to
 /// the client's files, with `NAGARE_URL` set to `base_url` and `env` added.
-/// Node 20 needs `--experimental-websocket` for its WebSocket.
+/// Node 20 needs `--experimental-websocket` for its WebSocket. With no
+/// files, the test runs where it is, so it can import the packages of
+/// `js/node_modules` (playwright-core).
 pub async fn run_tests(
     name: &str,
     files: ClientFiles<'_>,
@@ -137,7 +139,11 @@ pub async fn run_tests(
     env: &[(&str, &str)],
 ) -> Result<String, String> {
     installed()?;
-    let dir = stage(name, files, &[test])?;
+    let dir = if files.is_empty() {
+        js_dir().join("test")
+    } else {
+        stage(name, files, &[test])?
+    };
     let mut command = tokio::process::Command::new("node");
     command
         .arg("--experimental-websocket")
@@ -155,6 +161,8 @@ pub async fn run_tests(
         .await
         .map_err(|e| format!("cannot run node: {e}"))?;
     let result = report(out);
-    let _ = std::fs::remove_dir_all(&dir);
+    if !files.is_empty() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }

@@ -5,3 +5,4 @@ include!(concat!(env!("OUT_DIR"), "/chatter.rs"));
 
 pub mod auth;
 pub mod service;
+pub mod web;

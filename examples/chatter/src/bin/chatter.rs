@@ -87,7 +87,9 @@ async fn main() -> anyhow::Result<()> {
     let rooms = chatter::chatter::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
     let app = Chatter::new(auth, rooms)
         .router(options.clone())
-        .merge(nagare::metrics::router(metrics));
+        .merge(nagare::metrics::router(metrics))
+        // The web page at /, and the browser client it imports under /js/.
+        .merge(chatter::web::router());
     let app = if args.specs {
         app.merge(chatter::specs::router())
     } else {
@@ -109,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         _ => "http:// and ws://",
     };
     let addr = listener.local_addr().unwrap_or(args.addr);
-    tracing::info!(%addr, scheme, "chatter serving /login, /echoer, /listener, /summary, /subscribe, /history");
+    tracing::info!(%addr, scheme, "chatter serving its page at /, and /login, /echoer, /listener, /summary, /subscribe, /who, /history");
     options
         .serve(listener, app, SHUTDOWN_DEADLINE)
         .await
