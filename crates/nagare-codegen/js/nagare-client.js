@@ -114,6 +114,17 @@ function closeError(code, reason, designed) {
   });
 }
 
+/** `text` cut to a close reason's 123 bytes of UTF-8, on a character boundary. */
+function reasonOf(text) {
+  const encoder = new TextEncoder();
+  let out = "";
+  for (const c of text) {
+    if (encoder.encode(out + c).length > 123) break;
+    out += c;
+  }
+  return out;
+}
+
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
@@ -433,7 +444,9 @@ export class Stream {
 
   #fail(error) {
     this.#closing = true;
-    this.#ws?.close(1002, error.message.slice(0, 120));
+    // A page may only close with 1000 or 3000-4999 (the WebSocket API throws
+    // on 1002), and a reason of at most 123 bytes.
+    this.#ws?.close(1000, reasonOf(error.message));
     this.#finish(error);
   }
 

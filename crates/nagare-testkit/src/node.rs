@@ -150,6 +150,8 @@ pub async fn run_tests(
         .arg("--no-warnings")
         .arg("--test")
         .arg("--test-reporter=spec")
+        // Each test bounded: one that hangs fails by name, the rest still run.
+        .arg("--test-timeout=20000")
         .arg(dir.join(test))
         .env("NAGARE_URL", base_url)
         .kill_on_drop(true);
