@@ -46,6 +46,7 @@ pub(crate) fn render(api: &Api) -> Result<Rendered, GenerateError> {
     js.push_str("export { CloseCode, NagareError, RetryPolicy } from \"./nagare-client.js\";\n");
     let mut types = Types::default();
     for service in &api.services {
+        types.service = pascal(&service.name);
         let (class_js, class_dts) = service_class(api, service, &mut types)?;
         js.push('\n');
         js.push_str(&class_js);
@@ -303,6 +304,11 @@ fn result_ts(info: &MethodInfo<'_>, types: &mut Types) -> Option<String> {
 #[derive(Default)]
 struct Types {
     seen: HashSet<String>,
+    /// The inline objects declared so far, by name: one of another service
+    /// with the same name and another shape gets the service's prefix.
+    inline: Vec<(String, Object)>,
+    /// The service whose methods are being declared (`Chat`).
+    service: String,
     out: Vec<String>,
 }
 
@@ -313,8 +319,20 @@ impl Types {
             Type::Array(e) => format!("{}[]", self.element(e, &format!("{inline}Item"))),
             Type::Map(_, v) => format!("Record<string, {}>", self.ts(v, &format!("{inline}Value"))),
             Type::Object(obj) => {
-                self.interface(inline, obj, None, None);
-                inline.to_owned()
+                let clash = self
+                    .inline
+                    .iter()
+                    .any(|(n, o)| n == inline && o != obj.as_ref());
+                let name = if clash {
+                    format!("{}{inline}", self.service)
+                } else {
+                    inline.to_owned()
+                };
+                if !self.inline.iter().any(|(n, _)| n == &name) {
+                    self.inline.push((name.clone(), obj.as_ref().clone()));
+                }
+                self.interface(&name, obj, None, None);
+                name
             }
             Type::User(u) => self.user(u),
             Type::Collection(u) => format!("{}[]", self.user(u)),
@@ -426,5 +444,38 @@ fn primitive(p: Primitive) -> &'static str {
         Primitive::String | Primitive::Bytes => "string",
         Primitive::Any => "unknown",
         _ => "number",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nagare_design::*;
+
+    use super::*;
+
+    #[test]
+    fn inline_types_of_two_services_with_one_name_are_told_apart() {
+        let design = api("x", |a| {
+            for (service, attr) in [("chat", "message"), ("feed", "item")] {
+                a.service(service, |s| {
+                    s.method("echo", |m| {
+                        m.streaming_payload(|p| {
+                            p.attribute(attr, STRING, "");
+                        });
+                        m.streaming_result_type(STRING);
+                        m.http(|h| {
+                            h.get(&format!("/{service}"));
+                        });
+                    });
+                });
+            }
+        });
+        let dts = render(&design).map(|r| r.dts).unwrap_or_default();
+        assert!(dts.contains("echo(options?: Omit<StreamOptions, \"resumable\">): Stream<EchoStreamingPayload, string>;"), "{dts}");
+        assert!(dts.contains("echo(options?: Omit<StreamOptions, \"resumable\">): Stream<FeedEchoStreamingPayload, string>;"), "{dts}");
+        assert!(
+            dts.contains("export interface FeedEchoStreamingPayload {\n  item?: string;"),
+            "{dts}"
+        );
     }
 }
