@@ -230,6 +230,8 @@ export class Stream {
   #positioned = true;
   #opened = undefined;
   #closing = false;
+  /** The client's half is over (it sent `null`). */
+  #ended = false;
   #abort = new AbortController();
 
   constructor(request, { protocols = [], resumable = false, retry } = {}) {
@@ -327,6 +329,9 @@ export class Stream {
       ws.onopen = () => {
         open = true;
         this.#designed = undefined;
+        // A client that ended its half before a drop ends it again on the
+        // new connection (a resumable bidirectional stream).
+        if (this.#ended) ws.send("null");
         if (this.#resumable && ws.protocol === "nagare.v1") {
           // Open is reported with the position frame that comes first: it
           // says whether the stream resumed or restarted.
@@ -491,6 +496,8 @@ export class Stream {
   /** Ends the client's half of the stream (JSON null); results keep coming. */
   async end() {
     await this.#opened;
+    if (this.#ended) return;
+    this.#ended = true;
     this.#ws?.send("null");
   }
 
