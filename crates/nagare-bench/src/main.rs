@@ -15,6 +15,7 @@
 mod heap;
 mod resume;
 mod rooms;
+mod server_bound;
 mod soak;
 
 #[global_allocator]
@@ -43,8 +44,16 @@ struct Args {
 enum Cmd {
     /// Runs the comparison and prints the report.
     Echo(EchoArgs),
+    /// Echo servers with the server as the bottleneck: a bare batched echo,
+    /// nagare's driver and the guide, interleaved, with CPU accounting.
+    ServerBound(server_bound::ServerBoundArgs),
     /// Serves the bare echo (used by `echo`).
     ServeBare,
+    /// Serves a bare echo that batches its writes (used by `server-bound`).
+    ServeBareBatched,
+    /// Serves a raw echo on nagare's connection driver at `/echo`, with the
+    /// default settings (used by `server-bound`).
+    ServeDriver,
     /// Serves the guide (used by `echo`, `compression`, `resume` and `rooms`).
     ServeGuide {
         /// Accept permessage-deflate.
@@ -111,7 +120,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match args.command {
         Cmd::Echo(a) => rt.block_on(run(a)),
+        Cmd::ServerBound(a) => rt.block_on(server_bound::run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
+        Cmd::ServeBareBatched => rt.block_on(server_bound::serve_bare_batched()),
+        Cmd::ServeDriver => rt.block_on(serve_driver()),
         Cmd::ServeGuide {
             compression,
             redis,
@@ -240,25 +252,17 @@ async fn serve_guide(
     Ok(())
 }
 
-async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()> {
+/// A raw echo at `/echo` on nagare's connection driver: no types, no JSON.
+fn raw_echo(options: nagare::ServerOptions) -> nagare::axum::Router {
     use nagare::axum::{extract::Request, http::HeaderMap, routing::get, Router};
-    let mut options = nagare::ServerOptions::new();
-    // Cases 9.* send messages of up to 16 MiB.
-    options.conn.ws.max_message_size = 20 << 20;
-    options.conn.ws.max_frame_size = 20 << 20;
-    // An echoed 16 MiB message is written whole before it is flushed.
-    options.conn.ws.max_write_buffer_size = 40 << 20;
-    if compression {
-        options.conn.compression = Some(nagare::ws::Compression::default());
-    }
-    let app = Router::new().route(
+    Router::new().route(
         "/echo",
         get(move |req: Request| {
             let options = options.clone();
             async move {
                 let (mut parts, _) = req.into_parts();
                 let endpoint = nagare::EndpointName {
-                    service: "autobahn",
+                    service: "raw",
                     method: "echo",
                 };
                 nagare::server::upgrade(
@@ -276,7 +280,36 @@ async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()
                 )
             }
         }),
-    );
+    )
+}
+
+async fn serve_driver() -> anyhow::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    heap::answer_queries();
+    let options = nagare::ServerOptions::new();
+    let app = raw_echo(options.clone());
+    options
+        .serve(
+            nagare::server::Listener::new(listener),
+            app,
+            Duration::from_secs(5),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()> {
+    let mut options = nagare::ServerOptions::new();
+    // Cases 9.* send messages of up to 16 MiB.
+    options.conn.ws.max_message_size = 20 << 20;
+    options.conn.ws.max_frame_size = 20 << 20;
+    // An echoed 16 MiB message is written whole before it is flushed.
+    options.conn.ws.max_write_buffer_size = 40 << 20;
+    if compression {
+        options.conn.compression = Some(nagare::ws::Compression::default());
+    }
+    let app = raw_echo(options);
     let listener = TcpListener::bind(addr).await?;
     println!("{}", listener.local_addr()?);
     nagare::axum::serve(nagare::server::nodelay(listener), app).await?;

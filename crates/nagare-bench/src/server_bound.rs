@@ -1,0 +1,357 @@
+//! `nagare-bench server-bound`: echo servers measured with the server as the
+//! bottleneck, so a ratio says what nagare costs rather than what the load
+//! generator can push.
+//!
+//! Each server runs in its own process on a single-threaded runtime pinned to
+//! CPU 0 (`taskset`); run the bench itself on the other core
+//! (`taskset -c 1 nagare-bench server-bound`), where it does as little as it
+//! can per message (a text frame is counted, never parsed). Every run records
+//! the server's CPU time and the generator's: a run where the generator was
+//! near 100% while the server was not is generator-bound, and the report
+//! refuses to call its ratio a comparison.
+//!
+//! The floor is a bare tokio-tungstenite echo with nagare's buffer sizes
+//! that batches its writes as nagare's driver does (feeds every frame that is
+//! ready, then flushes once). Cases run interleaved (bare, driver, guide,
+//! bare, ...), and each figure is the median of the runs.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::{cpu_of, payload, percentile, Round, ServerProcess};
+
+#[derive(clap::Parser, Clone, Debug)]
+pub struct ServerBoundArgs {
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 50)]
+    connections: usize,
+    /// Messages in flight per connection.
+    #[arg(long, default_value_t = 4)]
+    in_flight: usize,
+    /// Size of each message on the wire, in bytes.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Measured seconds per run (after one second of warm-up).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Runs per case, interleaved; figures are medians (at least 3).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+}
+
+/// A server under test: how it is started and where it echoes.
+struct Case {
+    name: &'static str,
+    mode: &'static str,
+    path: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "bare tokio-tungstenite, batched writes (floor)",
+        mode: "serve-bare-batched",
+        path: "/",
+    },
+    Case {
+        name: "nagare connection driver, raw echo",
+        mode: "serve-driver",
+        path: "/echo",
+    },
+    Case {
+        name: "guide /echo (typed, validated, published)",
+        mode: "serve-guide",
+        path: "/echo",
+    },
+];
+
+/// One run of one case.
+struct Run {
+    rate: f64,
+    rtts_us: Vec<u32>,
+    /// Server CPU per round trip, microseconds.
+    cpu_us: f64,
+    /// Fractions of one core used over the run.
+    server_busy: f64,
+    generator_busy: f64,
+}
+
+impl Run {
+    /// The generator, not the server, was the limit.
+    fn generator_bound(&self) -> bool {
+        self.generator_busy > 0.90 && self.server_busy < 0.95
+    }
+}
+
+pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
+    let runs = a.runs.max(3);
+    let allowed = std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    println!(
+        "server-bound echo: {} connections x {} in flight, {} B messages, {} runs x {} s per case; servers on CPU 0, generator on CPUs {allowed}",
+        a.connections, a.in_flight, a.size, runs, a.seconds
+    );
+    if allowed.split(',').any(|r| r.trim().starts_with('0')) {
+        println!(
+            "warning: the generator may run on CPU 0 with the server; run it under `taskset -c 1`"
+        );
+    }
+    let mut servers = Vec::new();
+    for case in CASES {
+        servers.push(ServerProcess::spawn(case.mode).await?);
+    }
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(a.seconds);
+    let mut results: Vec<Vec<Run>> = CASES.iter().map(|_| Vec::new()).collect();
+    let me = std::process::id();
+    for _ in 0..runs {
+        for (i, case) in CASES.iter().enumerate() {
+            let (server_before, me_before) = (servers[i].cpu_time()?, cpu_of(me)?);
+            let round = raw_load(servers[i].addr, case.path, &a, warmup, measure).await?;
+            let wall = (warmup + measure).as_secs_f64();
+            let server_cpu = servers[i].cpu_time()?.saturating_sub(server_before);
+            let me_cpu = cpu_of(me)?.saturating_sub(me_before);
+            results[i].push(Run {
+                rate: round.messages as f64 / round.elapsed.as_secs_f64(),
+                rtts_us: round.rtts_us,
+                cpu_us: server_cpu.as_secs_f64() * 1e6 / round.all_messages.max(1) as f64,
+                server_busy: server_cpu.as_secs_f64() / wall,
+                generator_busy: me_cpu.as_secs_f64() / wall,
+            });
+        }
+    }
+    let floor = median(results[0].iter().map(|r| r.rate));
+    let floor_bound = results[0].iter().any(Run::generator_bound);
+    println!("| server | round trips/s (median; runs) | vs floor | server CPU per round trip | server CPU | generator CPU | p50 | p99 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (case, runs) in CASES.iter().zip(&results) {
+        let rate = median(runs.iter().map(|r| r.rate));
+        let mut rtts: Vec<u32> = runs
+            .iter()
+            .flat_map(|r| r.rtts_us.iter().copied())
+            .collect();
+        rtts.sort_unstable();
+        let bound = runs.iter().any(Run::generator_bound);
+        let ratio = if bound || floor_bound {
+            "not a comparison: generator-bound".to_owned()
+        } else {
+            format!("{:.2}", rate / floor)
+        };
+        let each = runs
+            .iter()
+            .map(|r| format!("{:.0}k", r.rate / 1e3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "| {} | {:.0}k ({each}) | {ratio} | {:.2} us | {:.0}% | {:.0}% | {} us | {} us |",
+            case.name,
+            rate / 1e3,
+            median(runs.iter().map(|r| r.cpu_us)),
+            100.0 * median(runs.iter().map(|r| r.server_busy)),
+            100.0 * median(runs.iter().map(|r| r.generator_busy)),
+            percentile(&rtts, 0.50),
+            percentile(&rtts, 0.99),
+        );
+    }
+    let any_bound = results.iter().flatten().any(Run::generator_bound);
+    if any_bound {
+        println!("some runs were generator-bound (generator over 90% of a core, server under 95%): their ratios are not comparisons");
+    }
+    drop(servers);
+    Ok(())
+}
+
+/// The load, as cheap per message as it can be: each connection writes
+/// pre-masked frames and counts the frames that come back from their
+/// headers, never parsing or unmasking a payload; replies read together are
+/// answered with one write.
+async fn raw_load(
+    addr: SocketAddr,
+    path: &str,
+    a: &ServerBoundArgs,
+    warmup: Duration,
+    measure: Duration,
+) -> anyhow::Result<Round> {
+    let frame = masked_text_frame(payload(a.size).as_bytes());
+    let start = Instant::now() + warmup;
+    let end = start + measure;
+    let mut tasks = Vec::new();
+    for _ in 0..a.connections {
+        let mut tcp = upgrade(addr, path).await?;
+        let frame = frame.clone();
+        let in_flight = a.in_flight;
+        tasks.push(tokio::spawn(async move {
+            let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
+            let (mut count, mut total, mut rtts) = (0u64, 0u64, Vec::new());
+            let mut out = Vec::with_capacity(frame.len() * in_flight);
+            for _ in 0..in_flight {
+                out.extend_from_slice(&frame);
+                sent.push_back(Instant::now());
+            }
+            tcp.write_all(&out).await?;
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut filled = 0usize;
+            'conn: loop {
+                let n = tcp.read(&mut buf[filled..]).await?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+                let now = Instant::now();
+                out.clear();
+                let mut at = 0;
+                while let Some((len, data)) = frame_at(&buf[at..filled]) {
+                    at += len;
+                    if !data {
+                        continue;
+                    }
+                    let t0 = sent.pop_front().context("a reply without a request")?;
+                    total += 1;
+                    if now >= start && now < end {
+                        count += 1;
+                        rtts.push((now - t0).as_micros() as u32);
+                    }
+                    if now >= end {
+                        break 'conn;
+                    }
+                    out.extend_from_slice(&frame);
+                    sent.push_back(now);
+                }
+                buf.copy_within(at..filled, 0);
+                filled -= at;
+                if filled == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
+                }
+                if !out.is_empty() {
+                    tcp.write_all(&out).await?;
+                }
+            }
+            anyhow::Ok((count, total, rtts))
+        }));
+    }
+    let mut round = Round {
+        messages: 0,
+        elapsed: measure,
+        rtts_us: Vec::new(),
+        server_cpu: Duration::ZERO,
+        all_messages: 0,
+    };
+    for t in tasks {
+        let (count, total, rtts) = t.await??;
+        round.messages += count;
+        round.all_messages += total;
+        round.rtts_us.extend(rtts);
+    }
+    Ok(round)
+}
+
+/// A WebSocket upgrade on a raw socket; the socket once the 101 is read.
+async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).await?;
+        head.push(byte[0]);
+    }
+    anyhow::ensure!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "upgrade refused: {}",
+        String::from_utf8_lossy(&head)
+    );
+    Ok(tcp)
+}
+
+/// A client text frame (FIN, masked with a fixed key) carrying `payload`.
+fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![0x81];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n < 65536 => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// The length of the server frame at the start of `bytes`, if it is all
+/// there, and whether it carries data (text or binary) rather than control.
+fn frame_at(bytes: &[u8]) -> Option<(usize, bool)> {
+    let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
+    let (len, header) = match b1 & 0x7f {
+        126 => (
+            u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize,
+            4,
+        ),
+        127 => {
+            let raw: [u8; 8] = bytes.get(2..10)?.try_into().ok()?;
+            (u64::from_be_bytes(raw) as usize, 10)
+        }
+        n => (n as usize, 2),
+    };
+    let total = header + len;
+    (bytes.len() >= total).then_some((total, matches!(b0 & 0x0f, 0x1 | 0x2)))
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Serves a bare echo that batches its writes: every frame already received
+/// is fed before one flush, as nagare's driver writes.
+pub async fn serve_bare_batched() -> anyhow::Result<()> {
+    use futures_util::{FutureExt, SinkExt, StreamExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    crate::heap::answer_queries();
+    loop {
+        let (tcp, _) = listener.accept().await.context("accept")?;
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let Ok(mut ws) =
+                tokio_tungstenite::accept_async_with_config(tcp, Some(crate::ws_config())).await
+            else {
+                return;
+            };
+            while let Some(Ok(msg)) = ws.next().await {
+                if (msg.is_text() || msg.is_binary()) && ws.feed(msg).await.is_err() {
+                    return;
+                }
+                // Everything already read goes out with the same flush.
+                while let Some(Some(Ok(more))) = ws.next().now_or_never() {
+                    if (more.is_text() || more.is_binary()) && ws.feed(more).await.is_err() {
+                        return;
+                    }
+                }
+                if ws.flush().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
