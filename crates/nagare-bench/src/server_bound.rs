@@ -182,7 +182,8 @@ async fn raw_load(
     warmup: Duration,
     measure: Duration,
 ) -> anyhow::Result<Round> {
-    let frame = masked_text_frame(payload(a.size).as_bytes());
+    // FIN and text, masked with a fixed key.
+    let frame = nagare_testkit::wire::raw_frame(0x81, payload(a.size).as_bytes());
     let start = Instant::now() + warmup;
     let end = start + measure;
     let mut tasks = Vec::new();
@@ -275,26 +276,6 @@ async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
         String::from_utf8_lossy(&head)
     );
     Ok(tcp)
-}
-
-/// A client text frame (FIN, masked with a fixed key) carrying `payload`.
-fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
-    let key = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = vec![0x81];
-    match payload.len() {
-        n if n < 126 => out.push(0x80 | n as u8),
-        n if n < 65536 => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&key);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    out
 }
 
 /// The length of the server frame at the start of `bytes`, if it is all

@@ -11,7 +11,7 @@
 //! of the protocol, the subprotocols, and the `nagare.v1` resume extension,
 //! whose frames are also described as messages of the resumable channels.
 
-use nagare_design::{Api, Location, SchemeKind, StreamKind};
+use nagare_design::{Api, Location, StreamKind};
 use serde_json::{json, Map, Value};
 
 use crate::example;
@@ -488,35 +488,7 @@ fn security_schemes(api: &Api) -> Map<String, Value> {
     api.security_schemes
         .iter()
         .map(|s| {
-            let mut m = Map::new();
-            match s.kind {
-                SchemeKind::Basic => {
-                    m.insert("type".into(), "http".into());
-                    m.insert("scheme".into(), "basic".into());
-                }
-                SchemeKind::Jwt => {
-                    m.insert("type".into(), "http".into());
-                    m.insert("scheme".into(), "bearer".into());
-                    m.insert("bearerFormat".into(), "JWT".into());
-                }
-                SchemeKind::ApiKey => {
-                    let (location, wire) = spec_parts::api_key_location(api, s);
-                    m.insert("type".into(), "httpApiKey".into());
-                    m.insert("name".into(), wire.into());
-                    m.insert(
-                        "in".into(),
-                        match location {
-                            Location::Query => "query",
-                            Location::Cookie => "cookie",
-                            _ => "header",
-                        }
-                        .into(),
-                    );
-                }
-            }
-            if let Some(d) = spec_parts::scheme_description(s) {
-                m.insert("description".into(), d.into());
-            }
+            let mut m = spec_parts::security_scheme(api, s, "httpApiKey");
             if spec_parts::is_bearer(s) && !s.scopes.is_empty() {
                 m.insert("x-nagare-scopes".into(), spec_parts::scopes(s));
             }

@@ -5,7 +5,7 @@
 //! document's; each upgrade names its channel there in
 //! `x-nagare-asyncapi-channel`.
 
-use nagare_design::{Api, Location, SchemeKind, StreamKind, Verb};
+use nagare_design::{Api, Location, StreamKind, Verb};
 use serde_json::{json, Map, Value};
 
 use crate::model::MethodInfo;
@@ -359,35 +359,7 @@ fn security_schemes(api: &Api) -> Map<String, Value> {
     api.security_schemes
         .iter()
         .map(|s| {
-            let mut m = Map::new();
-            match s.kind {
-                SchemeKind::Basic => {
-                    m.insert("type".into(), "http".into());
-                    m.insert("scheme".into(), "basic".into());
-                }
-                SchemeKind::Jwt => {
-                    m.insert("type".into(), "http".into());
-                    m.insert("scheme".into(), "bearer".into());
-                    m.insert("bearerFormat".into(), "JWT".into());
-                }
-                SchemeKind::ApiKey => {
-                    let (location, wire) = spec_parts::api_key_location(api, s);
-                    m.insert("type".into(), "apiKey".into());
-                    m.insert("name".into(), wire.into());
-                    m.insert(
-                        "in".into(),
-                        match location {
-                            Location::Query => "query",
-                            Location::Cookie => "cookie",
-                            _ => "header",
-                        }
-                        .into(),
-                    );
-                }
-            }
-            if let Some(d) = spec_parts::scheme_description(s) {
-                m.insert("description".into(), d.into());
-            }
+            let m = spec_parts::security_scheme(api, s, "apiKey");
             (s.name.clone(), m.into())
         })
         .collect()

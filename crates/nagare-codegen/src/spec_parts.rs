@@ -139,6 +139,43 @@ pub(crate) fn api_key_location(api: &Api, scheme: &SecurityScheme) -> (Location,
     (Location::Header, "Authorization".to_owned())
 }
 
+/// A security scheme object, as both documents write it: `http` basic,
+/// `http` bearer JWT, or an API key (`api_key_type` is what the document
+/// calls one) where the first method using it carries it.
+pub(crate) fn security_scheme(
+    api: &Api,
+    s: &SecurityScheme,
+    api_key_type: &str,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    match s.kind {
+        SchemeKind::Basic => {
+            m.insert("type".into(), "http".into());
+            m.insert("scheme".into(), "basic".into());
+        }
+        SchemeKind::Jwt => {
+            m.insert("type".into(), "http".into());
+            m.insert("scheme".into(), "bearer".into());
+            m.insert("bearerFormat".into(), "JWT".into());
+        }
+        SchemeKind::ApiKey => {
+            let (location, wire) = api_key_location(api, s);
+            m.insert("type".into(), api_key_type.into());
+            m.insert("name".into(), wire.into());
+            let place = match location {
+                Location::Query => "query",
+                Location::Cookie => "cookie",
+                _ => "header",
+            };
+            m.insert("in".into(), place.into());
+        }
+    }
+    if let Some(d) = scheme_description(s) {
+        m.insert("description".into(), d.into());
+    }
+    m
+}
+
 /// A scheme's description with its scopes listed, for documents whose
 /// scheme objects have no place for a bearer token's scopes.
 pub(crate) fn scheme_description(scheme: &SecurityScheme) -> Option<String> {

@@ -3,9 +3,10 @@
 //! given peer does), a private CA with a `localhost` certificate, and a TCP
 //! proxy that injects faults ([`proxy::Proxy`]), a Redis server of the test's
 //! own ([`redis::RedisServer`]), server binaries run as processes
-//! ([`process::ServerProcess`]) and the Node.js validators of the generated
-//! API documents ([`node::validate`]).
+//! ([`process::ServerProcess`]), the Node.js tools of the tests
+//! ([`node`]) and the checks of the generated API documents ([`documents`]).
 
+pub mod documents;
 pub mod node;
 pub mod process;
 pub mod proxy;

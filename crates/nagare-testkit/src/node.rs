@@ -22,13 +22,8 @@ pub enum Spec {
 
 /// Runs the validator on `document`; `Err` carries everything it printed.
 pub fn validate(spec: Spec, name: &str, document: &str) -> Result<String, String> {
+    installed()?;
     let js = js_dir();
-    if !js.join("node_modules/@asyncapi/parser").is_dir() {
-        return Err(format!(
-            "the validators are not installed: run `npm ci --prefix {}` (scripts/test does)",
-            js.display()
-        ));
-    }
     let dir = std::env::temp_dir().join(format!("nagare-spec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let kind = match spec {
@@ -44,16 +39,7 @@ pub fn validate(spec: Spec, name: &str, document: &str) -> Result<String, String
         .output()
         .map_err(|e| format!("cannot run node: {e}"))?;
     let _ = std::fs::remove_file(&file);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(text)
-    }
+    report(out)
 }
 
 /// A generated browser client, as files: (name, content), written side by

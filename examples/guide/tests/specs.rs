@@ -2,76 +2,26 @@
 //! checked by the ecosystem's own validators, served by `guide --specs` (and
 //! only then), printed by `guide-cli`.
 
-use nagare_testkit::bounded;
-use nagare_testkit::node::{validate, Spec};
-use nagare_testkit::process::ServerProcess;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use guide::specs::{ASYNCAPI, OPENAPI};
+use nagare_testkit::{bounded, documents};
 
 #[test]
 fn the_documents_pass_the_asyncapi_and_openapi_validators() {
-    for (spec, document) in [
-        (Spec::AsyncApi, guide::specs::ASYNCAPI),
-        (Spec::OpenApi, guide::specs::OPENAPI),
-    ] {
-        match validate(spec, "guide", document) {
-            Ok(report) => println!("{report}"),
-            Err(report) => panic!("{spec:?} document refused:\n{report}"),
-        }
-    }
-}
-
-async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(request.as_bytes()).await.expect("request");
-    let mut out = String::new();
-    tcp.read_to_string(&mut out).await.expect("response");
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (head.to_owned(), body.to_owned())
+    documents::assert_valid("guide", ASYNCAPI, OPENAPI);
 }
 
 #[tokio::test]
 async fn the_server_serves_its_documents_only_when_asked() {
-    bounded(async {
-        let with = ServerProcess::start(
-            env!("CARGO_BIN_EXE_guide"),
-            &["--addr", "127.0.0.1:0", "--specs"],
-        )
-        .await;
-        for (path, document) in [
-            ("/asyncapi.json", guide::specs::ASYNCAPI),
-            ("/openapi.json", guide::specs::OPENAPI),
-        ] {
-            let (head, body) = get(with.addr(), path).await;
-            assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
-            assert!(
-                head.to_ascii_lowercase()
-                    .contains("content-type: application/json"),
-                "{head}"
-            );
-            assert_eq!(body, document, "{path}");
-        }
-        with.kill().await;
-        let without =
-            ServerProcess::start(env!("CARGO_BIN_EXE_guide"), &["--addr", "127.0.0.1:0"]).await;
-        let (head, _) = get(without.addr(), "/asyncapi.json").await;
-        assert!(head.starts_with("HTTP/1.1 404"), "{head}");
-        without.kill().await;
-    })
+    let served = [("/asyncapi.json", ASYNCAPI), ("/openapi.json", OPENAPI)];
+    bounded(documents::assert_served_only_with_flag(
+        env!("CARGO_BIN_EXE_guide"),
+        &served,
+    ))
     .await;
 }
 
 #[test]
 fn the_command_line_prints_the_documents() {
-    for (command, document) in [
-        ("asyncapi", guide::specs::ASYNCAPI),
-        ("openapi", guide::specs::OPENAPI),
-    ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_guide-cli"))
-            .arg(command)
-            .output()
-            .expect("run guide-cli");
-        assert!(out.status.success(), "{out:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stdout), document);
-    }
+    let printed = [("asyncapi", ASYNCAPI), ("openapi", OPENAPI)];
+    documents::assert_printed(env!("CARGO_BIN_EXE_guide-cli"), &printed);
 }
