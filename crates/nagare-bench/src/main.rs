@@ -503,20 +503,31 @@ async fn load(
             anyhow::Ok((count, total, rtts))
         }));
     }
-    let mut round = Round {
-        messages: 0,
-        elapsed: measure,
-        rtts_us: Vec::new(),
-        server_cpu: Duration::ZERO,
-        all_messages: 0,
-    };
-    for t in tasks {
-        let (count, total, rtts) = t.await??;
-        round.messages += count;
-        round.all_messages += total;
-        round.rtts_us.extend(rtts);
+    Round::gather(tasks, measure).await
+}
+
+/// What a load task reports: messages in the window, all messages, and the
+/// round trips in the window in microseconds.
+type LoadTask = tokio::task::JoinHandle<anyhow::Result<(u64, u64, Vec<u32>)>>;
+
+impl Round {
+    /// The sum of the load tasks' reports over a window of `measure`.
+    async fn gather(tasks: Vec<LoadTask>, measure: Duration) -> anyhow::Result<Round> {
+        let mut round = Round {
+            messages: 0,
+            elapsed: measure,
+            rtts_us: Vec::new(),
+            server_cpu: Duration::ZERO,
+            all_messages: 0,
+        };
+        for t in tasks {
+            let (count, total, rtts) = t.await??;
+            round.messages += count;
+            round.all_messages += total;
+            round.rtts_us.extend(rtts);
+        }
+        Ok(round)
     }
-    Ok(round)
 }
 
 /// Memory a server holds per idle connection.

@@ -240,20 +240,7 @@ async fn raw_load(
             anyhow::Ok((count, total, rtts))
         }));
     }
-    let mut round = Round {
-        messages: 0,
-        elapsed: measure,
-        rtts_us: Vec::new(),
-        server_cpu: Duration::ZERO,
-        all_messages: 0,
-    };
-    for t in tasks {
-        let (count, total, rtts) = t.await??;
-        round.messages += count;
-        round.all_messages += total;
-        round.rtts_us.extend(rtts);
-    }
-    Ok(round)
+    Round::gather(tasks, measure).await
 }
 
 /// A WebSocket upgrade on a raw socket; the socket once the 101 is read.

@@ -158,21 +158,9 @@ pub(crate) fn document(api: &Api) -> Result<Value, GenerateError> {
             channels.insert(id, channel.into());
         }
     }
-    let mut info = Map::new();
-    info.insert(
-        "title".into(),
-        api.title.clone().unwrap_or_else(|| api.name.clone()).into(),
-    );
-    info.insert(
-        "version".into(),
-        api.version.clone().unwrap_or_else(|| "1.0".into()).into(),
-    );
-    if let Some(d) = &api.description {
-        info.insert("description".into(), d.clone().into());
-    }
     let mut doc = Map::new();
     doc.insert("asyncapi".into(), "3.0.0".into());
-    doc.insert("info".into(), info.into());
+    doc.insert("info".into(), spec_parts::info(api));
     doc.insert("defaultContentType".into(), "application/json".into());
     if !api.servers.is_empty() {
         doc.insert("servers".into(), servers(api));

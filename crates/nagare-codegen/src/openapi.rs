@@ -87,21 +87,9 @@ pub(crate) fn document(api: &Api) -> Result<Value, GenerateError> {
             }
         }
     }
-    let mut info = Map::new();
-    info.insert(
-        "title".into(),
-        api.title.clone().unwrap_or_else(|| api.name.clone()).into(),
-    );
-    info.insert(
-        "version".into(),
-        api.version.clone().unwrap_or_else(|| "1.0".into()).into(),
-    );
-    if let Some(d) = &api.description {
-        info.insert("description".into(), d.clone().into());
-    }
     let mut doc = Map::new();
     doc.insert("openapi".into(), "3.1.0".into());
-    doc.insert("info".into(), info.into());
+    doc.insert("info".into(), spec_parts::info(api));
     if !api.servers.is_empty() {
         let servers: Vec<Value> = api
             .servers

@@ -208,6 +208,20 @@ pub(crate) fn is_bearer(scheme: &SecurityScheme) -> bool {
     scheme.kind == SchemeKind::Jwt
 }
 
+/// The `info` object: title (the API's name when it has none), version
+/// (`1.0` when it has none) and description.
+pub(crate) fn info(api: &Api) -> Value {
+    let mut info = Map::new();
+    let title = api.title.clone().unwrap_or_else(|| api.name.clone());
+    info.insert("title".into(), title.into());
+    let version = api.version.clone().unwrap_or_else(|| "1.0".into());
+    info.insert("version".into(), version.into());
+    if let Some(d) = &api.description {
+        info.insert("description".into(), d.clone().into());
+    }
+    info.into()
+}
+
 /// A route's path as both documents write it: `{*rest}` is `{rest}`.
 pub(crate) fn path(route: &str) -> String {
     route.replace("{*", "{")
