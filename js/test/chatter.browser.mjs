@@ -21,6 +21,8 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     viewport: { width: 1100, height: 720 },
+    // The https:// scenario's server has a certificate of the test's own CA.
+    ignoreHTTPSErrors: true,
     args: [
       "--no-sandbox",
       "--disable-gpu",
@@ -39,10 +41,10 @@ after(async () => {
 });
 
 /** A new page on the chatter page, its errors logged. */
-async function open() {
+async function open(origin = base) {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log(`page error: ${e.message}`));
-  await page.goto(`${base}/`);
+  await page.goto(`${origin}/`);
   return page;
 }
 
@@ -185,5 +187,21 @@ test("the server killed and restarted: the page shows reconnecting, then carries
   }
   assert.equal(await page.getAttribute("#state", "data-state"), "open");
   await page.screenshot({ path: join(shots, "restart.png") });
+  await page.close();
+});
+
+test("served over https, the page streams over wss", async () => {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const sockets = [];
+  cdp.on("Network.webSocketCreated", (e) => sockets.push(e.url));
+  await page.goto(`${process.env.NAGARE_TLS_URL}/`);
+  await live(page);
+  await say(page, "over wss");
+  await waitShown(page, ["over wss"]);
+  assert.ok(sockets.length >= 2, sockets.join(", "));
+  for (const url of sockets) assert.match(url, /^wss:\/\/localhost:/);
+  await page.screenshot({ path: join(shots, "tls.png") });
   await page.close();
 });

@@ -4,8 +4,9 @@
 //! order; the history view switch; a wrong password; permessage-deflate
 //! negotiated and the token only ever in a subprotocol; the server killed
 //! and restarted under a subscribed page, which shows it reconnecting and
-//! carries on without duplicates. Screenshots of each end state go to
-//! `target/browser-screenshots/`.
+//! carries on without duplicates; the page over https:// streaming over
+//! wss:// (a second `chatter` with a certificate of the test's CA).
+//! Screenshots of each end state go to `target/browser-screenshots/`.
 
 use std::sync::Arc;
 
@@ -54,6 +55,22 @@ async fn the_page_works_in_headless_chromium() {
         .expect("bind the control port");
     let control_url = format!("http://{}", listener.local_addr().expect("control addr"));
     tokio::spawn(async move { nagare::axum::serve(listener, control).await });
+    // The same page over https:// and wss://, on a certificate for localhost.
+    let certs = nagare_testkit::certificates();
+    let (cert, key) = (certs.cert.to_string_lossy(), certs.key.to_string_lossy());
+    let tls = ServerProcess::start(
+        env!("CARGO_BIN_EXE_chatter"),
+        &[
+            "--addr",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ],
+    )
+    .await;
+    let tls_url = format!("https://localhost:{}", tls.addr().port());
     let shots = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../target/browser-screenshots");
     let shots = shots.to_string_lossy().into_owned();
@@ -61,6 +78,7 @@ async fn the_page_works_in_headless_chromium() {
         ("CONTROL_URL", control_url.as_str()),
         ("SCREENSHOTS", shots.as_str()),
         ("CHROMIUM", CHROMIUM),
+        ("NAGARE_TLS_URL", tls_url.as_str()),
     ];
     let run = node::run_tests("chatter-page", &[], "chatter.browser.mjs", &base, &env);
     match tokio::time::timeout(std::time::Duration::from_secs(180), run).await {
