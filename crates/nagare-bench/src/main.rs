@@ -17,6 +17,7 @@ mod resume;
 mod rooms;
 mod server_bound;
 mod soak;
+mod typed_echo;
 
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
@@ -54,6 +55,9 @@ enum Cmd {
     /// Serves a raw echo on nagare's connection driver at `/echo`, with the
     /// default settings (used by `server-bound`).
     ServeDriver,
+    /// Serves the typed echo of the bench's own design at `/echo` (used by
+    /// `server-bound`).
+    ServeTyped,
     /// Serves the guide (used by `echo`, `compression`, `resume` and `rooms`).
     ServeGuide {
         /// Accept permessage-deflate.
@@ -124,6 +128,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeBareBatched => rt.block_on(server_bound::serve_bare_batched()),
         Cmd::ServeDriver => rt.block_on(serve_driver()),
+        Cmd::ServeTyped => rt.block_on(typed_echo::serve()),
         Cmd::ServeGuide {
             compression,
             redis,

@@ -12,8 +12,8 @@
 //!
 //! The floor is a bare tokio-tungstenite echo with nagare's buffer sizes
 //! that batches its writes as nagare's driver does (feeds every frame that is
-//! ready, then flushes once). Cases run interleaved (bare, driver, guide,
-//! bare, ...), and each figure is the median of the runs.
+//! ready, then flushes once). Cases run interleaved (bare, driver, typed,
+//! guide, bare, ...), and each figure is the median of the runs.
 
 use std::time::Duration;
 
@@ -63,6 +63,11 @@ const CASES: &[Case] = &[
     Case {
         name: "nagare connection driver, raw echo",
         mode: "serve-driver",
+        path: "/echo",
+    },
+    Case {
+        name: "typed echo (decode, validate, encode)",
+        mode: "serve-typed",
         path: "/echo",
     },
     Case {
@@ -321,5 +326,22 @@ pub async fn serve_bare_batched() -> anyhow::Result<()> {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frame_at;
+
+    #[test]
+    fn frames_are_measured_from_their_headers() {
+        // A text frame of 3 bytes, then half of a binary frame of 300.
+        let mut bytes = vec![0x81, 3, b'a', b'b', b'c', 0x82, 126, 1, 44];
+        assert_eq!(frame_at(&bytes), Some((5, true)));
+        assert_eq!(frame_at(&bytes[5..]), None, "incomplete");
+        bytes.extend(std::iter::repeat_n(0u8, 300));
+        assert_eq!(frame_at(&bytes[5..]), Some((304, true)));
+        // A ping is counted as a frame, not as a reply.
+        assert_eq!(frame_at(&[0x89, 0]), Some((2, false)));
     }
 }
