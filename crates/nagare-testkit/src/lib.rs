@@ -54,6 +54,34 @@ pub mod wire {
         out
     }
 
+    /// An HTTP response's head and body (by its `Content-Length`), or what
+    /// came before the server closed.
+    pub async fn read_response(tcp: &mut TcpStream) -> String {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            match tcp.read(&mut chunk).await {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&buf).into_owned(),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
     /// A masked client frame.
     pub fn frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
         raw_frame((u8::from(fin) << 7) | opcode, payload)

@@ -9,7 +9,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{bounded, login, start, token_with};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// A well-behaved client with a valid token: its echoer connection still
@@ -69,29 +69,7 @@ fn upgrade(addr: SocketAddr, target: &str, auth: &str) -> String {
 async fn response(addr: SocketAddr, request: &str) -> String {
     let mut tcp = TcpStream::connect(addr).await.expect("connect");
     tcp.write_all(request.as_bytes()).await.expect("request");
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(str::to_owned)
-                })
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return text;
-            }
-        }
-        match tcp.read(&mut chunk).await {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(&buf).into_owned(),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
+    nagare_testkit::wire::read_response(&mut tcp).await
 }
 
 #[tokio::test]

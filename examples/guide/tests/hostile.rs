@@ -243,29 +243,7 @@ async fn every_bad_request_gets_its_4xx_and_the_server_keeps_serving() {
 /// A response's head and body (by its `Content-Length`), or what came before
 /// the server closed.
 async fn response(tcp: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(str::to_owned)
-                })
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return text;
-            }
-        }
-        match tcp.read(&mut chunk).await {
-            Ok(0) | Err(_) => return String::from_utf8_lossy(&buf).into_owned(),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
+    nagare_testkit::wire::read_response(tcp).await
 }
 
 /// A connection from `source` (a loopback address) to `addr`.
