@@ -42,9 +42,14 @@ pub struct ServerBoundArgs {
     /// Measured seconds per run (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Runs per case, interleaved; figures are medians (at least 3).
-    #[arg(long, default_value_t = 3)]
+    /// Runs per case, interleaved; figures are medians (at least 3). This
+    /// machine's runs can move by 20% (a neighbour's load), so 5 by default.
+    #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Connections per run of the connect-rate measurement (upgrade, then a
+    /// clean close), 50 at a time; 0 skips it.
+    #[arg(long, default_value_t = 5000)]
+    connects: usize,
 }
 
 /// A server under test: how it is started and where it echoes.
@@ -172,7 +177,88 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
     if any_bound {
         println!("some runs were generator-bound (generator over 90% of a core, server under 95%): their ratios are not comparisons");
     }
+    if a.connects > 0 {
+        connect_rate(&servers, &a, runs).await?;
+    }
     drop(servers);
+    Ok(())
+}
+
+/// Connections per second, each an upgrade then a clean close (the client's
+/// close frame, the server's answer, the server closing TCP), 50 at a time.
+async fn connect_rate(
+    servers: &[ServerProcess],
+    a: &ServerBoundArgs,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let me = std::process::id();
+    let mut rates: Vec<Vec<(f64, f64, f64, f64)>> = CASES.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (i, case) in CASES.iter().enumerate() {
+            let (server_before, me_before) = (servers[i].cpu_time()?, cpu_of(me)?);
+            let started = Instant::now();
+            let per_task = a.connects.div_ceil(50);
+            let mut tasks = Vec::new();
+            for _ in 0..50 {
+                let (addr, path) = (servers[i].addr, case.path);
+                tasks.push(tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        let mut tcp = upgrade(addr, path).await?;
+                        tcp.write_all(&nagare_testkit::wire::raw_frame(
+                            0x88,
+                            &1000u16.to_be_bytes(),
+                        ))
+                        .await?;
+                        let mut rest = Vec::new();
+                        tcp.read_to_end(&mut rest).await?;
+                    }
+                    anyhow::Ok(())
+                }));
+            }
+            for t in tasks {
+                t.await??;
+            }
+            let wall = started.elapsed().as_secs_f64();
+            let n = (per_task * 50) as f64;
+            let server_cpu = servers[i].cpu_time()?.saturating_sub(server_before);
+            let me_cpu = cpu_of(me)?.saturating_sub(me_before);
+            rates[i].push((
+                n / wall,
+                server_cpu.as_secs_f64() * 1e6 / n,
+                server_cpu.as_secs_f64() / wall,
+                me_cpu.as_secs_f64() / wall,
+            ));
+        }
+    }
+    println!();
+    println!(
+        "connect rate: {} connections per run (upgrade, then a clean close), 50 at a time",
+        a.connects.div_ceil(50) * 50
+    );
+    println!("| server | connections/s (median; runs) | vs floor | server CPU per connection | server CPU | generator CPU |");
+    println!("|---|---|---|---|---|---|");
+    let floor = median(rates[0].iter().map(|r| r.0));
+    for (case, r) in CASES.iter().zip(&rates) {
+        let rate = median(r.iter().map(|x| x.0));
+        let bound = r.iter().any(|x| x.3 > 0.90 && x.2 < 0.95);
+        let ratio = if bound {
+            "not a comparison: generator-bound".to_owned()
+        } else {
+            format!("{:.2}", rate / floor)
+        };
+        let each = r
+            .iter()
+            .map(|x| format!("{:.0}", x.0))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "| {} | {rate:.0} ({each}) | {ratio} | {:.0} us | {:.0}% | {:.0}% |",
+            case.name,
+            median(r.iter().map(|x| x.1)),
+            100.0 * median(r.iter().map(|x| x.2)),
+            100.0 * median(r.iter().map(|x| x.3)),
+        );
+    }
     Ok(())
 }
 
@@ -256,11 +342,14 @@ async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
     );
     tcp.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
+    // Nothing follows the 101 until the client sends: the head is read in
+    // chunks, not a byte per system call.
+    let mut head = Vec::with_capacity(256);
+    let mut chunk = [0u8; 512];
     while !head.ends_with(b"\r\n\r\n") {
-        tcp.read_exact(&mut byte).await?;
-        head.push(byte[0]);
+        let n = tcp.read(&mut chunk).await?;
+        anyhow::ensure!(n > 0, "the server closed during the upgrade");
+        head.extend_from_slice(&chunk[..n]);
     }
     anyhow::ensure!(
         head.starts_with(b"HTTP/1.1 101"),
