@@ -6,30 +6,35 @@ mod common;
 use chatter::auth::AuthConfig;
 use common::{bounded, cli, KEY};
 
+/// Serves chatter over TLS with `options`, on a certificate for `localhost`
+/// signed by a fresh CA: the address, and the CA's file for clients.
+async fn serve_tls(options: nagare::ServerOptions) -> (std::net::SocketAddr, String) {
+    let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
+    let app = chatter::service::Chatter::new(
+        AuthConfig::with_key(KEY),
+        chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
+    )
+    .router(options.clone());
+    let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
+    let listener = nagare::server::Listener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .with_tls(tls);
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        options
+            .serve(listener, app, std::time::Duration::from_secs(5))
+            .await
+    });
+    (addr, ca.to_string_lossy().into_owned())
+}
+
 #[tokio::test]
 async fn the_cli_logs_in_and_echoes_over_tls() {
     bounded(async {
-        let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let options = nagare::ServerOptions::new();
-        let app = chatter::service::Chatter::new(
-            AuthConfig::with_key(KEY),
-            chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
-        )
-        .router(options.clone());
-        let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
-        let listener = nagare::server::Listener::bind("127.0.0.1:0")
-            .await
-            .expect("bind")
-            .with_tls(tls);
-        let port = listener.local_addr().expect("addr").port();
-        let serving = options.clone();
-        tokio::spawn(async move {
-            serving
-                .serve(listener, app, std::time::Duration::from_secs(5))
-                .await
-        });
-        let url = format!("https://localhost:{port}");
-        let ca = ca.to_string_lossy().into_owned();
+        let (addr, ca) = serve_tls(options.clone()).await;
+        let url = format!("https://localhost:{}", addr.port());
 
         let (ok, out, err) = cli(
             &[
@@ -93,26 +98,9 @@ async fn the_cli_logs_in_and_echoes_over_tls() {
 async fn a_tls_handshake_that_never_comes_is_closed_at_the_deadline() {
     use tokio::io::AsyncReadExt;
     bounded(async {
-        let nagare_testkit::Certificates { ca, cert, key } = nagare_testkit::certificates();
         let mut options = nagare::ServerOptions::new();
         options.limits.handshake_timeout = std::time::Duration::from_millis(300);
-        let app = chatter::service::Chatter::new(
-            AuthConfig::with_key(KEY),
-            chatter::chatter::Rooms::new(nagare::MemoryBroker::new().shared()),
-        )
-        .router(options.clone());
-        let tls = nagare::tls::server_config(&cert, &key).expect("tls config");
-        let listener = nagare::server::Listener::bind("127.0.0.1:0")
-            .await
-            .expect("bind")
-            .with_tls(tls);
-        let addr = listener.local_addr().expect("addr");
-        let serving = options.clone();
-        tokio::spawn(async move {
-            serving
-                .serve(listener, app, std::time::Duration::from_secs(5))
-                .await
-        });
+        let (addr, ca) = serve_tls(options).await;
         // Connects, then says nothing: no ClientHello.
         let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let started = std::time::Instant::now();
@@ -122,7 +110,6 @@ async fn a_tls_handshake_that_never_comes_is_closed_at_the_deadline() {
         assert!(started.elapsed() >= std::time::Duration::from_millis(200));
         // A real client is served.
         let url = format!("https://localhost:{}", addr.port());
-        let ca = ca.to_string_lossy().into_owned();
         let (ok, _, err) = cli(
             &[
                 "--url",
