@@ -6,6 +6,13 @@ mod common;
 use chatter::auth::AuthConfig;
 use common::{bounded, cli, KEY};
 
+/// `chatter-cli login` against `url`, trusting the CA in `ca`.
+async fn login(url: &str, ca: &str) -> (bool, String, String) {
+    let args = ["--url", url, "--ca-file", ca, "chatter", "login"];
+    let credentials = ["--user", "goa", "--password", "rocks"];
+    cli(&[&args[..], &credentials[..]].concat(), "").await
+}
+
 /// Serves chatter over TLS with `options`, on a certificate for `localhost`
 /// signed by a fresh CA: the address, and the CA's file for clients.
 async fn serve_tls(options: nagare::ServerOptions) -> (std::net::SocketAddr, String) {
@@ -36,22 +43,7 @@ async fn the_cli_logs_in_and_echoes_over_tls() {
         let (addr, ca) = serve_tls(options.clone()).await;
         let url = format!("https://localhost:{}", addr.port());
 
-        let (ok, out, err) = cli(
-            &[
-                "--url",
-                &url,
-                "--ca-file",
-                &ca,
-                "chatter",
-                "login",
-                "--user",
-                "goa",
-                "--password",
-                "rocks",
-            ],
-            "",
-        )
-        .await;
+        let (ok, out, err) = login(&url, &ca).await;
         assert!(ok, "{err}");
         let token = out.trim().trim_matches('"').to_owned();
 
@@ -110,22 +102,7 @@ async fn a_tls_handshake_that_never_comes_is_closed_at_the_deadline() {
         assert!(started.elapsed() >= std::time::Duration::from_millis(200));
         // A real client is served.
         let url = format!("https://localhost:{}", addr.port());
-        let (ok, _, err) = cli(
-            &[
-                "--url",
-                &url,
-                "--ca-file",
-                &ca,
-                "chatter",
-                "login",
-                "--user",
-                "goa",
-                "--password",
-                "rocks",
-            ],
-            "",
-        )
-        .await;
+        let (ok, _, err) = login(&url, &ca).await;
         assert!(ok, "{err}");
     })
     .await;
