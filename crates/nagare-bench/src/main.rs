@@ -95,8 +95,10 @@ enum Cmd {
     },
 }
 
-#[derive(Parser, Clone)]
-struct EchoArgs {
+/// The shape of an echo load: how many connections, how much in flight, how
+/// big, how long. Shared by `echo` and `server-bound`.
+#[derive(clap::Args, Clone, Debug)]
+struct LoadShape {
     /// Concurrent connections.
     #[arg(long, default_value_t = 50)]
     connections: usize,
@@ -109,6 +111,12 @@ struct EchoArgs {
     /// Measured seconds per round (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+}
+
+#[derive(Parser, Clone)]
+struct EchoArgs {
+    #[command(flatten)]
+    shape: LoadShape,
     /// Rounds per server, alternating, to even out machine noise.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
@@ -199,9 +207,7 @@ fn ws_config() -> WebSocketConfig {
 }
 
 async fn serve_bare() -> anyhow::Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?);
-    heap::answer_queries();
+    let listener = server_listener().await?;
     loop {
         let (tcp, _) = listener.accept().await?;
         tokio::spawn(async move {
@@ -231,9 +237,7 @@ async fn serve_guide(
             .shared(),
         None => nagare::MemoryBroker::new().shared(),
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?);
-    heap::answer_queries();
+    let listener = server_listener().await?;
     let mut options = nagare::ServerOptions::new();
     if compression {
         options.conn.compression = Some(nagare::ws::Compression::default());
@@ -246,7 +250,25 @@ async fn serve_guide(
         options.limits.header_read_timeout = quick;
     }
     let app = guide::service::Guide::new(guide::chat::Rooms::new(broker)).router(options.clone());
-    // Served as a service binary serves: with the limits before the upgrade.
+    serve_app(listener, options, app).await
+}
+
+/// A child server's listener on a free loopback port: its address is the
+/// first line the parent reads, and stdin answers heap queries from then on.
+async fn server_listener() -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    heap::answer_queries();
+    Ok(listener)
+}
+
+/// Serves `app` as a service binary serves it: with the limits before the
+/// upgrade.
+async fn serve_app(
+    listener: TcpListener,
+    options: nagare::ServerOptions,
+    app: nagare::axum::Router,
+) -> anyhow::Result<()> {
     options
         .serve(
             nagare::server::Listener::new(listener),
@@ -289,19 +311,10 @@ fn raw_echo(options: nagare::ServerOptions) -> nagare::axum::Router {
 }
 
 async fn serve_driver() -> anyhow::Result<()> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?);
-    heap::answer_queries();
+    let listener = server_listener().await?;
     let options = nagare::ServerOptions::new();
     let app = raw_echo(options.clone());
-    options
-        .serve(
-            nagare::server::Listener::new(listener),
-            app,
-            Duration::from_secs(5),
-        )
-        .await?;
-    Ok(())
+    serve_app(listener, options, app).await
 }
 
 async fn autobahn_echo(addr: SocketAddr, compression: bool) -> anyhow::Result<()> {
@@ -449,12 +462,12 @@ async fn connect(
 async fn load_server(
     server: &ServerProcess,
     path: &str,
-    a: &EchoArgs,
+    shape: &LoadShape,
     warmup: Duration,
     measure: Duration,
 ) -> anyhow::Result<Round> {
     let cpu_before = server.cpu_time()?;
-    let mut round = load(server.addr, path, a, warmup, measure).await?;
+    let mut round = load(server.addr, path, shape, warmup, measure).await?;
     round.server_cpu = server.cpu_time()?.saturating_sub(cpu_before);
     Ok(round)
 }
@@ -463,18 +476,18 @@ async fn load_server(
 async fn load(
     addr: SocketAddr,
     path: &str,
-    a: &EchoArgs,
+    shape: &LoadShape,
     warmup: Duration,
     measure: Duration,
 ) -> anyhow::Result<Round> {
-    let msg = payload(a.size);
+    let msg = payload(shape.size);
     let start = Instant::now() + warmup;
     let end = start + measure;
     let mut tasks = Vec::new();
-    for _ in 0..a.connections {
+    for _ in 0..shape.connections {
         let ws = connect(addr, path).await?;
         let msg = msg.clone();
-        let in_flight = a.in_flight;
+        let in_flight = shape.in_flight;
         tasks.push(tokio::spawn(async move {
             let (mut tx, mut rx) = ws.split();
             let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
@@ -634,19 +647,19 @@ async fn run(a: EchoArgs) -> anyhow::Result<()> {
     let bare = ServerProcess::spawn("serve-bare").await?;
     let guide = ServerProcess::spawn("serve-guide").await?;
     let warmup = Duration::from_secs(1);
-    let measure = Duration::from_secs(a.seconds);
+    let measure = Duration::from_secs(a.shape.seconds);
     let (mut bare_rounds, mut guide_rounds) = (Vec::new(), Vec::new());
     for _ in 0..a.rounds {
-        bare_rounds.push(load_server(&bare, "/", &a, warmup, measure).await?);
-        guide_rounds.push(load_server(&guide, "/echo", &a, warmup, measure).await?);
+        bare_rounds.push(load_server(&bare, "/", &a.shape, warmup, measure).await?);
+        guide_rounds.push(load_server(&guide, "/echo", &a.shape, warmup, measure).await?);
     }
     let b = summarise(&bare_rounds);
     let g = summarise(&guide_rounds);
-    let bare_mem = idle_memory(&bare, "/", a.idle, a.size).await?;
-    let guide_mem = idle_memory(&guide, "/echo", a.idle, a.size).await?;
+    let bare_mem = idle_memory(&bare, "/", a.idle, a.shape.size).await?;
+    let guide_mem = idle_memory(&guide, "/echo", a.idle, a.shape.size).await?;
     println!(
         "echo: {} connections x {} in flight, {} B messages, {} x {} s per server",
-        a.connections, a.in_flight, a.size, a.rounds, a.seconds
+        a.shape.connections, a.shape.in_flight, a.shape.size, a.rounds, a.shape.seconds
     );
     println!(
         "| server | msg/s | p50 | p99 | server CPU per message | memory per idle connection ({} conns) |",

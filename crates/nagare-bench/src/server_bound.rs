@@ -26,22 +26,12 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{cpu_of, payload, percentile, Round, ServerProcess};
+use crate::{cpu_of, payload, percentile, LoadShape, Round, ServerProcess};
 
 #[derive(clap::Parser, Clone, Debug)]
 pub struct ServerBoundArgs {
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 50)]
-    connections: usize,
-    /// Messages in flight per connection.
-    #[arg(long, default_value_t = 4)]
-    in_flight: usize,
-    /// Size of each message on the wire, in bytes.
-    #[arg(long, default_value_t = 64)]
-    size: usize,
-    /// Measured seconds per run (after one second of warm-up).
-    #[arg(long, default_value_t = 5)]
-    seconds: u64,
+    #[command(flatten)]
+    shape: LoadShape,
     /// Runs per case, interleaved; figures are medians (at least 3). This
     /// machine's runs can move by 20% (a neighbour's load), so 5 by default.
     #[arg(long, default_value_t = 5)]
@@ -109,7 +99,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
         .unwrap_or_default();
     println!(
         "server-bound echo: {} connections x {} in flight, {} B messages, {} runs x {} s per case; servers on CPU 0, generator on CPUs {allowed}",
-        a.connections, a.in_flight, a.size, runs, a.seconds
+        a.shape.connections, a.shape.in_flight, a.shape.size, runs, a.shape.seconds
     );
     if allowed.split(',').any(|r| r.trim().starts_with('0')) {
         println!(
@@ -121,13 +111,13 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
         servers.push(ServerProcess::spawn(case.mode).await?);
     }
     let warmup = Duration::from_secs(1);
-    let measure = Duration::from_secs(a.seconds);
+    let measure = Duration::from_secs(a.shape.seconds);
     let mut results: Vec<Vec<Run>> = CASES.iter().map(|_| Vec::new()).collect();
     let me = std::process::id();
     for _ in 0..runs {
         for (i, case) in CASES.iter().enumerate() {
             let (server_before, me_before) = (servers[i].cpu_time()?, cpu_of(me)?);
-            let round = raw_load(servers[i].addr, case.path, &a, warmup, measure).await?;
+            let round = raw_load(servers[i].addr, case.path, &a.shape, warmup, measure).await?;
             let wall = (warmup + measure).as_secs_f64();
             let server_cpu = servers[i].cpu_time()?.saturating_sub(server_before);
             let me_cpu = cpu_of(me)?.saturating_sub(me_before);
@@ -269,19 +259,19 @@ async fn connect_rate(
 async fn raw_load(
     addr: SocketAddr,
     path: &str,
-    a: &ServerBoundArgs,
+    shape: &LoadShape,
     warmup: Duration,
     measure: Duration,
 ) -> anyhow::Result<Round> {
     // FIN and text, masked with a fixed key.
-    let frame = nagare_testkit::wire::raw_frame(0x81, payload(a.size).as_bytes());
+    let frame = nagare_testkit::wire::raw_frame(0x81, payload(shape.size).as_bytes());
     let start = Instant::now() + warmup;
     let end = start + measure;
     let mut tasks = Vec::new();
-    for _ in 0..a.connections {
+    for _ in 0..shape.connections {
         let mut tcp = upgrade(addr, path).await?;
         let frame = frame.clone();
-        let in_flight = a.in_flight;
+        let in_flight = shape.in_flight;
         tasks.push(tokio::spawn(async move {
             let mut sent: VecDeque<Instant> = VecDeque::with_capacity(in_flight);
             let (mut count, mut total, mut rtts) = (0u64, 0u64, Vec::new());
@@ -388,9 +378,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// is fed before one flush, as nagare's driver writes.
 pub async fn serve_bare_batched() -> anyhow::Result<()> {
     use futures_util::{FutureExt, SinkExt, StreamExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?);
-    crate::heap::answer_queries();
+    let listener = crate::server_listener().await?;
     loop {
         let (tcp, _) = listener.accept().await.context("accept")?;
         tokio::spawn(async move {

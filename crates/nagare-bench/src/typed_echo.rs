@@ -26,17 +26,8 @@ impl typed::Service for Echo {
 
 /// Serves the typed echo at `/echo` on a loopback port it prints.
 pub async fn serve() -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?);
-    crate::heap::answer_queries();
+    let listener = crate::server_listener().await?;
     let options = nagare::ServerOptions::new();
     let app = typed::server::router(Echo, options.clone());
-    options
-        .serve(
-            nagare::server::Listener::new(listener),
-            app,
-            std::time::Duration::from_secs(5),
-        )
-        .await?;
-    Ok(())
+    crate::serve_app(listener, options, app).await
 }
