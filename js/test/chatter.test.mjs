@@ -4,22 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ChatterClient, NagareError } from "./chatter.js";
+import { next } from "./support.mjs";
 
 const client = new ChatterClient(process.env.NAGARE_URL);
 const token = await client.login({ user: "goa", password: "rocks" });
-
-/** The next result of a stream, within a deadline. */
-async function next(stream, ms = 5_000) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([stream.next(), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test("login hands out a token, and a wrong password is the designed 401", async () => {
   assert.equal(typeof token, "string");

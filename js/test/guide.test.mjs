@@ -6,21 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ChatClient, MonitorClient, NagareError, RetryPolicy } from "./guide.js";
+import { next } from "./support.mjs";
 
 const chat = new ChatClient(process.env.NAGARE_URL);
 const monitor = new MonitorClient(process.env.NAGARE_URL);
-
-async function next(stream, ms = 5_000) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([stream.next(), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 test("echo answers every message in order", async () => {
   const echo = chat.echo();

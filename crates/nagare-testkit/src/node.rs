@@ -46,7 +46,8 @@ pub fn validate(spec: Spec, name: &str, document: &str) -> Result<String, String
 /// side so that `./<api>.js` resolves.
 pub type ClientFiles<'a> = &'a [(&'a str, &'a str)];
 
-/// A fresh folder holding `files` and a copy of the `js/test/` files named.
+/// A fresh folder holding `files`, a copy of the `js/test/` files named and
+/// the helpers they share (`support.mjs`).
 fn stage(name: &str, files: ClientFiles<'_>, tests: &[&str]) -> Result<PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "nagare-js-{name}-{}-{}",
@@ -57,7 +58,7 @@ fn stage(name: &str, files: ClientFiles<'_>, tests: &[&str]) -> Result<PathBuf, 
     for (file, text) in files {
         std::fs::write(dir.join(file), text).map_err(|e| e.to_string())?;
     }
-    for t in tests {
+    for t in tests.iter().chain(&["support.mjs"]) {
         std::fs::copy(js_dir().join("test").join(t), dir.join(t))
             .map_err(|e| format!("cannot copy js/test/{t}: {e}"))?;
     }
