@@ -20,9 +20,9 @@ pub(crate) struct Param {
     pub(crate) schema: Value,
 }
 
-/// The parameters of a method's request, in declaration order. The
-/// credentials that travel in `Authorization` are left to the security
-/// schemes, except in `headers_with_credentials`.
+/// The parameters of a method's request, in declaration order. Credentials
+/// in `Authorization` are one header parameter whose description says what
+/// it holds (OpenAPI then leaves it to the security requirement).
 pub(crate) fn params(info: &MethodInfo<'_>, schemas: &mut Schemas) -> Vec<Param> {
     let mut out: Vec<Param> = Vec::new();
     for e in info.elements() {
@@ -50,28 +50,24 @@ pub(crate) fn params(info: &MethodInfo<'_>, schemas: &mut Schemas) -> Vec<Param>
             }
         }
         if e.wire.eq_ignore_ascii_case("authorization") && location == Location::Header {
-            // The value is not the attribute alone: say what the header holds.
-            let (text, ty) = match &e.attr.credential {
-                Some(Credential::Username | Credential::Password) => (
-                    "HTTP basic authentication: `Basic ` and the base64 of `user:password`".to_owned(),
-                    "basic",
-                ),
-                Some(Credential::Token) => (
-                    format!(
-                        "`Bearer ` and the token ({}); a browser, which cannot set this header on a WebSocket upgrade, offers the subprotocol `nagare.bearer.<token>` instead",
-                        e.attr.description.as_deref().unwrap_or("a JWT")
-                    ),
-                    "bearer",
-                ),
-                _ => (
-                    e.attr.description.clone().unwrap_or_default(),
-                    "key",
-                ),
-            };
-            if ty == "basic" && out.iter().any(|p| p.wire == "Authorization") {
+            // One header for the user name and the password alike.
+            let seen = out.iter().any(|p| {
+                p.location == Location::Header && p.wire.eq_ignore_ascii_case("authorization")
+            });
+            if seen {
                 continue;
             }
-            description = Some(text);
+            // The value is not the attribute alone: say what the header holds.
+            description = Some(match &e.attr.credential {
+                Some(Credential::Username | Credential::Password) => {
+                    "HTTP basic authentication: `Basic ` and the base64 of `user:password`".to_owned()
+                }
+                Some(Credential::Token) => format!(
+                    "`Bearer ` and the token ({}); a browser, which cannot set this header on a WebSocket upgrade, offers the subprotocol `nagare.bearer.<token>` instead",
+                    e.attr.description.as_deref().unwrap_or("a JWT")
+                ),
+                _ => e.attr.description.clone().unwrap_or_default(),
+            });
             schema = json!({"type": "string"});
         }
         out.push(Param {
