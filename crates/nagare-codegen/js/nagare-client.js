@@ -127,11 +127,17 @@ function reasonOf(text) {
 
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const cancel = () => {
       clearTimeout(timer);
       reject(new NagareError("cancelled", { kind: "cancelled" }));
-    }, { once: true });
+    };
+    // The listener goes with the wait: a stream that reconnects often must
+    // not collect one per attempt on its signal.
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", cancel);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", cancel, { once: true });
   });
 }
 

@@ -135,18 +135,13 @@ fn method_code(
         what,
     };
     // The request, statement by statement.
-    let mut path = String::new();
-    let mut rest = info.route.path.as_str();
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        path.push_str(&rest[..start]);
-        let param = rest[start + 1..start + len].trim_start_matches('*');
-        let _ = write!(path, "${{encodeURIComponent(String(payload[{param:?}]))}}");
-        rest = &rest[start + len + 1..];
+    let mut path = info.route.path.clone();
+    for param in info.route.params() {
+        let value = format!("${{encodeURIComponent(String(payload[{param:?}]))}}");
+        path = path
+            .replace(&format!("{{{param}}}"), &value)
+            .replace(&format!("{{*{param}}}"), &value);
     }
-    path.push_str(rest);
     let mut lines = vec![format!(
         "const request = new Request(this.baseUrl, `{path}`);"
     )];
@@ -476,6 +471,30 @@ mod tests {
         assert!(
             dts.contains("export interface FeedEchoStreamingPayload {\n  item?: string;"),
             "{dts}"
+        );
+    }
+
+    #[test]
+    fn path_parameters_are_filled_in_and_escaped() {
+        let design = api("x", |a| {
+            a.service("files", |s| {
+                s.method("read", |m| {
+                    m.payload(|p| {
+                        p.attribute("room", STRING, "");
+                        p.attribute("rest", STRING, "");
+                        p.required(["room", "rest"]);
+                    });
+                    m.result_type(STRING);
+                    m.http(|h| {
+                        h.get("/rooms/{room}/files/{*rest}");
+                    });
+                });
+            });
+        });
+        let js = render(&design).map(|r| r.js).unwrap_or_default();
+        assert!(
+            js.contains("`/rooms/${encodeURIComponent(String(payload[\"room\"]))}/files/"),
+            "{js}"
         );
     }
 }
