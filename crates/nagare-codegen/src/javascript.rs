@@ -137,10 +137,14 @@ fn method_code(
     // The request, statement by statement.
     let mut path = info.route.path.clone();
     for param in info.route.params() {
-        let value = format!("${{encodeURIComponent(String(payload[{param:?}]))}}");
+        let segment = format!("${{encodeURIComponent(String(payload[{param:?}]))}}");
+        // A wildcard spans segments: each is escaped, the slashes stay.
+        let rest = format!(
+            "${{String(payload[{param:?}]).split(\"/\").map(encodeURIComponent).join(\"/\")}}"
+        );
         path = path
-            .replace(&format!("{{{param}}}"), &value)
-            .replace(&format!("{{*{param}}}"), &value);
+            .replace(&format!("{{{param}}}"), &segment)
+            .replace(&format!("{{*{param}}}"), &rest);
     }
     let mut lines = vec![format!(
         "const request = new Request(this.baseUrl, `{path}`);"
