@@ -351,7 +351,12 @@ impl ServerProcess {
     }
 
     async fn spawn_with(mode: &str, args: &[&str]) -> anyhow::Result<Self> {
-        let exe = std::env::current_exe()?;
+        Self::spawn_exe(&std::env::current_exe()?, mode, args).await
+    }
+
+    /// A server served by `exe`, a build of this binary (this one, or another
+    /// commit's for a before-and-after comparison).
+    async fn spawn_exe(exe: &std::path::Path, mode: &str, args: &[&str]) -> anyhow::Result<Self> {
         let mut cmd = if which("taskset") {
             let mut c = tokio::process::Command::new("taskset");
             c.arg("-c").arg("0").arg(exe);

@@ -40,6 +40,14 @@ pub struct ServerBoundArgs {
     /// clean close), 50 at a time; 0 skips it.
     #[arg(long, default_value_t = 5000)]
     connects: usize,
+    /// Another build of this binary (e.g. the commit before a change): its
+    /// nagare servers run as extra cases, interleaved with this build's, so a
+    /// change's before and after come from the same invocation.
+    #[arg(long, value_name = "BINARY")]
+    against: Option<std::path::PathBuf>,
+    /// Only the cases whose server mode contains this (the floor always runs).
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 }
 
 /// A server under test: how it is started and where it echoes.
@@ -47,6 +55,39 @@ struct Case {
     name: &'static str,
     mode: &'static str,
     path: &'static str,
+}
+
+/// A case as this invocation runs it: served by this binary or by the one
+/// given with `--against`.
+struct Measured {
+    case: &'static Case,
+    name: String,
+    exe: Option<std::path::PathBuf>,
+}
+
+/// The cases of this invocation: the floor first, then each selected nagare
+/// case, followed by the same case on the `--against` build when there is one.
+fn measured(a: &ServerBoundArgs) -> Vec<Measured> {
+    let mut out = Vec::new();
+    for (i, case) in CASES.iter().enumerate() {
+        let selected = i == 0 || a.only.as_deref().is_none_or(|o| case.mode.contains(o));
+        if !selected {
+            continue;
+        }
+        out.push(Measured {
+            case,
+            name: case.name.to_owned(),
+            exe: None,
+        });
+        if let (Some(exe), true) = (&a.against, i > 0) {
+            out.push(Measured {
+                case,
+                name: format!("{} [{}]", case.name, exe.display()),
+                exe: Some(exe.clone()),
+            });
+        }
+    }
+    out
 }
 
 const CASES: &[Case] = &[
@@ -106,18 +147,22 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
             "warning: the generator may run on CPU 0 with the server; run it under `taskset -c 1`"
         );
     }
+    let cases = measured(&a);
     let mut servers = Vec::new();
-    for case in CASES {
-        servers.push(ServerProcess::spawn(case.mode).await?);
+    for m in &cases {
+        servers.push(match &m.exe {
+            Some(exe) => ServerProcess::spawn_exe(exe, m.case.mode, &[]).await?,
+            None => ServerProcess::spawn(m.case.mode).await?,
+        });
     }
     let warmup = Duration::from_secs(1);
     let measure = Duration::from_secs(a.shape.seconds);
-    let mut results: Vec<Vec<Run>> = CASES.iter().map(|_| Vec::new()).collect();
+    let mut results: Vec<Vec<Run>> = cases.iter().map(|_| Vec::new()).collect();
     let me = std::process::id();
     for _ in 0..runs {
-        for (i, case) in CASES.iter().enumerate() {
+        for (i, m) in cases.iter().enumerate() {
             let (server_before, me_before) = (servers[i].cpu_time()?, cpu_of(me)?);
-            let round = raw_load(servers[i].addr, case.path, &a.shape, warmup, measure).await?;
+            let round = raw_load(servers[i].addr, m.case.path, &a.shape, warmup, measure).await?;
             let wall = (warmup + measure).as_secs_f64();
             let server_cpu = servers[i].cpu_time()?.saturating_sub(server_before);
             let me_cpu = cpu_of(me)?.saturating_sub(me_before);
@@ -134,7 +179,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
     let floor_bound = results[0].iter().any(Run::generator_bound);
     println!("| server | round trips/s (median; runs) | vs floor | server CPU per round trip | server CPU | generator CPU | p50 | p99 |");
     println!("|---|---|---|---|---|---|---|---|");
-    for (case, runs) in CASES.iter().zip(&results) {
+    for (m, runs) in cases.iter().zip(&results) {
         let rate = median(runs.iter().map(|r| r.rate));
         let mut rtts: Vec<u32> = runs
             .iter()
@@ -154,7 +199,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
             .join(", ");
         println!(
             "| {} | {:.0}k ({each}) | {ratio} | {:.2} us | {:.0}% | {:.0}% | {} us | {} us |",
-            case.name,
+            m.name,
             rate / 1e3,
             median(runs.iter().map(|r| r.cpu_us)),
             100.0 * median(runs.iter().map(|r| r.server_busy)),
@@ -168,7 +213,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
         println!("some runs were generator-bound (generator over 90% of a core, server under 95%): their ratios are not comparisons");
     }
     if a.connects > 0 {
-        connect_rate(&servers, &a, runs).await?;
+        connect_rate(&cases, &servers, &a, runs).await?;
     }
     drop(servers);
     Ok(())
@@ -177,20 +222,21 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
 /// Connections per second, each an upgrade then a clean close (the client's
 /// close frame, the server's answer, the server closing TCP), 50 at a time.
 async fn connect_rate(
+    cases: &[Measured],
     servers: &[ServerProcess],
     a: &ServerBoundArgs,
     runs: usize,
 ) -> anyhow::Result<()> {
     let me = std::process::id();
-    let mut rates: Vec<Vec<(f64, f64, f64, f64)>> = CASES.iter().map(|_| Vec::new()).collect();
+    let mut rates: Vec<Vec<(f64, f64, f64, f64)>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
-        for (i, case) in CASES.iter().enumerate() {
+        for (i, m) in cases.iter().enumerate() {
             let (server_before, me_before) = (servers[i].cpu_time()?, cpu_of(me)?);
             let started = Instant::now();
             let per_task = a.connects.div_ceil(50);
             let mut tasks = Vec::new();
             for _ in 0..50 {
-                let (addr, path) = (servers[i].addr, case.path);
+                let (addr, path) = (servers[i].addr, m.case.path);
                 tasks.push(tokio::spawn(async move {
                     for _ in 0..per_task {
                         let mut tcp = upgrade(addr, path).await?;
@@ -228,7 +274,7 @@ async fn connect_rate(
     println!("| server | connections/s (median; runs) | vs floor | server CPU per connection | server CPU | generator CPU |");
     println!("|---|---|---|---|---|---|");
     let floor = median(rates[0].iter().map(|r| r.0));
-    for (case, r) in CASES.iter().zip(&rates) {
+    for (m, r) in cases.iter().zip(&rates) {
         let rate = median(r.iter().map(|x| x.0));
         let bound = r.iter().any(|x| x.3 > 0.90 && x.2 < 0.95);
         let ratio = if bound {
@@ -243,7 +289,7 @@ async fn connect_rate(
             .join(", ");
         println!(
             "| {} | {rate:.0} ({each}) | {ratio} | {:.0} us | {:.0}% | {:.0}% |",
-            case.name,
+            m.name,
             median(r.iter().map(|x| x.1)),
             100.0 * median(r.iter().map(|x| x.2)),
             100.0 * median(r.iter().map(|x| x.3)),
