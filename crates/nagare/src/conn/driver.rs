@@ -17,6 +17,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Waker};
 
 use futures_channel::mpsc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -28,7 +29,7 @@ use crate::conn::config::ConnConfig;
 use crate::conn::inbound::{End, Inbound};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
 use crate::conn::stats::ConnStats;
-use crate::conn::timing::{Clocks, Due, Timing};
+use crate::conn::timing::{within, Clocks, Due, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
 use crate::rate::Bucket;
@@ -96,12 +97,14 @@ impl Phase {
 /// The inbound queue, seen from the reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Inbox {
-    /// No slot reserved: one is reserved before reading, so what is read always
-    /// has room. While the service leaves the queue full nothing is read (TCP
-    /// pushes back on the peer), and the peer cannot be judged dead.
+    /// A slot is reserved before each read, in the same step as the read while
+    /// there is room, so what is read always has a place and a message costs
+    /// one turn of the driver.
+    Open,
+    /// The service left the queue full when a liveness check came due: nothing
+    /// is read (TCP pushes back on the peer), and the peer cannot be judged dead,
+    /// until room comes.
     Full,
-    /// A slot is reserved for the next message.
-    Reserved,
     /// Nobody receives (a server stream, or a dropped receiver): data is read and
     /// dropped; control frames still prove the peer alive.
     Discard,
@@ -113,7 +116,8 @@ enum Event {
     Timer,
     /// The handles queued something, or (`None`) every handle is gone.
     Outbound(Option<Outbound>),
-    /// The inbox has room (`true`), or nobody receives any more (`false`).
+    /// The inbox has room after the reader waited for it (`true`), or nobody
+    /// receives any more (`false`).
     Room(bool),
     /// A read finished.
     Read(ReadStep),
@@ -122,7 +126,7 @@ enum Event {
 /// What a read brought.
 #[derive(Debug)]
 enum ReadStep {
-    /// A data message of this many bytes (delivered into the reserved slot).
+    /// A data message of this many bytes (delivered into the slot reserved for it).
     Data(usize),
     /// A control frame.
     Control,
@@ -190,7 +194,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             started: now,
             traffic: Traffic::get(),
             phase: Phase::Open,
-            inbox: Inbox::Full,
+            inbox: Inbox::Open,
             clocks: Clocks::started(now),
             end_told: false,
             rate: config
@@ -226,7 +230,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// connection is open both ways and the peer may be read, or the deadline.
     fn next_wake(&self) -> Option<Instant> {
         let liveness = match (&self.phase, self.inbox) {
-            (Phase::Open, Inbox::Reserved | Inbox::Discard) => {
+            (Phase::Open, Inbox::Open | Inbox::Discard) => {
                 self.clocks.next(&self.timing).map(|(at, _)| at)
             }
             _ => None,
@@ -273,6 +277,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         if self.phase != Phase::Open || self.inbox == Inbox::Full {
             return Flow::Continue;
         }
+        if self.inbox == Inbox::Open && !self.inbox_has_room() {
+            // The service is behind, not the peer: liveness waits for room.
+            self.inbox = Inbox::Full;
+            return Flow::Continue;
+        }
         let due = match self.clocks.next(&self.timing) {
             Some((at, due)) if at <= now => due,
             // Fired for an older, earlier deadline.
@@ -283,7 +292,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 self.clocks.pinged = Some(now);
                 let limit = self.timing.write_timeout();
                 let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
-                match tokio::time::timeout(limit, ping).await {
+                match within(limit, ping).await {
                     Ok(Ok(())) => Flow::Continue,
                     Ok(Err(e)) => self.fail(StreamError::lost_by("a ping could not be written", e)),
                     Err(_) => self.fail(StreamError::lost("a ping could not be written in time")),
@@ -294,16 +303,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 metrics::counter!("nagare_connections_dead_total").increment(1);
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
                 let limit = self.timing.close_timeout();
-                let _ = tokio::time::timeout(limit, self.writer.close(&frame)).await;
+                let _ = within(limit, self.writer.close(&frame)).await;
                 self.fail(StreamError::lost("the peer stopped answering pings"))
             }
             Due::Idle => {
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
                 let limit = self.timing.write_timeout();
-                if !matches!(
-                    tokio::time::timeout(limit, self.writer.close(&frame)).await,
-                    Ok(Ok(()))
-                ) {
+                if !matches!(within(limit, self.writer.close(&frame)).await, Ok(Ok(()))) {
                     return Flow::Stop;
                 }
                 self.tell_end(End::PeerClosed(Some(frame)));
@@ -320,9 +326,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     async fn on_outbound(&mut self, item: Option<Outbound>) -> Flow {
         let close = match item {
             Some(Outbound::Data(first)) => {
-                self.clocks.data = Instant::now();
+                if self.timing.idle_timeout().is_some() {
+                    self.clocks.data = Instant::now();
+                }
                 let limit = self.timing.write_timeout();
-                match tokio::time::timeout(limit, self.write_batch(first)).await {
+                match within(limit, self.write_batch(first)).await {
                     Ok(Ok(None)) => return Flow::Continue,
                     Ok(Ok(Some(close))) => close,
                     Ok(Err(e)) => {
@@ -360,7 +368,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             _ => (frame, false),
         };
         let limit = self.timing.write_timeout();
-        match tokio::time::timeout(limit, self.writer.close(&frame)).await {
+        match within(limit, self.writer.close(&frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "close frame not sent");
@@ -382,7 +390,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// peer gets a full interval before it can be judged dead.
     fn on_room(&mut self, receiving: bool) -> Flow {
         self.inbox = if receiving {
-            Inbox::Reserved
+            Inbox::Open
         } else {
             Inbox::Discard
         };
@@ -390,8 +398,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         Flow::Continue
     }
 
-    /// A read finished: the peer is alive; a message used the reserved slot; a
-    /// close or a violation starts the end of the connection.
+    /// A read finished: the peer is alive; a close or a violation starts the end
+    /// of the connection.
     fn on_read(&mut self, step: ReadStep) -> Flow {
         let now = Instant::now();
         self.clocks.heard(now);
@@ -401,7 +409,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             ReadStep::Data(len) => {
                 tracing::trace!(bytes = len, "message in");
                 self.clocks.data = now;
-                self.slot_used();
                 self.stats.received(len);
                 self.traffic.messages_in.increment(1);
                 self.traffic.bytes_in.increment(len as u64);
@@ -414,7 +421,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             ReadStep::PeerClosed => {
                 // The end went into the reserved slot with the close frame.
                 self.end_told = true;
-                self.slot_used();
                 // The close echo is queued by the WebSocket layer and flushed by
                 // the next read; nothing more may be sent.
                 if !matches!(self.phase, Phase::Closing { .. }) {
@@ -486,14 +492,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// hold the task here longer than the close timeout.
     async fn finish(&mut self) {
         let limit = self.timing.close_timeout();
-        let _ = tokio::time::timeout(limit, self.writer.shutdown()).await;
+        let _ = within(limit, self.writer.shutdown()).await;
     }
 
-    /// The reserved slot was used by what was read.
-    fn slot_used(&mut self) {
-        if self.inbox == Inbox::Reserved {
-            self.inbox = Inbox::Full;
-        }
+    /// Whether the inbound queue takes a message now (or nobody receives). Asked
+    /// between turns, when no read is waiting for room: a full queue parks the
+    /// sender with a waker that does nothing, and the next turn's reservation
+    /// parks it again with the task's.
+    fn inbox_has_room(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        self.inbound.poll_ready(&mut cx).is_ready()
     }
 
     /// The connection failed: the receiving handle is told why, and it stops.
@@ -547,19 +555,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 }
 
-/// Reserves a slot in the inbound queue when none is, else reads one item.
+/// Reserves a slot in the inbound queue and reads one item into it. When the
+/// reservation had to wait (or the queue was known full), reports the room
+/// instead, so that the driver resumes its liveness clocks before reading.
 async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
     reader: &mut SocketReader<S>,
     inbound: &mut mpsc::Sender<Inbound>,
     inbox: Inbox,
 ) -> Event {
-    match inbox {
-        Inbox::Full => {
-            let ready = std::future::poll_fn(|cx| inbound.poll_ready(cx)).await;
-            Event::Room(ready.is_ok())
-        }
-        Inbox::Reserved => Event::Read(read_step(reader, inbound, false).await),
-        Inbox::Discard => Event::Read(read_step(reader, inbound, true).await),
+    if inbox == Inbox::Discard {
+        return Event::Read(read_step(reader, inbound, true).await);
+    }
+    let mut waited = inbox == Inbox::Full;
+    let ready = std::future::poll_fn(|cx| {
+        let poll = inbound.poll_ready(cx);
+        waited |= poll.is_pending();
+        poll
+    })
+    .await;
+    match ready {
+        Ok(()) if !waited => Event::Read(read_step(reader, inbound, false).await),
+        r => Event::Room(r.is_ok()),
     }
 }
 
@@ -594,7 +610,7 @@ async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
 mod tests {
     use std::time::Duration;
 
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::{FutureExt, SinkExt, StreamExt};
     use tokio::io::DuplexStream;
     use tokio_tungstenite::tungstenite::protocol::Role;
     use tokio_tungstenite::tungstenite::Message;
@@ -697,11 +713,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_peers_close_stops_writing_until_the_closing_deadline() {
         let mut r = rig(ConnConfig::default()).await;
-        r.driver.inbox = Inbox::Reserved;
         assert_eq!(r.driver.on_read(ReadStep::PeerClosed), Flow::Continue);
         let until = Instant::now() + ConnConfig::default().close_timeout;
         assert_eq!(r.driver.phase, Phase::Closing { until });
-        assert_eq!(r.driver.inbox, Inbox::Full);
+        // No liveness check while closing, only the deadline.
         assert_eq!(r.driver.next_wake(), Some(until));
         tokio::time::advance(ConnConfig::default().close_timeout).await;
         assert_eq!(r.driver.on_timer().await, Flow::Stop);
@@ -748,9 +763,6 @@ mod tests {
             ..ConnConfig::default()
         };
         let mut r = rig(config).await;
-        // Liveness waits until the inbox has room: a full queue is not silence.
-        assert_eq!(r.driver.next_wake(), None);
-        assert_eq!(r.driver.on_room(true), Flow::Continue);
         let ping_at = r.driver.next_wake();
         assert_eq!(ping_at, Some(Instant::now() + Duration::from_secs(30)));
         tokio::time::advance(Duration::from_secs(30)).await;
@@ -773,7 +785,6 @@ mod tests {
             ..ConnConfig::default()
         };
         let mut r = rig(config).await;
-        r.driver.on_room(true);
         // A timer that fires early finds nothing due.
         assert_eq!(r.driver.on_timer().await, Flow::Continue);
         assert_eq!(r.driver.phase, Phase::Open);
@@ -791,18 +802,57 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_read_proves_the_peer_alive_and_uses_the_reserved_slot() {
+    async fn a_read_proves_the_peer_alive() {
         let mut r = rig(ConnConfig::default()).await;
-        r.driver.on_room(true);
         tokio::time::advance(Duration::from_secs(20)).await;
         assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
-        assert_eq!(r.driver.inbox, Inbox::Full);
+        assert_eq!(r.driver.inbox, Inbox::Open);
         assert_eq!(r.driver.clocks.heard, Instant::now());
         assert_eq!(r.driver.stats.counts().bytes_in, 5);
         // Nobody receiving: data is dropped, the slot stays open for the next.
         r.driver.on_room(false);
         assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
         assert_eq!(r.driver.inbox, Inbox::Discard);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_that_leaves_the_inbox_full_suspends_liveness_until_room_comes() {
+        let mut r = rig(ConnConfig::default()).await;
+        while r
+            .driver
+            .inbound
+            .try_send(Inbound::Data(text("unread")))
+            .is_ok()
+        {}
+        let interval = ConnConfig::default().ping_interval.unwrap_or_default();
+        tokio::time::advance(interval).await;
+        // Due, but the service is behind, not the peer: no ping, no timer.
+        assert_eq!(r.driver.on_timer().await, Flow::Continue);
+        assert_eq!(r.driver.inbox, Inbox::Full);
+        assert_eq!(r.driver.next_wake(), None);
+        tokio::time::advance(interval * 3).await;
+        // The reader reports room once the service takes a message, and the
+        // peer gets a whole interval from then.
+        assert!(r.inbound.next().await.is_some());
+        let event = read_or_reserve(&mut r.driver.reader, &mut r.driver.inbound, Inbox::Full).await;
+        assert!(matches!(event, Event::Room(true)));
+        assert_eq!(r.driver.on_room(true), Flow::Continue);
+        assert_eq!(r.driver.next_wake(), Some(Instant::now() + interval));
+        assert!(
+            r.peer.next().now_or_never().is_none(),
+            "nothing was written to the peer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_with_room_takes_no_separate_turn_to_reserve() {
+        let mut r = rig(ConnConfig::default()).await;
+        assert!(r.peer.send(Message::text("hello")).await.is_ok());
+        let event = read_or_reserve(&mut r.driver.reader, &mut r.driver.inbound, Inbox::Open).await;
+        assert!(matches!(event, Event::Read(ReadStep::Data(5))));
+        assert!(
+            matches!(r.inbound.next().await, Some(Inbound::Data(d)) if d.as_bytes() == b"hello")
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,8 +1,11 @@
 //! The clocks of a connection: how long it may stay quiet, and when each
 //! liveness check (ping, dead peer, idle) is due.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
+use tokio::time::error::Elapsed;
 use tokio::time::Instant;
 
 use crate::conn::config::ConnConfig;
@@ -59,6 +62,17 @@ impl Timing {
 
     pub(super) fn close_timeout(&self) -> Duration {
         duration(self.close_timeout_ms)
+    }
+}
+
+/// `fut`, bounded by `limit` counted from the first time it has to wait. A
+/// write that completes at once, the usual case, reads no clock and sets no
+/// timer (a `tokio::time::timeout` around every batch did both).
+pub(super) async fn within<F: Future>(limit: Duration, fut: F) -> Result<F::Output, Elapsed> {
+    let mut fut = std::pin::pin!(fut);
+    match std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => tokio::time::timeout(limit, fut).await,
     }
 }
 
@@ -159,6 +173,15 @@ mod tests {
             clocks.next(&t),
             Some((t0 + Duration::from_secs(61), Due::Ping))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_counts_from_the_first_wait() {
+        let limit = Duration::from_secs(1);
+        assert_eq!(within(limit, async { 7 }).await.ok(), Some(7));
+        let t0 = Instant::now();
+        assert!(within(limit, std::future::pending::<()>()).await.is_err());
+        assert_eq!(t0.elapsed(), limit);
     }
 
     #[test]
