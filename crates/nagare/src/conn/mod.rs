@@ -24,6 +24,7 @@ mod inbound;
 mod outbound;
 mod stats;
 mod timing;
+mod together;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub(crate) use inbound::{Keepalive, RawReceiver};
 pub(crate) use outbound::OutboundSender;
 pub use outbound::{Priority, SlowConsumer, STARVATION_LIMIT};
 pub(crate) use stats::ConnStats;
+pub(crate) use together::{Finished, Together};
 
 use crate::resume::Sequencer;
 use crate::ws::Socket;

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::close::{CloseCode, ErrorKind, SERVER_CLOSING};
-use crate::conn::{self, Conn, ConnConfig, ConnStats, Priority, Side};
+use crate::conn::{self, Conn, ConnConfig, ConnStats, Finished, Priority, Side, Together};
 use crate::error::{chain, GoaError, StreamError};
 use crate::resume::{error_frame, Sequencer};
 use crate::server::manager::{ConnectionManager, EndpointSlot};
@@ -266,14 +266,19 @@ where
     let handler = method(conn);
     tokio::pin!(driver, handler);
     let mut shutting_down = false;
-    let outcome = loop {
-        tokio::select! {
-            r = &mut handler => break Some(r),
-            () = &mut driver => break None,
-            () = shutdown.cancelled(), if !shutting_down => {
-                shutting_down = true;
-                let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
-                let _ = control.close(frame);
+    let outcome = {
+        let mut both = std::pin::pin!(Together::new(driver.as_mut(), handler.as_mut()));
+        loop {
+            tokio::select! {
+                finished = &mut both => break match finished {
+                    Finished::Method(r) => Some(r),
+                    Finished::Driver => None,
+                },
+                () = shutdown.cancelled(), if !shutting_down => {
+                    shutting_down = true;
+                    let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
+                    let _ = control.close(frame);
+                }
             }
         }
     };
