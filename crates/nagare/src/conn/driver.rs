@@ -33,13 +33,12 @@ use crate::conn::timing::{within, Clocks, Due, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
 use crate::rate::Bucket;
-use crate::ws::{CloseFrame, Data, Received, Socket, SocketReader, SocketWriter, WsError};
+use crate::ws::{CloseFrame, Data, Received, Socket, WsError};
 
-/// What the driver owns: the socket's halves, the queues to the handles, and
+/// What the driver owns: the socket, the queues to the handles, and
 /// the state of the connection.
 pub(super) struct Driver<S> {
-    reader: SocketReader<S>,
-    writer: SocketWriter<S>,
+    socket: Socket<S>,
     inbound: mpsc::Sender<Inbound>,
     outbound: OutboundReceiver,
     timing: Timing,
@@ -181,11 +180,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         outbound: OutboundReceiver,
         gone: &CancellationToken,
     ) -> Self {
-        let (reader, writer) = socket.split();
         let now = Instant::now();
         Driver {
-            reader,
-            writer,
+            socket,
             inbound,
             outbound,
             timing: Timing::of(config),
@@ -260,7 +257,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 Event::Timer
             }
             item = self.outbound.next(), if writes => Event::Outbound(item),
-            event = read_or_reserve(&mut self.reader, &mut self.inbound, self.inbox), if reads => event,
+            event = read_or_reserve(&mut self.socket, &mut self.inbound, self.inbox), if reads => event,
         }
     }
 
@@ -270,7 +267,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         let now = Instant::now();
         if self.phase.deadline().is_some_and(|d| d <= now) {
             if let Phase::Draining { frame, .. } = &self.phase {
-                let _ = self.writer.close(frame).await;
+                let _ = self.socket.close(frame).await;
             }
             return Flow::Stop;
         }
@@ -291,7 +288,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             Due::Ping => {
                 self.clocks.pinged = Some(now);
                 let limit = self.timing.write_timeout();
-                let ping = self.writer.ping(bytes::Bytes::from_static(b"nagare"));
+                let ping = self.socket.ping(bytes::Bytes::from_static(b"nagare"));
                 match within(limit, ping).await {
                     Ok(Ok(())) => Flow::Continue,
                     Ok(Err(e)) => self.fail(StreamError::lost_by("a ping could not be written", e)),
@@ -303,13 +300,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 metrics::counter!("nagare_connections_dead_total").increment(1);
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "ping timeout");
                 let limit = self.timing.close_timeout();
-                let _ = within(limit, self.writer.close(&frame)).await;
+                let _ = within(limit, self.socket.close(&frame)).await;
                 self.fail(StreamError::lost("the peer stopped answering pings"))
             }
             Due::Idle => {
                 let frame = CloseFrame::new(CloseCode::GOING_AWAY, "idle timeout");
                 let limit = self.timing.write_timeout();
-                if !matches!(within(limit, self.writer.close(&frame)).await, Ok(Ok(()))) {
+                if !matches!(within(limit, self.socket.close(&frame)).await, Ok(Ok(()))) {
                     return Flow::Stop;
                 }
                 self.tell_end(End::PeerClosed(Some(frame)));
@@ -368,7 +365,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             _ => (frame, false),
         };
         let limit = self.timing.write_timeout();
-        match within(limit, self.writer.close(&frame)).await {
+        match within(limit, self.socket.close(&frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "close frame not sent");
@@ -492,7 +489,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// hold the task here longer than the close timeout.
     async fn finish(&mut self) {
         let limit = self.timing.close_timeout();
-        let _ = within(limit, self.writer.shutdown()).await;
+        let _ = within(limit, self.socket.shutdown()).await;
     }
 
     /// Whether the inbound queue takes a message now (or nobody receives). Asked
@@ -527,13 +524,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             .queue_depth
             .record((self.outbound.len() + 1) as f64);
         self.count_out(&first);
-        self.writer.feed(first).await?;
+        self.socket.feed(first).await?;
         let mut close = None;
         loop {
             match self.outbound.try_next() {
                 Some(Outbound::Data(d)) => {
                     self.count_out(&d);
-                    self.writer.feed(d).await?
+                    self.socket.feed(d).await?
                 }
                 Some(Outbound::Close(f)) => {
                     close = Some(f);
@@ -543,7 +540,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             }
         }
         self.stats.flushed();
-        self.writer.flush().await?;
+        self.socket.flush().await?;
         Ok(close)
     }
 
@@ -559,12 +556,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 /// reservation had to wait (or the queue was known full), reports the room
 /// instead, so that the driver resumes its liveness clocks before reading.
 async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
-    reader: &mut SocketReader<S>,
+    socket: &mut Socket<S>,
     inbound: &mut mpsc::Sender<Inbound>,
     inbox: Inbox,
 ) -> Event {
     if inbox == Inbox::Discard {
-        return Event::Read(read_step(reader, inbound, true).await);
+        return Event::Read(read_step(socket, inbound, true).await);
     }
     let mut waited = inbox == Inbox::Full;
     let ready = std::future::poll_fn(|cx| {
@@ -574,7 +571,7 @@ async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
     })
     .await;
     match ready {
-        Ok(()) if !waited => Event::Read(read_step(reader, inbound, false).await),
+        Ok(()) if !waited => Event::Read(read_step(socket, inbound, false).await),
         r => Event::Room(r.is_ok()),
     }
 }
@@ -582,11 +579,11 @@ async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
 /// Reads one item and delivers it into the slot the caller reserved (or drops it
 /// when nobody receives). Cancel safe: dropping it loses no message.
 async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
-    reader: &mut SocketReader<S>,
+    socket: &mut Socket<S>,
     inbound: &mut mpsc::Sender<Inbound>,
     discard: bool,
 ) -> ReadStep {
-    match reader.recv().await {
+    match socket.recv().await {
         Some(Ok(Received::Data(d))) => {
             let len = d.len();
             if !discard {
@@ -834,7 +831,7 @@ mod tests {
         // The reader reports room once the service takes a message, and the
         // peer gets a whole interval from then.
         assert!(r.inbound.next().await.is_some());
-        let event = read_or_reserve(&mut r.driver.reader, &mut r.driver.inbound, Inbox::Full).await;
+        let event = read_or_reserve(&mut r.driver.socket, &mut r.driver.inbound, Inbox::Full).await;
         assert!(matches!(event, Event::Room(true)));
         assert_eq!(r.driver.on_room(true), Flow::Continue);
         assert_eq!(r.driver.next_wake(), Some(Instant::now() + interval));
@@ -848,7 +845,7 @@ mod tests {
     async fn a_read_with_room_takes_no_separate_turn_to_reserve() {
         let mut r = rig(ConnConfig::default()).await;
         assert!(r.peer.send(Message::text("hello")).await.is_ok());
-        let event = read_or_reserve(&mut r.driver.reader, &mut r.driver.inbound, Inbox::Open).await;
+        let event = read_or_reserve(&mut r.driver.socket, &mut r.driver.inbound, Inbox::Open).await;
         assert!(matches!(event, Event::Read(ReadStep::Data(5))));
         assert!(
             matches!(r.inbound.next().await, Some(Inbound::Data(d)) if d.as_bytes() == b"hello")

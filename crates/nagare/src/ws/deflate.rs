@@ -1,12 +1,8 @@
 //! The permessage-deflate backend (feature `compression`): connections that
 //! negotiate compression run on yawc, whose codec implements RFC 7692; all others
 //! stay on tungstenite.
-//!
-//! The driver polls the reading and writing halves from one task, one after the
-//! other, so the halves share the socket behind a plain mutex held only for the
-//! duration of one poll.
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -86,9 +82,6 @@ pub(crate) fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
         })
 }
 
-#[derive(Clone)]
-pub(crate) struct Shared(Arc<Mutex<Socket>>);
-
 /// yawc's socket, and where the closing handshake stands.
 ///
 /// yawc answers every close frame it receives with one of its own, even when
@@ -104,25 +97,21 @@ pub(crate) struct Socket {
     closed: bool,
 }
 
-impl Shared {
+impl Socket {
     pub(crate) fn new(ws: WebSocket<HttpStream>) -> Self {
-        Shared(Arc::new(Mutex::new(Socket {
+        Socket {
             ws,
             closing: false,
             closed: false,
-        })))
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Socket> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        }
     }
 
     pub(crate) fn poll_recv(
-        &self,
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Received, WsError>>> {
         loop {
-            let mut socket = self.lock();
+            let socket = &mut *self;
             if socket.closed {
                 return Poll::Ready(None);
             }
@@ -160,25 +149,24 @@ impl Shared {
         }
     }
 
-    pub(crate) async fn feed(&self, frame: Frame) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.lock().ws.poll_ready_unpin(cx))
+    pub(crate) async fn feed(&mut self, frame: Frame) -> Result<(), WsError> {
+        std::future::poll_fn(|cx| self.ws.poll_ready_unpin(cx))
             .await
             .map_err(error)?;
-        let mut socket = self.lock();
         if frame.opcode() == OpCode::Close {
-            socket.closing = true;
+            self.closing = true;
         }
-        socket.ws.start_send_unpin(frame).map_err(error)
+        self.ws.start_send_unpin(frame).map_err(error)
     }
 
-    pub(crate) async fn flush(&self) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.lock().ws.poll_flush_unpin(cx))
+    pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
+        std::future::poll_fn(|cx| self.ws.poll_flush_unpin(cx))
             .await
             .map_err(error)
     }
 
-    pub(crate) async fn shutdown(&self) {
-        let _ = std::future::poll_fn(|cx| self.lock().ws.poll_close_unpin(cx)).await;
+    pub(crate) async fn shutdown(&mut self) {
+        let _ = std::future::poll_fn(|cx| self.ws.poll_close_unpin(cx)).await;
     }
 }
 

@@ -35,4 +35,4 @@ pub(crate) use deflate::offers_deflate;
 pub use deflate::Compression;
 pub(crate) use frame::Received;
 pub use frame::{CloseFrame, Data, TextBytes, WsError, MAX_CLOSE_REASON};
-pub(crate) use socket::{Socket, SocketReader, SocketWriter};
+pub(crate) use socket::Socket;

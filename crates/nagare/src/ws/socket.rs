@@ -1,11 +1,13 @@
 //! An established WebSocket: read data messages, write batches, close with a code.
+//!
+//! The connection's driver alone reads and writes, one after the other, so the
+//! socket is not split into halves: a split puts a lock in front of every poll.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, Stream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -20,13 +22,12 @@ pub(crate) struct Socket<S> {
 
 /// The WebSocket implementation behind a connection: tungstenite, or yawc for
 /// connections that negotiated permessage-deflate (feature `compression`).
-// A `Socket` is split as soon as it exists, so the variants' size difference is
-// never paid for long; boxing would cost an allocation per connection.
+// Boxing the larger variant would cost an allocation per connection.
 #[allow(clippy::large_enum_variant)]
 enum Backend<S> {
     Tungstenite(WebSocketStream<S>),
     #[cfg(feature = "compression")]
-    Deflate(super::deflate::Shared),
+    Deflate(super::deflate::Socket),
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
@@ -40,57 +41,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     #[cfg(feature = "compression")]
     pub(crate) fn deflate(ws: yawc::WebSocket<yawc::HttpStream>) -> Self {
         Socket {
-            inner: Backend::Deflate(super::deflate::Shared::new(ws)),
+            inner: Backend::Deflate(super::deflate::Socket::new(ws)),
         }
     }
 
-    /// Splits into a reader and a writer that can be used concurrently.
-    pub(crate) fn split(self) -> (SocketReader<S>, SocketWriter<S>) {
-        match self.inner {
-            Backend::Tungstenite(ws) => {
-                let (tx, rx) = ws.split();
-                (
-                    SocketReader {
-                        inner: ReaderInner::Tungstenite(rx),
-                    },
-                    SocketWriter {
-                        inner: WriterInner::Tungstenite(tx),
-                    },
-                )
-            }
-            #[cfg(feature = "compression")]
-            Backend::Deflate(shared) => (
-                SocketReader {
-                    inner: ReaderInner::Deflate(shared.clone()),
-                },
-                SocketWriter {
-                    inner: WriterInner::Deflate(shared),
-                },
-            ),
-        }
-    }
-}
-
-enum ReaderInner<S> {
-    Tungstenite(SplitStream<WebSocketStream<S>>),
-    #[cfg(feature = "compression")]
-    Deflate(super::deflate::Shared),
-}
-
-enum WriterInner<S> {
-    Tungstenite(SplitSink<WebSocketStream<S>, Message>),
-    #[cfg(feature = "compression")]
-    Deflate(super::deflate::Shared),
-}
-
-/// The reading half. Reading also sends the replies the protocol requires (pongs,
-/// the close echo), so a connection must be read continuously to stay healthy.
-pub(crate) struct SocketReader<S> {
-    inner: ReaderInner<S>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
     /// The next data message or close; `None` once the connection is finished.
+    /// Reading also sends the replies the protocol requires (pongs, the close
+    /// echo), so a connection must be read continuously to stay healthy.
     ///
     /// Cancel safe: a message is never lost if the future is dropped.
     pub(crate) async fn recv(&mut self) -> Option<Result<Received, WsError>> {
@@ -105,9 +62,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
         // A single arm without the `compression` feature.
         #[allow(clippy::infallible_destructuring_match)]
         let inner = match &mut self.inner {
-            ReaderInner::Tungstenite(inner) => inner,
+            Backend::Tungstenite(inner) => inner,
             #[cfg(feature = "compression")]
-            ReaderInner::Deflate(shared) => return shared.poll_recv(cx),
+            Backend::Deflate(shared) => return shared.poll_recv(cx),
         };
         loop {
             let msg = match Pin::new(&mut *inner).poll_next(cx) {
@@ -132,47 +89,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketReader<S> {
             return Poll::Ready(Some(Ok(received)));
         }
     }
-}
 
-/// The writing half. Writes are buffered until [`flush`](Self::flush), so a batch
-/// of messages costs one syscall.
-pub(crate) struct SocketWriter<S> {
-    inner: WriterInner<S>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> SocketWriter<S> {
-    /// Queues a message without flushing.
+    /// Queues a message without flushing: writes are buffered until
+    /// [`flush`](Self::flush), so a batch of messages costs one syscall.
     pub(crate) async fn feed(&mut self, data: Data) -> Result<(), WsError> {
         match &mut self.inner {
-            WriterInner::Tungstenite(inner) => inner
+            Backend::Tungstenite(inner) => inner
                 .feed(data.into_message())
                 .await
                 .map_err(WsError::from_tungstenite),
             #[cfg(feature = "compression")]
-            WriterInner::Deflate(shared) => shared.feed(super::deflate::data_frame(data)).await,
+            Backend::Deflate(shared) => shared.feed(super::deflate::data_frame(data)).await,
         }
     }
 
     /// Writes everything queued.
     pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
         match &mut self.inner {
-            WriterInner::Tungstenite(inner) => {
-                inner.flush().await.map_err(WsError::from_tungstenite)
-            }
+            Backend::Tungstenite(inner) => inner.flush().await.map_err(WsError::from_tungstenite),
             #[cfg(feature = "compression")]
-            WriterInner::Deflate(shared) => shared.flush().await,
+            Backend::Deflate(shared) => shared.flush().await,
         }
     }
 
     /// Sends a ping with a small payload.
     pub(crate) async fn ping(&mut self, payload: Bytes) -> Result<(), WsError> {
         match &mut self.inner {
-            WriterInner::Tungstenite(inner) => inner
+            Backend::Tungstenite(inner) => inner
                 .send(Message::Ping(payload))
                 .await
                 .map_err(WsError::from_tungstenite),
             #[cfg(feature = "compression")]
-            WriterInner::Deflate(shared) => {
+            Backend::Deflate(shared) => {
                 shared.feed(yawc::Frame::ping(payload)).await?;
                 shared.flush().await
             }
@@ -183,7 +131,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketWriter<S> {
     /// not an error.
     pub(crate) async fn close(&mut self, frame: &CloseFrame) -> Result<(), WsError> {
         match &mut self.inner {
-            WriterInner::Tungstenite(inner) => match inner
+            Backend::Tungstenite(inner) => match inner
                 .send(Message::Close(Some(frame.to_tungstenite())))
                 .await
             {
@@ -195,7 +143,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketWriter<S> {
                 Err(e) => Err(WsError::from_tungstenite(e)),
             },
             #[cfg(feature = "compression")]
-            WriterInner::Deflate(shared) => {
+            Backend::Deflate(shared) => {
                 let close = yawc::Frame::close(
                     yawc::close::CloseCode::from(frame.code),
                     frame.reason.as_bytes(),
@@ -215,11 +163,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> SocketWriter<S> {
     /// Shuts the underlying stream down (TCP FIN).
     pub(crate) async fn shutdown(&mut self) {
         match &mut self.inner {
-            WriterInner::Tungstenite(inner) => {
+            Backend::Tungstenite(inner) => {
                 let _ = SinkExt::<Message>::close(inner).await;
             }
             #[cfg(feature = "compression")]
-            WriterInner::Deflate(shared) => shared.shutdown().await,
+            Backend::Deflate(shared) => shared.shutdown().await,
         }
     }
 }
