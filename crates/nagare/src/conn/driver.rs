@@ -202,25 +202,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     /// Runs the connection until it is over.
-    pub(super) async fn run(mut self) {
-        // One timer for every deadline, re-armed only when a deadline comes
-        // earlier than the armed one: when it fires early, the handler finds
-        // nothing due. A timer per message would cost a timer-wheel insertion each.
-        let timer = tokio::time::sleep_until(self.started);
-        tokio::pin!(timer);
-        let mut armed: Option<Instant> = None;
-        loop {
-            let flow = match self.next_event(timer.as_mut(), &mut armed).await {
-                Event::Timer => self.on_timer().await,
-                Event::Outbound(item) => self.on_outbound(item).await,
-                Event::Room(receiving) => self.on_room(receiving),
-                Event::Read(step) => self.on_read(step),
-            };
-            if flow == Flow::Stop {
-                break;
+    ///
+    /// Not an `async fn`: its argument would be kept twice in the future, once
+    /// as the argument and once as the local it is moved into, and the driver
+    /// holds the socket inline. The `async move` block uses it in place.
+    #[allow(clippy::manual_async_fn)]
+    pub(super) fn run(mut self) -> impl std::future::Future<Output = ()> + Send
+    where
+        S: 'static,
+    {
+        async move {
+            // One timer for every deadline, re-armed only when a deadline comes
+            // earlier than the armed one: when it fires early, the handler finds
+            // nothing due. A timer per message would cost a timer-wheel insertion each.
+            let timer = tokio::time::sleep_until(self.started);
+            tokio::pin!(timer);
+            let mut armed: Option<Instant> = None;
+            loop {
+                let flow = match self.next_event(timer.as_mut(), &mut armed).await {
+                    Event::Timer => self.on_timer().await,
+                    Event::Outbound(item) => self.on_outbound(item).await,
+                    Event::Room(receiving) => self.on_room(receiving),
+                    Event::Read(step) => self.on_read(step),
+                };
+                if flow == Flow::Stop {
+                    break;
+                }
             }
+            self.finish().await;
         }
-        self.finish().await;
     }
 
     /// When the timer must fire next: the next liveness check while the
