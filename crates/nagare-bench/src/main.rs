@@ -12,6 +12,7 @@
 //! target/release/nagare-bench echo
 //! ```
 
+mod fan_out;
 mod heap;
 mod resume;
 mod rooms;
@@ -52,6 +53,9 @@ enum Cmd {
     ServeBare,
     /// Serves a bare echo that batches its writes (used by `server-bound`).
     ServeBareBatched,
+    /// Serves a bare broadcast of every text message to every connection
+    /// (used by `server-bound`'s fan-out).
+    ServeBareBroadcast,
     /// Serves a raw echo on nagare's connection driver at `/echo`, with the
     /// default settings (used by `server-bound`).
     ServeDriver,
@@ -136,6 +140,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeBareBatched => rt.block_on(server_bound::serve_bare_batched()),
         Cmd::ServeDriver => rt.block_on(serve_driver()),
+        Cmd::ServeBareBroadcast => rt.block_on(fan_out::serve_bare_broadcast()),
         Cmd::ServeTyped => rt.block_on(typed_echo::serve()),
         Cmd::ServeGuide {
             compression,
@@ -266,9 +271,12 @@ async fn server_listener() -> anyhow::Result<TcpListener> {
 /// upgrade.
 async fn serve_app(
     listener: TcpListener,
-    options: nagare::ServerOptions,
+    mut options: nagare::ServerOptions,
     app: nagare::axum::Router,
 ) -> anyhow::Result<()> {
+    // The bench measures connections up to the open-file limit; the cap a
+    // service keeps below it would refuse the last tenth.
+    options.limits.max_connections = usize::MAX;
     options
         .serve(
             nagare::server::Listener::new(listener),

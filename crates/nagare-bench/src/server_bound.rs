@@ -26,7 +26,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{cpu_of, payload, percentile, LoadShape, Round, ServerProcess};
+use crate::{cpu_of, fan_out, payload, percentile, LoadShape, Round, ServerProcess};
 
 #[derive(clap::Parser, Clone, Debug)]
 pub struct ServerBoundArgs {
@@ -48,6 +48,20 @@ pub struct ServerBoundArgs {
     /// Only the cases whose server mode contains this (the floor always runs).
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
+    /// Subscribers of one room in the fan-out case; 0 skips it.
+    #[arg(long, default_value_t = 10_000)]
+    subscribers: usize,
+    /// Events published to them in each fan-out run.
+    #[arg(long, default_value_t = 1000)]
+    events: u64,
+    /// Also fan out through a Redis-backed guide (starts Debian's
+    /// `redis-server` on a free loopback port).
+    #[arg(long)]
+    redis: bool,
+    /// Idle connections per memory measurement, each size on a fresh server
+    /// (the open-file limit must exceed the largest); empty skips it.
+    #[arg(long, value_delimiter = ',', default_value = "10000,19000")]
+    idle: Vec<usize>,
 }
 
 /// A server under test: how it is started and where it echoes.
@@ -216,6 +230,163 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
         connect_rate(&cases, &servers, &a, runs).await?;
     }
     drop(servers);
+    if a.subscribers > 0 {
+        fan_out(&a, runs).await?;
+    }
+    if !a.idle.is_empty() {
+        idle(&cases, &a).await?;
+    }
+    Ok(())
+}
+
+/// A fan-out server: how it is started and reached.
+struct FanOutCase {
+    name: &'static str,
+    mode: &'static str,
+    args: &'static [&'static str],
+    path: &'static str,
+    publisher: fn() -> fan_out::Publisher,
+    needs_redis: bool,
+}
+
+const FAN_OUT: &[FanOutCase] = &[
+    FanOutCase {
+        name: "bare tokio::sync::broadcast + tokio-tungstenite (floor)",
+        mode: "serve-bare-broadcast",
+        args: &[],
+        path: "/",
+        publisher: || fan_out::Publisher::Raw("/"),
+        needs_redis: false,
+    },
+    FanOutCase {
+        name: "guide /subscribe, published through /listen (in-memory room)",
+        mode: "serve-guide",
+        args: &[],
+        path: "/subscribe",
+        publisher: || fan_out::Publisher::Guide,
+        needs_redis: false,
+    },
+    FanOutCase {
+        name: "guide /subscribe, room on Redis (one node)",
+        mode: "serve-guide",
+        args: &["--redis"],
+        path: "/subscribe",
+        publisher: || fan_out::Publisher::Guide,
+        needs_redis: true,
+    },
+];
+
+/// One room to `subscribers` subscribers, each case on a fresh server per run
+/// (a run's closed connections hold their ports for a minute).
+async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
+    let redis = if a.redis {
+        Some(nagare_testkit::redis::RedisServer::start().await)
+    } else {
+        None
+    };
+    let cases: Vec<&FanOutCase> = FAN_OUT
+        .iter()
+        .filter(|c| !c.needs_redis || redis.is_some())
+        .collect();
+    let mut results: Vec<Vec<fan_out::FanOut>> = cases.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (i, case) in cases.iter().enumerate() {
+            let mut args: Vec<String> = case.args.iter().map(|s| s.to_string()).collect();
+            if let Some(redis) = redis.as_ref().filter(|_| case.needs_redis) {
+                args.push(redis.url());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let server = ServerProcess::spawn_with(case.mode, &args).await?;
+            let run = fan_out::run(
+                &server,
+                case.path,
+                (case.publisher)(),
+                a.subscribers,
+                a.events,
+            )
+            .await?;
+            results[i].push(run);
+        }
+    }
+    println!();
+    println!(
+        "fan-out: one room, {} subscribers x {} events of ~64 B, {runs} runs per case",
+        a.subscribers, a.events
+    );
+    println!("| server | deliveries/s (median; runs) | vs floor | server CPU per delivery | server CPU | generator CPU | p50 | p99 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let floor = median(results[0].iter().map(|r| r.deliveries_per_s));
+    let floor_bound = results[0].iter().any(fan_out::FanOut::generator_bound);
+    for (case, runs) in cases.iter().zip(&results) {
+        let rate = median(runs.iter().map(|r| r.deliveries_per_s));
+        let ratio = if floor_bound || runs.iter().any(fan_out::FanOut::generator_bound) {
+            "not a comparison: generator-bound".to_owned()
+        } else {
+            format!("{:.2}", rate / floor)
+        };
+        let each = runs
+            .iter()
+            .map(|r| format!("{:.2}M", r.deliveries_per_s / 1e6))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "| {} | {:.2}M ({each}) | {ratio} | {:.3} us | {:.0}% | {:.0}% | {} ms | {} ms |",
+            case.name,
+            rate / 1e6,
+            median(runs.iter().map(|r| r.cpu_per_delivery_us)),
+            100.0 * median(runs.iter().map(|r| r.server_busy)),
+            100.0 * median(runs.iter().map(|r| r.generator_busy)),
+            median(runs.iter().map(|r| f64::from(r.p50_us))) as u64 / 1000,
+            median(runs.iter().map(|r| f64::from(r.p99_us))) as u64 / 1000,
+        );
+    }
+    Ok(())
+}
+
+/// Memory per idle connection (after one message each) at each size of
+/// `--idle`, every size on a fresh server; 100,000 connections extrapolated
+/// from the slope between the two largest sizes.
+async fn idle(cases: &[Measured], a: &ServerBoundArgs) -> anyhow::Result<()> {
+    let mut sizes = a.idle.clone();
+    sizes.sort_unstable();
+    println!();
+    println!(
+        "idle memory: RSS and live heap growth per connection after one {} B message each, at {} connections; 100,000 extrapolated from the slope between the two largest",
+        a.shape.size,
+        sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" and ")
+    );
+    let header: Vec<String> = sizes.iter().map(|n| format!("at {n}")).collect();
+    println!(
+        "| server | {} | 100,000 (extrapolated RSS growth) |",
+        header.join(" | ")
+    );
+    println!("|---|{}---|", "---|".repeat(sizes.len()));
+    for m in cases {
+        let mut cells = Vec::new();
+        let mut growth_kib = Vec::new();
+        for &n in &sizes {
+            let server = match &m.exe {
+                Some(exe) => ServerProcess::spawn_exe(exe, m.case.mode, &[]).await?,
+                None => ServerProcess::spawn(m.case.mode).await?,
+            };
+            let mem = crate::idle_memory(&server, m.case.path, n, a.shape.size).await?;
+            growth_kib.push((n, mem.rss_kib * n as f64));
+            cells.push(mem.to_string());
+        }
+        let extrapolated = match growth_kib.as_slice() {
+            [.., (n1, g1), (n2, g2)] if n2 > n1 => {
+                let slope = (g2 - g1) / (*n2 - *n1) as f64;
+                let total = g2 + slope * (100_000usize.saturating_sub(*n2)) as f64;
+                format!(
+                    "{:.0} MiB ({:.2} KiB per connection at the margin)",
+                    total / 1024.0,
+                    slope
+                )
+            }
+            _ => "needs two sizes".to_owned(),
+        };
+        println!("| {} | {} | {extrapolated} |", m.name, cells.join(" | "));
+    }
     Ok(())
 }
 
@@ -371,7 +542,7 @@ async fn raw_load(
 }
 
 /// A WebSocket upgrade on a raw socket; the socket once the 101 is read.
-async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
+pub(crate) async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
     let mut tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
     let request = format!(
@@ -397,7 +568,7 @@ async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
 
 /// The length of the server frame at the start of `bytes`, if it is all
 /// there, and whether it carries data (text or binary) rather than control.
-fn frame_at(bytes: &[u8]) -> Option<(usize, bool)> {
+pub(crate) fn frame_at(bytes: &[u8]) -> Option<(usize, bool)> {
     let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
     let (len, header) = match b1 & 0x7f {
         126 => (

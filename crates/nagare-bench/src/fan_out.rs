@@ -1,0 +1,288 @@
+//! The fan-out case of `server-bound`: one room delivered to many
+//! subscribers, against a bare `tokio::sync::broadcast` + tungstenite server.
+//!
+//! Subscribers are raw sockets that count frames from their headers and never
+//! parse a payload: the k-th event frame a subscriber sees is event k (rooms
+//! deliver in order), and its latency is read from the time the publisher
+//! stamped for event k in a shared table. Markers (a short message) come
+//! first, until every subscriber has seen one, so that no event can pass a
+//! subscription still being set up; events (a long message) are told from
+//! markers by their length. The publisher keeps at most [`WINDOW`] events
+//! ahead of the slowest subscriber, well inside every room's buffer, so a
+//! run loses nothing unless the server does; a run that delivers less than
+//! every event to every subscriber fails.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::server_bound::{frame_at, upgrade};
+use crate::{cpu_of, publish_line, within_window, ServerProcess};
+
+/// How far the publisher may run ahead of the slowest subscriber (the bare
+/// server's channel and the guide's room both hold 1024).
+const WINDOW: u64 = 256;
+
+/// An event's message: long, so that its frame is told from a marker's by
+/// length alone.
+fn event_message() -> String {
+    "x".repeat(64)
+}
+
+/// A marker's message.
+const MARKER: &str = "m";
+
+/// How the publisher reaches the room of a server.
+pub enum Publisher {
+    /// A raw WebSocket at this path: each text frame is published as is.
+    Raw(&'static str),
+    /// The guide's typed `/listen` stream.
+    Guide,
+}
+
+/// One fan-out run's figures.
+pub struct FanOut {
+    pub deliveries_per_s: f64,
+    pub p50_us: u32,
+    pub p99_us: u32,
+    pub server_busy: f64,
+    pub generator_busy: f64,
+    pub cpu_per_delivery_us: f64,
+}
+
+impl FanOut {
+    /// The generator, not the server, was the limit.
+    pub fn generator_bound(&self) -> bool {
+        self.generator_busy > 0.90 && self.server_busy < 0.95
+    }
+}
+
+/// Subscribes `subscribers` raw sockets at `path` of `server`, publishes
+/// `events` events, and measures their delivery.
+pub async fn run(
+    server: &ServerProcess,
+    path: &str,
+    publisher: Publisher,
+    subscribers: usize,
+    events: u64,
+) -> anyhow::Result<FanOut> {
+    let progress: Arc<Vec<AtomicU64>> =
+        Arc::new((0..subscribers).map(|_| AtomicU64::new(0)).collect());
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..=events).map(|_| AtomicU64::new(0)).collect());
+    let following = Arc::new(AtomicU64::new(0));
+    let (advanced, mut slowest) = watch::channel(());
+    let advanced = Arc::new(advanced);
+    let clock = Instant::now();
+    let mut tasks = Vec::with_capacity(subscribers);
+    for i in 0..subscribers {
+        let tcp = upgrade(server.addr, path).await?;
+        let shared = (
+            progress.clone(),
+            sent_at.clone(),
+            following.clone(),
+            advanced.clone(),
+        );
+        tasks.push(tokio::spawn(subscriber(tcp, i, events, clock, shared)));
+    }
+    let mut publish = Publish::open(server.addr, publisher).await?;
+    // Markers until every subscriber has seen one; a marker goes to every
+    // subscriber, so the next only after a second without progress.
+    'markers: loop {
+        publish.send(MARKER.to_owned()).await?;
+        loop {
+            if following.load(Ordering::Relaxed) == subscribers as u64 {
+                break 'markers;
+            }
+            match tokio::time::timeout(Duration::from_secs(1), slowest.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => bail!("subscribers stopped"),
+                Err(_) => break,
+            }
+        }
+    }
+    let (server_before, me_before) = (server.cpu_time()?, cpu_of(std::process::id())?);
+    let start = Instant::now();
+    let message = event_message();
+    for e in 1..=events {
+        within_window(&progress, &mut slowest, e, WINDOW).await?;
+        sent_at[e as usize].store(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
+        publish.send(message.clone()).await?;
+    }
+    let mut latencies = Vec::with_capacity(subscribers * events as usize);
+    for t in tasks {
+        latencies.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu = server.cpu_time()?.saturating_sub(server_before);
+    let me_cpu = cpu_of(std::process::id())?.saturating_sub(me_before);
+    latencies.sort_unstable();
+    let deliveries = subscribers as f64 * events as f64;
+    Ok(FanOut {
+        deliveries_per_s: deliveries / elapsed,
+        p50_us: crate::percentile(&latencies, 0.50),
+        p99_us: crate::percentile(&latencies, 0.99),
+        server_busy: server_cpu.as_secs_f64() / elapsed,
+        generator_busy: me_cpu.as_secs_f64() / elapsed,
+        cpu_per_delivery_us: server_cpu.as_secs_f64() * 1e6 / deliveries,
+    })
+}
+
+type Shared = (
+    Arc<Vec<AtomicU64>>,
+    Arc<Vec<AtomicU64>>,
+    Arc<AtomicU64>,
+    Arc<watch::Sender<()>>,
+);
+
+/// One subscriber: counts markers and events from frame headers; returns the
+/// latency of every event, in microseconds.
+async fn subscriber(
+    mut tcp: tokio::net::TcpStream,
+    i: usize,
+    events: u64,
+    clock: Instant,
+    (progress, sent_at, following, advanced): Shared,
+) -> anyhow::Result<Vec<u32>> {
+    let mut latencies = Vec::with_capacity(events as usize);
+    let mut buf = vec![0u8; 16 * 1024];
+    let (mut filled, mut count) = (0usize, 0u64);
+    // The length of a marker's frame, from the first frame (always a marker).
+    let mut marker_len: Option<usize> = None;
+    while count < events {
+        let n = tcp.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            bail!("subscriber {i}: the server closed after {count} of {events} events");
+        }
+        filled += n;
+        let now = clock.elapsed().as_micros() as u64;
+        let mut at = 0;
+        while let Some((len, data)) = frame_at(&buf[at..filled]) {
+            at += len;
+            if !data {
+                continue;
+            }
+            match marker_len {
+                None => {
+                    marker_len = Some(len);
+                    following.fetch_add(1, Ordering::Relaxed);
+                    advanced.send_replace(());
+                }
+                // Events are 63 bytes longer than markers.
+                Some(m) if len < m + 32 => {}
+                Some(_) => {
+                    count += 1;
+                    let sent = sent_at
+                        .get(count as usize)
+                        .context("more events than published")?
+                        .load(Ordering::Relaxed);
+                    latencies.push(now.saturating_sub(sent) as u32);
+                    progress[i].store(count, Ordering::Relaxed);
+                    if count % 16 == 0 || count == events {
+                        advanced.send_replace(());
+                    }
+                }
+            }
+        }
+        buf.copy_within(at..filled, 0);
+        filled -= at;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+    }
+    // Closing without a handshake: the server must cope, as with any peer.
+    drop(tcp);
+    Ok(latencies)
+}
+
+/// The publishing side of a run.
+enum Publish {
+    Raw(tokio::net::TcpStream),
+    Guide(Box<guide::chat::ListenerClientStream>),
+}
+
+impl Publish {
+    async fn open(addr: SocketAddr, how: Publisher) -> anyhow::Result<Self> {
+        Ok(match how {
+            Publisher::Raw(path) => Publish::Raw(upgrade(addr, path).await?),
+            Publisher::Guide => Publish::Guide(Box::new(
+                guide::chat::client::Client::new(format!("http://{addr}"))
+                    .listener()
+                    .await?,
+            )),
+        })
+    }
+
+    async fn send(&mut self, message: String) -> anyhow::Result<()> {
+        match self {
+            Publish::Raw(tcp) => {
+                let frame = nagare_testkit::wire::raw_frame(0x81, message.as_bytes());
+                tcp.write_all(&frame).await?;
+                Ok(())
+            }
+            Publish::Guide(listener) => publish_line(listener, message).await,
+        }
+    }
+}
+
+/// Serves a bare fan-out: every text message any connection sends goes to
+/// every connection through one `tokio::sync::broadcast` channel, one shared
+/// frame per message; each connection feeds every message that is ready and
+/// flushes once. A connection that falls 1024 messages behind is closed (and
+/// the run fails: it loses messages).
+pub async fn serve_bare_broadcast() -> anyhow::Result<()> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::sync::broadcast::error::TryRecvError;
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = crate::server_listener().await?;
+    let (tx, _) = tokio::sync::broadcast::channel::<Message>(1024);
+    loop {
+        let (tcp, _) = listener.accept().await.context("accept")?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let Ok(ws) =
+                tokio_tungstenite::accept_async_with_config(tcp, Some(crate::ws_config())).await
+            else {
+                return;
+            };
+            let mut rx = tx.subscribe();
+            let (mut sink, mut stream) = ws.split();
+            loop {
+                tokio::select! {
+                    msg = rx.recv() => {
+                        let Ok(first) = msg else { return };
+                        if sink.feed(first).await.is_err() {
+                            return;
+                        }
+                        loop {
+                            match rx.try_recv() {
+                                Ok(m) => {
+                                    if sink.feed(m).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(TryRecvError::Empty) => break,
+                                Err(_) => return,
+                            }
+                        }
+                        if sink.flush().await.is_err() {
+                            return;
+                        }
+                    }
+                    incoming = stream.next() => match incoming {
+                        Some(Ok(m)) if m.is_text() => {
+                            let _ = tx.send(m);
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return,
+                    },
+                }
+            }
+        });
+    }
+}
