@@ -37,12 +37,22 @@ fn event_message() -> String {
 /// A marker's message.
 const MARKER: &str = "m";
 
+/// What a raw publisher sends for `message`: the JSON a typed room of
+/// `{message}` sends its subscribers, so that the bare broadcast carries the
+/// same bytes per delivery as the typed room it is compared with.
+fn as_note(message: &str) -> String {
+    format!("{{\"message\":\"{message}\"}}")
+}
+
 /// How the publisher reaches the room of a server.
 pub enum Publisher {
     /// A raw WebSocket at this path: each text frame is published as is.
     Raw(&'static str),
     /// The guide's typed `/listen` stream.
     Guide,
+    /// The bench design's typed `/publish` stream (raw frames of the JSON it
+    /// decodes).
+    Typed,
 }
 
 /// One fan-out run's figures.
@@ -209,6 +219,7 @@ impl Publish {
     async fn open(addr: SocketAddr, how: Publisher) -> anyhow::Result<Self> {
         Ok(match how {
             Publisher::Raw(path) => Publish::Raw(upgrade(addr, path).await?),
+            Publisher::Typed => Publish::Raw(upgrade(addr, "/publish").await?),
             Publisher::Guide => Publish::Guide(Box::new(
                 guide::chat::client::Client::new(format!("http://{addr}"))
                     .listener()
@@ -220,7 +231,7 @@ impl Publish {
     async fn send(&mut self, message: String) -> anyhow::Result<()> {
         match self {
             Publish::Raw(tcp) => {
-                let frame = nagare_testkit::wire::raw_frame(0x81, message.as_bytes());
+                let frame = nagare_testkit::wire::raw_frame(0x81, as_note(&message).as_bytes());
                 tcp.write_all(&frame).await?;
                 Ok(())
             }

@@ -1,5 +1,6 @@
-//! The typed echo server of `server-bound`: the generated code of `design.rs`
-//! and a service that echoes, nothing more.
+//! The typed servers of `server-bound`: the generated code of `design.rs`, a
+//! service that echoes, and a room that forwards what is published, nothing
+//! more.
 
 // The generated API (client, constants, error helpers) is more than a bench
 // server uses.
@@ -7,9 +8,14 @@
 
 include!(concat!(env!("OUT_DIR"), "/typed.rs"));
 
-/// Echoes each message back.
+/// Echoes each message back, and keeps the room of `subscribe`.
 #[derive(Clone)]
-pub struct Echo;
+pub struct Echo {
+    rooms: typed::Rooms,
+}
+
+/// Publishes pipelined, as the guide does.
+const PUBLISH_DEPTH: usize = 256;
 
 impl typed::Service for Echo {
     async fn echo(&self, stream: typed::EchoServerStream) -> Result<(), typed::Error> {
@@ -22,12 +28,34 @@ impl typed::Service for Echo {
         }
         Ok(())
     }
+
+    async fn publish(&self, mut stream: typed::PublishServerStream) -> Result<(), typed::Error> {
+        let mut publisher = self.rooms.subscribe().publisher(PUBLISH_DEPTH);
+        while let Some(msg) = stream.recv().await? {
+            publisher
+                .publish(&typed::Note {
+                    message: msg.message,
+                })
+                .await?;
+        }
+        Ok(publisher.flush().await?)
+    }
+
+    async fn subscribe(
+        &self,
+        mut stream: typed::SubscribeServerStream,
+    ) -> Result<(), typed::Error> {
+        Ok(self.rooms.follow_subscribe(&mut stream).await?)
+    }
 }
 
 /// Serves the typed echo at `/echo` on a loopback port it prints.
 pub async fn serve() -> anyhow::Result<()> {
     let listener = crate::server_listener().await?;
     let options = nagare::ServerOptions::new();
-    let app = typed::server::router(Echo, options.clone());
+    let echo = Echo {
+        rooms: typed::Rooms::new(nagare::MemoryBroker::new().shared()),
+    };
+    let app = typed::server::router(echo, options.clone());
     crate::serve_app(listener, options, app).await
 }
