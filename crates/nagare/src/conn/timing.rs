@@ -2,11 +2,11 @@
 //! liveness check (ping, dead peer, idle) is due.
 
 use std::future::Future;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::error::Elapsed;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::conn::config::ConnConfig;
 
@@ -68,13 +68,49 @@ impl Timing {
 /// `fut`, bounded by `limit` counted from the first time it has to wait. A
 /// write that completes at once, the usual case, reads no clock and sets no
 /// timer (a `tokio::time::timeout` around every batch did both).
-pub(super) async fn within<F: Future>(limit: Duration, fut: F) -> Result<F::Output, Elapsed> {
-    let mut fut = std::pin::pin!(fut);
-    match std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
-        Poll::Ready(out) => Ok(out),
-        Poll::Pending => tokio::time::timeout(limit, fut).await,
+pub(super) fn within<F: Future>(limit: Duration, fut: F) -> Within<F> {
+    Within {
+        fut,
+        limit,
+        sleep: None,
     }
 }
+
+pin_project_lite::pin_project! {
+    /// The future of [`within`]: a type rather than an `async fn`, which would
+    /// keep `fut` twice (as its argument and as the local it is pinned in),
+    /// and every connection's driver holds one while it writes. The timer is
+    /// boxed and made only when the write waits.
+    pub(super) struct Within<F> {
+        #[pin]
+        fut: F,
+        limit: Duration,
+        sleep: Option<Pin<Box<Sleep>>>,
+    }
+}
+
+impl<F: Future> Future for Within<F> {
+    type Output = Result<F::Output, TimedOut>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.fut.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        let limit = *this.limit;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A bounded operation ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TimedOut;
 
 /// The liveness clocks of a connection.
 pub(super) struct Clocks {
