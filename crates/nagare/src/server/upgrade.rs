@@ -196,13 +196,18 @@ where
     );
     options.tasks.spawn(
         async move {
-            match handshake.into_socket(cx.config.ws).await {
-                Ok(socket) => serve(socket, cx, method).await,
+            // The hand-over's future is boxed and the socket moved out of its
+            // result before the connection's life begins: the task is as
+            // large as its largest state, held as long as the connection.
+            let socket = match Box::pin(handshake.into_socket(cx.config.ws)).await {
+                Ok(socket) => socket,
                 Err(e) => {
                     handshake_failed("hand_over");
                     tracing::debug!(error = %e, "upgrade hand-over failed");
+                    return;
                 }
-            }
+            };
+            serve(socket, cx, method).await
         }
         .instrument(span),
     );
@@ -229,7 +234,16 @@ struct ConnContext {
     _slot: Option<EndpointSlot>,
 }
 
-async fn serve<S, F, Fut, E>(socket: ws::Socket<S>, cx: Box<ConnContext>, method: F)
+/// Runs a connection to its end. The set-up is done before the returned
+/// future exists, so that the future, which every open connection's task
+/// holds, keeps only what the connection's life needs: an `async fn` would
+/// also keep its arguments (the socket, the configuration) beside the driver
+/// they were moved into.
+fn serve<S, F, Fut, E>(
+    socket: ws::Socket<S>,
+    cx: Box<ConnContext>,
+    method: F,
+) -> impl Future<Output = ()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: FnOnce(Conn) -> Fut,
@@ -263,70 +277,76 @@ where
     metrics::counter!("nagare_connections_opened_total", &labels).increment(1);
     let active = metrics::gauge!("nagare_connections_active", &labels);
     active.increment(1.0);
-    let handler = method(conn);
-    tokio::pin!(driver, handler);
-    let mut shutting_down = false;
-    let outcome = {
-        let mut both = std::pin::pin!(Together::new(driver.as_mut(), handler.as_mut()));
-        loop {
-            tokio::select! {
-                finished = &mut both => break match finished {
-                    Finished::Method(r) => Some(r),
-                    Finished::Driver => None,
-                },
-                () = shutdown.cancelled(), if !shutting_down => {
-                    shutting_down = true;
-                    let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
-                    let _ = control.close(frame);
-                }
-            }
-        }
-    };
-    let reason = match (&outcome, shutting_down) {
-        (_, true) => "shutdown",
-        (Some(Ok(())), _) => "done",
-        (Some(Err(_)), _) => "error",
-        (None, _) => "peer",
-    };
-    metrics::counter!("nagare_connections_closed_total", "service" => endpoint.service, "method" => endpoint.method, "reason" => reason).increment(1);
-    match outcome {
-        Some(result) => {
-            let frame = match &result {
-                Ok(()) => CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING),
-                Err(e) => {
-                    let frame = e.close_frame();
-                    let kind = ErrorKind::of_close_code(frame.code);
-                    tracing::info!(error = %chain(e), code = frame.code, kind = kind.as_str(), "service method failed");
-                    metrics::counter!("nagare_errors_total", "kind" => kind.as_str()).increment(1);
-                    let whole = e.designed_value().filter(|_| numbered);
-                    if let Some(Ok(error)) = whole.map(|(name, json)| error_frame(name, &json)) {
-                        let _ = control.push(error, Priority::Normal);
+    // Pinned on the heap, not in the task: pinning inside the block would move
+    // them out of its captures and keep each twice.
+    let mut driver = Box::pin(driver);
+    let mut handler = Box::pin(method(conn));
+    async move {
+        let mut shutting_down = false;
+        let outcome = {
+            let mut both = std::pin::pin!(Together::new(driver.as_mut(), handler.as_mut()));
+            loop {
+                tokio::select! {
+                    finished = &mut both => break match finished {
+                        Finished::Method(r) => Some(r),
+                        Finished::Driver => None,
+                    },
+                    () = shutdown.cancelled(), if !shutting_down => {
+                        shutting_down = true;
+                        let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
+                        let _ = control.close(frame);
                     }
-                    frame
                 }
-            };
-            // The close frame goes behind the messages already queued, while the
-            // driver keeps writing them.
-            let _ = control.close(frame);
-            drop(control);
-            if tokio::time::timeout(close_bound, &mut driver)
-                .await
-                .is_err()
-            {
-                tracing::debug!("peer did not complete the closing handshake in time");
             }
+        };
+        let reason = match (&outcome, shutting_down) {
+            (_, true) => "shutdown",
+            (Some(Ok(())), _) => "done",
+            (Some(Err(_)), _) => "error",
+            (None, _) => "peer",
+        };
+        metrics::counter!("nagare_connections_closed_total", "service" => endpoint.service, "method" => endpoint.method, "reason" => reason).increment(1);
+        match outcome {
+            Some(result) => {
+                let frame = match &result {
+                    Ok(()) => CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING),
+                    Err(e) => {
+                        let frame = e.close_frame();
+                        let kind = ErrorKind::of_close_code(frame.code);
+                        tracing::info!(error = %chain(e), code = frame.code, kind = kind.as_str(), "service method failed");
+                        metrics::counter!("nagare_errors_total", "kind" => kind.as_str())
+                            .increment(1);
+                        let whole = e.designed_value().filter(|_| numbered);
+                        if let Some(Ok(error)) = whole.map(|(name, json)| error_frame(name, &json))
+                        {
+                            let _ = control.push(error, Priority::Normal);
+                        }
+                        frame
+                    }
+                };
+                // The close frame goes behind the messages already queued, while the
+                // driver keeps writing them.
+                let _ = control.close(frame);
+                drop(control);
+                if tokio::time::timeout(close_bound, &mut driver)
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!("peer did not complete the closing handshake in time");
+                }
+            }
+            None => match tokio::time::timeout(cancel_grace, &mut handler).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %chain(&e), "service method ended after the connection")
+                }
+                Err(_) => tracing::debug!("service method cancelled: connection gone"),
+            },
         }
-        None => match tokio::time::timeout(cancel_grace, &mut handler).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(error = %chain(&e), "service method ended after the connection")
-            }
-            Err(_) => tracing::debug!("service method cancelled: connection gone"),
-        },
+        active.decrement(1.0);
+        drop(registration);
+        drop((counted, slot));
     }
-    active.decrement(1.0);
-    drop(registration);
-    drop((counted, slot));
 }
 
 /// The refusal of a browser origin the endpoint does not allow (`403` with Goa's
