@@ -528,18 +528,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     /// Writes `first` and everything else already queued, then flushes once.
-    /// Returns a close frame if one was queued behind the data.
+    /// Returns a close frame if one was queued behind the data. The batch is
+    /// counted once, not message by message.
     async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
         self.traffic
             .queue_depth
             .record((self.outbound.len() + 1) as f64);
-        self.count_out(&first);
+        let (mut messages, mut bytes) = (1u64, first.len() as u64);
+        tracing::trace!(bytes = first.len(), "message out");
         self.socket.feed(first).await?;
         let mut close = None;
         loop {
             match self.outbound.try_next() {
                 Some(Outbound::Data(d)) => {
-                    self.count_out(&d);
+                    tracing::trace!(bytes = d.len(), "message out");
+                    messages += 1;
+                    bytes += d.len() as u64;
                     self.socket.feed(d).await?
                 }
                 Some(Outbound::Close(f)) => {
@@ -549,16 +553,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 None => break,
             }
         }
-        self.stats.flushed();
+        self.stats.flushed(messages, bytes);
+        self.traffic.messages_out.increment(messages);
+        self.traffic.bytes_out.increment(bytes);
         self.socket.flush().await?;
         Ok(close)
-    }
-
-    fn count_out(&self, d: &Data) {
-        tracing::trace!(bytes = d.len(), "message out");
-        self.stats.sent(d.len());
-        self.traffic.messages_out.increment(1);
-        self.traffic.bytes_out.increment(d.len() as u64);
     }
 }
 

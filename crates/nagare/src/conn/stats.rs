@@ -36,12 +36,10 @@ impl ConnStats {
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.messages_out.fetch_add(1, Ordering::Relaxed);
-        self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
-    }
-
-    pub(crate) fn flushed(&self) {
+    /// A batch of `messages` totalling `bytes` was written and flushed.
+    pub(crate) fn flushed(&self, messages: u64, bytes: u64) {
+        self.messages_out.fetch_add(messages, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
         self.flushes.fetch_add(1, Ordering::Relaxed);
     }
 
