@@ -19,14 +19,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Waker};
 
-use futures_channel::mpsc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
 use crate::conn::config::ConnConfig;
-use crate::conn::inbound::{End, Inbound};
+use crate::conn::inbound::{End, Inbound, InboundSender};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
 use crate::conn::stats::ConnStats;
 use crate::conn::timing::{within, Clocks, Due, Timing};
@@ -39,7 +38,7 @@ use crate::ws::{CloseFrame, Data, Received, Socket, WsError};
 /// the state of the connection.
 pub(super) struct Driver<S> {
     socket: Socket<S>,
-    inbound: mpsc::Sender<Inbound>,
+    inbound: InboundSender,
     outbound: OutboundReceiver,
     timing: Timing,
     side: Side,
@@ -176,7 +175,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         config: &ConnConfig,
         side: Side,
         stats: Arc<ConnStats>,
-        inbound: mpsc::Sender<Inbound>,
+        inbound: InboundSender,
         outbound: OutboundReceiver,
         gone: &CancellationToken,
     ) -> Self {
@@ -518,12 +517,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         Flow::Stop
     }
 
-    /// Tells the receiving handle how the connection ended, if it has room; the
-    /// receiver also learns it from the queue closing.
+    /// Tells the receiving handle how the connection ended (the end always
+    /// fits in the queue), once.
     fn tell_end(&mut self, end: End) {
         if !self.end_told {
             self.end_told = true;
-            let _ = self.inbound.try_send(Inbound::End(end));
+            self.inbound.send(Inbound::End(end));
         }
     }
 
@@ -566,7 +565,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 /// instead, so that the driver resumes its liveness clocks before reading.
 async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
     socket: &mut Socket<S>,
-    inbound: &mut mpsc::Sender<Inbound>,
+    inbound: &mut InboundSender,
     inbox: Inbox,
 ) -> Event {
     if inbox == Inbox::Discard {
@@ -589,20 +588,20 @@ async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
 /// when nobody receives). Cancel safe: dropping it loses no message.
 async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
     socket: &mut Socket<S>,
-    inbound: &mut mpsc::Sender<Inbound>,
+    inbound: &mut InboundSender,
     discard: bool,
 ) -> ReadStep {
     match socket.recv().await {
         Some(Ok(Received::Data(d))) => {
             let len = d.len();
             if !discard {
-                let _ = inbound.start_send(Inbound::Data(d));
+                inbound.send(Inbound::Data(d));
             }
             ReadStep::Data(len)
         }
         Some(Ok(Received::Close(f))) => {
             if !discard {
-                let _ = inbound.start_send(Inbound::End(End::PeerClosed(f)));
+                inbound.send(Inbound::End(End::PeerClosed(f)));
             }
             ReadStep::PeerClosed
         }
@@ -623,14 +622,16 @@ mod tests {
     use tokio_tungstenite::WebSocketStream;
 
     use super::*;
+    use crate::conn::inbound::InboundReceiver;
     use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
     use crate::ws::TextBytes;
+    use std::task::Poll;
 
     /// A driver over an in-memory socket, the handles' ends of its queues, and
     /// the peer's WebSocket.
     struct Rig {
         driver: Driver<DuplexStream>,
-        inbound: mpsc::Receiver<Inbound>,
+        inbound: InboundReceiver,
         outbound: OutboundSender,
         peer: WebSocketStream<DuplexStream>,
     }
@@ -642,7 +643,7 @@ mod tests {
                 .await,
         );
         let peer = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
-        let (in_tx, in_rx) = mpsc::channel(4);
+        let (in_tx, in_rx) = crate::conn::inbound::queue(5);
         let (out_tx, out_rx) = queue(8, SlowConsumer::Wait);
         let driver = Driver::new(
             socket,
@@ -675,9 +676,10 @@ mod tests {
         None
     }
 
-    fn told(rx: &mut mpsc::Receiver<Inbound>) -> Option<End> {
-        match rx.try_recv() {
-            Ok(Inbound::End(end)) => Some(end),
+    fn told(rx: &mut InboundReceiver) -> Option<End> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match rx.poll_next(&mut cx) {
+            Poll::Ready(Some(Inbound::End(end))) => Some(end),
             _ => None,
         }
     }
@@ -824,12 +826,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_service_that_leaves_the_inbox_full_suspends_liveness_until_room_comes() {
         let mut r = rig(ConnConfig::default()).await;
-        while r
-            .driver
-            .inbound
-            .try_send(Inbound::Data(text("unread")))
-            .is_ok()
-        {}
+        while r.driver.inbox_has_room() {
+            r.driver.inbound.send(Inbound::Data(text("unread")));
+        }
         let interval = ConnConfig::default().ping_interval.unwrap_or_default();
         tokio::time::advance(interval).await;
         // Due, but the service is behind, not the peer: no ping, no timer.

@@ -1,11 +1,15 @@
 //! The receiving side of a connection: what the driver hands to the receiving
-//! handle, and how a connection's end is reported to it.
+//! handle, the bounded queue between them, and how a connection's end is
+//! reported to it.
+//!
+//! The queue has one sender (the driver) and one receiver (the handle), so it
+//! is a `VecDeque` behind a mutex with a waker for each side: a message costs
+//! a lock, no allocation (a general channel allocates a node per message and
+//! a few more per connection).
 
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures_channel::mpsc;
-use futures_util::StreamExt;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use crate::close::CloseCode;
 use crate::conn::outbound::OutboundSender;
@@ -42,16 +46,155 @@ impl End {
     }
 }
 
+/// A queue of `capacity` messages from the driver to the receiving handle. The
+/// end of the connection may always be queued, full or not.
+pub(crate) fn queue(capacity: usize) -> (InboundSender, InboundReceiver) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            sender_waker: None,
+            receiver_waker: None,
+            sender_gone: false,
+            receiver_gone: false,
+        }),
+        capacity: capacity.max(1),
+    });
+    (
+        InboundSender {
+            shared: shared.clone(),
+        },
+        InboundReceiver { shared },
+    )
+}
+
+struct Shared {
+    state: Mutex<State>,
+    capacity: usize,
+}
+
+struct State {
+    items: VecDeque<Inbound>,
+    sender_waker: Option<Waker>,
+    receiver_waker: Option<Waker>,
+    sender_gone: bool,
+    receiver_gone: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every critical section leaves the state whole.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Nobody receives any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReceiverGone;
+
+/// The driver's side.
+pub(crate) struct InboundSender {
+    shared: Arc<Shared>,
+}
+
+impl InboundSender {
+    /// Ready when a message can be queued; an error once nobody receives.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ReceiverGone>> {
+        let mut st = self.shared.lock();
+        if st.receiver_gone {
+            return Poll::Ready(Err(ReceiverGone));
+        }
+        if st.items.len() < self.shared.capacity {
+            return Poll::Ready(Ok(()));
+        }
+        match &mut st.sender_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Queues `item` (after `poll_ready` said there was room, or the end,
+    /// which always fits); dropped when nobody receives.
+    pub(crate) fn send(&mut self, item: Inbound) {
+        let mut st = self.shared.lock();
+        if st.receiver_gone {
+            return;
+        }
+        st.items.push_back(item);
+        if let Some(w) = st.receiver_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for InboundSender {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.sender_gone = true;
+        if let Some(w) = st.receiver_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The receiving handle's side.
+pub(crate) struct InboundReceiver {
+    shared: Arc<Shared>,
+}
+
+impl InboundReceiver {
+    /// The next item; `None` once the driver is gone and everything it queued
+    /// was taken.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Inbound>> {
+        let mut st = self.shared.lock();
+        if let Some(item) = st.items.pop_front() {
+            if st.items.is_empty() {
+                // An idle connection holds no queue storage.
+                st.items = VecDeque::new();
+            }
+            if let Some(w) = st.sender_waker.take() {
+                w.wake();
+            }
+            return Poll::Ready(Some(item));
+        }
+        if st.sender_gone {
+            return Poll::Ready(None);
+        }
+        match &mut st.receiver_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The next item.
+    #[cfg(test)]
+    pub(crate) async fn next(&mut self) -> Option<Inbound> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+}
+
+impl Drop for InboundReceiver {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.receiver_gone = true;
+        st.items = VecDeque::new();
+        if let Some(w) = st.sender_waker.take() {
+            w.wake();
+        }
+    }
+}
+
 /// The receiving end of a connection, at the level of raw messages.
 pub(crate) struct RawReceiver {
-    rx: mpsc::Receiver<Inbound>,
+    rx: InboundReceiver,
     /// Set once the end was seen, so later calls keep reporting it. Boxed: every
     /// open connection holds this field, only an ended one fills it.
     ended: Option<Box<End>>,
 }
 
 impl RawReceiver {
-    pub(crate) fn new(rx: mpsc::Receiver<Inbound>) -> Self {
+    pub(crate) fn new(rx: InboundReceiver) -> Self {
         RawReceiver { rx, ended: None }
     }
 
@@ -64,7 +207,7 @@ impl RawReceiver {
         if let Some(end) = &self.ended {
             return Poll::Ready(end.error().map_or(Ok(None), Err));
         }
-        let end = match self.rx.poll_next_unpin(cx) {
+        let end = match self.rx.poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Some(Inbound::Data(d))) => return Poll::Ready(Ok(Some(d))),
             Poll::Ready(Some(Inbound::End(end))) => end,
@@ -98,5 +241,86 @@ pub(crate) struct Keepalive {
 impl Keepalive {
     pub(crate) fn new(tx: OutboundSender) -> Self {
         Keepalive { _tx: Arc::new(tx) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+    use crate::ws::{Data, TextBytes};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn data(s: &'static str) -> Inbound {
+        Inbound::Data(Data::Text(TextBytes::from(s)))
+    }
+
+    #[test]
+    fn the_queue_holds_its_capacity_then_the_end_and_wakes_the_driver_for_room() {
+        let (mut tx, mut rx) = queue(2);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        for m in ["a", "b"] {
+            assert_eq!(tx.poll_ready(&mut cx), Poll::Ready(Ok(())));
+            tx.send(data(m));
+        }
+        assert!(tx.poll_ready(&mut cx).is_pending(), "full at its capacity");
+        // The end fits whatever the queue holds.
+        tx.send(Inbound::End(End::PeerClosed(None)));
+        assert!(matches!(
+            rx.poll_next(&mut cx),
+            Poll::Ready(Some(Inbound::Data(_)))
+        ));
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the driver is woken for room"
+        );
+        assert!(matches!(
+            rx.poll_next(&mut cx),
+            Poll::Ready(Some(Inbound::Data(_)))
+        ));
+        assert!(matches!(
+            rx.poll_next(&mut cx),
+            Poll::Ready(Some(Inbound::End(_)))
+        ));
+        drop(tx);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_receiver_that_left_refuses_room_and_drops_what_is_sent() {
+        let (mut tx, rx) = queue(2);
+        let mut cx = Context::from_waker(Waker::noop());
+        drop(rx);
+        assert_eq!(tx.poll_ready(&mut cx), Poll::Ready(Err(ReceiverGone)));
+        tx.send(data("nobody"));
+        assert!(tx.shared.lock().items.is_empty());
+    }
+
+    #[test]
+    fn a_receiver_waiting_is_woken_by_a_message_and_by_the_driver_leaving() {
+        let (mut tx, mut rx) = queue(2);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_next(&mut cx).is_pending());
+        tx.send(data("a"));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        assert!(rx.poll_next(&mut cx).is_pending());
+        drop(tx);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(None)));
     }
 }

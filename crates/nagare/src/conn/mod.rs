@@ -29,7 +29,6 @@ mod together;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_channel::mpsc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +45,7 @@ use crate::ws::Socket;
 /// The handle side of a connection, before typed streams are made from it
 /// (`ServerStream::new(conn, view)` and the like).
 pub struct Conn {
-    pub(crate) inbound: mpsc::Receiver<inbound::Inbound>,
+    pub(crate) inbound: inbound::InboundReceiver,
     pub(crate) outbound: OutboundSender,
     /// Cancelled when the driver ends: the connection is gone.
     pub(crate) gone: CancellationToken,
@@ -74,9 +73,7 @@ pub(crate) fn open<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    // A futures channel holds `buffer + senders` messages; each holder of a
-    // sender may add one more.
-    let (in_tx, in_rx) = mpsc::channel(config.inbound_queue.saturating_sub(1));
+    let (in_tx, in_rx) = inbound::queue(config.inbound_queue);
     let (out_tx, out_rx) = outbound::queue(config.outbound_queue, config.slow_consumer);
     let gone = CancellationToken::new();
     let driver = driver::Driver::new(socket, config, side, stats, in_tx, out_rx, &gone);
