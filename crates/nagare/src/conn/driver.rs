@@ -17,7 +17,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -219,7 +219,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             let mut armed: Option<Instant> = None;
             loop {
                 let flow = match self.next_event(timer.as_mut(), &mut armed).await {
-                    Event::Timer => self.on_timer().await,
+                    // Boxed, for the same reason as the close: a timer fires
+                    // at most once per ping interval.
+                    Event::Timer => Box::pin(self.on_timer()).await,
                     Event::Outbound(item) => self.on_outbound(item).await,
                     Event::Room(receiving) => self.on_room(receiving),
                     Event::Read(step) => self.on_read(step),
@@ -363,7 +365,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 },
             ),
         };
-        self.send_close(close).await
+        // Boxed: the close is sent once per connection, and inline its future
+        // would size the state every connection holds while it writes.
+        Box::pin(self.send_close(close)).await
     }
 
     /// Sends our close frame (the violation's, after a protocol error) and stops
@@ -528,34 +532,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 
     /// Writes `first` and everything else already queued, then flushes once.
     /// Returns a close frame if one was queued behind the data. The batch is
-    /// counted once, not message by message.
+    /// counted once, not message by message. Written with the socket's poll
+    /// functions: a future per message would make this future, which every
+    /// connection's driver holds while it writes, several times larger.
     async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
         self.traffic
             .queue_depth
             .record((self.outbound.len() + 1) as f64);
-        let (mut messages, mut bytes) = (1u64, first.len() as u64);
-        tracing::trace!(bytes = first.len(), "message out");
-        self.socket.feed(first).await?;
+        let mut next = Some(first);
         let mut close = None;
-        loop {
-            match self.outbound.try_next() {
-                Some(Outbound::Data(d)) => {
-                    tracing::trace!(bytes = d.len(), "message out");
-                    messages += 1;
-                    bytes += d.len() as u64;
-                    self.socket.feed(d).await?
+        let (mut messages, mut bytes) = (0u64, 0u64);
+        std::future::poll_fn(|cx| {
+            while let Some(data) = next.take() {
+                match self.socket.poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        next = Some(data);
+                        return Poll::Pending;
+                    }
                 }
-                Some(Outbound::Close(f)) => {
-                    close = Some(f);
-                    break;
+                tracing::trace!(bytes = data.len(), "message out");
+                messages += 1;
+                bytes += data.len() as u64;
+                self.socket.start_send(data)?;
+                match self.outbound.try_next() {
+                    Some(Outbound::Data(d)) => next = Some(d),
+                    Some(Outbound::Close(f)) => close = Some(f),
+                    None => {}
                 }
-                None => break,
             }
-        }
+            Poll::Ready(Ok(()))
+        })
+        .await?;
         self.stats.flushed(messages, bytes);
         self.traffic.messages_out.increment(messages);
         self.traffic.bytes_out.increment(bytes);
-        self.socket.flush().await?;
+        std::future::poll_fn(|cx| self.socket.poll_flush(cx)).await?;
         Ok(close)
     }
 }

@@ -150,19 +150,27 @@ impl Socket {
     }
 
     pub(crate) async fn feed(&mut self, frame: Frame) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.ws.poll_ready_unpin(cx))
-            .await
-            .map_err(error)?;
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await?;
+        self.start_send(frame)
+    }
+
+    pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
+        std::future::poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.ws.poll_ready_unpin(cx).map_err(error)
+    }
+
+    pub(crate) fn start_send(&mut self, frame: Frame) -> Result<(), WsError> {
         if frame.opcode() == OpCode::Close {
             self.closing = true;
         }
         self.ws.start_send_unpin(frame).map_err(error)
     }
 
-    pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
-        std::future::poll_fn(|cx| self.ws.poll_flush_unpin(cx))
-            .await
-            .map_err(error)
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        self.ws.poll_flush_unpin(cx).map_err(error)
     }
 
     pub(crate) async fn shutdown(&mut self) {

@@ -92,25 +92,39 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         }
     }
 
-    /// Queues a message without flushing: writes are buffered until
-    /// [`flush`](Self::flush), so a batch of messages costs one syscall.
-    pub(crate) async fn feed(&mut self, data: Data) -> Result<(), WsError> {
+    /// Ready when a message can be queued with [`start_send`](Self::start_send)
+    /// (the write buffer has room, or was written out to make room).
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        match &mut self.inner {
+            Backend::Tungstenite(inner) => {
+                SinkExt::<Message>::poll_ready_unpin(inner, cx).map_err(WsError::from_tungstenite)
+            }
+            #[cfg(feature = "compression")]
+            Backend::Deflate(shared) => shared.poll_ready(cx),
+        }
+    }
+
+    /// Queues a message without flushing, after `poll_ready`: writes are
+    /// buffered until [`poll_flush`](Self::poll_flush), so a batch of messages
+    /// costs one syscall.
+    pub(crate) fn start_send(&mut self, data: Data) -> Result<(), WsError> {
         match &mut self.inner {
             Backend::Tungstenite(inner) => inner
-                .feed(data.into_message())
-                .await
+                .start_send_unpin(data.into_message())
                 .map_err(WsError::from_tungstenite),
             #[cfg(feature = "compression")]
-            Backend::Deflate(shared) => shared.feed(super::deflate::data_frame(data)).await,
+            Backend::Deflate(shared) => shared.start_send(super::deflate::data_frame(data)),
         }
     }
 
     /// Writes everything queued.
-    pub(crate) async fn flush(&mut self) -> Result<(), WsError> {
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         match &mut self.inner {
-            Backend::Tungstenite(inner) => inner.flush().await.map_err(WsError::from_tungstenite),
+            Backend::Tungstenite(inner) => {
+                SinkExt::<Message>::poll_flush_unpin(inner, cx).map_err(WsError::from_tungstenite)
+            }
             #[cfg(feature = "compression")]
-            Backend::Deflate(shared) => shared.flush().await,
+            Backend::Deflate(shared) => shared.poll_flush(cx),
         }
     }
 
