@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::task::Poll;
 
 use crate::broker::feed::{Feed, FollowError};
 use crate::broker::presence::{Member, Membership, PresenceFeed};
@@ -196,8 +197,38 @@ impl<T: Message> Publisher<T> {
     /// Queues `msg`; waits for the oldest publish in flight when `depth` are.
     /// An error is the first failure among the publishes awaited: that one and
     /// every later one may not have been published.
+    ///
+    /// Publishes that are already done are not kept: an in-memory room
+    /// completes each at once, so a producer that goes quiet holds no
+    /// publish and no queue storage.
     pub async fn publish(&mut self, msg: &T) -> Result<(), BrokerError> {
-        let next = self.room.start_publish(msg)?;
+        let mut next = self.room.start_publish(msg)?;
+        let in_flight = &mut self.in_flight;
+        let done = std::future::poll_fn(|cx| {
+            // The oldest publishes first, so that failures come back in order.
+            while let Some(oldest) = in_flight.front_mut() {
+                match oldest.as_mut().poll(cx) {
+                    Poll::Ready(r) => {
+                        in_flight.pop_front();
+                        if let Err(e) = r {
+                            return Poll::Ready(Err(e));
+                        }
+                    }
+                    Poll::Pending => return Poll::Ready(Ok(false)),
+                }
+            }
+            match next.as_mut().poll(cx) {
+                Poll::Ready(r) => Poll::Ready(r.map(|_| true)),
+                Poll::Pending => Poll::Ready(Ok(false)),
+            }
+        })
+        .await?;
+        if done {
+            if self.in_flight.capacity() > 0 {
+                self.in_flight = VecDeque::new();
+            }
+            return Ok(());
+        }
         self.in_flight.push_back(next);
         while self.in_flight.len() > self.depth {
             if let Some(oldest) = self.in_flight.pop_front() {
@@ -234,5 +265,28 @@ impl<T> std::fmt::Debug for Publisher<T> {
 impl<T> std::fmt::Debug for Room<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Room").field("id", &self.id).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::MemoryBroker;
+
+    #[tokio::test]
+    async fn a_publisher_keeps_no_publish_that_is_done() {
+        let rooms: Rooms<i64> =
+            Rooms::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8));
+        let room = rooms.room("");
+        let mut publisher = room.publisher(4);
+        for i in 0..3 {
+            assert!(publisher.publish(&i).await.is_ok());
+            // In memory a publish is done at once: nothing held, no storage.
+            assert_eq!(publisher.in_flight(), 0);
+            assert_eq!(publisher.in_flight.capacity(), 0);
+        }
+        assert!(publisher.flush().await.is_ok());
+        let history = room.history(8).await.unwrap_or_default();
+        assert_eq!(history.iter().map(|m| m.1).collect::<Vec<_>>(), [0, 1, 2]);
     }
 }
