@@ -15,14 +15,14 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::server_bound::{frame_at, upgrade};
-use crate::{cpu_of, publish_line, within_window, ServerProcess};
+use crate::{all_following, cpu_of, publish_line, within_window, ServerProcess};
 
 /// How far the publisher may run ahead of the slowest subscriber (the bare
 /// server's channel and the guide's room both hold 1024).
@@ -100,19 +100,11 @@ pub async fn run(
         tasks.push(tokio::spawn(subscriber(tcp, i, events, clock, shared)));
     }
     let mut publish = Publish::open(server.addr, publisher).await?;
-    // Markers until every subscriber has seen one; a marker goes to every
-    // subscriber, so the next only after a second without progress.
-    'markers: loop {
+    // Markers until every subscriber has seen one.
+    loop {
         publish.send(MARKER.to_owned()).await?;
-        loop {
-            if following.load(Ordering::Relaxed) == subscribers as u64 {
-                break 'markers;
-            }
-            match tokio::time::timeout(Duration::from_secs(1), slowest.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => bail!("subscribers stopped"),
-                Err(_) => break,
-            }
+        if all_following(&following, subscribers, &mut slowest).await? {
+            break;
         }
     }
     let (server_before, me_before) = (server.cpu_time()?, cpu_of(std::process::id())?);

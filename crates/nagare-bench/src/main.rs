@@ -188,6 +188,28 @@ async fn within_window(
     }
 }
 
+/// Waits until `subscribers` follow a room (each counted in `following` when
+/// it sees its first marker): `true` then, `false` after a second without
+/// progress, when the caller sends another marker. A marker goes to every
+/// subscriber, so one a second does not flood a run with markers still being
+/// delivered when it starts.
+async fn all_following(
+    following: &std::sync::atomic::AtomicU64,
+    subscribers: usize,
+    progress: &mut tokio::sync::watch::Receiver<()>,
+) -> anyhow::Result<bool> {
+    loop {
+        if following.load(std::sync::atomic::Ordering::Relaxed) == subscribers as u64 {
+            return Ok(true);
+        }
+        match tokio::time::timeout(Duration::from_secs(1), progress.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => bail!("subscribers stopped"),
+            Err(_) => return Ok(false),
+        }
+    }
+}
+
 /// Sends one message on a guide listener: an event of the chat's room.
 async fn publish_line(
     listener: &mut guide::chat::ListenerClientStream,

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use futures_util::StreamExt;
 use guide::chat;
 use nagare::broker::{Broker, RedisBroker, RedisConfig, RoomConfig, RoomId};
@@ -240,23 +240,11 @@ async fn fan_out_run(
     let base = format!("http://{}", nodes[0].addr);
     let mut listener = chat::client::Client::new(&base).listener().await?;
     // Markers until every subscriber has seen one: it follows the room, so no
-    // event can pass it by. A marker goes to every subscriber, so the next is
-    // sent only after a second without progress, not to flood the run with
-    // markers still being delivered when it starts.
-    let mut marker = 0;
-    'markers: loop {
+    // event can pass it by.
+    for marker in 0.. {
         publish_line(&mut listener, format!("ready {marker}")).await?;
-        marker += 1;
-        loop {
-            if following.load(Ordering::Relaxed) == subscribers as u64 {
-                break 'markers;
-            }
-            match tokio::time::timeout(Duration::from_secs(1), slowest.changed()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => bail!("subscribers stopped"),
-                // A second without progress: another marker.
-                Err(_) => break,
-            }
+        if crate::all_following(&following, subscribers, &mut slowest).await? {
+            break;
         }
     }
     let server_cpu: Vec<Duration> = nodes
