@@ -68,7 +68,7 @@ pub struct FanOut {
 impl FanOut {
     /// The generator, not the server, was the limit.
     pub fn generator_bound(&self) -> bool {
-        self.generator_busy > 0.90 && self.server_busy < 0.95
+        crate::server_bound::generator_bound(self.server_busy, self.generator_busy)
     }
 }
 

@@ -79,6 +79,16 @@ struct Measured {
     exe: Option<std::path::PathBuf>,
 }
 
+impl Measured {
+    /// A fresh server of this case, from its build.
+    async fn spawn(&self) -> anyhow::Result<ServerProcess> {
+        match &self.exe {
+            Some(exe) => ServerProcess::spawn_exe(exe, self.case.mode, &[]).await,
+            None => ServerProcess::spawn(self.case.mode).await,
+        }
+    }
+}
+
 /// The cases of this invocation: the floor first, then each selected nagare
 /// case, followed by the same case on the `--against` build when there is one.
 fn measured(a: &ServerBoundArgs) -> Vec<Measured> {
@@ -141,7 +151,7 @@ struct Run {
 impl Run {
     /// The generator, not the server, was the limit.
     fn generator_bound(&self) -> bool {
-        self.generator_busy > 0.90 && self.server_busy < 0.95
+        generator_bound(self.server_busy, self.generator_busy)
     }
 }
 
@@ -164,10 +174,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
     let cases = measured(&a);
     let mut servers = Vec::new();
     for m in &cases {
-        servers.push(match &m.exe {
-            Some(exe) => ServerProcess::spawn_exe(exe, m.case.mode, &[]).await?,
-            None => ServerProcess::spawn(m.case.mode).await?,
-        });
+        servers.push(m.spawn().await?);
     }
     let warmup = Duration::from_secs(1);
     let measure = Duration::from_secs(a.shape.seconds);
@@ -208,11 +215,7 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
             let paired = runs.iter().zip(&results[0]).map(|(r, f)| r.rate / f.rate);
             format!("{:.2}", median(paired))
         };
-        let each = runs
-            .iter()
-            .map(|r| format!("{:.0}k", r.rate / 1e3))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let each = each_run(runs, |r| format!("{:.0}k", r.rate / 1e3));
         println!(
             "| {} | {:.0}k ({each}) | {ratio} | {:.2} us | {:.0}% | {:.0}% | {} us | {} us |",
             m.name,
@@ -334,11 +337,7 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
         } else {
             format!("{:.2}", rate / floor)
         };
-        let each = runs
-            .iter()
-            .map(|r| format!("{:.2}M", r.deliveries_per_s / 1e6))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let each = each_run(runs, |r| format!("{:.2}M", r.deliveries_per_s / 1e6));
         println!(
             "| {} | {:.2}M ({each}) | {ratio} | {:.3} us | {:.0}% | {:.0}% | {} ms | {} ms |",
             case.name,
@@ -375,10 +374,7 @@ async fn idle(cases: &[Measured], a: &ServerBoundArgs) -> anyhow::Result<()> {
         let mut cells = Vec::new();
         let mut growth_kib = Vec::new();
         for &n in &sizes {
-            let server = match &m.exe {
-                Some(exe) => ServerProcess::spawn_exe(exe, m.case.mode, &[]).await?,
-                None => ServerProcess::spawn(m.case.mode).await?,
-            };
+            let server = m.spawn().await?;
             let mem = crate::idle_memory(&server, m.case.path, n, a.shape.size).await?;
             growth_kib.push((n, mem.rss_kib * n as f64));
             cells.push(mem.to_string());
@@ -455,7 +451,7 @@ async fn connect_rate(
     println!("| server | connections/s (median; runs) | vs floor | server CPU per connection | server CPU | generator CPU |");
     println!("|---|---|---|---|---|---|");
     let floor = median(rates[0].iter().map(|r| r.0));
-    let bound_run = |x: &(f64, f64, f64, f64)| x.3 > 0.90 && x.2 < 0.95;
+    let bound_run = |x: &(f64, f64, f64, f64)| generator_bound(x.2, x.3);
     let floor_bound = rates[0].iter().any(bound_run);
     for (m, r) in cases.iter().zip(&rates) {
         let rate = median(r.iter().map(|x| x.0));
@@ -465,11 +461,7 @@ async fn connect_rate(
         } else {
             format!("{:.2}", rate / floor)
         };
-        let each = r
-            .iter()
-            .map(|x| format!("{:.0}", x.0))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let each = each_run(r, |x| format!("{:.0}", x.0));
         println!(
             "| {} | {rate:.0} ({each}) | {ratio} | {:.0} us | {:.0}% | {:.0}% |",
             m.name,
@@ -595,6 +587,18 @@ pub(crate) fn frame_at(bytes: &[u8]) -> Option<(usize, bool)> {
     };
     let total = header + len;
     (bytes.len() >= total).then_some((total, matches!(b0 & 0x0f, 0x1 | 0x2)))
+}
+
+/// A run where the generator used over 90% of its core while the server used
+/// under 95% of its own was limited by the generator: its ratio compares
+/// nothing. Every table of this command applies this rule.
+pub(crate) fn generator_bound(server_busy: f64, generator_busy: f64) -> bool {
+    generator_busy > 0.90 && server_busy < 0.95
+}
+
+/// Each run's figure, in run order, for a table cell.
+fn each_run<T>(runs: &[T], figure: impl Fn(&T) -> String) -> String {
+    runs.iter().map(figure).collect::<Vec<_>>().join(", ")
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
