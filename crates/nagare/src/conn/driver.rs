@@ -17,7 +17,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -285,16 +285,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         if self.phase != Phase::Open || self.inbox == Inbox::Full {
             return Flow::Continue;
         }
-        if self.inbox == Inbox::Open && !self.inbox_has_room() {
-            // The service is behind, not the peer: liveness waits for room.
-            self.inbox = Inbox::Full;
-            return Flow::Continue;
-        }
         let due = match self.clocks.next(&self.timing) {
             Some((at, due)) if at <= now => due,
             // Fired for an older, earlier deadline.
             _ => return Flow::Continue,
         };
+        if self.inbox == Inbox::Open && !self.inbound.has_room() {
+            // The service is behind, not the peer: liveness waits for room.
+            self.inbox = Inbox::Full;
+            return Flow::Continue;
+        }
         match due {
             Due::Ping => {
                 self.clocks.pinged = Some(now);
@@ -505,15 +505,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         let _ = within(limit, self.socket.shutdown()).await;
     }
 
-    /// Whether the inbound queue takes a message now (or nobody receives). Asked
-    /// between turns, when no read is waiting for room: a full queue parks the
-    /// sender with a waker that does nothing, and the next turn's reservation
-    /// parks it again with the task's.
-    fn inbox_has_room(&mut self) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
-        self.inbound.poll_ready(&mut cx).is_ready()
-    }
-
     /// The connection failed: the receiving handle is told why, and it stops.
     fn fail(&mut self, error: StreamError) -> Flow {
         self.stats.failed();
@@ -635,6 +626,8 @@ mod tests {
     use tokio_tungstenite::WebSocketStream;
 
     use super::*;
+    use std::task::{Context, Waker};
+
     use crate::conn::inbound::InboundReceiver;
     use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
     use crate::ws::TextBytes;
@@ -839,7 +832,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_service_that_leaves_the_inbox_full_suspends_liveness_until_room_comes() {
         let mut r = rig(ConnConfig::default()).await;
-        while r.driver.inbox_has_room() {
+        while r.driver.inbound.has_room() {
             r.driver.inbound.send(Inbound::Data(text("unread")));
         }
         let interval = ConnConfig::default().ping_interval.unwrap_or_default();

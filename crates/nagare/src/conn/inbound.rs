@@ -113,6 +113,13 @@ impl InboundSender {
         Poll::Pending
     }
 
+    /// Whether a message can be queued now, or nobody receives (what is read
+    /// is then dropped): the liveness check's question, asked between turns.
+    pub(crate) fn has_room(&self) -> bool {
+        let st = self.shared.lock();
+        st.receiver_gone || st.items.len() < self.shared.capacity
+    }
+
     /// Queues `item` (after `poll_ready` said there was room, or the end,
     /// which always fits); dropped when nobody receives.
     pub(crate) fn send(&mut self, item: Inbound) {
