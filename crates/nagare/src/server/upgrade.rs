@@ -284,7 +284,7 @@ where
     async move {
         let mut shutting_down = false;
         let outcome = {
-            let mut both = std::pin::pin!(Together::new(driver.as_mut(), handler.as_mut()));
+            let mut both = Together::new(driver.as_mut(), handler.as_mut());
             loop {
                 tokio::select! {
                     finished = &mut both => break match finished {

@@ -111,11 +111,10 @@ impl Socket {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Received, WsError>>> {
         loop {
-            let socket = &mut *self;
-            if socket.closed {
+            if self.closed {
                 return Poll::Ready(None);
             }
-            let frame = match socket.ws.poll_next_frame(cx) {
+            let frame = match self.ws.poll_next_frame(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(f)) => f,
                 Poll::Ready(Err(WebSocketError::ConnectionClosed)) => return Poll::Ready(None),
@@ -128,7 +127,7 @@ impl Socket {
                 },
                 OpCode::Binary => Received::Data(Data::Binary(frame.payload().clone())),
                 OpCode::Close => {
-                    socket.closed = socket.closing;
+                    self.closed = self.closing;
                     Received::Close(frame.close_code().map(|code| {
                         CloseFrame {
                             code: u16::from(code),
