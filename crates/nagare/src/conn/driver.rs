@@ -15,9 +15,10 @@
 //!
 //! and [`Driver::finish`] flushes and shuts the socket down at the end.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -99,6 +100,9 @@ enum Inbox {
     /// there is room, so what is read always has a place and a message costs
     /// one turn of the driver.
     Open,
+    /// The queue was full at the last read: the room is reported before the
+    /// next read. Liveness checks go on meanwhile.
+    Waiting,
     /// The service left the queue full when a liveness check came due: nothing
     /// is read (TCP pushes back on the peer), and the peer cannot be judged dead,
     /// until room comes.
@@ -218,7 +222,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             tokio::pin!(timer);
             let mut armed: Option<Instant> = None;
             loop {
-                let flow = match self.next_event(timer.as_mut(), &mut armed).await {
+                self.arm(timer.as_mut(), &mut armed);
+                let event =
+                    std::future::poll_fn(|cx| self.poll_event(cx, timer.as_mut(), &mut armed))
+                        .await;
+                let flow = match event {
                     // Boxed, for the same reason as the close: a timer fires
                     // at most once per ping interval.
                     Event::Timer => Box::pin(self.on_timer()).await,
@@ -238,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// connection is open both ways and the peer may be read, or the deadline.
     fn next_wake(&self) -> Option<Instant> {
         let liveness = match (&self.phase, self.inbox) {
-            (Phase::Open, Inbox::Open | Inbox::Discard) => {
+            (Phase::Open, Inbox::Open | Inbox::Waiting | Inbox::Discard) => {
                 self.clocks.next(&self.timing).map(|(at, _)| at)
             }
             _ => None,
@@ -249,27 +257,78 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    async fn next_event(
-        &mut self,
-        mut timer: Pin<&mut Sleep>,
-        armed: &mut Option<Instant>,
-    ) -> Event {
+    /// Moves the timer earlier when the next deadline comes before the armed one.
+    fn arm(&self, timer: Pin<&mut Sleep>, armed: &mut Option<Instant>) {
         if let Some(wake) = self.next_wake() {
             if armed.is_none_or(|a| wake < a) {
-                timer.as_mut().reset(wake);
+                timer.reset(wake);
                 *armed = Some(wake);
             }
         }
-        let (reads, writes) = (self.phase.reads(), self.phase.writes());
-        tokio::select! {
-            biased;
-            () = &mut timer, if armed.is_some() => {
-                *armed = None;
-                Event::Timer
-            }
-            item = self.outbound.next(), if writes => Event::Outbound(item),
-            event = read_or_reserve(&mut self.socket, &mut self.inbound, self.inbox), if reads => event,
+    }
+
+    /// The next event, in order of urgency: the timer, the handles' queue, the
+    /// socket. A poll function rather than a `select!` of futures: a turn
+    /// builds no future, and a driver waiting for its peer holds none.
+    fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        timer: Pin<&mut Sleep>,
+        armed: &mut Option<Instant>,
+    ) -> Poll<Event> {
+        if armed.is_some() && timer.poll(cx).is_ready() {
+            *armed = None;
+            return Poll::Ready(Event::Timer);
         }
+        if self.phase.writes() {
+            if let Poll::Ready(item) = self.outbound.poll_next(cx) {
+                return Poll::Ready(Event::Outbound(item));
+            }
+        }
+        if self.phase.reads() {
+            return self.poll_read(cx);
+        }
+        Poll::Pending
+    }
+
+    /// Reserves a slot in the inbound queue and reads one item into it. When
+    /// the reservation has to wait, the room is reported first (as
+    /// [`Event::Room`]), so that the driver restarts its liveness clocks
+    /// before it reads again.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let discard = match self.inbox {
+            Inbox::Discard => true,
+            Inbox::Open => match self.inbound.poll_ready(cx) {
+                Poll::Ready(Ok(())) => false,
+                Poll::Ready(Err(_)) => return Poll::Ready(Event::Room(false)),
+                Poll::Pending => {
+                    self.inbox = Inbox::Waiting;
+                    return Poll::Pending;
+                }
+            },
+            Inbox::Waiting | Inbox::Full => {
+                return self.inbound.poll_ready(cx).map(|r| Event::Room(r.is_ok()));
+            }
+        };
+        let step = match std::task::ready!(self.socket.poll_recv(cx)) {
+            Some(Ok(Received::Data(d))) => {
+                let len = d.len();
+                if !discard {
+                    self.inbound.send(Inbound::Data(d));
+                }
+                ReadStep::Data(len)
+            }
+            Some(Ok(Received::Close(f))) => {
+                if !discard {
+                    self.inbound.send(Inbound::End(End::PeerClosed(f)));
+                }
+                ReadStep::PeerClosed
+            }
+            Some(Ok(Received::Control)) => ReadStep::Control,
+            Some(Err(e)) => ReadStep::Failed(e),
+            None => ReadStep::Eof,
+        };
+        Poll::Ready(Event::Read(step))
     }
 
     /// The timer fired: ends a connection past its deadline, or runs the
@@ -290,7 +349,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             // Fired for an older, earlier deadline.
             _ => return Flow::Continue,
         };
-        if self.inbox == Inbox::Open && !self.inbound.has_room() {
+        if matches!(self.inbox, Inbox::Open | Inbox::Waiting) && !self.inbound.has_room() {
             // The service is behind, not the peer: liveness waits for room.
             self.inbox = Inbox::Full;
             return Flow::Continue;
@@ -564,57 +623,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 }
 
-/// Reserves a slot in the inbound queue and reads one item into it. When the
-/// reservation had to wait (or the queue was known full), reports the room
-/// instead, so that the driver resumes its liveness clocks before reading.
-async fn read_or_reserve<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut Socket<S>,
-    inbound: &mut InboundSender,
-    inbox: Inbox,
-) -> Event {
-    if inbox == Inbox::Discard {
-        return Event::Read(read_step(socket, inbound, true).await);
-    }
-    let mut waited = inbox == Inbox::Full;
-    let ready = std::future::poll_fn(|cx| {
-        let poll = inbound.poll_ready(cx);
-        waited |= poll.is_pending();
-        poll
-    })
-    .await;
-    match ready {
-        Ok(()) if !waited => Event::Read(read_step(socket, inbound, false).await),
-        r => Event::Room(r.is_ok()),
-    }
-}
-
-/// Reads one item and delivers it into the slot the caller reserved (or drops it
-/// when nobody receives). Cancel safe: dropping it loses no message.
-async fn read_step<S: AsyncRead + AsyncWrite + Unpin>(
-    socket: &mut Socket<S>,
-    inbound: &mut InboundSender,
-    discard: bool,
-) -> ReadStep {
-    match socket.recv().await {
-        Some(Ok(Received::Data(d))) => {
-            let len = d.len();
-            if !discard {
-                inbound.send(Inbound::Data(d));
-            }
-            ReadStep::Data(len)
-        }
-        Some(Ok(Received::Close(f))) => {
-            if !discard {
-                inbound.send(Inbound::End(End::PeerClosed(f)));
-            }
-            ReadStep::PeerClosed
-        }
-        Some(Ok(Received::Control)) => ReadStep::Control,
-        Some(Err(e)) => ReadStep::Failed(e),
-        None => ReadStep::Eof,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -626,12 +634,11 @@ mod tests {
     use tokio_tungstenite::WebSocketStream;
 
     use super::*;
-    use std::task::{Context, Waker};
+    use std::task::Waker;
 
     use crate::conn::inbound::InboundReceiver;
     use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
     use crate::ws::TextBytes;
-    use std::task::Poll;
 
     /// A driver over an in-memory socket, the handles' ends of its queues, and
     /// the peer's WebSocket.
@@ -845,7 +852,7 @@ mod tests {
         // The reader reports room once the service takes a message, and the
         // peer gets a whole interval from then.
         assert!(r.inbound.next().await.is_some());
-        let event = read_or_reserve(&mut r.driver.socket, &mut r.driver.inbound, Inbox::Full).await;
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
         assert!(matches!(event, Event::Room(true)));
         assert_eq!(r.driver.on_room(true), Flow::Continue);
         assert_eq!(r.driver.next_wake(), Some(Instant::now() + interval));
@@ -856,10 +863,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_read_that_waits_for_room_reports_the_room_before_reading() {
+        let mut r = rig(ConnConfig::default()).await;
+        while r.driver.inbound.has_room() {
+            r.driver.inbound.send(Inbound::Data(text("unread")));
+        }
+        assert!(r.peer.send(Message::text("next")).await.is_ok());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(r.driver.poll_read(&mut cx).is_pending());
+        assert_eq!(r.driver.inbox, Inbox::Waiting);
+        // Liveness checks go on while the reader waits.
+        assert!(r.driver.next_wake().is_some());
+        assert!(r.inbound.next().await.is_some());
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Room(true)));
+        assert_eq!(r.driver.on_room(true), Flow::Continue);
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Read(ReadStep::Data(4))));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_read_with_room_takes_no_separate_turn_to_reserve() {
         let mut r = rig(ConnConfig::default()).await;
         assert!(r.peer.send(Message::text("hello")).await.is_ok());
-        let event = read_or_reserve(&mut r.driver.socket, &mut r.driver.inbound, Inbox::Open).await;
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
         assert!(matches!(event, Event::Read(ReadStep::Data(5))));
         assert!(
             matches!(r.inbound.next().await, Some(Inbound::Data(d)) if d.as_bytes() == b"hello")

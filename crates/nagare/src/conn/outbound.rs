@@ -284,7 +284,10 @@ impl OutboundReceiver {
             Some(item) => Poll::Ready(Some(item)),
             None if st.senders == 0 => Poll::Ready(None),
             None => {
-                st.rx_waker = Some(cx.waker().clone());
+                match &mut st.rx_waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
                 Poll::Pending
             }
         }
@@ -298,11 +301,6 @@ impl OutboundReceiver {
     /// The next item if one is ready (for write batching).
     pub(crate) fn try_next(&mut self) -> Option<Outbound> {
         take(&mut self.shared.lock())
-    }
-
-    /// The next item.
-    pub(crate) async fn next(&mut self) -> Option<Outbound> {
-        std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 }
 

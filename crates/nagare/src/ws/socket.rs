@@ -51,12 +51,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     /// Reading also sends the replies the protocol requires (pongs, the close
     /// echo), so a connection must be read continuously to stay healthy.
     ///
-    /// Cancel safe: a message is never lost if the future is dropped.
-    pub(crate) async fn recv(&mut self) -> Option<Result<Received, WsError>> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
-    }
-
-    /// Poll form of [`recv`](Self::recv).
+    /// Loses no message when the caller stops polling before it is ready.
     pub(crate) fn poll_recv(
         &mut self,
         cx: &mut Context<'_>,
