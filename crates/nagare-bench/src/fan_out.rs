@@ -66,9 +66,9 @@ pub struct FanOut {
 }
 
 impl FanOut {
-    /// The generator, not the server, was the limit.
-    pub fn generator_bound(&self) -> bool {
-        crate::server_bound::generator_bound(self.server_busy, self.generator_busy)
+    /// Something other than the server was the limit.
+    pub fn not_server_bound(&self) -> bool {
+        crate::server_bound::not_server_bound(self.server_busy)
     }
 }
 
