@@ -25,15 +25,16 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
+use crate::conn::batch::{WriteBatch, Written};
 use crate::conn::config::ConnConfig;
 use crate::conn::inbound::{End, Inbound, InboundSender};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
 use crate::conn::stats::ConnStats;
-use crate::conn::timing::{within, Clocks, Due, Timing};
+use crate::conn::timing::{within, Clocks, Due, TimedOut, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
 use crate::rate::Bucket;
-use crate::ws::{CloseFrame, Data, Received, Socket, WsError};
+use crate::ws::{CloseFrame, Received, Socket, WsError};
 
 /// What the driver owns: the socket, the queues to the handles, and
 /// the state of the connection.
@@ -390,43 +391,83 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
 
     /// The handles queued something: writes a batch of messages, or the close
     /// frame they asked for (a close 1000 when every handle is gone).
-    async fn on_outbound(&mut self, item: Option<Outbound>) -> Flow {
-        let close = match item {
-            Some(Outbound::Data(first)) => {
-                if self.timing.idle_timeout().is_some() {
-                    self.clocks.data = Instant::now();
-                }
-                let limit = self.timing.write_timeout();
-                match within(limit, self.write_batch(first)).await {
-                    Ok(Ok(None)) => return Flow::Continue,
-                    Ok(Ok(Some(close))) => close,
-                    Ok(Err(e)) => {
-                        tracing::debug!(error = %e, "write failed");
-                        return self.fail(StreamError::lost_by("writing to the peer failed", e));
+    ///
+    /// Not an `async fn`, for the reason given at [`Driver::run`]: the item
+    /// would be kept twice in the state every connection holds while it
+    /// writes. The batch's own state is built here rather than in a nested
+    /// future, which would hold its parts a second time.
+    #[allow(clippy::manual_async_fn)]
+    fn on_outbound(&mut self, item: Option<Outbound>) -> impl Future<Output = Flow> + Send + '_
+    where
+        S: 'static,
+    {
+        async move {
+            let close = match item {
+                Some(Outbound::Data(first)) => {
+                    let limit = self.batch_starts();
+                    let batch = WriteBatch::new(&mut self.socket, &mut self.outbound, first);
+                    let result = within(limit, batch).await;
+                    match self.batch_ends(result) {
+                        Ok(None) => return Flow::Continue,
+                        Ok(Some(close)) => close,
+                        Err(flow) => return flow,
                     }
-                    Err(_) => {
-                        tracing::info!(timeout = ?self.timing.write_timeout(), "peer is not reading: disconnecting");
-                        metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout")
-                            .increment(1);
-                        return self.fail(StreamError::lost(
-                            "write timed out: the peer is not reading",
-                        ));
-                    }
                 }
+                Some(Outbound::Close(frame)) => frame,
+                // Every handle is gone: leave politely.
+                None => CloseFrame::new(
+                    CloseCode::NORMAL,
+                    match self.side {
+                        Side::Client => CLIENT_CLOSING,
+                        Side::Server => SERVER_CLOSING,
+                    },
+                ),
+            };
+            // Boxed: the close is sent once per connection, and inline its
+            // future would size the state every connection holds while it writes.
+            Box::pin(self.send_close(close)).await
+        }
+    }
+
+    /// A batch is about to be written: the idle clock and the queue's depth
+    /// are recorded. Returns the time the batch may take.
+    fn batch_starts(&mut self) -> std::time::Duration {
+        if self.timing.idle_timeout().is_some() {
+            self.clocks.data = Instant::now();
+        }
+        self.traffic
+            .queue_depth
+            .record((self.outbound.len() + 1) as f64);
+        self.timing.write_timeout()
+    }
+
+    /// A batch was written (counted once, not message by message), failed,
+    /// or ran out of time. Returns the close frame queued behind the data,
+    /// if one was; `Err` with the flow when the connection failed.
+    fn batch_ends(
+        &mut self,
+        result: Result<Result<Written, WsError>, TimedOut>,
+    ) -> Result<Option<CloseFrame>, Flow> {
+        match result {
+            Ok(Ok(written)) => {
+                self.stats.flushed(written.messages, written.bytes);
+                self.traffic.messages_out.increment(written.messages);
+                self.traffic.bytes_out.increment(written.bytes);
+                Ok(written.close)
             }
-            Some(Outbound::Close(frame)) => frame,
-            // Every handle is gone: leave politely.
-            None => CloseFrame::new(
-                CloseCode::NORMAL,
-                match self.side {
-                    Side::Client => CLIENT_CLOSING,
-                    Side::Server => SERVER_CLOSING,
-                },
-            ),
-        };
-        // Boxed: the close is sent once per connection, and inline its future
-        // would size the state every connection holds while it writes.
-        Box::pin(self.send_close(close)).await
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "write failed");
+                Err(self.fail(StreamError::lost_by("writing to the peer failed", e)))
+            }
+            Err(TimedOut) => {
+                tracing::info!(timeout = ?self.timing.write_timeout(), "peer is not reading: disconnecting");
+                metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout")
+                    .increment(1);
+                Err(self.fail(StreamError::lost(
+                    "write timed out: the peer is not reading",
+                )))
+            }
+        }
     }
 
     /// Sends our close frame (the violation's, after a protocol error) and stops
@@ -579,48 +620,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             self.inbound.send(Inbound::End(end));
         }
     }
-
-    /// Writes `first` and everything else already queued, then flushes once.
-    /// Returns a close frame if one was queued behind the data. The batch is
-    /// counted once, not message by message. Written with the socket's poll
-    /// functions: a future per message would make this future, which every
-    /// connection's driver holds while it writes, several times larger.
-    async fn write_batch(&mut self, first: Data) -> Result<Option<CloseFrame>, WsError> {
-        self.traffic
-            .queue_depth
-            .record((self.outbound.len() + 1) as f64);
-        let mut next = Some(first);
-        let mut close = None;
-        let (mut messages, mut bytes) = (0u64, 0u64);
-        std::future::poll_fn(|cx| {
-            while let Some(data) = next.take() {
-                match self.socket.poll_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {
-                        next = Some(data);
-                        return Poll::Pending;
-                    }
-                }
-                tracing::trace!(bytes = data.len(), "message out");
-                messages += 1;
-                bytes += data.len() as u64;
-                self.socket.start_send(data)?;
-                match self.outbound.try_next() {
-                    Some(Outbound::Data(d)) => next = Some(d),
-                    Some(Outbound::Close(f)) => close = Some(f),
-                    None => {}
-                }
-            }
-            Poll::Ready(Ok(()))
-        })
-        .await?;
-        self.stats.flushed(messages, bytes);
-        self.traffic.messages_out.increment(messages);
-        self.traffic.bytes_out.increment(bytes);
-        std::future::poll_fn(|cx| self.socket.poll_flush(cx)).await?;
-        Ok(close)
-    }
 }
 
 #[cfg(test)]
@@ -638,7 +637,7 @@ mod tests {
 
     use crate::conn::inbound::InboundReceiver;
     use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
-    use crate::ws::TextBytes;
+    use crate::ws::{Data, TextBytes};
 
     /// A driver over an in-memory socket, the handles' ends of its queues, and
     /// the peer's WebSocket.

@@ -18,6 +18,7 @@
 //! the receiving side, and the counters it keeps. Typed streams are made from a
 //! [`Conn`] in [`crate::stream`].
 
+mod batch;
 mod config;
 mod driver;
 mod inbound;
