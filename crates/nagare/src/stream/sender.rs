@@ -100,11 +100,12 @@ impl<T: Message> StreamSender<T> {
     /// shared plain frame (in an envelope on a `nagare.v1` connection) rather
     /// than an encoding of its own; with one, the message read back and
     /// rendered with it.
-    fn encode_room_message(&self, seq: u64, plain: &TextBytes) -> Result<Data, StreamError> {
+    fn encode_room_message(&self, seq: u64, plain: TextBytes) -> Result<Data, StreamError> {
         let numbered = self.seq.is_some();
         match self.view.as_deref() {
-            None if numbered => resume::wrap_frame(seq, plain).map_err(StreamError::from),
-            None => Ok(Data::Text(plain.clone())),
+            None if numbered => resume::wrap_frame(seq, &plain).map_err(StreamError::from),
+            // The room's frame itself: shared, not copied.
+            None => Ok(Data::Text(plain)),
             Some(view) => {
                 let msg = T::decode(plain.as_str().trim_end().as_bytes(), None).map_err(|e| {
                     StreamError::Broker(BrokerError::Protocol(format!(
@@ -213,7 +214,7 @@ impl<T: Message> StreamSender<T> {
             }
             match feed.poll_next(cx) {
                 Poll::Ready(Ok(FeedItem::Message { seq, frame })) => {
-                    pending = Some((self.encode_room_message(seq, &frame)?, seq));
+                    pending = Some((self.encode_room_message(seq, frame)?, seq));
                 }
                 Poll::Ready(Ok(FeedItem::Restarted { epoch, after })) => {
                     // Plain clients see nothing: their messages were never numbered.
