@@ -28,13 +28,40 @@
 //! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
 //! | `nagare_errors_total` | counter | kind (`temporary`, `resource_exhausted`, `fatal`: service methods that failed) |
 
+use std::time::Duration;
+
 use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
 
-/// Installs the Prometheus recorder for the whole process and describes every
-/// metric the runtime records.
+/// How often the recorder's pending histogram samples are folded into its
+/// summaries.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The name of the thread that does the recorder's upkeep.
+pub const UPKEEP_THREAD: &str = "nagare-metrics";
+
+/// Installs the Prometheus recorder for the whole process, describes every
+/// metric the runtime records, and starts its upkeep.
+///
+/// The recorder keeps every histogram sample (one per write batch of every
+/// connection) until its upkeep or a scrape folds them into the summaries;
+/// nothing else bounds them. Without upkeep, a server nobody scrapes grows by
+/// megabytes a second under load, so a thread runs it every
+/// [`UPKEEP_INTERVAL`] for the life of the process.
 pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new().install_recorder()?;
     crate::telemetry::describe();
+    let upkeep = handle.clone();
+    // A thread rather than a task: the recorder is process-wide and may be
+    // installed before (or outside) any runtime.
+    if let Err(e) = std::thread::Builder::new()
+        .name(UPKEEP_THREAD.to_owned())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_INTERVAL);
+            upkeep.run_upkeep();
+        })
+    {
+        tracing::error!(error = %e, "cannot start the metrics upkeep: histogram samples will accumulate until scraped");
+    }
     Ok(handle)
 }
 

@@ -32,6 +32,16 @@ fn value(metrics: &str, line_start: &str) -> f64 {
 async fn metrics_reflect_what_happened() {
     bounded(async {
         let handle = nagare::metrics::install().expect("recorder");
+        // Its upkeep runs whether or not anything scrapes: without it the
+        // histogram samples of every write batch pile up.
+        let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .expect("threads")
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .collect();
+        assert!(
+            threads.iter().any(|n| n.trim() == nagare::metrics::UPKEEP_THREAD),
+            "no upkeep thread among {threads:?}"
+        );
         let metrics_app = nagare::metrics::router(handle);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let metrics_addr = listener.local_addr().expect("addr");
