@@ -57,8 +57,16 @@ enum Cmd {
     /// (used by `server-bound`'s fan-out).
     ServeBareBroadcast,
     /// Serves a raw echo on nagare's connection driver at `/echo`, with the
-    /// default settings (used by `server-bound`).
-    ServeDriver,
+    /// default settings unless told otherwise (used by `server-bound`).
+    ServeDriver {
+        /// No heartbeats (no ping, no dead-peer check): what they cost.
+        #[arg(long)]
+        no_heartbeat: bool,
+        /// Install the Prometheus recorder, as the example binaries do: what
+        /// recording the runtime's metrics costs.
+        #[arg(long)]
+        metrics: bool,
+    },
     /// Serves the typed echo of the bench's own design at `/echo` (used by
     /// `server-bound`).
     ServeTyped,
@@ -139,7 +147,10 @@ fn main() -> anyhow::Result<()> {
         Cmd::ServerBound(a) => rt.block_on(server_bound::run(a)),
         Cmd::ServeBare => rt.block_on(serve_bare()),
         Cmd::ServeBareBatched => rt.block_on(server_bound::serve_bare_batched()),
-        Cmd::ServeDriver => rt.block_on(serve_driver()),
+        Cmd::ServeDriver {
+            no_heartbeat,
+            metrics,
+        } => rt.block_on(serve_driver(no_heartbeat, metrics)),
         Cmd::ServeBareBroadcast => rt.block_on(fan_out::serve_bare_broadcast()),
         Cmd::ServeTyped => rt.block_on(typed_echo::serve()),
         Cmd::ServeGuide {
@@ -340,9 +351,16 @@ fn raw_echo(options: nagare::ServerOptions) -> nagare::axum::Router {
     )
 }
 
-async fn serve_driver() -> anyhow::Result<()> {
+async fn serve_driver(no_heartbeat: bool, metrics: bool) -> anyhow::Result<()> {
     let listener = server_listener().await?;
-    let options = nagare::ServerOptions::new();
+    let mut options = nagare::ServerOptions::new();
+    if no_heartbeat {
+        options.conn.ping_interval = None;
+    }
+    if metrics {
+        // Kept for the life of the process; nothing scrapes it.
+        let _handle = nagare::metrics::install().context("install the metrics recorder")?;
+    }
     let app = raw_echo(options.clone());
     serve_app(listener, options, app).await
 }

@@ -46,6 +46,10 @@ pub struct ServerBoundArgs {
     /// change's before and after come from the same invocation.
     #[arg(long, value_name = "BINARY")]
     against: Option<std::path::PathBuf>,
+    /// Also the cases that measure what one feature costs (heartbeats, the
+    /// Prometheus recorder), beside the raw driver with both as by default.
+    #[arg(long)]
+    costs: bool,
     /// Only the cases whose server mode contains this (the floor always runs).
     #[arg(long, value_name = "TEXT")]
     only: Option<String>,
@@ -69,7 +73,11 @@ pub struct ServerBoundArgs {
 struct Case {
     name: &'static str,
     mode: &'static str,
+    /// Flags after the mode.
+    args: &'static [&'static str],
     path: &'static str,
+    /// Measures what one feature costs (run with `--costs`), not a target.
+    cost: bool,
 }
 
 /// A case as this invocation runs it: served by this binary or by the one
@@ -84,8 +92,8 @@ impl Measured {
     /// A fresh server of this case, from its build.
     async fn spawn(&self) -> anyhow::Result<ServerProcess> {
         match &self.exe {
-            Some(exe) => ServerProcess::spawn_exe(exe, self.case.mode, &[]).await,
-            None => ServerProcess::spawn(self.case.mode).await,
+            Some(exe) => ServerProcess::spawn_exe(exe, self.case.mode, self.case.args).await,
+            None => ServerProcess::spawn_with(self.case.mode, self.case.args).await,
         }
     }
 }
@@ -95,6 +103,7 @@ impl Measured {
 fn measured(a: &ServerBoundArgs) -> Vec<Measured> {
     selected(CASES, |c| c.mode, a)
         .into_iter()
+        .filter(|(case, _)| a.costs || !case.cost)
         .map(|(case, exe)| Measured {
             case,
             name: build_name(case.name, exe.as_deref()),
@@ -136,22 +145,44 @@ const CASES: &[Case] = &[
     Case {
         name: "bare tokio-tungstenite, batched writes (floor)",
         mode: "serve-bare-batched",
+        args: &[],
         path: "/",
+        cost: false,
     },
     Case {
         name: "nagare connection driver, raw echo",
         mode: "serve-driver",
+        args: &[],
         path: "/echo",
+        cost: false,
+    },
+    Case {
+        name: "nagare connection driver, raw echo, heartbeats off",
+        mode: "serve-driver",
+        args: &["--no-heartbeat"],
+        path: "/echo",
+        cost: true,
+    },
+    Case {
+        name: "nagare connection driver, raw echo, Prometheus recorder installed",
+        mode: "serve-driver",
+        args: &["--metrics"],
+        path: "/echo",
+        cost: true,
     },
     Case {
         name: "typed echo (decode, validate, encode)",
         mode: "serve-typed",
+        args: &[],
         path: "/echo",
+        cost: false,
     },
     Case {
         name: "guide /echo (typed, validated, published)",
         mode: "serve-guide",
+        args: &[],
         path: "/echo",
+        cost: false,
     },
 ];
 
