@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
@@ -30,7 +30,7 @@ use crate::conn::config::ConnConfig;
 use crate::conn::inbound::{End, Inbound, InboundSender};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
 use crate::conn::stats::ConnStats;
-use crate::conn::timing::{within, Clocks, Due, TimedOut, Timing};
+use crate::conn::timing::{within, Alarm, Clocks, Due, TimedOut, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
 use crate::rate::Bucket;
@@ -216,17 +216,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         S: 'static,
     {
         async move {
-            // One timer for every deadline, re-armed only when a deadline comes
-            // earlier than the armed one: when it fires early, the handler finds
-            // nothing due. A timer per message would cost a timer-wheel insertion each.
-            let timer = tokio::time::sleep_until(self.started);
-            tokio::pin!(timer);
-            let mut armed: Option<Instant> = None;
+            let mut alarm = std::pin::pin!(Alarm::new(self.started));
             loop {
-                self.arm(timer.as_mut(), &mut armed);
-                let event =
-                    std::future::poll_fn(|cx| self.poll_event(cx, timer.as_mut(), &mut armed))
-                        .await;
+                if let Some(at) = self.next_wake() {
+                    alarm.as_mut().arm(at);
+                }
+                let event = std::future::poll_fn(|cx| self.poll_event(cx, alarm.as_mut())).await;
                 let flow = match event {
                     // Boxed, for the same reason as the close: a timer fires
                     // at most once per ping interval.
@@ -258,27 +253,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// Moves the timer earlier when the next deadline comes before the armed one.
-    fn arm(&self, timer: Pin<&mut Sleep>, armed: &mut Option<Instant>) {
-        if let Some(wake) = self.next_wake() {
-            if armed.is_none_or(|a| wake < a) {
-                timer.reset(wake);
-                *armed = Some(wake);
-            }
-        }
-    }
-
     /// The next event, in order of urgency: the timer, the handles' queue, the
     /// socket. A poll function rather than a `select!` of futures: a turn
     /// builds no future, and a driver waiting for its peer holds none.
-    fn poll_event(
-        &mut self,
-        cx: &mut Context<'_>,
-        timer: Pin<&mut Sleep>,
-        armed: &mut Option<Instant>,
-    ) -> Poll<Event> {
-        if armed.is_some() && timer.poll(cx).is_ready() {
-            *armed = None;
+    fn poll_event(&mut self, cx: &mut Context<'_>, alarm: Pin<&mut Alarm>) -> Poll<Event> {
+        if alarm.poll_fired(cx) {
             return Poll::Ready(Event::Timer);
         }
         if self.phase.writes() {

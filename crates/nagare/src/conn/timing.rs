@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -108,6 +108,73 @@ impl<F: Future> Future for Within<F> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The one timer of a connection: every deadline (liveness checks, the
+    /// closing deadline) shares it. It is moved only when a deadline comes
+    /// earlier than the armed one (when it fires early, the driver finds
+    /// nothing due): a timer per message would cost a timer-wheel insertion
+    /// each.
+    ///
+    /// Asked on every turn of the driver whether it fired, it polls the
+    /// timer only when it may have (or to register a new waker): polling
+    /// registers the waker again each time, two atomic reference counts and
+    /// a swap per turn for a timer that fires once in thirty seconds.
+    pub(super) struct Alarm {
+        #[pin]
+        sleep: Sleep,
+        armed: Option<Instant>,
+        // The waker the timer holds, if it was polled since it was armed.
+        registered: Option<Waker>,
+    }
+}
+
+impl Alarm {
+    /// An alarm not armed yet; `now` is any instant (the timer is set when
+    /// the alarm is armed).
+    pub(super) fn new(now: Instant) -> Self {
+        Alarm {
+            sleep: tokio::time::sleep_until(now),
+            armed: None,
+            registered: None,
+        }
+    }
+
+    /// Makes the alarm go off at `at` at the latest.
+    pub(super) fn arm(self: Pin<&mut Self>, at: Instant) {
+        let this = self.project();
+        if this.armed.is_none_or(|a| at < a) {
+            this.sleep.reset(at);
+            *this.armed = Some(at);
+            *this.registered = None;
+        }
+    }
+
+    /// Whether the alarm went off (once per arming); if not, `cx` is woken
+    /// when it does.
+    pub(super) fn poll_fired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
+        let this = self.project();
+        if this.armed.is_none() {
+            return false;
+        }
+        let current = this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()));
+        if current && !this.sleep.is_elapsed() {
+            return false;
+        }
+        if this.sleep.poll(cx).is_ready() {
+            *this.armed = None;
+            *this.registered = None;
+            return true;
+        }
+        if !current {
+            *this.registered = Some(cx.waker().clone());
+        }
+        false
+    }
+}
+
 /// A bounded operation ran out of time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct TimedOut;
@@ -169,7 +236,62 @@ impl Clocks {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
     use super::*;
+
+    /// A waker that counts its wakes.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_alarm_wakes_its_waker_once_due_and_fires_once() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut alarm = std::pin::pin!(Alarm::new(Instant::now()));
+        assert!(!alarm.as_mut().poll_fired(&mut cx), "not armed");
+        alarm.as_mut().arm(Instant::now() + Duration::from_secs(30));
+        // A later deadline does not move it.
+        alarm.as_mut().arm(Instant::now() + Duration::from_secs(60));
+        for _ in 0..3 {
+            assert!(!alarm.as_mut().poll_fired(&mut cx));
+        }
+        tokio::time::advance(Duration::from_secs(29)).await;
+        assert!(!alarm.as_mut().poll_fired(&mut cx));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tokio::task::yield_now().await;
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken when due");
+        assert!(alarm.as_mut().poll_fired(&mut cx));
+        assert!(!alarm.as_mut().poll_fired(&mut cx), "fires once per arming");
+        // Armed again, earlier deadlines win, and a new waker is used.
+        alarm.as_mut().arm(Instant::now() + Duration::from_secs(30));
+        alarm.as_mut().arm(Instant::now() + Duration::from_secs(5));
+        let other = Arc::new(Count(AtomicUsize::new(0)));
+        let other_waker = Waker::from(other.clone());
+        assert!(!alarm.as_mut().poll_fired(&mut cx));
+        assert!(!alarm
+            .as_mut()
+            .poll_fired(&mut Context::from_waker(&other_waker)));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        tokio::task::yield_now().await;
+        assert_eq!(
+            other.0.load(Ordering::SeqCst),
+            1,
+            "the latest waker is woken"
+        );
+        assert!(alarm
+            .as_mut()
+            .poll_fired(&mut Context::from_waker(&other_waker)));
+    }
 
     fn timing(ping: Option<u64>, idle: Option<u64>) -> Timing {
         Timing::of(&ConnConfig {
