@@ -72,8 +72,12 @@ impl MemoryBroker {
 
     /// The room's state, created on first use.
     fn room(&self, id: &RoomId) -> Arc<RoomState> {
+        self.room_at(id, Instant::now())
+    }
+
+    /// [`room`](Self::room), at `now` (read once by a caller that needs it too).
+    fn room_at(&self, id: &RoomId, now: Instant) -> Arc<RoomState> {
         let mut rooms = self.lock();
-        let now = Instant::now();
         if rooms
             .swept
             .is_none_or(|t| now.duration_since(t) >= SWEEP_EVERY)
@@ -81,20 +85,21 @@ impl MemoryBroker {
             rooms.swept = Some(now);
             rooms.by_name.retain(|_, r| !r.idle(now));
         }
-        rooms
-            .by_name
-            .entry(id.name.clone())
-            .or_insert_with(|| {
-                let config = id.config();
-                Arc::new(RoomState {
-                    ring: Ring::new(config.history, new_epoch().into(), 1),
-                    ttl: config.history_ttl,
-                    last_publish: Mutex::new(now),
-                    members: Mutex::new(HashMap::new()),
-                    presence: broadcast::channel(PRESENCE_BACKLOG).0,
-                })
-            })
-            .clone()
+        // Looked up by reference first: a room that exists (every publish but
+        // the first) costs no copy of its name.
+        if let Some(room) = rooms.by_name.get(&*id.name) {
+            return room.clone();
+        }
+        let config = id.config();
+        let room = Arc::new(RoomState {
+            ring: Ring::new(config.history, new_epoch().into(), 1),
+            ttl: config.history_ttl,
+            last_publish: Mutex::new(now),
+            members: Mutex::new(HashMap::new()),
+            presence: broadcast::channel(PRESENCE_BACKLOG).0,
+        });
+        rooms.by_name.insert(id.name.clone(), room.clone());
+        room
     }
 }
 
@@ -115,8 +120,9 @@ impl Broker for MemoryBroker {
         room: &RoomId,
         frame: TextBytes,
     ) -> BoxFuture<'static, Result<Published, BrokerError>> {
-        let state = self.room(room);
-        *lock(&state.last_publish) = Instant::now();
+        let now = Instant::now();
+        let state = self.room_at(room, now);
+        *lock(&state.last_publish) = now;
         let (epoch, seq) = state.ring.push(frame);
         Box::pin(std::future::ready(Ok(Published { epoch, seq })))
     }
