@@ -74,6 +74,8 @@ mod telemetry;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod validation;
+#[cfg(test)]
+mod wake_count;
 pub mod ws;
 
 /// The axum that generated routers are built with: serve them, or merge them

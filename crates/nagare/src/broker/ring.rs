@@ -285,6 +285,7 @@ impl std::fmt::Debug for Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wake_count::WakeCount;
 
     fn frame(s: &'static str) -> TextBytes {
         TextBytes::from(s)
@@ -343,21 +344,11 @@ mod tests {
         assert!(read(&ring, "new", 1).is_pending());
     }
 
-    /// Counts its wakes.
-    struct Counter(std::sync::atomic::AtomicUsize);
-
-    impl std::task::Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-
     #[test]
     fn a_reader_polled_with_a_new_waker_is_woken_on_that_one_once_per_change() {
         let ring = Ring::new(4, "e".into(), 1);
-        let first = Arc::new(Counter(Default::default()));
-        let second = Arc::new(Counter(Default::default()));
-        let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        let (first, w1) = WakeCount::waker();
+        let (second, w2) = WakeCount::waker();
         let mut slot = None;
         let mut poll =
             |w: &Waker, next| ring.poll_read("e", next, &mut slot, &mut Context::from_waker(w));
@@ -366,7 +357,6 @@ mod tests {
         assert!(poll(&w2, 1).is_pending());
         assert!(poll(&w2, 1).is_pending());
         ring.push(frame("a"));
-        let count = |c: &Arc<Counter>| c.0.load(std::sync::atomic::Ordering::SeqCst);
-        assert_eq!((count(&first), count(&second)), (0, 1));
+        assert_eq!((first.get(), second.get()), (0, 1));
     }
 }

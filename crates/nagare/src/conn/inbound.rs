@@ -253,19 +253,9 @@ impl Keepalive {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use super::*;
+    use crate::wake_count::WakeCount;
     use crate::ws::{Data, TextBytes};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     fn data(s: &'static str) -> Inbound {
         Inbound::Data(Data::Text(TextBytes::from(s)))
@@ -274,8 +264,7 @@ mod tests {
     #[test]
     fn the_queue_holds_its_capacity_then_the_end_and_wakes_the_driver_for_room() {
         let (mut tx, mut rx) = queue(2);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         for m in ["a", "b"] {
             assert_eq!(tx.poll_ready(&mut cx), Poll::Ready(Ok(())));
@@ -288,11 +277,7 @@ mod tests {
             rx.poll_next(&mut cx),
             Poll::Ready(Some(Inbound::Data(_)))
         ));
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            1,
-            "the driver is woken for room"
-        );
+        assert_eq!(count.get(), 1, "the driver is woken for room");
         assert!(matches!(
             rx.poll_next(&mut cx),
             Poll::Ready(Some(Inbound::Data(_)))
@@ -318,16 +303,15 @@ mod tests {
     #[test]
     fn a_receiver_waiting_is_woken_by_a_message_and_by_the_driver_leaving() {
         let (mut tx, mut rx) = queue(2);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         assert!(rx.poll_next(&mut cx).is_pending());
         tx.send(data("a"));
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
         assert!(rx.poll_next(&mut cx).is_pending());
         drop(tx);
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(count.get(), 2);
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(None)));
     }
 }

@@ -236,25 +236,12 @@ impl Clocks {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
     use super::*;
-
-    /// A waker that counts its wakes.
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::wake_count::WakeCount;
 
     #[tokio::test(start_paused = true)]
     async fn an_alarm_wakes_its_waker_once_due_and_fires_once() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         let mut alarm = std::pin::pin!(Alarm::new(Instant::now()));
         assert!(!alarm.as_mut().poll_fired(&mut cx), "not armed");
@@ -266,28 +253,23 @@ mod tests {
         }
         tokio::time::advance(Duration::from_secs(29)).await;
         assert!(!alarm.as_mut().poll_fired(&mut cx));
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(count.get(), 0);
         tokio::time::advance(Duration::from_secs(1)).await;
         tokio::task::yield_now().await;
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken when due");
+        assert_eq!(count.get(), 1, "woken when due");
         assert!(alarm.as_mut().poll_fired(&mut cx));
         assert!(!alarm.as_mut().poll_fired(&mut cx), "fires once per arming");
         // Armed again, earlier deadlines win, and a new waker is used.
         alarm.as_mut().arm(Instant::now() + Duration::from_secs(30));
         alarm.as_mut().arm(Instant::now() + Duration::from_secs(5));
-        let other = Arc::new(Count(AtomicUsize::new(0)));
-        let other_waker = Waker::from(other.clone());
+        let (other, other_waker) = WakeCount::waker();
         assert!(!alarm.as_mut().poll_fired(&mut cx));
         assert!(!alarm
             .as_mut()
             .poll_fired(&mut Context::from_waker(&other_waker)));
         tokio::time::advance(Duration::from_secs(5)).await;
         tokio::task::yield_now().await;
-        assert_eq!(
-            other.0.load(Ordering::SeqCst),
-            1,
-            "the latest waker is woken"
-        );
+        assert_eq!(other.get(), 1, "the latest waker is woken");
         assert!(alarm
             .as_mut()
             .poll_fired(&mut Context::from_waker(&other_waker)));

@@ -126,21 +126,11 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-
     use futures_channel::mpsc;
     use futures_util::{SinkExt, StreamExt};
 
     use super::*;
-
-    /// A waker that counts its wakes.
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
+    use crate::wake_count::WakeCount;
 
     #[tokio::test]
     async fn what_the_two_tell_each_other_costs_the_task_no_wake() {
@@ -161,15 +151,14 @@ mod tests {
             n
         });
         let mut both = Together::new(driver, method);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         // Three exchanges, then the driver ends: all in one poll, no wake.
         assert!(matches!(
             Pin::new(&mut both).poll(&mut cx),
             Poll::Ready(Finished::Driver)
         ));
-        assert_eq!(count.0.load(SeqCst), 0);
+        assert_eq!(count.get(), 0);
     }
 
     #[tokio::test]
@@ -180,13 +169,12 @@ mod tests {
         });
         let method = std::pin::pin!(std::future::pending::<()>());
         let mut both = Together::new(driver, method);
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         assert!(Pin::new(&mut both).poll(&mut cx).is_pending());
         let mut tx = tx;
         assert!(tx.try_send(()).is_ok());
-        assert_eq!(count.0.load(SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert!(matches!(
             Pin::new(&mut both).poll(&mut cx),
             Poll::Ready(Finished::Driver)
