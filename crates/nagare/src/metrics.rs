@@ -51,16 +51,27 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new().install_recorder()?;
     crate::telemetry::describe();
     let upkeep = handle.clone();
+    let (started, running) = std::sync::mpsc::sync_channel(1);
     // A thread rather than a task: the recorder is process-wide and may be
     // installed before (or outside) any runtime.
-    if let Err(e) = std::thread::Builder::new()
+    let spawned = std::thread::Builder::new()
         .name(UPKEEP_THREAD.to_owned())
-        .spawn(move || loop {
-            std::thread::sleep(UPKEEP_INTERVAL);
-            upkeep.run_upkeep();
-        })
-    {
-        tracing::error!(error = %e, "cannot start the metrics upkeep: histogram samples will accumulate until scraped");
+        .spawn(move || {
+            let _ = started.send(());
+            loop {
+                std::thread::sleep(UPKEEP_INTERVAL);
+                upkeep.run_upkeep();
+            }
+        });
+    match spawned {
+        // Returns once the thread runs, so that it is there (and named) when
+        // the caller goes on.
+        Ok(_) => {
+            let _ = running.recv();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the metrics upkeep: histogram samples will accumulate until scraped")
+        }
     }
     Ok(handle)
 }
