@@ -399,12 +399,20 @@ impl ServerProcess {
     }
 
     async fn spawn_with(mode: &str, args: &[&str]) -> anyhow::Result<Self> {
-        Self::spawn_exe(&std::env::current_exe()?, mode, args).await
+        Self::spawn_build(None, mode, args).await
     }
 
-    /// A server served by `exe`, a build of this binary (this one, or another
-    /// commit's for a before-and-after comparison).
-    async fn spawn_exe(exe: &std::path::Path, mode: &str, args: &[&str]) -> anyhow::Result<Self> {
+    /// A server served by `exe`, another build of this binary (another
+    /// commit's, for a before-and-after comparison), or by this one (`None`).
+    async fn spawn_build(
+        exe: Option<&std::path::Path>,
+        mode: &str,
+        args: &[&str],
+    ) -> anyhow::Result<Self> {
+        let exe = match exe {
+            Some(exe) => exe.to_owned(),
+            None => std::env::current_exe()?,
+        };
         let mut cmd = if which("taskset") {
             let mut c = tokio::process::Command::new("taskset");
             c.arg("-c").arg("0").arg(exe);

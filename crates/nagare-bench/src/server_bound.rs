@@ -91,10 +91,7 @@ struct Measured {
 impl Measured {
     /// A fresh server of this case, from its build.
     async fn spawn(&self) -> anyhow::Result<ServerProcess> {
-        match &self.exe {
-            Some(exe) => ServerProcess::spawn_exe(exe, self.case.mode, self.case.args).await,
-            None => ServerProcess::spawn_with(self.case.mode, self.case.args).await,
-        }
+        ServerProcess::spawn_build(self.exe.as_deref(), self.case.mode, self.case.args).await
     }
 }
 
@@ -358,11 +355,7 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
                 args.push(redis.url());
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let exe = match exe {
-                Some(exe) => exe.clone(),
-                None => std::env::current_exe()?,
-            };
-            let server = ServerProcess::spawn_exe(&exe, case.mode, &args).await?;
+            let server = ServerProcess::spawn_build(exe.as_deref(), case.mode, &args).await?;
             let run = fan_out::run(
                 &server,
                 case.path,
