@@ -77,6 +77,7 @@ export declare class RetryPolicy {
 export type ConnectionState =
   | { state: "connecting" }
   | { state: "open"; resumedAfter?: number; restarted?: boolean }
+  /** After a drop (attempt 0, at once) or a failed attempt (1, 2, ...: after `delayMs`). */
   | { state: "reconnecting"; attempt: number; delayMs: number; error: NagareError }
   | { state: "closed"; error?: NagareError };
 

@@ -446,6 +446,10 @@ export class Stream {
       return;
     }
     if (this.#resumable && this.#retry && error.temporary) {
+      // The drop itself is reported (attempt 0, at once) before the new
+      // connection, so a UI shows the stream reconnecting and why, however
+      // soon the new connection opens.
+      this.#setState({ state: "reconnecting", attempt: 0, delayMs: 0, error });
       this.#opened = this.#run();
       this.#opened.catch(() => {});
       return;
