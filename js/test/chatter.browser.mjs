@@ -62,11 +62,22 @@ async function live(page) {
   await page.evaluate(() => {
     const badge = document.querySelector("#state");
     window.states = [badge.dataset.state];
-    new MutationObserver(() => window.states.push(badge.dataset.state)).observe(badge, { attributes: true });
+    // One callback may stand for several changes made in one task (the
+    // runtime reports "reconnecting" and then "connecting" at once when a
+    // connection drops): each record's old value is the state the change
+    // before it set, so every state is kept, in order.
+    new MutationObserver((records) => {
+      for (const r of records.slice(1)) window.states.push(r.oldValue);
+      window.states.push(badge.dataset.state);
+    }).observe(badge, { attributes: true, attributeFilter: ["data-state"], attributeOldValue: true });
   });
 }
 
 async function say(page, text) {
+  // A page behind another gets no animation frames, and the click's
+  // stability check waits on them (about a second): the page says its
+  // line in front.
+  await page.bringToFront();
   await page.fill("#text", text);
   await page.click("#send");
   await page.waitForFunction(() => document.querySelector("#text").value === "", null, { timeout: 15_000, polling: 50 });
@@ -101,7 +112,7 @@ test("two pages log in and see each other's messages, in the same order", async 
     const mine = (await shown(page)).filter((m) => texts.includes(m));
     assert.deepEqual(mine, texts);
   }
-  await a.waitForFunction(() => document.querySelectorAll("#who li").length > 0);
+  await a.waitForFunction(() => document.querySelectorAll("#who li").length > 0, null, { polling: 50 });
   await a.screenshot({ path: join(shots, "two-pages-a.png") });
   await b.screenshot({ path: join(shots, "two-pages-b.png") });
   await a.close();
@@ -128,7 +139,7 @@ test("history renders in the view the page picks", async () => {
 test("a wrong password shows the designed error", async () => {
   const page = await open();
   await signIn(page, "wrong");
-  await page.waitForFunction(() => document.querySelector("#login-error").textContent !== "");
+  await page.waitForFunction(() => document.querySelector("#login-error").textContent !== "", null, { polling: 50 });
   assert.match(await page.textContent("#login-error"), /^unauthorized/);
   assert.equal(await page.isHidden("#chat"), true);
   await page.screenshot({ path: join(shots, "wrong-password.png") });
@@ -161,19 +172,27 @@ test("Chromium negotiates permessage-deflate and sends the token as a subprotoco
   await page.close();
 });
 
-test("the server killed and restarted: the page shows reconnecting, then carries on without duplicates", async () => {
+/** Waits until the recorded states satisfy `done`; a timeout says which states were seen. */
+async function waitStates(page, done, what) {
+  try {
+    await page.waitForFunction(done, null, { timeout: 15_000, polling: 50 });
+  } catch (e) {
+    const states = await page.evaluate(() => window.states).catch(() => "unreadable");
+    throw new Error(`${what}: not seen in 15 s; states ${JSON.stringify(states)}`, { cause: e });
+  }
+}
+
+// Its waits (a restart, then up to 15 s each) may add up to more than the
+// runner's default timeout, which would hide which one failed.
+test("the server killed and restarted: the page shows reconnecting, then carries on without duplicates", { timeout: 60_000 }, async () => {
   const page = await open();
   await live(page);
   await say(page, "before the restart");
   await waitShown(page, ["before the restart"]);
   const r = await fetch(`${process.env.CONTROL_URL}/restart`);
   assert.equal(r.status, 200, await r.text());
-  await page.waitForFunction(() => window.states.includes("reconnecting"), null, { timeout: 15_000 });
-  await page.waitForFunction(
-    () => window.states.at(-1) === "open" && window.states.includes("reconnecting"),
-    null,
-    { timeout: 20_000 },
-  );
+  await waitStates(page, () => window.states.includes("reconnecting"), "reconnecting");
+  await waitStates(page, () => window.states.at(-1) === "open", "open again");
   // The restarted server kept nothing: the page says so instead of hiding it.
   await page.waitForSelector("#messages li.notice");
   assert.match(await page.textContent("#messages li.notice"), /restarted/);
