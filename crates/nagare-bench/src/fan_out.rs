@@ -7,8 +7,8 @@
 //! stamped for event k in a shared table. Markers (a short message) come
 //! first, until every subscriber has seen one, so that no event can pass a
 //! subscription still being set up; events (a long message) are told from
-//! markers by their length. The publisher keeps at most [`WINDOW`] events
-//! ahead of the slowest subscriber, well inside every room's buffer, so a
+//! markers by their length. The publisher keeps at most a window of events
+//! ([`WINDOW`] unless told) ahead of the slowest subscriber, well inside every room's buffer, so a
 //! run loses nothing unless the server does; a run that delivers less than
 //! every event to every subscriber fails.
 
@@ -24,9 +24,9 @@ use tokio::sync::watch;
 use crate::server_bound::{frame_at, upgrade};
 use crate::{all_following, cpu_of, publish_line, within_window, ServerProcess};
 
-/// How far the publisher may run ahead of the slowest subscriber (the bare
-/// server's channel and the guide's room both hold 1024).
-const WINDOW: u64 = 256;
+/// How far the publisher may run ahead of the slowest subscriber by default
+/// (the bare server's channel and the guide's room both hold 1024).
+pub const WINDOW: u64 = 256;
 
 /// An event's message: long, so that its frame is told from a marker's by
 /// length alone.
@@ -73,13 +73,15 @@ impl FanOut {
 }
 
 /// Subscribes `subscribers` raw sockets at `path` of `server`, publishes
-/// `events` events, and measures their delivery.
+/// `events` events at most `window` ahead of the slowest, and measures their
+/// delivery.
 pub async fn run(
     server: &ServerProcess,
     path: &str,
     publisher: Publisher,
     subscribers: usize,
     events: u64,
+    window: u64,
 ) -> anyhow::Result<FanOut> {
     let progress: Arc<Vec<AtomicU64>> =
         Arc::new((0..subscribers).map(|_| AtomicU64::new(0)).collect());
@@ -111,7 +113,7 @@ pub async fn run(
     let start = Instant::now();
     let message = event_message();
     for e in 1..=events {
-        within_window(&progress, &mut slowest, e, WINDOW).await?;
+        within_window(&progress, &mut slowest, e, window).await?;
         sent_at[e as usize].store(clock.elapsed().as_micros() as u64, Ordering::Relaxed);
         publish.send(message.clone()).await?;
     }

@@ -59,6 +59,11 @@ pub struct ServerBoundArgs {
     /// Events published to them in each fan-out run.
     #[arg(long, default_value_t = 1000)]
     events: u64,
+    /// How far the fan-out's publisher may run ahead of its slowest
+    /// subscriber, in events (below the rooms' 1,024, or subscribers lose
+    /// messages and the run fails).
+    #[arg(long, default_value_t = fan_out::WINDOW, value_parser = clap::value_parser!(u64).range(1..1024))]
+    window: u64,
     /// Also fan out through a Redis-backed guide (starts Debian's
     /// `redis-server` on a free loopback port).
     #[arg(long)]
@@ -362,6 +367,7 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
                 (case.publisher)(),
                 a.subscribers,
                 a.events,
+                a.window,
             )
             .await?;
             results[i].push(run);
@@ -369,8 +375,8 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "fan-out: one room, {} subscribers x {} events of ~64 B, {runs} runs per case",
-        a.subscribers, a.events
+        "fan-out: one room, {} subscribers x {} events of ~64 B (at most {} ahead of the slowest), {runs} runs per case",
+        a.subscribers, a.events, a.window
     );
     println!("| server | deliveries/s (median; runs) | vs floor | server CPU per delivery | server CPU | generator CPU | p50 | p99 |");
     println!("|---|---|---|---|---|---|---|---|");
