@@ -78,17 +78,19 @@ impl Guide {
         message: &str,
         action: &str,
     ) -> Result<(), chat::Error> {
-        let event = chat::Event {
+        // The event is encoded as the publish starts and not kept while it
+        // waits: every connection's future is sized for this wait.
+        let published = publisher.publish(&chat::Event {
             message: message.to_owned(),
             action: action.to_owned(),
             timestamp: now(),
-        };
-        publisher.publish(&event).await?;
-        self.inner.messages.fetch_add(1, Ordering::Relaxed);
+        });
         let counter = match action {
             "listener" => &self.inner.listened,
             _ => &self.inner.echoed,
         };
+        published.await?;
+        self.inner.messages.fetch_add(1, Ordering::Relaxed);
         counter.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
