@@ -77,10 +77,10 @@ impl<T: Message> StreamSender<T> {
         } else {
             self.encode(msg)
         };
-        async move {
-            let frame = frame?;
-            std::future::poll_fn(|cx| self.poll_reserve(cx)).await?;
-            self.push_encoded(frame, priority)
+        Sending {
+            sender: self,
+            frame: Some(frame),
+            priority,
         }
     }
 
@@ -336,6 +336,36 @@ impl<T: Message> StreamSender<T> {
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
         let frame = self.encode(msg)?;
         self.push_encoded(frame, Priority::Normal)
+    }
+}
+
+/// The future of [`StreamSender::send_with_priority`]: a type rather than an
+/// `async` block, so that a method waiting for room in the queue keeps the
+/// sender and the frame once (64 bytes, against 112 for the block, in every
+/// connection whose method waits there).
+struct Sending<'a, T> {
+    sender: &'a mut StreamSender<T>,
+    /// The encoded frame (or why there is none) until it is queued.
+    frame: Option<Result<Data, StreamError>>,
+    priority: Priority,
+}
+
+impl<T: Message> Future for Sending<'_, T> {
+    type Output = Result<(), StreamError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(Err(_)) = this.frame {
+            if let Some(Err(e)) = this.frame.take() {
+                return Poll::Ready(Err(e));
+            }
+        }
+        std::task::ready!(this.sender.poll_reserve(cx))?;
+        Poll::Ready(match this.frame.take() {
+            Some(Ok(frame)) => this.sender.push_encoded(frame, this.priority),
+            // Polled again after it finished.
+            _ => Err(StreamError::StreamClosed),
+        })
     }
 }
 
