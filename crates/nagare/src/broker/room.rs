@@ -310,9 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_publisher_keeps_no_publish_that_is_done() {
-        let rooms: Rooms<i64> =
-            Rooms::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8));
-        let room = rooms.room("");
+        let room = in_memory();
         let mut publisher = room.publisher(4);
         for i in 0..3 {
             assert!(publisher.publish(&i).await.is_ok());
@@ -323,6 +321,22 @@ mod tests {
         assert!(publisher.flush().await.is_ok());
         let history = room.history(8).await.unwrap_or_default();
         assert_eq!(history.iter().map(|m| m.1).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    /// A room of numbers in memory.
+    fn in_memory() -> Room<i64> {
+        Rooms::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8)).room("")
+    }
+
+    /// A call of `publish` whose own publish is `next`.
+    fn start<'a>(
+        publisher: &'a mut Publisher<i64>,
+        next: BoxFuture<'static, PublishResult>,
+    ) -> Publishing<'a, i64> {
+        Publishing {
+            publisher,
+            next: Some(Ok(next)),
+        }
     }
 
     /// A publish the test completes, with the sender that completes it.
@@ -344,28 +358,20 @@ mod tests {
 
     #[test]
     fn a_publish_waits_while_too_many_are_in_flight_and_a_cancelled_wait_loses_none() {
-        let rooms: Rooms<i64> =
-            Rooms::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8));
-        let mut publisher = rooms.room("").publisher(1);
+        let mut publisher = in_memory().publisher(1);
         let (first_done, first) = pending_publish();
         let (second_done, second) = pending_publish();
         publisher.in_flight.push_back(first);
         let (count, waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
-        let mut call = Publishing {
-            publisher: &mut publisher,
-            next: Some(Ok(second)),
-        };
+        let mut call = start(&mut publisher, second);
         // Two in flight, one allowed: the call waits for the oldest.
         assert!(Pin::new(&mut call).poll(&mut cx).is_pending());
         drop(call);
         // Cancelled while waiting: both publishes are still in flight.
         assert_eq!(publisher.in_flight(), 2);
         let (third_done, third) = pending_publish();
-        let mut call = Publishing {
-            publisher: &mut publisher,
-            next: Some(Ok(third)),
-        };
+        let mut call = start(&mut publisher, third);
         assert!(Pin::new(&mut call).poll(&mut cx).is_pending());
         assert!(first_done.send(published(1)).is_ok());
         assert!(count.get() > 0, "the oldest's completion wakes the call");
@@ -382,9 +388,7 @@ mod tests {
 
     #[test]
     fn a_failure_in_flight_comes_back_from_the_next_publish_in_order() {
-        let rooms: Rooms<i64> =
-            Rooms::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8));
-        let mut publisher = rooms.room("").publisher(4);
+        let mut publisher = in_memory().publisher(4);
         let (first_done, first) = pending_publish();
         let (_second_done, second) = pending_publish();
         publisher.in_flight.push_back(first);
@@ -393,10 +397,7 @@ mod tests {
             .send(Err(BrokerError::Protocol("no".into())))
             .is_ok());
         let (_, third) = pending_publish();
-        let mut call = Publishing {
-            publisher: &mut publisher,
-            next: Some(Ok(third)),
-        };
+        let mut call = start(&mut publisher, third);
         let (_, waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         assert!(matches!(
