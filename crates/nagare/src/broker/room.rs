@@ -120,8 +120,12 @@ impl<T: Message> Room<T> {
     /// Publishes a message (rendered without a view): it gets the room's next
     /// number and goes to every follower. Fails when the broker cannot take
     /// it: nothing was published then.
-    pub async fn publish(&self, msg: &T) -> Result<Published, BrokerError> {
-        self.start_publish(msg)?.await
+    ///
+    /// `msg` is encoded before this returns, and the future borrows neither
+    /// it nor the room: a caller can let both go before it waits.
+    pub fn publish(&self, msg: &T) -> impl Future<Output = Result<Published, BrokerError>> + Send {
+        let started = self.start_publish(msg);
+        async move { started?.await }
     }
 
     /// A publisher for one producer of the room's messages (a stream method
@@ -321,6 +325,24 @@ mod tests {
         assert!(publisher.flush().await.is_ok());
         let history = room.history(8).await.unwrap_or_default();
         assert_eq!(history.iter().map(|m| m.1).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    // Compiles only while the futures borrow neither the message nor (for a
+    // room's publish) the room: callers rely on letting them go first.
+    #[tokio::test]
+    async fn a_started_publish_keeps_neither_its_message_nor_its_room() {
+        let publish = {
+            let room = in_memory();
+            let msg = 7;
+            room.publish(&msg)
+        };
+        assert!(matches!(publish.await, Ok(Published { seq: 1, .. })));
+        let mut publisher = in_memory().publisher(1);
+        let wait = {
+            let msg = 8;
+            publisher.publish(&msg)
+        };
+        assert!(wait.await.is_ok());
     }
 
     /// A room of numbers in memory.
