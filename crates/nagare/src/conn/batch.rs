@@ -31,6 +31,9 @@ pub(super) struct WriteBatch<'a, S> {
     /// The message to write next, taken from the queue (or the first one).
     next: Option<Data>,
     written: Written,
+    /// The batch gave a producer a turn before flushing: look at the queue
+    /// again first.
+    refill: bool,
 }
 
 impl<'a, S> WriteBatch<'a, S> {
@@ -44,6 +47,17 @@ impl<'a, S> WriteBatch<'a, S> {
             outbound,
             next: Some(first),
             written: Written::default(),
+            refill: false,
+        }
+    }
+
+    /// Takes the next queued item into the batch: a message to write, or the
+    /// close that ends it.
+    fn take_next(&mut self) {
+        match self.outbound.try_next() {
+            Some(Outbound::Data(d)) => self.next = Some(d),
+            Some(Outbound::Close(f)) => self.written.close = Some(f),
+            None => {}
         }
     }
 }
@@ -53,6 +67,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for WriteBatch<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.next.is_none() && this.refill {
+            // Back from the turn given to a producer: what it queued joins
+            // this batch.
+            this.refill = false;
+            this.take_next();
+        }
         // Once `next` is empty, every message is in the socket's buffer and
         // only the flush is left.
         while let Some(data) = this.next.take() {
@@ -68,10 +88,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for WriteBatch<'_, S> {
             this.written.messages += 1;
             this.written.bytes += data.len() as u64;
             this.socket.start_send(data)?;
-            match this.outbound.try_next() {
-                Some(Outbound::Data(d)) => this.next = Some(d),
-                Some(Outbound::Close(f)) => this.written.close = Some(f),
-                None => {}
+            this.take_next();
+            if this.next.is_none() && this.written.close.is_none() && this.outbound.woke_a_sender()
+            {
+                // The queue ran empty while a producer waited for room (a
+                // room's follower with a burst to send, say): it may refill
+                // the queue within this task's turn. One more poll before the
+                // flush lets that go out in the same writes, instead of a
+                // queue's worth at a time with a small flush after each.
+                this.refill = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
         }
         std::task::ready!(this.socket.poll_flush(cx))?;
@@ -89,6 +116,35 @@ mod tests {
     use super::*;
     use crate::conn::outbound::{queue, Priority, SlowConsumer};
     use crate::ws::TextBytes;
+    use std::task::Context;
+
+    #[tokio::test]
+    async fn a_batch_gives_a_producer_it_freed_a_turn_before_it_flushes() {
+        let (ours, _theirs) = tokio::io::duplex(64 * 1024);
+        let mut socket =
+            Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
+        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
+        let text = |s: &str| Data::Text(TextBytes::from(s.to_owned()));
+        assert!(tx.push(text("queued"), Priority::Normal).is_ok());
+        // A producer waiting for room in the full queue.
+        let (producer, producer_waker) = crate::wake_count::WakeCount::waker();
+        let waiting = tx.clone();
+        let ready = waiting.poll_ready(&mut Context::from_waker(&producer_waker));
+        assert!(ready.is_pending());
+        let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"));
+        let (task, task_waker) = crate::wake_count::WakeCount::waker();
+        let mut cx = Context::from_waker(&task_waker);
+        // The queue ran empty and woke the producer: the batch waits a turn.
+        assert!(Pin::new(&mut batch).poll(&mut cx).is_pending());
+        assert_eq!(producer.get(), 1);
+        assert_eq!(task.get(), 1, "the batch asks to be polled again at once");
+        assert!(waiting.push(text("refill"), Priority::Normal).is_ok());
+        // What the producer queued in its turn is part of the same batch.
+        match Pin::new(&mut batch).poll(&mut cx) {
+            Poll::Ready(Ok(written)) => assert_eq!(written.messages, 3),
+            other => panic!("the batch should be written, got {other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn a_batch_larger_than_the_pipe_waits_and_loses_nothing() {

@@ -77,6 +77,9 @@ struct State {
     streak: u32,
     dropped: u64,
     high_water: usize,
+    /// A sender waiting for room was woken by a take since the receiver last
+    /// asked (see [`OutboundReceiver::woke_a_sender`]).
+    woke_sender: bool,
 }
 
 impl State {
@@ -302,6 +305,13 @@ impl OutboundReceiver {
     pub(crate) fn try_next(&mut self) -> Option<Outbound> {
         take(&mut self.shared.lock())
     }
+
+    /// Whether a sender that waited for room was woken since the last call:
+    /// it may queue more at once, so a write batch that ran the queue empty
+    /// gives it a turn before it flushes.
+    pub(crate) fn woke_a_sender(&mut self) -> bool {
+        std::mem::take(&mut self.shared.lock().woke_sender)
+    }
 }
 
 impl Drop for OutboundReceiver {
@@ -357,9 +367,11 @@ fn take(st: &mut State) -> Option<Outbound> {
         // Room for everyone: wake every waiting sender, so none is left waiting
         // behind one whose send was cancelled after its wake-up.
         for w in st.tx_wakers.drain(..) {
+            st.woke_sender = true;
             w.wake();
         }
     } else if let Some(w) = st.tx_wakers.pop() {
+        st.woke_sender = true;
         w.wake();
     }
     Some(Outbound::Data(data))
