@@ -34,7 +34,14 @@ pub(super) struct WriteBatch<'a, S> {
     /// The batch gave a producer a turn before flushing: look at the queue
     /// again first.
     refill: bool,
+    /// Turns given so far: a producer that never stops must not keep one
+    /// batch (its flush, its counts, its write timeout) open for ever.
+    refills: u8,
 }
+
+/// The most turns one batch gives producers before it flushes (each up to a
+/// queue's worth of messages).
+const REFILLS: u8 = 4;
 
 impl<'a, S> WriteBatch<'a, S> {
     pub(super) fn new(
@@ -48,6 +55,7 @@ impl<'a, S> WriteBatch<'a, S> {
             next: Some(first),
             written: Written::default(),
             refill: false,
+            refills: 0,
         }
     }
 
@@ -89,7 +97,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for WriteBatch<'_, S> {
             this.written.bytes += data.len() as u64;
             this.socket.start_send(data)?;
             this.take_next();
-            if this.next.is_none() && this.written.close.is_none() && this.outbound.woke_a_sender()
+            if this.next.is_none()
+                && this.written.close.is_none()
+                && this.refills < REFILLS
+                && this.outbound.woke_a_sender()
             {
                 // The queue ran empty while a producer waited for room (a
                 // room's follower with a burst to send, say): it may refill
@@ -97,6 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Future for WriteBatch<'_, S> {
                 // flush lets that go out in the same writes, instead of a
                 // queue's worth at a time with a small flush after each.
                 this.refill = true;
+                this.refills += 1;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -143,6 +155,40 @@ mod tests {
         match Pin::new(&mut batch).poll(&mut cx) {
             Poll::Ready(Ok(written)) => assert_eq!(written.messages, 3),
             other => panic!("the batch should be written, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_producer_that_never_stops_gets_a_few_turns_then_the_batch_ends() {
+        let (ours, _theirs) = tokio::io::duplex(64 * 1024);
+        let mut socket =
+            Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
+        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
+        let text = |s: &str| Data::Text(TextBytes::from(s.to_owned()));
+        assert!(tx.push(text("queued"), Priority::Normal).is_ok());
+        let (_, producer_waker) = crate::wake_count::WakeCount::waker();
+        let mut producer = Context::from_waker(&producer_waker);
+        assert!(tx.poll_ready(&mut producer).is_pending());
+        let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"));
+        let (_, task_waker) = crate::wake_count::WakeCount::waker();
+        let mut cx = Context::from_waker(&task_waker);
+        let mut turns = 0;
+        let written = loop {
+            match Pin::new(&mut batch).poll(&mut cx) {
+                Poll::Ready(r) => break r,
+                Poll::Pending => {
+                    turns += 1;
+                    assert!(turns <= REFILLS, "the batch never ends");
+                    // The producer refills the queue and waits for room again.
+                    assert!(tx.push(text("more"), Priority::Normal).is_ok());
+                    assert!(tx.poll_ready(&mut producer).is_pending());
+                }
+            }
+        };
+        assert_eq!(turns, REFILLS);
+        match written {
+            Ok(w) => assert_eq!(w.messages, 2 + u64::from(REFILLS)),
+            Err(e) => panic!("the batch should be written: {e}"),
         }
     }
 
