@@ -126,23 +126,39 @@ mod tests {
     use tokio_tungstenite::WebSocketStream;
 
     use super::*;
-    use crate::conn::outbound::{queue, Priority, SlowConsumer};
+    use crate::conn::outbound::{queue, OutboundSender, Priority, SlowConsumer};
     use crate::ws::TextBytes;
-    use std::task::Context;
+    use std::task::{Context, Waker};
+
+    fn text(s: &str) -> Data {
+        Data::Text(TextBytes::from(s.to_owned()))
+    }
+
+    /// A socket whose peer never reads (its pipe holds every test's
+    /// messages), and a queue of one, full, with a producer waiting for room.
+    async fn full_queue_and_a_waiting_producer(
+        producer: &Waker,
+    ) -> (
+        Socket<tokio::io::DuplexStream>,
+        tokio::io::DuplexStream,
+        OutboundSender,
+        OutboundReceiver,
+    ) {
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let socket = Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
+        let (tx, rx) = queue(1, SlowConsumer::Wait);
+        assert!(tx.push(text("queued"), Priority::Normal).is_ok());
+        assert!(tx
+            .poll_ready(&mut Context::from_waker(producer))
+            .is_pending());
+        (socket, theirs, tx, rx)
+    }
 
     #[tokio::test]
     async fn a_batch_gives_a_producer_it_freed_a_turn_before_it_flushes() {
-        let (ours, _theirs) = tokio::io::duplex(64 * 1024);
-        let mut socket =
-            Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
-        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
-        let text = |s: &str| Data::Text(TextBytes::from(s.to_owned()));
-        assert!(tx.push(text("queued"), Priority::Normal).is_ok());
-        // A producer waiting for room in the full queue.
         let (producer, producer_waker) = crate::wake_count::WakeCount::waker();
-        let waiting = tx.clone();
-        let ready = waiting.poll_ready(&mut Context::from_waker(&producer_waker));
-        assert!(ready.is_pending());
+        let (mut socket, _peer, waiting, mut rx) =
+            full_queue_and_a_waiting_producer(&producer_waker).await;
         let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"));
         let (task, task_waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
@@ -160,15 +176,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_producer_that_never_stops_gets_a_few_turns_then_the_batch_ends() {
-        let (ours, _theirs) = tokio::io::duplex(64 * 1024);
-        let mut socket =
-            Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
-        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
-        let text = |s: &str| Data::Text(TextBytes::from(s.to_owned()));
-        assert!(tx.push(text("queued"), Priority::Normal).is_ok());
         let (_, producer_waker) = crate::wake_count::WakeCount::waker();
+        let (mut socket, _peer, tx, mut rx) =
+            full_queue_and_a_waiting_producer(&producer_waker).await;
         let mut producer = Context::from_waker(&producer_waker);
-        assert!(tx.poll_ready(&mut producer).is_pending());
         let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"));
         let (_, task_waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
