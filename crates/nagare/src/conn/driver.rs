@@ -11,7 +11,7 @@
 //! | a liveness timer or the closing deadline | [`Driver::on_timer`] | `Closing`, stop |
 //! | a message, a close request, or every handle gone | [`Driver::on_outbound`] | `Closing`, stop |
 //! | room in the inbox | [`Driver::on_room`] | |
-//! | a frame read, the peer's close, a violation, EOF | [`Driver::on_read`] | `Draining`, `Closing`, stop |
+//! | frames read (a run of them), the peer's close, a violation, EOF | [`Driver::on_read`] | `Draining`, `Closing`, stop |
 //!
 //! and [`Driver::finish`] flushes and shuts the socket down at the end.
 
@@ -122,23 +122,59 @@ enum Event {
     /// The inbox has room after the reader waited for it (`true`), or nobody
     /// receives any more (`false`).
     Room(bool),
-    /// A read finished.
-    Read(ReadStep),
+    /// Frames were read.
+    Read(Reads),
 }
 
-/// What a read brought.
+/// Most frames one turn reads in a row. The inbox's room bounds a run too;
+/// this bounds one that discards (nobody receives) and keeps the timer and
+/// the handles' queue looked at between runs.
+const READ_RUN: u32 = 32;
+
+/// What one turn's reads brought: the frames the socket had ready, read in a
+/// row while the inbox had room, so the turn's bookkeeping (the clock, the
+/// counters, the timer) is paid once per run rather than once per message.
+#[derive(Debug, Default)]
+struct Reads {
+    /// Data messages delivered into the inbox (or dropped, when nobody
+    /// receives), and their bytes.
+    messages: u32,
+    bytes: usize,
+    /// A frame of any kind arrived: the peer is alive.
+    heard: bool,
+    /// The last data message overdrew the peer's message budget.
+    flooded: bool,
+    /// What ended the run after its data, when it was not a pause.
+    end: Option<ReadEnd>,
+}
+
+/// A read that ends reading.
 #[derive(Debug)]
-enum ReadStep {
-    /// A data message of this many bytes (delivered into the slot reserved for it).
-    Data(usize),
-    /// A control frame.
-    Control,
+enum ReadEnd {
     /// The peer's close frame (delivered to the receiving handle).
     PeerClosed,
     /// The peer broke the protocol, or the socket failed.
     Failed(WsError),
     /// The socket ended.
     Eof,
+}
+
+impl Reads {
+    /// The run so far as the turn's event, or `Pending` when nothing was read.
+    fn done(self) -> Poll<Event> {
+        if self.heard {
+            Poll::Ready(Event::Read(self))
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The run ended by `end`.
+    fn ended(mut self, end: ReadEnd) -> Poll<Event> {
+        self.heard = true;
+        self.end = Some(end);
+        Poll::Ready(Event::Read(self))
+    }
 }
 
 /// Whether the connection goes on after a handler.
@@ -228,7 +264,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     Event::Timer => Box::pin(self.on_timer()).await,
                     Event::Outbound(item) => self.on_outbound(item).await,
                     Event::Room(receiving) => self.on_room(receiving),
-                    Event::Read(step) => self.on_read(step),
+                    Event::Read(run) => self.on_read(run),
                 };
                 if flow == Flow::Stop {
                     break;
@@ -272,44 +308,68 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         Poll::Pending
     }
 
-    /// Reserves a slot in the inbound queue and reads one item into it. When
-    /// the reservation has to wait, the room is reported first (as
-    /// [`Event::Room`]), so that the driver restarts its liveness clocks
-    /// before it reads again.
+    /// Reserves a slot in the inbound queue and reads one item into it, then
+    /// the next while the socket has frames ready and the inbox room, up to
+    /// [`READ_RUN`]. When the first reservation has to wait, the room is
+    /// reported first (as [`Event::Room`]), so that the driver restarts its
+    /// liveness clocks before it reads again.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
-        let discard = match self.inbox {
-            Inbox::Discard => true,
-            Inbox::Open => match self.inbound.poll_ready(cx) {
-                Poll::Ready(Ok(())) => false,
-                Poll::Ready(Err(_)) => return Poll::Ready(Event::Room(false)),
-                Poll::Pending => {
-                    self.inbox = Inbox::Waiting;
-                    return Poll::Pending;
+        let mut run = Reads::default();
+        // The inbox said, as the last message went in, that another fits.
+        let mut room = false;
+        let mut now = None;
+        loop {
+            let discard = match self.inbox {
+                Inbox::Discard => true,
+                Inbox::Open if room => false,
+                Inbox::Open => match self.inbound.poll_ready(cx) {
+                    Poll::Ready(Ok(())) => false,
+                    // Reported on its own, after the run.
+                    Poll::Ready(Err(_)) if run.heard => return run.done(),
+                    Poll::Ready(Err(_)) => return Poll::Ready(Event::Room(false)),
+                    Poll::Pending => {
+                        self.inbox = Inbox::Waiting;
+                        return run.done();
+                    }
+                },
+                Inbox::Waiting | Inbox::Full => {
+                    return self.inbound.poll_ready(cx).map(|r| Event::Room(r.is_ok()));
                 }
-            },
-            Inbox::Waiting | Inbox::Full => {
-                return self.inbound.poll_ready(cx).map(|r| Event::Room(r.is_ok()));
-            }
-        };
-        let step = match std::task::ready!(self.socket.poll_recv(cx)) {
-            Some(Ok(Received::Data(d))) => {
-                let len = d.len();
-                if !discard {
-                    self.inbound.send(Inbound::Data(d));
+            };
+            let received = match self.socket.poll_recv(cx) {
+                Poll::Pending => return run.done(),
+                Poll::Ready(received) => received,
+            };
+            match received {
+                Some(Ok(Received::Data(d))) => {
+                    run.heard = true;
+                    run.messages += 1;
+                    run.bytes += d.len();
+                    if !discard {
+                        room = self.inbound.send(Inbound::Data(d));
+                    }
+                    if let Some(bucket) = self.rate.as_deref_mut() {
+                        let now = *now.get_or_insert_with(|| Instant::now().into_std());
+                        if bucket.take(now).is_err() {
+                            run.flooded = true;
+                            return run.done();
+                        }
+                    }
+                    if run.messages == READ_RUN {
+                        return run.done();
+                    }
                 }
-                ReadStep::Data(len)
-            }
-            Some(Ok(Received::Close(f))) => {
-                if !discard {
-                    self.inbound.send(Inbound::End(End::PeerClosed(f)));
+                Some(Ok(Received::Control)) => run.heard = true,
+                Some(Ok(Received::Close(f))) => {
+                    if !discard {
+                        self.inbound.send(Inbound::End(End::PeerClosed(f)));
+                    }
+                    return run.ended(ReadEnd::PeerClosed);
                 }
-                ReadStep::PeerClosed
+                Some(Err(e)) => return run.ended(ReadEnd::Failed(e)),
+                None => return run.ended(ReadEnd::Eof),
             }
-            Some(Ok(Received::Control)) => ReadStep::Control,
-            Some(Err(e)) => ReadStep::Failed(e),
-            None => ReadStep::Eof,
-        };
-        Poll::Ready(Event::Read(step))
+        }
     }
 
     /// The timer fired: ends a connection past its deadline, or runs the
@@ -492,27 +552,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         Flow::Continue
     }
 
-    /// A read finished: the peer is alive; a close or a violation starts the end
-    /// of the connection.
-    fn on_read(&mut self, step: ReadStep) -> Flow {
+    /// Frames were read: the peer is alive; the data is counted; a flood, a
+    /// close or a violation starts the end of the connection.
+    fn on_read(&mut self, run: Reads) -> Flow {
         let now = Instant::now();
         self.clocks.heard(now);
         self.stats
             .heard_at(now.duration_since(self.started).as_millis() as u64);
-        match step {
-            ReadStep::Data(len) => {
-                tracing::trace!(bytes = len, "message in");
-                self.clocks.data = now;
-                self.stats.received(len);
-                self.traffic.messages_in.increment(1);
-                self.traffic.bytes_in.increment(len as u64);
-                match self.rate.as_deref_mut().map(|b| b.take(now.into_std())) {
-                    Some(Err(_)) => self.flooded(now),
-                    _ => Flow::Continue,
-                }
+        if run.messages > 0 {
+            tracing::trace!(messages = run.messages, bytes = run.bytes, "messages in");
+            self.clocks.data = now;
+            self.stats.received(run.messages, run.bytes);
+            self.traffic.messages_in.increment(u64::from(run.messages));
+            self.traffic.bytes_in.increment(run.bytes as u64);
+            if run.flooded {
+                return self.flooded(now);
             }
-            ReadStep::Control => Flow::Continue,
-            ReadStep::PeerClosed => {
+        }
+        match run.end {
+            None => Flow::Continue,
+            Some(ReadEnd::PeerClosed) => {
                 // The end went into the reserved slot with the close frame.
                 self.end_told = true;
                 // The close echo is queued by the WebSocket layer and flushed by
@@ -524,7 +583,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 }
                 Flow::Continue
             }
-            ReadStep::Failed(e) => {
+            Some(ReadEnd::Failed(e)) => {
                 tracing::debug!(error = %e, "peer failed the connection");
                 let code = e.close_code();
                 if let Some(code) = code {
@@ -550,7 +609,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     _ => flow,
                 }
             }
-            ReadStep::Eof => {
+            Some(ReadEnd::Eof) => {
                 if !self.end_told {
                     self.fail(StreamError::lost(
                         "connection reset without a closing handshake",
@@ -672,6 +731,25 @@ mod tests {
         None
     }
 
+    /// A run of reads that ended with `end`.
+    fn ended(end: ReadEnd) -> Reads {
+        Reads {
+            heard: true,
+            end: Some(end),
+            ..Reads::default()
+        }
+    }
+
+    /// A run of `messages` data messages, `bytes` in all.
+    fn data_run(messages: u32, bytes: usize) -> Reads {
+        Reads {
+            messages,
+            bytes,
+            heard: true,
+            ..Reads::default()
+        }
+    }
+
     fn told(rx: &mut InboundReceiver) -> Option<End> {
         let mut cx = Context::from_waker(Waker::noop());
         match rx.poll_next(&mut cx) {
@@ -717,7 +795,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_peers_close_stops_writing_until_the_closing_deadline() {
         let mut r = rig(ConnConfig::default()).await;
-        assert_eq!(r.driver.on_read(ReadStep::PeerClosed), Flow::Continue);
+        assert_eq!(r.driver.on_read(ended(ReadEnd::PeerClosed)), Flow::Continue);
         let until = Instant::now() + ConnConfig::default().close_timeout;
         assert_eq!(r.driver.phase, Phase::Closing { until });
         // No liveness check while closing, only the deadline.
@@ -729,7 +807,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_violation_drains_then_closes_with_its_code_whatever_the_handles_ask() {
         let mut r = rig(ConnConfig::default()).await;
-        let step = ReadStep::Failed(WsError::Protocol("reserved bits set".into()));
+        let step = ended(ReadEnd::Failed(WsError::Protocol(
+            "reserved bits set".into(),
+        )));
         assert_eq!(r.driver.on_read(step), Flow::Continue);
         assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. } if frame.code == 1002));
         assert!(!r.driver.phase.reads() && r.driver.phase.writes());
@@ -752,7 +832,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_violation_past_its_deadline_is_answered_by_the_timer() {
         let mut r = rig(ConnConfig::default()).await;
-        let step = ReadStep::Failed(WsError::InvalidUtf8);
+        let step = ended(ReadEnd::Failed(WsError::InvalidUtf8));
         assert_eq!(r.driver.on_read(step), Flow::Continue);
         tokio::time::advance(ConnConfig::default().close_timeout).await;
         assert_eq!(r.driver.on_timer().await, Flow::Stop);
@@ -809,13 +889,13 @@ mod tests {
     async fn a_read_proves_the_peer_alive() {
         let mut r = rig(ConnConfig::default()).await;
         tokio::time::advance(Duration::from_secs(20)).await;
-        assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
+        assert_eq!(r.driver.on_read(data_run(1, 5)), Flow::Continue);
         assert_eq!(r.driver.inbox, Inbox::Open);
         assert_eq!(r.driver.clocks.heard, Instant::now());
         assert_eq!(r.driver.stats.counts().bytes_in, 5);
         // Nobody receiving: data is dropped, the slot stays open for the next.
         r.driver.on_room(false);
-        assert_eq!(r.driver.on_read(ReadStep::Data(5)), Flow::Continue);
+        assert_eq!(r.driver.on_read(data_run(1, 5)), Flow::Continue);
         assert_eq!(r.driver.inbox, Inbox::Discard);
     }
 
@@ -862,7 +942,14 @@ mod tests {
         assert!(matches!(event, Event::Room(true)));
         assert_eq!(r.driver.on_room(true), Flow::Continue);
         let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
-        assert!(matches!(event, Event::Read(ReadStep::Data(4))));
+        assert!(matches!(
+            event,
+            Event::Read(Reads {
+                messages: 1,
+                bytes: 4,
+                ..
+            })
+        ));
     }
 
     #[tokio::test(start_paused = true)]
@@ -870,16 +957,121 @@ mod tests {
         let mut r = rig(ConnConfig::default()).await;
         assert!(r.peer.send(Message::text("hello")).await.is_ok());
         let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
-        assert!(matches!(event, Event::Read(ReadStep::Data(5))));
+        assert!(matches!(
+            event,
+            Event::Read(Reads {
+                messages: 1,
+                bytes: 5,
+                ..
+            })
+        ));
         assert!(
             matches!(r.inbound.next().await, Some(Inbound::Data(d)) if d.as_bytes() == b"hello")
         );
     }
 
+    /// Everything the inbox holds now, as text (and `<end>` for the end).
+    fn drained(rx: &mut InboundReceiver) -> Vec<String> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut out = Vec::new();
+        while let Poll::Ready(Some(item)) = rx.poll_next(&mut cx) {
+            out.push(match item {
+                Inbound::Data(d) => String::from_utf8_lossy(d.as_bytes()).into_owned(),
+                Inbound::End(_) => "<end>".to_owned(),
+            });
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn frames_ready_together_are_read_in_one_turn_control_frames_included() {
+        let mut r = rig(ConnConfig::default()).await;
+        for m in [
+            Message::text("a"),
+            Message::Ping(bytes::Bytes::from_static(b"p")),
+            Message::text("bb"),
+            Message::text("ccc"),
+        ] {
+            assert!(r.peer.send(m).await.is_ok());
+        }
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        let Event::Read(run) = event else {
+            panic!("a read");
+        };
+        assert_eq!((run.messages, run.bytes), (3, 6));
+        assert!(run.heard && run.end.is_none() && !run.flooded);
+        assert_eq!(r.driver.on_read(run), Flow::Continue);
+        assert_eq!(r.driver.stats.counts().messages_in, 3);
+        assert_eq!(r.driver.stats.counts().bytes_in, 6);
+        assert_eq!(drained(&mut r.inbound), ["a", "bb", "ccc"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_stops_at_a_full_inbox_and_goes_on_once_there_is_room() {
+        let mut r = rig(ConnConfig::default()).await;
+        // The rig's inbox holds 5.
+        for m in ["1", "2", "3", "4", "5", "6", "7"] {
+            assert!(r.peer.send(Message::text(m)).await.is_ok());
+        }
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Read(Reads { messages: 5, .. })));
+        assert_eq!(r.driver.inbox, Inbox::Waiting);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(r.driver.poll_read(&mut cx).is_pending(), "no room, no read");
+        assert_eq!(drained(&mut r.inbound), ["1", "2", "3", "4", "5"]);
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Room(true)));
+        r.driver.on_room(true);
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Read(Reads { messages: 2, .. })));
+        assert_eq!(drained(&mut r.inbound), ["6", "7"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_close_after_data_ends_the_run_behind_the_data() {
+        let mut r = rig(ConnConfig::default()).await;
+        assert!(r.peer.send(Message::text("last words")).await.is_ok());
+        assert!(r.peer.close(None).await.is_ok());
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        let Event::Read(run) = event else {
+            panic!("a read");
+        };
+        assert_eq!(run.messages, 1);
+        assert!(matches!(run.end, Some(ReadEnd::PeerClosed)));
+        assert_eq!(r.driver.on_read(run), Flow::Continue);
+        assert!(matches!(r.driver.phase, Phase::Closing { .. }));
+        assert_eq!(drained(&mut r.inbound), ["last words", "<end>"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_stops_at_the_message_that_overdraws_the_budget() {
+        let config = ConnConfig {
+            message_rate: Some(crate::rate::Rate {
+                per_second: 1.0,
+                burst: 2,
+            }),
+            ..ConnConfig::default()
+        };
+        let mut r = rig(config).await;
+        for m in ["1", "2", "3", "4"] {
+            assert!(r.peer.send(Message::text(m)).await.is_ok());
+        }
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        let Event::Read(run) = event else {
+            panic!("a read");
+        };
+        assert_eq!(run.messages, 3);
+        assert!(run.flooded);
+        assert_eq!(r.driver.on_read(run), Flow::Continue);
+        assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. } if frame.code == 1008));
+        // What arrived is answered; nothing after the flood is read.
+        assert_eq!(drained(&mut r.inbound), ["1", "2", "3", "<end>"]);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn eof_without_a_close_is_a_reset() {
         let mut r = rig(ConnConfig::default()).await;
-        assert_eq!(r.driver.on_read(ReadStep::Eof), Flow::Stop);
+        assert_eq!(r.driver.on_read(ended(ReadEnd::Eof)), Flow::Stop);
         let Some(End::Failed(e)) = told(&mut r.inbound) else {
             panic!("the receiver is told the connection failed");
         };

@@ -121,16 +121,20 @@ impl InboundSender {
     }
 
     /// Queues `item` (after `poll_ready` said there was room, or the end,
-    /// which always fits); dropped when nobody receives.
-    pub(crate) fn send(&mut self, item: Inbound) {
+    /// which always fits); dropped when nobody receives. Returns whether
+    /// another message fits now, so that a reader with more to deliver needs
+    /// no second look at the queue to reserve the next slot (the receiver
+    /// only ever makes more room).
+    pub(crate) fn send(&mut self, item: Inbound) -> bool {
         let mut st = self.shared.lock();
         if st.receiver_gone {
-            return;
+            return false;
         }
         st.items.push_back(item);
         if let Some(w) = st.receiver_waker.take() {
             w.wake();
         }
+        st.items.len() < self.shared.capacity
     }
 }
 
@@ -266,9 +270,9 @@ mod tests {
         let (mut tx, mut rx) = queue(2);
         let (count, waker) = WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
-        for m in ["a", "b"] {
+        for (m, another_fits) in [("a", true), ("b", false)] {
             assert_eq!(tx.poll_ready(&mut cx), Poll::Ready(Ok(())));
-            tx.send(data(m));
+            assert_eq!(tx.send(data(m)), another_fits);
         }
         assert!(tx.poll_ready(&mut cx).is_pending(), "full at its capacity");
         // The end fits whatever the queue holds.

@@ -31,8 +31,10 @@ pub(crate) struct Counts {
 }
 
 impl ConnStats {
-    pub(crate) fn received(&self, bytes: usize) {
-        self.messages_in.fetch_add(1, Ordering::Relaxed);
+    /// `messages` data messages totalling `bytes` were read.
+    pub(crate) fn received(&self, messages: u32, bytes: usize) {
+        self.messages_in
+            .fetch_add(u64::from(messages), Ordering::Relaxed);
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
