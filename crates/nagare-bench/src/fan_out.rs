@@ -1,5 +1,8 @@
 //! The fan-out case of `server-bound`: one room delivered to many
-//! subscribers, against a bare `tokio::sync::broadcast` + tungstenite server.
+//! subscribers, against a bare `tokio::sync::broadcast` + tungstenite server
+//! that is fed the very bytes the nagare server under test sends (see
+//! [`Bytes`]): a delivery's cost grows with its size, so a floor of smaller
+//! frames would charge nagare for its payload.
 //!
 //! Subscribers are raw sockets that count frames from their headers and never
 //! parse a payload: the k-th event frame a subscriber sees is event k (rooms
@@ -37,17 +40,35 @@ fn event_message() -> String {
 /// A marker's message.
 const MARKER: &str = "m";
 
-/// What a raw publisher sends for `message`: the JSON a typed room of
-/// `{message}` sends its subscribers, so that the bare broadcast carries the
-/// same bytes per delivery as the typed room it is compared with.
-fn as_note(message: &str) -> String {
-    format!("{{\"message\":\"{message}\"}}")
+/// The JSON a room's subscribers receive for one published message: what a
+/// raw publisher sends the bare broadcast, so that the floor carries the
+/// same bytes per delivery as the nagare server it is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bytes {
+    /// The bench design's typed room of `{message}` events.
+    Note,
+    /// The guide's `Event`: the message, the endpoint it came through and
+    /// when (a timestamp of the length the guide writes).
+    GuideEvent,
+}
+
+impl Bytes {
+    /// The frame's text: compact JSON and the newline nagare ends every
+    /// message with (as Go's JSON encoder does).
+    fn json(self, message: &str) -> String {
+        match self {
+            Bytes::Note => format!("{{\"message\":\"{message}\"}}\n"),
+            Bytes::GuideEvent => format!(
+                "{{\"message\":\"{message}\",\"action\":\"listener\",\"timestamp\":\"2026-01-01T00:00:00.000Z\"}}\n"
+            ),
+        }
+    }
 }
 
 /// How the publisher reaches the room of a server.
 pub enum Publisher {
-    /// A raw WebSocket at this path: each text frame is published as is.
-    Raw(&'static str),
+    /// The bare broadcast's WebSocket: each text frame is published as is.
+    Bare(Bytes),
     /// The guide's typed `/listen` stream.
     Guide,
     /// The bench design's typed `/publish` stream (raw frames of the JSON it
@@ -63,6 +84,8 @@ pub struct FanOut {
     pub server_busy: f64,
     pub generator_busy: f64,
     pub cpu_per_delivery_us: f64,
+    /// The length of an event's frame as subscribers received it.
+    pub event_frame_bytes: usize,
 }
 
 impl FanOut {
@@ -118,8 +141,11 @@ pub async fn run(
         publish.send(message.clone()).await?;
     }
     let mut latencies = Vec::with_capacity(subscribers * events as usize);
+    let mut event_frame_bytes = 0;
     for t in tasks {
-        latencies.extend(t.await??);
+        let (seen, frame_bytes) = t.await??;
+        latencies.extend(seen);
+        event_frame_bytes = frame_bytes;
     }
     let elapsed = start.elapsed().as_secs_f64();
     let server_cpu = server.cpu_time()?.saturating_sub(server_before);
@@ -133,6 +159,7 @@ pub async fn run(
         server_busy: server_cpu.as_secs_f64() / elapsed,
         generator_busy: me_cpu.as_secs_f64() / elapsed,
         cpu_per_delivery_us: server_cpu.as_secs_f64() * 1e6 / deliveries,
+        event_frame_bytes,
     })
 }
 
@@ -144,15 +171,16 @@ type Shared = (
 );
 
 /// One subscriber: counts markers and events from frame headers; returns the
-/// latency of every event, in microseconds.
+/// latency of every event, in microseconds, and the length of an event's frame.
 async fn subscriber(
     mut tcp: tokio::net::TcpStream,
     i: usize,
     events: u64,
     clock: Instant,
     (progress, sent_at, following, advanced): Shared,
-) -> anyhow::Result<Vec<u32>> {
+) -> anyhow::Result<(Vec<u32>, usize)> {
     let mut latencies = Vec::with_capacity(events as usize);
+    let mut event_len = 0;
     let mut buf = vec![0u8; 16 * 1024];
     let (mut filled, mut count) = (0usize, 0u64);
     // The length of a marker's frame, from the first frame (always a marker).
@@ -179,6 +207,7 @@ async fn subscriber(
                 // Events are 63 bytes longer than markers.
                 Some(m) if len < m + 32 => {}
                 Some(_) => {
+                    event_len = len;
                     count += 1;
                     let sent = sent_at
                         .get(count as usize)
@@ -200,20 +229,21 @@ async fn subscriber(
     }
     // Closing without a handshake: the server must cope, as with any peer.
     drop(tcp);
-    Ok(latencies)
+    Ok((latencies, event_len))
 }
 
 /// The publishing side of a run.
 enum Publish {
-    Raw(tokio::net::TcpStream),
+    /// A raw WebSocket and the JSON it frames each message as.
+    Raw(tokio::net::TcpStream, Bytes),
     Guide(Box<guide::chat::ListenerClientStream>),
 }
 
 impl Publish {
     async fn open(addr: SocketAddr, how: Publisher) -> anyhow::Result<Self> {
         Ok(match how {
-            Publisher::Raw(path) => Publish::Raw(upgrade(addr, path).await?),
-            Publisher::Typed => Publish::Raw(upgrade(addr, "/publish").await?),
+            Publisher::Bare(bytes) => Publish::Raw(upgrade(addr, "/").await?, bytes),
+            Publisher::Typed => Publish::Raw(upgrade(addr, "/publish").await?, Bytes::Note),
             Publisher::Guide => Publish::Guide(Box::new(
                 guide::chat::client::Client::new(format!("http://{addr}"))
                     .listener()
@@ -224,8 +254,8 @@ impl Publish {
 
     async fn send(&mut self, message: String) -> anyhow::Result<()> {
         match self {
-            Publish::Raw(tcp) => {
-                let frame = nagare_testkit::wire::raw_frame(0x81, as_note(&message).as_bytes());
+            Publish::Raw(tcp, bytes) => {
+                let frame = nagare_testkit::wire::raw_frame(0x81, bytes.json(&message).as_bytes());
                 tcp.write_all(&frame).await?;
                 Ok(())
             }
@@ -289,5 +319,36 @@ pub async fn serve_bare_broadcast() -> anyhow::Result<()> {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nagare::Message;
+
+    use super::*;
+
+    /// The frame text nagare writes for `msg`: its JSON and a newline.
+    fn nagare_text<T: Message>(msg: &T) -> String {
+        let mut out = Vec::new();
+        assert!(msg.encode(None, &mut out).is_ok());
+        out.push(b'\n');
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_floors_carry_the_bytes_nagare_sends_subscribers() {
+        let message = event_message();
+        let event = guide::chat::Event {
+            message: message.clone(),
+            action: "listener".to_owned(),
+            // The guide's clock, at the length it writes (milliseconds, Z).
+            timestamp: "2026-11-30T23:59:59.999Z".to_owned(),
+        };
+        let floor = Bytes::GuideEvent.json(&message);
+        assert_eq!(floor.len(), nagare_text(&event).len());
+        assert!(guide::chat::Event::decode(floor.as_bytes(), None).is_ok());
+        let note = crate::typed_echo::typed::Note { message };
+        assert_eq!(Bytes::Note.json(&note.message), nagare_text(&note));
     }
 }

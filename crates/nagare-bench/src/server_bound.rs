@@ -295,23 +295,35 @@ pub async fn run(a: ServerBoundArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A fan-out server: how it is started and reached.
+/// A fan-out server: how it is started and reached. Each nagare case is
+/// compared with the floor that carries its bytes: the guide's events are
+/// larger than the typed room's, and a delivery's cost is mostly the kernel's
+/// per byte and per packet.
 struct FanOutCase {
     name: &'static str,
     mode: &'static str,
     args: &'static [&'static str],
     path: &'static str,
     publisher: fn() -> fan_out::Publisher,
+    /// What subscribers receive per event.
+    bytes: fan_out::Bytes,
     needs_redis: bool,
+}
+
+impl FanOutCase {
+    fn is_floor(&self) -> bool {
+        self.mode == "serve-bare-broadcast"
+    }
 }
 
 const FAN_OUT: &[FanOutCase] = &[
     FanOutCase {
-        name: "bare tokio::sync::broadcast + tokio-tungstenite, same bytes (floor)",
+        name: "bare tokio::sync::broadcast + tokio-tungstenite, the typed room's bytes (floor)",
         mode: "serve-bare-broadcast",
         args: &[],
         path: "/",
-        publisher: || fan_out::Publisher::Raw("/"),
+        publisher: || fan_out::Publisher::Bare(fan_out::Bytes::Note),
+        bytes: fan_out::Bytes::Note,
         needs_redis: false,
     },
     FanOutCase {
@@ -320,6 +332,16 @@ const FAN_OUT: &[FanOutCase] = &[
         args: &[],
         path: "/subscribe",
         publisher: || fan_out::Publisher::Typed,
+        bytes: fan_out::Bytes::Note,
+        needs_redis: false,
+    },
+    FanOutCase {
+        name: "bare tokio::sync::broadcast + tokio-tungstenite, the guide's event bytes (floor)",
+        mode: "serve-bare-broadcast",
+        args: &[],
+        path: "/",
+        publisher: || fan_out::Publisher::Bare(fan_out::Bytes::GuideEvent),
+        bytes: fan_out::Bytes::GuideEvent,
         needs_redis: false,
     },
     FanOutCase {
@@ -328,6 +350,7 @@ const FAN_OUT: &[FanOutCase] = &[
         args: &[],
         path: "/subscribe",
         publisher: || fan_out::Publisher::Guide,
+        bytes: fan_out::Bytes::GuideEvent,
         needs_redis: false,
     },
     FanOutCase {
@@ -336,9 +359,42 @@ const FAN_OUT: &[FanOutCase] = &[
         args: &["--redis"],
         path: "/subscribe",
         publisher: || fan_out::Publisher::Guide,
+        bytes: fan_out::Bytes::GuideEvent,
         needs_redis: true,
     },
 ];
+
+/// The fan-out cases `--only` selects (and `--redis` allows), each preceded
+/// by the floor of its bytes, and followed by the same case on the
+/// `--against` build when there is one.
+fn fan_out_cases(
+    a: &ServerBoundArgs,
+    redis: bool,
+) -> Vec<(&'static FanOutCase, Option<std::path::PathBuf>)> {
+    let wanted = |c: &FanOutCase| {
+        !c.is_floor()
+            && (!c.needs_redis || redis)
+            && a.only.as_deref().is_none_or(|o| c.mode.contains(o))
+    };
+    let mut out = Vec::new();
+    for floor in FAN_OUT.iter().filter(|c| c.is_floor()) {
+        let cases: Vec<&FanOutCase> = FAN_OUT
+            .iter()
+            .filter(|c| c.bytes == floor.bytes && wanted(c))
+            .collect();
+        if cases.is_empty() {
+            continue;
+        }
+        out.push((floor, None));
+        for case in cases {
+            out.push((case, None));
+            if let Some(exe) = &a.against {
+                out.push((case, Some(exe.clone())));
+            }
+        }
+    }
+    out
+}
 
 /// One room to `subscribers` subscribers, each case on a fresh server per run
 /// (a run's closed connections hold their ports for a minute).
@@ -348,10 +404,7 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
     } else {
         None
     };
-    let cases: Vec<(&FanOutCase, Option<std::path::PathBuf>)> = selected(FAN_OUT, |c| c.mode, a)
-        .into_iter()
-        .filter(|(c, _)| !c.needs_redis || redis.is_some())
-        .collect();
+    let cases = fan_out_cases(a, redis.is_some());
     let mut results: Vec<Vec<fan_out::FanOut>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
         for (i, (case, exe)) in cases.iter().enumerate() {
@@ -375,23 +428,29 @@ async fn fan_out(a: &ServerBoundArgs, runs: usize) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "fan-out: one room, {} subscribers x {} events of ~64 B (at most {} ahead of the slowest), {runs} runs per case",
+        "fan-out: one room, {} subscribers x {} events of a 64 B message (at most {} ahead of the slowest), {runs} runs per case; each case against the floor above it, which carries the same bytes",
         a.subscribers, a.events, a.window
     );
-    println!("| server | deliveries/s (median; runs) | vs floor | server CPU per delivery | server CPU | generator CPU | p50 | p99 |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let floor = median(results[0].iter().map(|r| r.deliveries_per_s));
-    let floor_bound = results[0].iter().any(fan_out::FanOut::not_server_bound);
+    println!("| server | event frame | deliveries/s (median; runs) | vs floor | server CPU per delivery | server CPU | generator CPU | p50 | p99 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    // The floor of the cases that follow it.
+    let mut floor: Option<(f64, bool)> = None;
     for ((case, exe), runs) in cases.iter().zip(&results) {
         let rate = median(runs.iter().map(|r| r.deliveries_per_s));
-        let ratio = if floor_bound || runs.iter().any(fan_out::FanOut::not_server_bound) {
-            "not a comparison: server not saturated".to_owned()
+        let bound = runs.iter().any(fan_out::FanOut::not_server_bound);
+        let ratio = if case.is_floor() {
+            floor = Some((rate, bound));
+            "1.00".to_owned()
         } else {
-            format!("{:.2}", rate / floor)
+            match floor {
+                Some((f, false)) if !bound => format!("{:.2}", rate / f),
+                _ => "not a comparison: server not saturated".to_owned(),
+            }
         };
         let each = each_run(runs, |r| format!("{:.2}M", r.deliveries_per_s / 1e6));
+        let frame = runs.first().map_or(0, |r| r.event_frame_bytes);
         println!(
-            "| {} | {:.2}M ({each}) | {ratio} | {:.3} us | {:.0}% | {:.0}% | {} ms | {} ms |",
+            "| {} | {frame} B | {:.2}M ({each}) | {ratio} | {:.3} us | {:.0}% | {:.0}% | {} ms | {} ms |",
             build_name(case.name, exe.as_deref()),
             rate / 1e6,
             median(runs.iter().map(|r| r.cpu_per_delivery_us)),
