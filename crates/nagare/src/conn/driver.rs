@@ -445,12 +445,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             let close = match item {
                 Some(Outbound::Data(first)) => {
                     let limit = self.batch_starts();
-                    let batch = WriteBatch::new(&mut self.socket, &mut self.outbound, first);
+                    let batch = WriteBatch::new(&mut self.socket, &mut self.outbound, first, limit);
                     // Boxed: inline, the batch and its timer (128 B) would size
                     // the state every connection holds while idle. One
                     // allocation per batch, reused by the allocator, costs
                     // nothing measurable (see docs/benchmarks.md).
-                    let result = Box::pin(within(limit, batch)).await;
+                    let result = Box::pin(batch).await;
                     match self.batch_ends(result) {
                         Ok(None) => return Flow::Continue,
                         Ok(Some(close)) => close,

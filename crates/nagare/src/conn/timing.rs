@@ -71,21 +71,18 @@ impl Timing {
 pub(super) fn within<F: Future>(limit: Duration, fut: F) -> Within<F> {
     Within {
         fut,
-        limit,
-        sleep: None,
+        limit: Limit::new(limit),
     }
 }
 
 pin_project_lite::pin_project! {
     /// The future of [`within`]: a type rather than an `async fn`, which would
     /// keep `fut` twice (as its argument and as the local it is pinned in),
-    /// and every connection's driver holds one while it writes. The timer is
-    /// boxed and made only when the write waits.
+    /// and every connection's driver holds one while it writes.
     pub(super) struct Within<F> {
         #[pin]
         fut: F,
-        limit: Duration,
-        sleep: Option<Pin<Box<Sleep>>>,
+        limit: Limit,
     }
 }
 
@@ -97,14 +94,39 @@ impl<F: Future> Future for Within<F> {
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        let limit = *this.limit;
-        let sleep = this
+        this.limit.poll_expired(cx).map(Err)
+    }
+}
+
+/// A time limit on waiting, counted from the first wait: the timer is
+/// boxed and made only then, so an operation that never waits, or one that
+/// pauses without waiting on anything (a write batch giving a producer a
+/// turn), sets none. A timer costs an allocation, a timer-wheel entry and,
+/// when it is the runtime's earliest, a wake of the runtime's driver.
+pub(super) struct Limit {
+    limit: Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Limit {
+    pub(super) fn new(limit: Duration) -> Self {
+        Limit { limit, sleep: None }
+    }
+
+    /// The caller is about to wait: ready once `limit` has passed since its
+    /// first wait; until then `cx` is woken when it does.
+    pub(super) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<TimedOut> {
+        let limit = self.limit;
+        let sleep = self
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        match sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(TimedOut)),
-            Poll::Pending => Poll::Pending,
-        }
+        sleep.as_mut().poll(cx).map(|()| TimedOut)
+    }
+
+    /// Whether the caller has waited yet (the timer exists).
+    #[cfg(test)]
+    pub(super) fn started(&self) -> bool {
+        self.sleep.is_some()
     }
 }
 
