@@ -509,18 +509,24 @@ fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<TokenStream> {
             quote!(errs.check(nagare::codegen::validation::enum_(#path, #value, &[#(#vals),*]));),
         );
     }
-    let len = if prim == Some(Primitive::String) {
-        quote!(v.chars().count())
-    } else {
-        quote!(v.len())
-    };
+    // Strings are measured in characters, by functions that count only when
+    // the byte length cannot decide; collections by their length.
+    let string = prim == Some(Primitive::String);
     if let Some(n) = v.min_length {
         let n = Literal::usize_unsuffixed(n);
-        out.push(quote!(errs.check(nagare::codegen::validation::min_length(#path, v, #len, #n));));
+        out.push(if string {
+            quote!(errs.check(nagare::codegen::validation::min_chars(#path, v, #n));)
+        } else {
+            quote!(errs.check(nagare::codegen::validation::min_length(#path, v, v.len(), #n));)
+        });
     }
     if let Some(n) = v.max_length {
         let n = Literal::usize_unsuffixed(n);
-        out.push(quote!(errs.check(nagare::codegen::validation::max_length(#path, v, #len, #n));));
+        out.push(if string {
+            quote!(errs.check(nagare::codegen::validation::max_chars(#path, v, #n));)
+        } else {
+            quote!(errs.check(nagare::codegen::validation::max_length(#path, v, v.len(), #n));)
+        });
     }
     for (check, bound) in [("minimum", v.minimum), ("maximum", v.maximum)] {
         if let (Some(b), Some(p)) = (bound, prim) {

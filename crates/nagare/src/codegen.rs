@@ -42,8 +42,8 @@ pub mod response {
 pub mod validation {
     pub use crate::message::decode_viewed;
     pub use crate::validation::{
-        enum_, format, max_length, maximum, min_length, minimum, missing, pattern, unknown_view,
-        Format,
+        enum_, format, max_chars, max_length, maximum, min_chars, min_length, minimum, missing,
+        pattern, unknown_view, Format,
     };
 }
 

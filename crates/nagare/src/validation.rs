@@ -187,6 +187,26 @@ pub fn max_length<T: Debug + ?Sized>(
     })
 }
 
+/// `invalid_length` for a string's minimum, in characters (Unicode scalar
+/// values, what Go counts as runes). A character takes one to four bytes, so
+/// the byte length decides most cases without walking the string: every
+/// message of a long text would otherwise be counted character by character.
+pub fn min_chars(path: &str, value: &str, min: usize) -> Result<(), ValidationError> {
+    if value.len() >= min.saturating_mul(4) {
+        return Ok(());
+    }
+    min_length(path, value, value.chars().count(), min)
+}
+
+/// `invalid_length` for a string's maximum, in characters; counted only when
+/// the string has more bytes than the maximum allows characters.
+pub fn max_chars(path: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.len() <= max {
+        return Ok(());
+    }
+    max_length(path, value, value.chars().count(), max)
+}
+
 /// `invalid_range` for a minimum. Generated code passes integers as `i128` and
 /// floats as `f64`, so integer bounds are exact whatever their size.
 pub fn minimum<T: PartialOrd + Display>(
@@ -243,6 +263,36 @@ pub fn missing(path: &str, attribute: &str) -> ValidationError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_lengths_are_characters_whatever_the_bytes_say() {
+        // Four characters: 1, 2, 3 and 4 bytes (10 bytes).
+        let s = "aé€😀";
+        assert!(min_chars("x", s, 4).is_ok());
+        assert!(max_chars("x", s, 4).is_ok());
+        let short = min_chars("x", s, 5).err();
+        assert!(
+            short
+                .as_ref()
+                .is_some_and(|e| e.name == "invalid_length" && e.message.ends_with("(len=4)")),
+            "{short:?}"
+        );
+        let long = max_chars("x", s, 3).err();
+        assert!(
+            long.as_ref()
+                .is_some_and(|e| e.name == "invalid_length" && e.message.ends_with("(len=4)")),
+            "{long:?}"
+        );
+        // Decided by the byte length alone, at both edges.
+        assert!(min_chars("x", "abcd", 1).is_ok());
+        assert!(min_chars("x", "", 1).is_err());
+        assert!(max_chars("x", "abc", 3).is_ok());
+        assert!(min_chars("x", "", 0).is_ok() && max_chars("x", "", 0).is_ok());
+        // Four-byte characters: as many bytes as the bound times four.
+        assert!(min_chars("x", "😀😀", 2).is_ok());
+        assert!(min_chars("x", "😀😀", 3).is_err());
+        assert!(max_chars("x", "😀😀", 1).is_err());
+    }
 
     #[test]
     fn formats_accept_and_reject() {
