@@ -126,9 +126,10 @@ enum Event {
     Read(Reads),
 }
 
-/// Most frames one turn reads in a row. The inbox's room bounds a run too;
-/// this bounds one that discards (nobody receives) and keeps the timer and
-/// the handles' queue looked at between runs.
+/// Most frames (data or control) one turn reads in a row. The inbox's room
+/// bounds a run of data too; this bounds one that discards (nobody receives)
+/// or reads control frames, and keeps the timer and the handles' queue
+/// looked at between runs.
 const READ_RUN: u32 = 32;
 
 /// What one turn's reads brought: the frames the socket had ready, read in a
@@ -318,7 +319,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         // The inbox said, as the last message went in, that another fits.
         let mut room = false;
         let mut now = None;
+        let mut frames = 0;
         loop {
+            if frames == READ_RUN {
+                return run.done();
+            }
+            frames += 1;
             let discard = match self.inbox {
                 Inbox::Discard => true,
                 Inbox::Open if room => false,
@@ -354,9 +360,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                             run.flooded = true;
                             return run.done();
                         }
-                    }
-                    if run.messages == READ_RUN {
-                        return run.done();
                     }
                 }
                 Some(Ok(Received::Control)) => run.heard = true,
@@ -1004,6 +1007,34 @@ mod tests {
         assert_eq!(r.driver.stats.counts().messages_in, 3);
         assert_eq!(r.driver.stats.counts().bytes_in, 6);
         assert_eq!(drained(&mut r.inbound), ["a", "bb", "ccc"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_of_control_frames_is_bounded_too() {
+        let mut r = rig(ConnConfig::default()).await;
+        for _ in 0..READ_RUN {
+            assert!(r
+                .peer
+                .send(Message::Ping(bytes::Bytes::from_static(b"p")))
+                .await
+                .is_ok());
+        }
+        assert!(r.peer.send(Message::text("after")).await.is_ok());
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(
+            matches!(
+                event,
+                Event::Read(Reads {
+                    messages: 0,
+                    heard: true,
+                    ..
+                })
+            ),
+            "the first turn reads the pings only"
+        );
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        assert!(matches!(event, Event::Read(Reads { messages: 1, .. })));
+        assert_eq!(drained(&mut r.inbound), ["after"]);
     }
 
     #[tokio::test(start_paused = true)]
