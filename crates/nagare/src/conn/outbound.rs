@@ -187,10 +187,39 @@ impl OutboundSender {
         Poll::Pending
     }
 
+    /// Queues the message in `slot` when there is room (or a policy that
+    /// makes room): `poll_ready` and `push` in one look at the queue, for a
+    /// sender that has its message at hand. Without room the message stays
+    /// in `slot` and the task is woken when room frees up.
+    pub(crate) fn poll_push(
+        &self,
+        cx: &mut Context<'_>,
+        slot: &mut Option<Data>,
+        priority: Priority,
+    ) -> Poll<Result<(), Refused>> {
+        let mut st = self.shared.lock();
+        if st.len >= self.shared.capacity
+            && self.shared.policy == SlowConsumer::Wait
+            && !(st.receiver_gone || st.closing || st.last.is_some())
+        {
+            st.wait_for_room(cx);
+            return Poll::Pending;
+        }
+        match slot.take() {
+            Some(data) => Poll::Ready(self.push_locked(&mut st, data, priority)),
+            // Polled again after it was queued.
+            None => Poll::Ready(Err(Refused::Closed)),
+        }
+    }
+
     /// Queues a message after `poll_ready` said so, applying the slow-consumer
     /// policy if the queue filled meanwhile.
     pub(crate) fn push(&self, data: Data, priority: Priority) -> Result<(), Refused> {
         let mut st = self.shared.lock();
+        self.push_locked(&mut st, data, priority)
+    }
+
+    fn push_locked(&self, st: &mut State, data: Data, priority: Priority) -> Result<(), Refused> {
         if st.receiver_gone || st.closing || st.last.is_some() {
             return Err(Refused::Closed);
         }
@@ -395,6 +424,48 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_push_with_the_message_at_hand_waits_for_room_and_keeps_it() {
+        let (count, waker) = crate::wake_count::WakeCount::waker();
+        let mut cx = Context::from_waker(&waker);
+        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
+        let mut slot = Some(msg("a"));
+        assert_eq!(
+            tx.poll_push(&mut cx, &mut slot, Priority::Normal),
+            Poll::Ready(Ok(()))
+        );
+        assert!(slot.is_none(), "queued");
+        let mut slot = Some(msg("b"));
+        assert!(tx
+            .poll_push(&mut cx, &mut slot, Priority::Normal)
+            .is_pending());
+        assert!(slot.is_some(), "kept while there is no room");
+        assert_eq!(drain(&mut rx), ["a"]);
+        assert_eq!(count.get(), 1, "woken when room frees up");
+        assert_eq!(
+            tx.poll_push(&mut cx, &mut slot, Priority::Normal),
+            Poll::Ready(Ok(()))
+        );
+        assert_eq!(drain(&mut rx), ["b"]);
+        // A full queue that drops its oldest makes room at once.
+        let (tx, mut rx) = queue(1, SlowConsumer::DropOldest);
+        for m in ["old", "new"] {
+            let mut slot = Some(msg(m));
+            assert_eq!(
+                tx.poll_push(&mut cx, &mut slot, Priority::Normal),
+                Poll::Ready(Ok(()))
+            );
+        }
+        assert_eq!(drain(&mut rx), ["new"]);
+        // A closed queue refuses, full or not.
+        assert!(tx.close(CloseFrame::new(1000, "bye")).is_ok());
+        let mut slot = Some(msg("late"));
+        assert_eq!(
+            tx.poll_push(&mut cx, &mut slot, Priority::Normal),
+            Poll::Ready(Err(Refused::Closed))
+        );
     }
 
     #[test]

@@ -32,11 +32,9 @@ impl RawStream {
 
     /// Queues a data message.
     pub async fn send(&mut self, data: Data) -> Result<(), StreamError> {
-        std::future::poll_fn(|cx| self.tx.poll_ready(cx))
+        let mut slot = Some(data);
+        std::future::poll_fn(|cx| self.tx.poll_push(cx, &mut slot, Priority::Normal))
             .await
-            .map_err(|_| StreamError::StreamClosed)?;
-        self.tx
-            .push(data, Priority::Normal)
             .map_err(|_| StreamError::StreamClosed)
     }
 

@@ -360,6 +360,17 @@ impl<T: Message> Future for Sending<'_, T> {
                 return Poll::Ready(Err(e));
             }
         }
+        if this.sender.seq.is_none() && !this.sender.closed {
+            // Unnumbered: reserved and queued in one look at the queue.
+            let mut slot = match this.frame.take() {
+                Some(Ok(frame)) => Some(frame),
+                // Polled again after it finished.
+                _ => return Poll::Ready(Err(StreamError::StreamClosed)),
+            };
+            let queued = this.sender.tx.poll_push(cx, &mut slot, this.priority);
+            this.frame = slot.map(Ok);
+            return queued.map_err(|_| StreamError::StreamClosed);
+        }
         std::task::ready!(this.sender.poll_reserve(cx))?;
         Poll::Ready(match this.frame.take() {
             Some(Ok(frame)) => this.sender.push_encoded(frame, this.priority),
