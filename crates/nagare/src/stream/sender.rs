@@ -198,16 +198,17 @@ impl<T: Message> StreamSender<T> {
         let mut pending: Option<(Data, u64)> = None;
         std::future::poll_fn(|cx| loop {
             if let Some((frame, last)) = pending.take() {
-                match self.poll_reserve(cx) {
-                    Poll::Ready(Ok(())) => {
-                        if self.push_numbered(frame, last).is_err() {
-                            // Closing: the client is leaving.
-                            return Poll::Ready(Ok(()));
-                        }
-                    }
+                if self.closed {
+                    return Poll::Ready(Ok(()));
+                }
+                // Reserved and queued in one look at the queue.
+                let mut slot = Some(frame);
+                match self.tx.poll_push(cx, &mut slot, Priority::Normal) {
+                    Poll::Ready(Ok(())) => self.numbered(last),
+                    // Closing: the client is leaving.
                     Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
                     Poll::Pending => {
-                        pending = Some((frame, last));
+                        pending = slot.map(|frame| (frame, last));
                         return Poll::Pending;
                     }
                 }
@@ -251,11 +252,16 @@ impl<T: Message> StreamSender<T> {
         self.tx
             .push(frame, Priority::Normal)
             .map_err(|_| StreamError::StreamClosed)?;
+        self.numbered(last);
+        Ok(())
+    }
+
+    /// A frame of a followed room numbered (or positioned) `last` was queued.
+    fn numbered(&mut self, last: u64) {
         if let Some(sq) = self.seq.as_deref_mut() {
             sq.started = true;
             sq.next = last + 1;
         }
-        Ok(())
     }
 
     /// The view messages are rendered with (`None` for types without views).
