@@ -83,6 +83,12 @@ struct State {
 }
 
 impl State {
+    /// Nothing more may be queued: the driver is gone, a close was asked
+    /// for, or the last message is queued.
+    fn refuses(&self) -> bool {
+        self.receiver_gone || self.closing || self.last.is_some()
+    }
+
     /// Registers a sender's task to be woken when room frees up or the driver
     /// goes, once per task.
     fn wait_for_room(&mut self, cx: &Context<'_>) {
@@ -99,6 +105,12 @@ struct Shared {
 }
 
 impl Shared {
+    /// Whether a message may go in now: there is room, or the policy makes
+    /// room (by dropping, or by closing).
+    fn admits(&self, st: &State) -> bool {
+        st.len < self.capacity || self.policy != SlowConsumer::Wait
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent at every await point, so a panic in another
         // thread while holding the lock leaves nothing half-done.
@@ -166,10 +178,10 @@ impl OutboundSender {
     /// Ready when a message can be queued now (room, or a policy that makes room).
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Refused>> {
         let mut st = self.shared.lock();
-        if st.receiver_gone || st.closing || st.last.is_some() {
+        if st.refuses() {
             return Poll::Ready(Err(Refused::Closed));
         }
-        if st.len < self.shared.capacity || self.shared.policy != SlowConsumer::Wait {
+        if self.shared.admits(&st) {
             return Poll::Ready(Ok(()));
         }
         st.wait_for_room(cx);
@@ -198,10 +210,7 @@ impl OutboundSender {
         priority: Priority,
     ) -> Poll<Result<(), Refused>> {
         let mut st = self.shared.lock();
-        if st.len >= self.shared.capacity
-            && self.shared.policy == SlowConsumer::Wait
-            && !(st.receiver_gone || st.closing || st.last.is_some())
-        {
+        if !st.refuses() && !self.shared.admits(&st) {
             st.wait_for_room(cx);
             return Poll::Pending;
         }
@@ -220,7 +229,7 @@ impl OutboundSender {
     }
 
     fn push_locked(&self, st: &mut State, data: Data, priority: Priority) -> Result<(), Refused> {
-        if st.receiver_gone || st.closing || st.last.is_some() {
+        if st.refuses() {
             return Err(Refused::Closed);
         }
         if st.len >= self.shared.capacity {
@@ -265,7 +274,7 @@ impl OutboundSender {
     /// the priorities, and nothing can be queued after it.
     pub(crate) fn push_last(&self, data: Data) -> Result<(), Refused> {
         let mut st = self.shared.lock();
-        if st.receiver_gone || st.closing || st.last.is_some() {
+        if st.refuses() {
             return Err(Refused::Closed);
         }
         st.last = Some(data);
