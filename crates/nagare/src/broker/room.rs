@@ -371,6 +371,26 @@ mod tests {
         (tx, publish)
     }
 
+    /// A publisher of `depth` with `n` publishes in flight, and the senders
+    /// that complete them, oldest first.
+    fn with_in_flight(
+        depth: usize,
+        n: usize,
+    ) -> (
+        Publisher<i64>,
+        Vec<futures_channel::oneshot::Sender<PublishResult>>,
+    ) {
+        let mut publisher = in_memory().publisher(depth);
+        let done = (0..n)
+            .map(|_| {
+                let (done, publish) = pending_publish();
+                publisher.in_flight.push_back(publish);
+                done
+            })
+            .collect();
+        (publisher, done)
+    }
+
     fn published(seq: u64) -> PublishResult {
         Ok(Published {
             epoch: "e".into(),
@@ -380,10 +400,9 @@ mod tests {
 
     #[test]
     fn a_publish_waits_while_too_many_are_in_flight_and_a_cancelled_wait_loses_none() {
-        let mut publisher = in_memory().publisher(1);
-        let (first_done, first) = pending_publish();
+        let (mut publisher, mut done) = with_in_flight(1, 1);
+        let first_done = done.remove(0);
         let (second_done, second) = pending_publish();
-        publisher.in_flight.push_back(first);
         let (count, waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         let mut call = start(&mut publisher, second);
@@ -410,12 +429,10 @@ mod tests {
 
     #[test]
     fn a_failure_in_flight_comes_back_from_the_next_publish_in_order() {
-        let mut publisher = in_memory().publisher(4);
-        let (first_done, first) = pending_publish();
-        let (_second_done, second) = pending_publish();
-        publisher.in_flight.push_back(first);
-        publisher.in_flight.push_back(second);
-        assert!(first_done
+        // The second's sender is kept (in `done`): it stays in flight.
+        let (mut publisher, mut done) = with_in_flight(4, 2);
+        assert!(done
+            .remove(0)
             .send(Err(BrokerError::Protocol("no".into())))
             .is_ok());
         let (_, third) = pending_publish();
