@@ -2,14 +2,15 @@
 //! every message queued behind it, written into the socket's buffer and
 //! flushed once, within the connection's write timeout.
 //!
-//! A future type rather than an `async fn`: every connection's driver holds
-//! this state while it writes, and an `async fn` would keep its argument
-//! twice (as the argument and as the local it is moved into) and its
-//! borrowed parts beside the driver's own reference.
+//! Owned state polled by the driver from its event poll, not a future: a
+//! batch the socket takes at once (the common case: its buffer has room, the
+//! kernel takes the flush) is written within the turn that found the
+//! message, with no future built and nothing allocated. Only a batch that
+//! must wait (the socket is full, or a producer gets a turn) is kept, boxed,
+//! until a later turn finishes it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -25,10 +26,12 @@ pub(super) struct Written {
     pub(super) close: Option<CloseFrame>,
 }
 
-/// The future of one batch: see the module documentation.
-pub(super) struct WriteBatch<'a, S> {
-    socket: &'a mut Socket<S>,
-    outbound: &'a mut OutboundReceiver,
+/// How a batch ended: written, failed, or (`Err`) kept waiting by the
+/// socket past the limit.
+pub(super) type Outcome = Result<Result<Written, WsError>, TimedOut>;
+
+/// One batch in progress: see the module documentation.
+pub(super) struct Batch {
     /// The message to write next, taken from the queue (or the first one).
     next: Option<Data>,
     written: Written,
@@ -49,16 +52,9 @@ pub(super) struct WriteBatch<'a, S> {
 /// queue's worth of messages).
 const REFILLS: u8 = 4;
 
-impl<'a, S> WriteBatch<'a, S> {
-    pub(super) fn new(
-        socket: &'a mut Socket<S>,
-        outbound: &'a mut OutboundReceiver,
-        first: Data,
-        limit: std::time::Duration,
-    ) -> Self {
-        WriteBatch {
-            socket,
-            outbound,
+impl Batch {
+    pub(super) fn new(first: Data, limit: Duration) -> Self {
+        Batch {
             next: Some(first),
             written: Written::default(),
             refill: false,
@@ -69,65 +65,67 @@ impl<'a, S> WriteBatch<'a, S> {
 
     /// Takes the next queued item into the batch: a message to write, or the
     /// close that ends it.
-    fn take_next(&mut self) {
-        match self.outbound.try_next() {
+    fn take_next(&mut self, outbound: &mut OutboundReceiver) {
+        match outbound.try_next() {
             Some(Outbound::Data(d)) => self.next = Some(d),
             Some(Outbound::Close(f)) => self.written.close = Some(f),
             None => {}
         }
     }
-}
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Future for WriteBatch<'_, S> {
-    /// `Err` when the socket kept the batch waiting past the limit.
-    type Output = Result<Result<Written, WsError>, TimedOut>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if this.next.is_none() && this.refill {
+    /// Writes what it can of the batch, then flushes it. `Pending` when the
+    /// socket must drain first or a producer gets a turn; `cx` is woken to
+    /// go on. Must not be polled again once it is ready.
+    pub(super) fn poll_write<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut Socket<S>,
+        outbound: &mut OutboundReceiver,
+        cx: &mut Context<'_>,
+    ) -> Poll<Outcome> {
+        if self.next.is_none() && self.refill {
             // Back from the turn given to a producer: what it queued joins
             // this batch.
-            this.refill = false;
-            this.take_next();
+            self.refill = false;
+            self.take_next(outbound);
         }
         // Once `next` is empty, every message is in the socket's buffer and
         // only the flush is left.
-        while let Some(data) = this.next.take() {
-            match this.socket.poll_ready(cx) {
+        while let Some(data) = self.next.take() {
+            match socket.poll_ready(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => return Poll::Ready(Ok(Err(e))),
                 Poll::Pending => {
-                    this.next = Some(data);
-                    return this.limit.poll_expired(cx).map(Err);
+                    self.next = Some(data);
+                    return self.limit.poll_expired(cx).map(Err);
                 }
             }
             tracing::trace!(bytes = data.len(), "message out");
-            this.written.messages += 1;
-            this.written.bytes += data.len() as u64;
-            if let Err(e) = this.socket.start_send(data) {
+            self.written.messages += 1;
+            self.written.bytes += data.len() as u64;
+            if let Err(e) = socket.start_send(data) {
                 return Poll::Ready(Ok(Err(e)));
             }
-            this.take_next();
-            if this.next.is_none()
-                && this.written.close.is_none()
-                && this.refills < REFILLS
-                && this.outbound.woke_a_sender()
+            self.take_next(outbound);
+            if self.next.is_none()
+                && self.written.close.is_none()
+                && self.refills < REFILLS
+                && outbound.woke_a_sender()
             {
                 // The queue ran empty while a producer waited for room (a
                 // room's follower with a burst to send, say): it may refill
                 // the queue within this task's turn. One more poll before the
                 // flush lets that go out in the same writes, instead of a
                 // queue's worth at a time with a small flush after each.
-                this.refill = true;
-                this.refills += 1;
+                self.refill = true;
+                self.refills += 1;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }
-        match this.socket.poll_flush(cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(Ok(std::mem::take(&mut this.written)))),
+        match socket.poll_flush(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(Ok(std::mem::take(&mut self.written)))),
             Poll::Ready(Err(e)) => Poll::Ready(Ok(Err(e))),
-            Poll::Pending => this.limit.poll_expired(cx).map(Err),
+            Poll::Pending => self.limit.poll_expired(cx).map(Err),
         }
     }
 }
@@ -176,11 +174,11 @@ mod tests {
         let (producer, producer_waker) = crate::wake_count::WakeCount::waker();
         let (mut socket, _peer, waiting, mut rx) =
             full_queue_and_a_waiting_producer(&producer_waker).await;
-        let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"), LIMIT);
+        let mut batch = Batch::new(text("first"), LIMIT);
         let (task, task_waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
         // The queue ran empty and woke the producer: the batch waits a turn.
-        assert!(Pin::new(&mut batch).poll(&mut cx).is_pending());
+        assert!(batch.poll_write(&mut socket, &mut rx, &mut cx).is_pending());
         assert_eq!(producer.get(), 1);
         assert_eq!(task.get(), 1, "the batch asks to be polled again at once");
         assert!(
@@ -189,7 +187,7 @@ mod tests {
         );
         assert!(waiting.push(text("refill"), Priority::Normal).is_ok());
         // What the producer queued in its turn is part of the same batch.
-        match Pin::new(&mut batch).poll(&mut cx) {
+        match batch.poll_write(&mut socket, &mut rx, &mut cx) {
             Poll::Ready(Ok(Ok(written))) => assert_eq!(written.messages, 3),
             other => panic!("the batch should be written, got {other:?}"),
         }
@@ -201,12 +199,12 @@ mod tests {
         let (mut socket, _peer, tx, mut rx) =
             full_queue_and_a_waiting_producer(&producer_waker).await;
         let mut producer = Context::from_waker(&producer_waker);
-        let mut batch = WriteBatch::new(&mut socket, &mut rx, text("first"), LIMIT);
+        let mut batch = Batch::new(text("first"), LIMIT);
         let (_, task_waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
         let mut turns = 0;
         let written = loop {
-            match Pin::new(&mut batch).poll(&mut cx) {
+            match batch.poll_write(&mut socket, &mut rx, &mut cx) {
                 Poll::Ready(r) => break r,
                 Poll::Pending => {
                     turns += 1;
@@ -244,7 +242,8 @@ mod tests {
         }
         assert!(tx.close(CloseFrame::new(1000, "done")).is_ok());
         let first = Data::Text(TextBytes::from(sent[0].clone()));
-        let batch = WriteBatch::new(&mut socket, &mut rx, first, LIMIT);
+        let mut batch = Batch::new(first, LIMIT);
+        let write = std::future::poll_fn(|cx| batch.poll_write(&mut socket, &mut rx, cx));
         let read = async {
             let mut got = Vec::new();
             while got.len() < sent.len() {
@@ -256,7 +255,7 @@ mod tests {
             got
         };
         let (written, got) = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            tokio::join!(batch, read)
+            tokio::join!(write, read)
         })
         .await
         .expect("the batch and the reader finish");
@@ -278,7 +277,8 @@ mod tests {
         let (_tx, mut rx) = queue(4, SlowConsumer::Wait);
         let big = Data::Text(TextBytes::from("x".repeat(64 * 1024)));
         let started = tokio::time::Instant::now();
-        let written = WriteBatch::new(&mut socket, &mut rx, big, LIMIT).await;
+        let mut batch = Batch::new(big, LIMIT);
+        let written = std::future::poll_fn(|cx| batch.poll_write(&mut socket, &mut rx, cx)).await;
         assert!(matches!(written, Err(TimedOut)), "{written:?}");
         assert_eq!(started.elapsed(), LIMIT);
     }

@@ -9,13 +9,19 @@
 //! | event | handler | may move to |
 //! |---|---|---|
 //! | a liveness timer or the closing deadline | [`Driver::on_timer`] | `Closing`, stop |
-//! | a message, a close request, or every handle gone | [`Driver::on_outbound`] | `Closing`, stop |
+//! | a batch of messages written, or failed | [`Driver::batch_ends`] | stop |
+//! | a close request, or every handle gone | [`Driver::on_close`] | `Closing`, stop |
 //! | room in the inbox | [`Driver::on_room`] | |
 //! | frames read (a run of them), the peer's close, a violation, EOF | [`Driver::on_read`] | `Draining`, `Closing`, stop |
 //!
 //! and [`Driver::finish`] flushes and shuts the socket down at the end.
+//!
+//! Messages are written within the turn that finds them ([`Driver::write`]):
+//! a batch the socket takes at once builds no future and allocates nothing.
+//! One the socket makes wait is kept in [`Driver::writing`] and finished
+//! first by the next turns; nothing else happens meanwhile, as if the turn
+//! had awaited it.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,7 +31,7 @@ use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::close::{CloseCode, CLIENT_CLOSING, SERVER_CLOSING};
-use crate::conn::batch::{WriteBatch, Written};
+use crate::conn::batch::{Batch, Outcome};
 use crate::conn::config::ConnConfig;
 use crate::conn::inbound::{End, Inbound, InboundSender};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
@@ -34,7 +40,7 @@ use crate::conn::timing::{within, Alarm, Clocks, Due, TimedOut, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
 use crate::rate::Bucket;
-use crate::ws::{CloseFrame, Received, Socket, WsError};
+use crate::ws::{CloseFrame, Data, Received, Socket, WsError};
 
 /// What the driver owns: the socket, the queues to the handles, and
 /// the state of the connection.
@@ -50,6 +56,10 @@ pub(super) struct Driver<S> {
     phase: Phase,
     inbox: Inbox,
     clocks: Clocks,
+    /// A batch the socket made wait, finished before anything else. Boxed:
+    /// most batches are written at once, and inline it would size every
+    /// connection.
+    writing: Option<Box<Batch>>,
     /// The receiving handle was told how the connection ended.
     end_told: bool,
     /// The peer's message budget, when `ConnConfig::message_rate` sets one
@@ -117,8 +127,13 @@ enum Inbox {
 enum Event {
     /// The timer fired: a liveness check or the closing deadline may be due.
     Timer,
-    /// The handles queued something, or (`None`) every handle is gone.
-    Outbound(Option<Outbound>),
+    /// A batch of messages went out, counted.
+    Wrote,
+    /// The handles asked for this close (queued behind their messages, or on
+    /// its own), or (`None`) every handle is gone.
+    Close(Option<CloseFrame>),
+    /// Writing failed or timed out: the receiving handle was told.
+    WriteFailed,
     /// The inbox has room after the reader waited for it (`true`), or nobody
     /// receives any more (`false`).
     Room(bool),
@@ -236,6 +251,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             phase: Phase::Open,
             inbox: Inbox::Open,
             clocks: Clocks::started(now),
+            writing: None,
             end_told: false,
             rate: config
                 .message_rate
@@ -265,7 +281,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // Boxed, for the same reason as the close: a timer fires
                     // at most once per ping interval.
                     Event::Timer => Box::pin(self.on_timer()).await,
-                    Event::Outbound(item) => self.on_outbound(item).await,
+                    Event::Wrote => Flow::Continue,
+                    // Boxed: the close is sent once per connection, and
+                    // inline its future would size the state every
+                    // connection holds.
+                    Event::Close(frame) => Box::pin(self.on_close(frame)).await,
+                    Event::WriteFailed => Flow::Stop,
                     Event::Room(receiving) => self.on_room(receiving),
                     Event::Read(run) => self.on_read(run),
                 };
@@ -297,12 +318,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// socket. A poll function rather than a `select!` of futures: a turn
     /// builds no future, and a driver waiting for its peer holds none.
     fn poll_event(&mut self, cx: &mut Context<'_>, alarm: Pin<&mut Alarm>) -> Poll<Event> {
+        if let Some(batch) = self.writing.as_deref_mut() {
+            let outcome =
+                std::task::ready!(batch.poll_write(&mut self.socket, &mut self.outbound, cx));
+            self.writing = None;
+            return Poll::Ready(self.batch_ends(outcome));
+        }
         if alarm.poll_fired(cx) {
             return Poll::Ready(Event::Timer);
         }
         if self.phase.writes() {
-            if let Poll::Ready(item) = self.outbound.poll_next(cx) {
-                return Poll::Ready(Event::Outbound(item));
+            match self.outbound.poll_next(cx) {
+                Poll::Ready(Some(Outbound::Data(first))) => return self.write(first, cx),
+                Poll::Ready(Some(Outbound::Close(frame))) => {
+                    return Poll::Ready(Event::Close(Some(frame)))
+                }
+                Poll::Ready(None) => return Poll::Ready(Event::Close(None)),
+                Poll::Pending => {}
             }
         }
         if self.phase.reads() {
@@ -434,47 +466,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// The handles queued something: writes a batch of messages, or the close
-    /// frame they asked for (a close 1000 when every handle is gone).
-    ///
-    /// Not an `async fn`, for the reason given at [`Driver::run`]: the item
-    /// would be kept twice in the state every connection holds while it
-    /// writes. The batch's own state is built here rather than in a nested
-    /// future, which would hold its parts a second time.
-    #[allow(clippy::manual_async_fn)]
-    fn on_outbound(&mut self, item: Option<Outbound>) -> impl Future<Output = Flow> + Send + '_
-    where
-        S: 'static,
-    {
-        async move {
-            let close = match item {
-                Some(Outbound::Data(first)) => {
-                    let limit = self.batch_starts();
-                    let batch = WriteBatch::new(&mut self.socket, &mut self.outbound, first, limit);
-                    // Boxed: inline, the batch and its timer (128 B) would size
-                    // the state every connection holds while idle. One
-                    // allocation per batch, reused by the allocator, costs
-                    // nothing measurable (see docs/benchmarks.md).
-                    let result = Box::pin(batch).await;
-                    match self.batch_ends(result) {
-                        Ok(None) => return Flow::Continue,
-                        Ok(Some(close)) => close,
-                        Err(flow) => return flow,
-                    }
-                }
-                Some(Outbound::Close(frame)) => frame,
-                // Every handle is gone: leave politely.
-                None => CloseFrame::new(
-                    CloseCode::NORMAL,
-                    match self.side {
-                        Side::Client => CLIENT_CLOSING,
-                        Side::Server => SERVER_CLOSING,
-                    },
-                ),
-            };
-            // Boxed: the close is sent once per connection, and inline its
-            // future would size the state every connection holds while it writes.
-            Box::pin(self.send_close(close)).await
+    /// The handles queued a message: writes it and every message queued
+    /// behind it, then flushes them, in this turn if the socket takes them.
+    /// A batch the socket makes wait is kept for the next turns.
+    fn write(&mut self, first: Data, cx: &mut Context<'_>) -> Poll<Event> {
+        let mut batch = Batch::new(first, self.batch_starts());
+        match batch.poll_write(&mut self.socket, &mut self.outbound, cx) {
+            Poll::Ready(outcome) => Poll::Ready(self.batch_ends(outcome)),
+            Poll::Pending => {
+                self.writing = Some(Box::new(batch));
+                Poll::Pending
+            }
         }
     }
 
@@ -491,40 +493,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     }
 
     /// A batch was written (counted once, not message by message), failed,
-    /// or ran out of time. Returns the close frame queued behind the data,
-    /// if one was; `Err` with the flow when the connection failed.
-    fn batch_ends(
-        &mut self,
-        result: Result<Result<Written, WsError>, TimedOut>,
-    ) -> Result<Option<CloseFrame>, Flow> {
-        match result {
+    /// or ran out of time. The event says what comes next: the close queued
+    /// behind the data, if one was.
+    fn batch_ends(&mut self, outcome: Outcome) -> Event {
+        match outcome {
             Ok(Ok(written)) => {
                 self.stats.flushed(written.messages, written.bytes);
                 self.traffic.messages_out.increment(written.messages);
                 self.traffic.bytes_out.increment(written.bytes);
-                Ok(written.close)
+                match written.close {
+                    Some(frame) => Event::Close(Some(frame)),
+                    None => Event::Wrote,
+                }
             }
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "write failed");
-                Err(self.fail(StreamError::lost_by("writing to the peer failed", e)))
+                self.fail(StreamError::lost_by("writing to the peer failed", e));
+                Event::WriteFailed
             }
             Err(TimedOut) => {
                 tracing::info!(timeout = ?self.timing.write_timeout(), "peer is not reading: disconnecting");
                 metrics::counter!("nagare_slow_consumers_total", "action" => "write_timeout")
                     .increment(1);
-                Err(self.fail(StreamError::lost(
+                self.fail(StreamError::lost(
                     "write timed out: the peer is not reading",
-                )))
+                ));
+                Event::WriteFailed
             }
         }
     }
 
-    /// Sends our close frame (the violation's, after a protocol error) and stops
+    /// Sends the close frame the handles asked for (a close 1000 when every
+    /// handle is gone; the violation's, after a protocol error) and stops
     /// writing.
-    async fn send_close(&mut self, frame: CloseFrame) -> Flow {
-        let (frame, draining) = match &self.phase {
-            Phase::Draining { frame, .. } => (frame.clone(), true),
-            _ => (frame, false),
+    async fn on_close(&mut self, asked: Option<CloseFrame>) -> Flow {
+        let (frame, draining) = match (&self.phase, asked) {
+            (Phase::Draining { frame, .. }, _) => (frame.clone(), true),
+            (_, Some(frame)) => (frame, false),
+            // Every handle is gone: leave politely.
+            (_, None) => (
+                CloseFrame::new(
+                    CloseCode::NORMAL,
+                    match self.side {
+                        Side::Client => CLIENT_CLOSING,
+                        Side::Server => SERVER_CLOSING,
+                    },
+                ),
+                false,
+            ),
         };
         let limit = self.timing.write_timeout();
         match within(limit, self.socket.close(&frame)).await {
@@ -763,18 +779,28 @@ mod tests {
         }
     }
 
+    /// The driver's next event, as its run loop would get it.
+    async fn next_event(driver: &mut Driver<DuplexStream>) -> Event {
+        let mut alarm = std::pin::pin!(Alarm::new(Instant::now()));
+        if let Some(at) = driver.next_wake() {
+            alarm.as_mut().arm(at);
+        }
+        std::future::poll_fn(|cx| driver.poll_event(cx, alarm.as_mut())).await
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn a_batch_of_queued_messages_costs_one_flush() {
+    async fn a_batch_of_queued_messages_is_written_in_the_turn_with_one_flush() {
         let mut r = rig(ConnConfig::default()).await;
-        for m in ["a", "b"] {
+        for m in ["first", "a", "b"] {
             assert!(r.outbound.push(text(m), Priority::Normal).is_ok());
         }
-        assert_eq!(
-            r.driver
-                .on_outbound(Some(Outbound::Data(text("first"))))
-                .await,
-            Flow::Continue
-        );
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut alarm = std::pin::pin!(Alarm::new(Instant::now()));
+        assert!(matches!(
+            r.driver.poll_event(&mut cx, alarm.as_mut()),
+            Poll::Ready(Event::Wrote)
+        ));
+        assert!(r.driver.writing.is_none(), "nothing kept, nothing boxed");
         assert_eq!(r.driver.stats.counts().flushes, 1);
         assert_eq!(r.driver.stats.counts().messages_out, 3);
         for want in ["first", "a", "b"] {
@@ -786,9 +812,45 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_batch_the_socket_makes_wait_is_finished_before_anything_else() {
+        let mut r = rig(ConnConfig::default()).await;
+        // Larger than the pipe (64 KiB) and the socket's write buffer.
+        let big = "x".repeat(256 * 1024);
+        assert!(r
+            .outbound
+            .push(Data::Text(TextBytes::from(big.clone())), Priority::Normal)
+            .is_ok());
+        let close = CloseFrame::new(CloseCode::NORMAL, "done");
+        assert!(r.outbound.close(close).is_ok());
+        // The peer's message waits in the socket meanwhile, unread.
+        r.peer
+            .send(Message::text("hello"))
+            .await
+            .expect("the peer writes");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut alarm = std::pin::pin!(Alarm::new(Instant::now()));
+        assert!(r.driver.poll_event(&mut cx, alarm.as_mut()).is_pending());
+        assert!(r.driver.writing.is_some(), "the batch is kept");
+        let read = async {
+            match r.peer.next().await {
+                Some(Ok(Message::Text(t))) => t.len(),
+                other => panic!("the big message expected, got {other:?}"),
+            }
+        };
+        let (event, got) = tokio::join!(next_event(&mut r.driver), read);
+        // The batch ends with the close queued behind it; nothing was read.
+        assert!(matches!(event, Event::Close(Some(f)) if f.code == 1000));
+        assert_eq!(got, big.len());
+        assert!(r.driver.writing.is_none());
+        assert_eq!(r.driver.stats.counts().messages_out, 1);
+        assert_eq!(r.driver.stats.counts().messages_in, 0);
+        assert!(matches!(r.inbound.poll_next(&mut cx), Poll::Pending));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn every_handle_gone_closes_with_1000_and_keeps_reading_for_the_answer() {
         let mut r = rig(ConnConfig::default()).await;
-        assert_eq!(r.driver.on_outbound(None).await, Flow::Continue);
+        assert_eq!(r.driver.on_close(None).await, Flow::Continue);
         assert!(matches!(r.driver.phase, Phase::Closing { .. }));
         assert!(r.driver.phase.reads() && !r.driver.phase.writes());
         assert_eq!(
@@ -827,8 +889,8 @@ mod tests {
             matches!(cause, Some(WsError::Protocol(p)) if p == "reserved bits set"),
             "{e:?}"
         );
-        let asked = Outbound::Close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING));
-        assert_eq!(r.driver.on_outbound(Some(asked)).await, Flow::Stop);
+        let asked = CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING);
+        assert_eq!(r.driver.on_close(Some(asked)).await, Flow::Stop);
         let (code, reason) = peer_close(&mut r.peer).await.unwrap_or_default();
         assert_eq!(code, 1002);
         assert!(reason.contains("reserved bits set"), "{reason}");
