@@ -79,8 +79,12 @@ enum Phase {
     /// The peer broke the protocol: nothing more is read. The handles may still
     /// answer what arrived before the violation (until `until`); then the peer
     /// gets `frame`, whatever close the handles ask for, so it learns what it did
-    /// wrong.
-    Draining { frame: CloseFrame, until: Instant },
+    /// wrong. The frame is boxed: a violation is rare, and inline it would
+    /// size every connection's driver (48 bytes rather than 24).
+    Draining {
+        frame: Box<CloseFrame>,
+        until: Instant,
+    },
     /// A close frame went out or came in: nothing more is written; reading goes
     /// on (it flushes the close echo and finds the peer's close or EOF) until
     /// `until`.
@@ -139,6 +143,20 @@ enum Event {
     Room(bool),
     /// Frames were read.
     Read(Reads),
+}
+
+/// What [`Driver::on_event`] did with an event.
+enum Handled {
+    /// Handled; the connection goes on or stops.
+    Now(Flow),
+    /// Its handling writes, and may wait for the socket.
+    Waits(Waits),
+}
+
+/// The events whose handling may wait (on the socket, for a ping or a close).
+enum Waits {
+    Timer,
+    Close(Option<CloseFrame>),
 }
 
 /// Most frames (data or control) one turn reads in a row. The inbox's room
@@ -277,25 +295,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     alarm.as_mut().arm(at);
                 }
                 let event = std::future::poll_fn(|cx| self.poll_event(cx, alarm.as_mut())).await;
-                let flow = match event {
-                    // Boxed, for the same reason as the close: a timer fires
-                    // at most once per ping interval.
-                    Event::Timer => Box::pin(self.on_timer()).await,
-                    Event::Wrote => Flow::Continue,
-                    // Boxed: the close is sent once per connection, and
-                    // inline its future would size the state every
-                    // connection holds.
-                    Event::Close(frame) => Box::pin(self.on_close(frame)).await,
-                    Event::WriteFailed => Flow::Stop,
-                    Event::Room(receiving) => self.on_room(receiving),
-                    Event::Read(run) => self.on_read(run),
+                // The event is handled here, or becomes the work that waits:
+                // it is not kept while that work waits.
+                let waits = match self.on_event(event) {
+                    Handled::Now(Flow::Continue) => continue,
+                    Handled::Now(Flow::Stop) => break,
+                    Handled::Waits(waits) => waits,
                 };
-                if flow == Flow::Stop {
+                // Boxed: a timer fires at most once per ping interval and
+                // the close is sent once per connection; inline, their
+                // futures would size the state every connection holds.
+                if Box::pin(self.on_waiting(waits)).await == Flow::Stop {
                     break;
                 }
             }
             // Boxed, as the close is: once per connection.
             Box::pin(self.finish()).await;
+        }
+    }
+
+    /// Handles an event that needs no waiting; returns the one that does.
+    fn on_event(&mut self, event: Event) -> Handled {
+        Handled::Now(match event {
+            Event::Wrote => Flow::Continue,
+            Event::WriteFailed => Flow::Stop,
+            Event::Room(receiving) => self.on_room(receiving),
+            Event::Read(run) => self.on_read(run),
+            Event::Timer => return Handled::Waits(Waits::Timer),
+            Event::Close(frame) => return Handled::Waits(Waits::Close(frame)),
+        })
+    }
+
+    /// Handles an event whose writes may wait.
+    async fn on_waiting(&mut self, waits: Waits) -> Flow {
+        match waits {
+            Waits::Timer => self.on_timer().await,
+            Waits::Close(frame) => self.on_close(frame).await,
         }
     }
 
@@ -528,7 +563,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     /// writing.
     async fn on_close(&mut self, asked: Option<CloseFrame>) -> Flow {
         let (frame, draining) = match (&self.phase, asked) {
-            (Phase::Draining { frame, .. }, _) => (frame.clone(), true),
+            (Phase::Draining { frame, .. }, _) => (CloseFrame::clone(frame), true),
             (_, Some(frame)) => (frame, false),
             // Every handle is gone: leave politely.
             (_, None) => (
@@ -622,7 +657,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     // answered; then the peer gets the violation's code.
                     (Some(code), Phase::Open) => {
                         self.phase = Phase::Draining {
-                            frame: CloseFrame::new(code, reason),
+                            frame: Box::new(CloseFrame::new(code, reason)),
                             until: now + self.timing.close_timeout(),
                         };
                         Flow::Continue
@@ -654,7 +689,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         let flow = self.fail(StreamError::lost(reason.clone()));
         if self.phase == Phase::Open {
             self.phase = Phase::Draining {
-                frame: CloseFrame::new(CloseCode::POLICY, reason),
+                frame: Box::new(CloseFrame::new(CloseCode::POLICY, reason)),
                 until: now + self.timing.close_timeout(),
             };
             return Flow::Continue;
