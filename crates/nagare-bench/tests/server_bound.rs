@@ -5,39 +5,29 @@
 //! fails here, not in the next person's benchmark. The figures of so small
 //! a run (a debug build, a second per run) mean nothing and are not read.
 
-use std::process::Command;
+mod bench;
 
 #[test]
 fn every_case_of_the_server_bound_benchmark_runs_and_reports() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nagare-bench"))
-        .args([
-            "server-bound",
-            "--runs",
-            "3",
-            "--seconds",
-            "1",
-            "--connections",
-            "8",
-            "--connects",
-            "100",
-            "--subscribers",
-            "100",
-            "--events",
-            "50",
-            "--idle",
-            "50,100",
-            "--costs",
-            "--redis",
-        ])
-        .output()
-        .expect("run nagare-bench server-bound");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = bench::run(&[
+        "server-bound",
+        "--runs",
+        "3",
+        "--seconds",
+        "1",
+        "--connections",
+        "8",
+        "--connects",
+        "100",
+        "--subscribers",
+        "100",
+        "--events",
+        "50",
+        "--idle",
+        "50,100",
+        "--costs",
+        "--redis",
+    ]);
     for table in [
         "server-bound echo:",
         "connect rate:",
