@@ -7,14 +7,17 @@ mod bench;
 
 #[test]
 fn a_two_minute_soak_leaves_memory_and_descriptors_flat_and_loses_nothing() {
-    let stdout = bench::run(&[
-        "soak",
-        "--seconds",
-        "120",
-        "--sample",
-        "15",
-        "--clients",
-        "20",
-    ]);
+    let stdout = bench::run(
+        &[
+            "soak",
+            "--seconds",
+            "120",
+            "--sample",
+            "15",
+            "--clients",
+            "20",
+        ],
+        std::time::Duration::from_secs(300),
+    );
     assert!(stdout.contains("flat, nothing lost"), "{stdout}");
 }
