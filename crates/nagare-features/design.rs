@@ -103,6 +103,11 @@ pub fn design() -> Api {
                         .param("batch")
                         .param("labels:label")
                         .param("strict");
+                    // Every reading is kept until the client is done: a
+                    // client stream is at most 100 readings and 64 KiB.
+                    h.ws(|w| {
+                        w.max_received_messages(100).max_received_bytes(64 * 1024);
+                    });
                 });
             });
             s.method("latest", |m| {

@@ -35,7 +35,8 @@ pub fn design() -> Api {
     let subscriber = type_("Subscriber", |t| {
         t.description("A client following the chat, as the room's presence shows it.");
         t.attribute("id", STRING, "Names the subscriber's connection");
-        t.attribute("name", STRING, "The name the subscriber gave, if any");
+        t.attribute("name", STRING, "The name the subscriber gave, if any")
+            .max_length(64);
         t.required(["id"]);
     });
     // Every streaming method takes the JWT and may refuse it.
@@ -53,9 +54,10 @@ pub fn design() -> Api {
             .error_response("unauthorized", 401)
             .error_response("invalid-scopes", 403);
         // Browsers send the token as a `nagare.bearer.<token>` subprotocol next to
-        // `nagare`, which the server selects; Goa's clients offer none.
+        // `nagare`, which the server selects; Goa's clients offer none. A chat
+        // message is at most 64 KiB: a larger one closes the stream with 1009.
         h.ws(|w| {
-            w.subprotocols(["nagare"]);
+            w.subprotocols(["nagare"]).max_message_size(64 * 1024);
         });
     };
 
@@ -88,7 +90,12 @@ pub fn design() -> Api {
                 m.http(|h| {
                     h.post("/login")
                         .response(200)
-                        .error_response("unauthorized", 401);
+                        .error_response("unauthorized", 401)
+                        // Guessing passwords: 5 failures at once, then 10 a
+                        // minute, per address and per user name; past them 429.
+                        .failures(|f| {
+                            f.burst(5).per_minute(10).by(["user"]);
+                        });
                 });
             });
             s.method("echoer", |m| {
@@ -118,6 +125,9 @@ pub fn design() -> Api {
                 m.publishes("subscribe");
                 m.description("Summarizes the chat messages sent by the client.");
                 secured(m, "stream:write");
+                // The summary is kept until the client ends its stream: one
+                // summary covers at most 1,000 messages and 1 MiB of text.
+                m.error("too-long", STRING, "The stream went past what one summary covers");
                 m.payload(token);
                 m.streaming_payload_type(STRING);
                 m.result_type(collection_of(&summary));
@@ -132,7 +142,8 @@ pub fn design() -> Api {
                 secured(m, "stream:write");
                 m.payload(|p| {
                     p.token("token", STRING, "JWT used for authentication");
-                    p.attribute("name", STRING, "Name shown to others while subscribed (see who)");
+                    p.attribute("name", STRING, "Name shown to others while subscribed (see who)")
+                        .max_length(64);
                     p.required(["token"]);
                 });
                 m.streaming_result_type(&event);
@@ -148,14 +159,24 @@ pub fn design() -> Api {
                 });
             });
             s.method("who", |m| {
-                m.description("Lists the clients subscribed to the chat now, on every server sharing its room.");
+                m.description("Lists the clients subscribed to the chat now, on every server sharing its room, by id, a page at a time.");
                 m.security("jwt", ["stream:read"]);
                 m.error("unauthorized", STRING, "The token is missing or invalid");
                 m.error("invalid-scopes", STRING, "The token lacks a required scope");
-                m.payload(token);
+                m.payload(|p| {
+                    p.token("token", STRING, "JWT used for authentication");
+                    p.attribute("after", STRING, "List the subscribers after this id (the last of the previous page)");
+                    p.attribute("limit", INT, "Most subscribers listed")
+                        .default(100)
+                        .minimum(1)
+                        .maximum(1000);
+                    p.required(["token"]);
+                });
                 m.result_type(array_of(&subscriber));
                 m.http(|h| {
                     h.get("/who")
+                        .param("after")
+                        .param("limit")
                         .response(200)
                         .error_response("unauthorized", 401)
                         .error_response("invalid-scopes", 403);

@@ -27,8 +27,9 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let inits = rooms.iter().map(|m| {
         let f = m.fn_ident();
         let history = const_ident(&format!("{}_history", m.method.name));
+        let bytes = const_ident(&format!("{}_history_bytes", m.method.name));
         let name = format!("{}.{}", service.name, m.method.name);
-        quote!(#f: nagare::Rooms::new(broker.clone(), #name, nagare::broker::RoomConfig::new(#history)))
+        quote!(#f: nagare::Rooms::new(broker.clone(), #name, nagare::broker::RoomConfig::new(#history).with_history_bytes(#bytes)))
     });
     let reconfigure = rooms.iter().map(|m| {
         let f = m.fn_ident();
@@ -108,9 +109,24 @@ fn render_constants(m: &MethodInfo) -> TokenStream {
         }
         _ => quote!(),
     };
+    let bytes_constant = const_ident(&format!("{}_history_bytes", m.method.name));
+    let bytes = match room.history_bytes {
+        Some(b) => {
+            let b = proc_macro2::Literal::usize_unsuffixed(b);
+            quote!(#b)
+        }
+        None => quote!(nagare::broker::DEFAULT_HISTORY_BYTES),
+    };
+    let bdoc = doc(&format!(
+        "Bytes of messages the `{}` room keeps at most: past them, the oldest are\nforgotten (the design's `history_bytes`, or the runtime's default).",
+        m.method.name
+    ));
     quote! {
         #cdoc
         pub const #constant: usize = #history;
+
+        #bdoc
+        pub const #bytes_constant: usize = #bytes;
 
         #key
     }

@@ -39,6 +39,24 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
         }
     });
     let decodes = methods.iter().filter_map(render_decode);
+    let limited: Vec<&MethodInfo> = methods
+        .iter()
+        .filter(|m| m.endpoint.failures.is_some())
+        .collect();
+    let limit_fields = limited.iter().map(|m| {
+        let f = failures_field(m);
+        let fdoc = format!(
+            " Failed `{}` requests per client (the design's `failures`).",
+            m.method.name
+        );
+        quote!(#[doc = #fdoc] #f: nagare::server::FailureLimit,)
+    });
+    let limit_inits = limited.iter().filter_map(|m| {
+        let f = failures_field(m);
+        let limit = m.endpoint.failures.as_ref()?;
+        let (name, burst, per_minute) = (&m.method.name, limit.burst, limit.per_minute);
+        Some(quote!(#f: nagare::server::FailureLimit::per_minute(#name, #burst, #per_minute),))
+    });
     let doc = format!(
         " The router serving the `{}` service: serve it with `nagare::ServerOptions::serve`,\n or merge it into an axum app. Streaming endpoints are GETs that upgrade to a\n WebSocket.",
         service.name
@@ -57,12 +75,13 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
             struct Shared<S> {
                 service: S,
                 options: nagare::ServerOptions,
+                #(#limit_fields)*
             }
 
             #(#[doc = #doc])*
             pub fn router<S: super::Service>(service: S, options: nagare::ServerOptions) -> Router {
                 #metrics
-                let shared = Arc::new(Shared { service, options });
+                let shared = Arc::new(Shared { service, options, #(#limit_inits)* });
                 Router::new()
                     #(#routes)*
                     .with_state(shared)
@@ -149,6 +168,27 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
     } else {
         render_upgrade(m)
     };
+    let answer = match &m.endpoint.failures {
+        Some(limit) => {
+            let f = failures_field(m);
+            let keys = limit.by.iter().map(|a| {
+                let field = field_ident(a);
+                quote!((#a, &payload.#field))
+            });
+            quote! {
+                let failure_keys = nagare::server::FailureLimit::keys(&parts, &[#(#keys),*]);
+                if let Err(refused) = shared.#f.check(&failure_keys) {
+                    return refused;
+                }
+                // Answered in a block, so that a failure (401, 403) is counted
+                // whichever step answered it.
+                let response = async { #auth #answer }.await;
+                shared.#f.record(&failure_keys, &response);
+                response
+            }
+        }
+        None => quote!(#auth #answer),
+    };
     quote! {
         #[doc = #hdoc]
         async fn #handler<S: super::Service>(State(shared): State<Arc<Shared<S>>>, request: Request) -> Response {
@@ -157,10 +197,14 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
             #settings
             #bearer
             #payload
-            #auth
             #answer
         }
     }
+}
+
+/// The `Shared` field holding a method's failure limit.
+fn failures_field(m: &MethodInfo) -> proc_macro2::Ident {
+    ident(&format!("{}_failures", m.plain_name()))
 }
 
 /// The endpoint's settings (code's, else the design's `ws` block on the
@@ -404,10 +448,20 @@ fn ws_settings(m: &MethodInfo) -> TokenStream {
     for (field, value) in [
         ("inbound_queue", ws.inbound_queue),
         ("outbound_queue", ws.outbound_queue),
+        ("outbound_bytes", ws.outbound_bytes),
     ] {
         if let Some(n) = value {
             let f = ident(field);
             sets.push(quote!(c.#f = #n;));
+        }
+    }
+    for (field, value) in [
+        ("max_received_messages", ws.max_received_messages),
+        ("max_received_bytes", ws.max_received_bytes),
+    ] {
+        if let Some(n) = value {
+            let f = ident(field);
+            sets.push(quote!(c.#f = Some(#n);));
         }
     }
     if let Some(n) = ws.max_connections {

@@ -504,6 +504,10 @@ pub struct Room {
     /// reads: a client away longer than it takes to publish this many is told
     /// it is too far behind.
     pub history: usize,
+    /// Bytes of messages the history keeps at most (the runtime's default,
+    /// 16 MiB, unless set): past it the oldest are forgotten, so a few large
+    /// messages cannot pin more memory than this, in the server or in Redis.
+    pub history_bytes: Option<usize>,
     /// Set when the room tracks who follows it: each follower is a member,
     /// described by these payload attributes (the user, say).
     pub presence: Option<Vec<String>>,
@@ -516,6 +520,7 @@ impl Default for Room {
         Room {
             key: Vec::new(),
             history: 1024,
+            history_bytes: None,
             presence: None,
             source: None,
         }
@@ -539,6 +544,13 @@ impl Room {
     /// How many messages the room keeps (1024 unless set).
     pub fn history(&mut self, messages: usize) -> &mut Self {
         self.history = messages;
+        self
+    }
+
+    /// How many bytes of messages the room keeps at most (16 MiB unless set):
+    /// the oldest are forgotten past either limit, the newest always kept.
+    pub fn history_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.history_bytes = Some(bytes);
         self
     }
 

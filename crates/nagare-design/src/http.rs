@@ -111,8 +111,66 @@ pub struct HttpEndpoint {
     pub error_statuses: Vec<(String, u16)>,
     /// Connection settings of a streaming endpoint.
     pub ws: Option<WsSettings>,
+    /// How many failed requests (401, 403) a unary endpoint allows per
+    /// client before it answers 429.
+    pub failures: Option<FailureLimit>,
     /// Where the `http` block is.
     pub source: Option<Source>,
+}
+
+/// Failed requests a unary endpoint allows (a login's wrong passwords): a
+/// token bucket per client address and per value of each `by` attribute,
+/// spent by every answer 401 or 403. An empty bucket is answered 429 with
+/// `Retry-After` before the credentials are even checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureLimit {
+    /// Failures allowed at once.
+    pub burst: u32,
+    /// Failures allowed per minute, on average.
+    pub per_minute: u32,
+    /// Payload attributes that key buckets besides the client address (the
+    /// user name of a login, say).
+    pub by: Vec<String>,
+}
+
+impl Default for FailureLimit {
+    /// 5 failures at once, 10 a minute, by client address.
+    fn default() -> Self {
+        FailureLimit {
+            burst: 5,
+            per_minute: 10,
+            by: Vec::new(),
+        }
+    }
+}
+
+impl FailureLimit {
+    /// Failures allowed at once (5 unless set).
+    pub fn burst(&mut self, n: u32) -> &mut Self {
+        self.burst = n;
+        self
+    }
+
+    /// Failures allowed per minute, on average (10 unless set).
+    pub fn per_minute(&mut self, n: u32) -> &mut Self {
+        self.per_minute = n;
+        self
+    }
+
+    /// Also keys buckets by these payload attributes: a user name is limited
+    /// from every address at once (and can be locked out by someone else's
+    /// failures for as long as it takes a token to come back).
+    pub fn by<I, S>(&mut self, attributes: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.by = attributes
+            .into_iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect();
+        self
+    }
 }
 
 impl HttpEndpoint {
@@ -183,6 +241,13 @@ impl HttpEndpoint {
     /// Maps a designed error to a status (Goa's `Response("name", Status)`).
     pub fn error_response(&mut self, error: &str, status: u16) -> &mut Self {
         self.error_statuses.push((error.to_owned(), status));
+        self
+    }
+
+    /// Limits failed requests (401, 403) of this unary endpoint per client:
+    /// past them, 429 with `Retry-After` (see [`FailureLimit`]).
+    pub fn failures(&mut self, build: impl FnOnce(&mut FailureLimit)) -> &mut Self {
+        build(self.failures.get_or_insert_with(FailureLimit::default));
         self
     }
 
@@ -327,6 +392,13 @@ pub struct WsSettings {
     pub inbound_queue: Option<usize>,
     /// Sent messages queued for the peer.
     pub outbound_queue: Option<usize>,
+    /// Bytes of sent messages queued for the peer.
+    pub outbound_bytes: Option<usize>,
+    /// Data messages a peer may send over a connection's life; beyond, 1008.
+    pub max_received_messages: Option<u64>,
+    /// Bytes of data messages a peer may send over a connection's life;
+    /// beyond, 1008.
+    pub max_received_bytes: Option<u64>,
     /// What a full outbound queue does.
     pub slow_consumer: Option<SlowConsumerPolicy>,
     /// Allowed browser origins: exact, `https://*.domain`, or `*` for any.
@@ -396,6 +468,27 @@ impl WsSettings {
     /// Sent messages queued for the peer.
     pub fn outbound_queue(&mut self, n: usize) -> &mut Self {
         self.outbound_queue = Some(n);
+        self
+    }
+
+    /// Bytes of sent messages queued for the peer: the queue is full at this
+    /// many bytes or at `outbound_queue` messages, whichever comes first.
+    pub fn outbound_bytes(&mut self, n: usize) -> &mut Self {
+        self.outbound_bytes = Some(n);
+        self
+    }
+
+    /// Data messages a peer may send over a connection's life (a client
+    /// stream's whole length); one more closes it with 1008.
+    pub fn max_received_messages(&mut self, n: u64) -> &mut Self {
+        self.max_received_messages = Some(n);
+        self
+    }
+
+    /// Bytes of data messages a peer may send over a connection's life; past
+    /// them, 1008.
+    pub fn max_received_bytes(&mut self, n: u64) -> &mut Self {
+        self.max_received_bytes = Some(n);
         self
     }
 

@@ -44,8 +44,8 @@ mod validate;
 
 pub use dsl::{api, Api, ApiServer, ErrorDef, Method, Room, Service, StreamKind};
 pub use http::{
-    path_params, HttpEndpoint, HttpService, Location, Mapping, Route, SlowConsumerPolicy, Verb,
-    WsSettings,
+    path_params, FailureLimit, HttpEndpoint, HttpService, Location, Mapping, Route,
+    SlowConsumerPolicy, Verb, WsSettings,
 };
 pub use security::{SchemeKind, SecurityRequirement, SecurityScheme};
 pub use source::Source;

@@ -284,6 +284,9 @@ impl Validator {
         if room.history == 0 {
             self.err(&rloc, "history must keep at least one message");
         }
+        if room.history_bytes == Some(0) {
+            self.err(&rloc, "history_bytes must keep at least one byte");
+        }
         let payload = m.payload.as_ref().and_then(Type::object);
         for key in &room.key {
             match payload.and_then(|o| o.get(key).map(|a| (o, a))) {
@@ -479,6 +482,34 @@ impl Validator {
                 }
             }
         }
+        if let Some(f) = &http.failures {
+            if streaming {
+                self.err(
+                    &hloc,
+                    "failures(..) applies to unary methods only (a stream's peer is limited by its ws(..) settings)",
+                );
+            }
+            if f.burst == 0 || f.per_minute == 0 {
+                self.err(
+                    &hloc,
+                    "failures: burst and per_minute must be greater than 0",
+                );
+            }
+            let payload = m.payload.as_ref().and_then(Type::object);
+            for key in &f.by {
+                match payload.and_then(|o| o.get(key).map(|a| (o, a))) {
+                    None => self.err(
+                        &hloc,
+                        format!("failures: by {key:?} names an attribute the payload does not have"),
+                    ),
+                    Some((o, a)) if !o.is_required(key) || a.ty.primitive().is_none() => self.err(
+                        &hloc,
+                        format!("failures: by {key:?} must be a required attribute of a primitive type: every request is keyed by it"),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
         if let Some(ws) = &http.ws {
             if !streaming {
                 self.err(&hloc, "ws(..) applies to streaming methods only");
@@ -488,6 +519,15 @@ impl Validator {
                 ("max_frame_size", ws.max_frame_size),
                 ("inbound_queue", ws.inbound_queue),
                 ("outbound_queue", ws.outbound_queue),
+                ("outbound_bytes", ws.outbound_bytes),
+            ] {
+                if n == Some(0) {
+                    self.err(&hloc, format!("ws: {what} must be greater than 0"));
+                }
+            }
+            for (what, n) in [
+                ("max_received_messages", ws.max_received_messages),
+                ("max_received_bytes", ws.max_received_bytes),
             ] {
                 if n == Some(0) {
                     self.err(&hloc, format!("ws: {what} must be greater than 0"));

@@ -650,7 +650,7 @@ fn a_room_keeps_at_least_one_message_and_never_drops() {
             s.method("feed", |m| {
                 feed(m);
                 m.room(|r| {
-                    r.history(0);
+                    r.history(0).history_bytes(0);
                 });
                 m.http(|h| {
                     h.ws(|w| {
@@ -664,7 +664,43 @@ fn a_room_keeps_at_least_one_message_and_never_drops() {
         errs,
         vec![
             "service \"chat\" method \"feed\": room: history must keep at least one message".to_owned(),
+            "service \"chat\" method \"feed\": room: history_bytes must keep at least one byte".to_owned(),
             "service \"chat\" method \"feed\": room: a room's stream cannot drop messages (slow_consumer DropOldest): its clients would see gaps".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_failure_limit_is_for_unary_methods_keyed_by_required_attributes() {
+    let errs = errors(api("x", |a| {
+        a.service("auth", |s| {
+            s.method("login", |m| {
+                m.payload(|p| {
+                    p.attribute("user", STRING, "");
+                    p.attribute("nick", STRING, "");
+                    p.required(["user"]);
+                });
+                m.http(|h| {
+                    h.post("/login").failures(|f| {
+                        f.burst(0).by(["user", "nick", "nobody"]);
+                    });
+                });
+            });
+            s.method("feed", |m| {
+                feed(m);
+                m.http(|h| {
+                    h.failures(|_| {});
+                });
+            });
+        });
+    }));
+    assert_eq!(
+        errs,
+        vec![
+            "service \"auth\" method \"login\": http: failures: burst and per_minute must be greater than 0".to_owned(),
+            "service \"auth\" method \"login\": http: failures: by \"nick\" must be a required attribute of a primitive type: every request is keyed by it".to_owned(),
+            "service \"auth\" method \"login\": http: failures: by \"nobody\" names an attribute the payload does not have".to_owned(),
+            "service \"auth\" method \"feed\": http: failures(..) applies to unary methods only (a stream's peer is limited by its ws(..) settings)".to_owned(),
         ]
     );
 }

@@ -325,6 +325,62 @@ async fn designed_error_mid_stream_closes_with_4000_and_its_name() {
 }
 
 #[tokio::test]
+async fn a_client_stream_past_its_designed_totals_is_closed_with_1008() {
+    bounded(async {
+        let base = start().await;
+        let client = Client::new(&base);
+        // 100 readings are a whole stream; the 101st is one too many.
+        let mut stream = client.record(&payload("kitchen")).await.expect("dial");
+        for i in 0..100 {
+            stream.send(&reading(f64::from(i))).await.expect("send");
+        }
+        assert_eq!(stream.close_and_recv().await.expect("result").len(), 100);
+        let mut stream = client.record(&payload("kitchen")).await.expect("dial");
+        let mut closed = None;
+        for i in 0..101 {
+            if let Err(e) = stream.send(&reading(f64::from(i))).await {
+                closed = Some(e);
+                break;
+            }
+        }
+        let err = match closed {
+            Some(e) => e,
+            None => stream.close_and_recv().await.expect_err("closed"),
+        };
+        match err {
+            StreamError::Closed { code, reason } => {
+                assert_eq!(code, 1008);
+                assert_eq!(
+                    reason,
+                    "message limit of the connection exceeded (100 messages)"
+                );
+            }
+            other => panic!("expected close 1008, got {other:?}"),
+        }
+        // The byte total counts too: 64 KiB in large readings.
+        let mut stream = client.record(&payload("kitchen")).await.expect("dial");
+        let mut big = reading(1.0);
+        big.raw = Some(nagare::message::Bytes(vec![7; 15_000]));
+        let mut closed = None;
+        for _ in 0..4 {
+            if let Err(e) = stream.send(&big).await {
+                closed = Some(e);
+                break;
+            }
+        }
+        let err = match closed {
+            Some(e) => e,
+            None => stream.close_and_recv().await.expect_err("closed"),
+        };
+        assert!(
+            matches!(&err, StreamError::Closed { code: 1008, reason } if reason.contains("65536 bytes")),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn client_refuses_an_invalid_payload_without_dialing() {
     let client = Client::new("http://127.0.0.1:9");
     let mut p = payload("kitchen");

@@ -240,7 +240,7 @@ pub fn http_response<E: ServiceError>(error: &E, statuses: &[(&str, u16)]) -> Re
         Shape::Designed { name, value } => {
             crate::server::response::designed_error(name, value.json(), value.message(), statuses)
         }
-        Shape::Stream(e @ StreamError::Broker(crate::broker::BrokerError::Unavailable { .. })) => {
+        Shape::Stream(e @ StreamError::Broker(b)) if b.is_temporary() => {
             crate::server::response::unavailable(e)
         }
         _ => crate::server::response::internal_error(error),

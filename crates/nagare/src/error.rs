@@ -139,9 +139,7 @@ impl StreamError {
             StreamError::Closed { code, .. } => ErrorKind::of_close_code(*code),
             StreamError::ConnectionLost { .. } => ErrorKind::Temporary,
             StreamError::Reconnect(e) => e.kind(),
-            StreamError::Broker(crate::broker::BrokerError::Unavailable { .. }) => {
-                ErrorKind::ResourceExhausted
-            }
+            StreamError::Broker(e) if e.is_temporary() => ErrorKind::ResourceExhausted,
             StreamError::Broker(_) => ErrorKind::Fatal,
             StreamError::InvalidMessage(_)
             | StreamError::StreamClosed
@@ -187,7 +185,7 @@ impl StreamError {
                 format!("{TOO_FAR_BEHIND_PREFIX}{why}"),
             ),
             StreamError::Designed { name, value } => designed_close(name, value),
-            StreamError::Broker(e @ crate::broker::BrokerError::Unavailable { .. }) => {
+            StreamError::Broker(e) if e.is_temporary() => {
                 CloseFrame::new(CloseCode::TRY_AGAIN_LATER, cut_reason(e.to_string()))
             }
             StreamError::Broker(_) => CloseFrame::new(CloseCode::INTERNAL, "internal error"),

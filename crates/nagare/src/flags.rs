@@ -39,6 +39,14 @@ pub struct BrokerFlags {
     /// How long a room keeps its history after its last message [default: 24h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub history_ttl: Option<Duration>,
+    /// Bytes of messages a room's history keeps at most; past them the oldest
+    /// are forgotten [default: the design's, else 16777216].
+    #[arg(long, value_name = "BYTES")]
+    pub history_bytes: Option<usize>,
+    /// History reads at once per room family in this process; one more is
+    /// answered 1013, try again later [default: 16].
+    #[arg(long, value_name = "N")]
+    pub history_reads: Option<usize>,
     /// How long a present member stays listed when its server stops refreshing
     /// it (a server that died without saying so) [default: 60s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -57,10 +65,16 @@ impl BrokerFlags {
         Ok(crate::MemoryBroker::new().shared())
     }
 
-    /// Applies the TTL flags given to a room's settings.
+    /// Applies the history and TTL flags given to a room's settings.
     pub fn configure(&self, config: &mut crate::broker::RoomConfig) {
         if let Some(ttl) = self.history_ttl {
             config.history_ttl = ttl;
+        }
+        if let Some(bytes) = self.history_bytes {
+            config.history_bytes = bytes.max(1);
+        }
+        if let Some(n) = self.history_reads {
+            config.history_reads = n;
         }
         if let Some(ttl) = self.presence_ttl {
             config.presence_ttl = ttl;
@@ -95,6 +109,10 @@ pub struct ConnFlags {
     /// [default: 64].
     #[arg(long, value_name = "MESSAGES")]
     pub outbound_queue: Option<usize>,
+    /// Bytes of messages queued for a peer before its send queue counts as
+    /// full [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub outbound_bytes: Option<usize>,
     /// Browser origins allowed to connect (exact, `https://*.example.com`, or
     /// `*` for any); repeat for several. Default: same origin only.
     #[arg(long = "origin", value_name = "ORIGIN")]
@@ -135,6 +153,9 @@ impl ConnFlags {
         if let Some(n) = self.outbound_queue {
             config.outbound_queue = n;
         }
+        if let Some(n) = self.outbound_bytes {
+            config.outbound_bytes = n;
+        }
         if let Some(n) = self.message_rate {
             config.message_rate = Some(crate::Rate::per_second(n));
         }
@@ -163,6 +184,8 @@ pub struct LimitFlags {
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
     /// Connections at once from one client address [default: no limit].
+    /// Behind a load balancer, name it with --trusted-proxy first, or every
+    /// client shares its address.
     #[arg(long, value_name = "N")]
     pub max_connections_per_ip: Option<usize>,
     /// Bytes of a request head; beyond, 431 [default: 16384].
@@ -172,6 +195,12 @@ pub struct LimitFlags {
     /// beyond, 429 with Retry-After [default: no limit].
     #[arg(long, value_name = "PER_SECOND")]
     pub upgrades_per_ip: Option<u32>,
+    /// A proxy or load balancer (address or CIDR range) whose `Forwarded` or
+    /// `X-Forwarded-For` header names the client: per-address limits key on
+    /// that client. Repeat for several. Default: none, every peer is the
+    /// client and those headers are ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<crate::server::IpRange>,
 }
 
 impl LimitFlags {
@@ -194,6 +223,9 @@ impl LimitFlags {
         }
         if let Some(n) = self.upgrades_per_ip {
             limits.upgrade_rate_per_ip = Some(crate::Rate::per_second(n));
+        }
+        if !self.trusted_proxies.is_empty() {
+            limits.trusted_proxies = self.trusted_proxies.clone();
         }
     }
 }

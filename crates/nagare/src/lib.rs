@@ -65,6 +65,7 @@ pub mod message;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod origin;
+mod peer_log;
 mod rate;
 pub mod resume;
 pub mod security;

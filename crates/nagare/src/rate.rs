@@ -53,9 +53,16 @@ impl Bucket {
 
     /// Spends a token, or says how long until there is one.
     pub(crate) fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.available(now)?;
+        self.tokens -= 1.0;
+        Ok(())
+    }
+
+    /// Whether a token is there, without spending it; else how long until
+    /// there is one.
+    pub(crate) fn available(&mut self, now: Instant) -> Result<(), Duration> {
         self.refill(now);
         if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
             Ok(())
         } else {
             Err(Duration::from_secs_f64(

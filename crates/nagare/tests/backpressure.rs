@@ -124,6 +124,8 @@ async fn urgent_messages_overtake_queued_ones() {
         let queued_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(queued_tx)));
         let mut opts = options(SlowConsumer::Wait);
         opts.conn.outbound_queue = 64;
+        // Room for the 32 messages of 64 KiB below (2 MiB).
+        opts.conn.outbound_bytes = 4 * 1024 * 1024;
         opts.conn.write_timeout = Duration::from_secs(10);
         let addr = serve(opts, move |conn| {
             let report = queued_tx.clone();

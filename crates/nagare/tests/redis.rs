@@ -135,6 +135,50 @@ async fn a_follower_resumes_on_another_node_from_its_point() {
 }
 
 #[tokio::test]
+async fn a_rooms_history_in_redis_keeps_no_more_bytes_than_its_budget() {
+    bounded(async {
+        let redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let mut config = RoomConfig::new(1000);
+        config.history_bytes = 10_000;
+        let r = RoomId::new("big", config);
+        // Node a follows, keeping up: its cache of the room has the same
+        // budget, and the follower gets every message however few are kept.
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        let big = |i: u64| TextBytes::from(format!("{i:0>999}\n"));
+        for i in 1..=25 {
+            b.publish(&r, big(i)).await.expect("publish");
+            assert_eq!(message(&mut feed).await.0, i);
+        }
+        // 1,000 bytes each: the last ten fit 10,000 bytes.
+        let kept = redis.command(&["XLEN", "nagare:{big}:history"]).await;
+        assert_eq!(kept, ":10\r\n");
+        let bytes = redis.command(&["HGET", "nagare:{big}:meta", "bytes"]).await;
+        assert_eq!(bytes, "$5\r\n10000\r\n");
+        let history = a.history(&r, 1000).await.expect("history");
+        let seqs: Vec<u64> = history.messages.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, (16..=25).collect::<Vec<_>>());
+        // A small message makes room for itself only.
+        b.publish(&r, TextBytes::from("x\n"))
+            .await
+            .expect("publish");
+        assert_eq!(message(&mut feed).await.0, 26);
+        let kept = redis.command(&["XLEN", "nagare:{big}:history"]).await;
+        assert_eq!(kept, ":10\r\n");
+        // One over the budget is kept alone.
+        b.publish(&r, TextBytes::from(format!("{}\n", "y".repeat(20_000))))
+            .await
+            .expect("publish");
+        let kept = redis.command(&["XLEN", "nagare:{big}:history"]).await;
+        assert_eq!(kept, ":1\r\n");
+        let bytes = redis.command(&["HGET", "nagare:{big}:meta", "bytes"]).await;
+        assert_eq!(bytes, "$5\r\n20001\r\n");
+        assert_eq!(message(&mut feed).await.0, 27);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_follower_too_far_behind_is_told_so() {
     bounded(async {
         let redis = RedisServer::start().await;

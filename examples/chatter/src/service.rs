@@ -57,6 +57,13 @@ impl Chatter {
 /// acknowledgement, so a Redis round trip is not paid per message.
 const PUBLISH_DEPTH: usize = 256;
 
+/// Messages one summary covers at most: the summary is kept until the client
+/// ends its stream, so its size is bounded (`too-long` past it).
+pub const SUMMARY_MAX_MESSAGES: usize = 1000;
+
+/// Bytes of message text one summary covers at most (`too-long` past it).
+pub const SUMMARY_MAX_BYTES: usize = 1024 * 1024;
+
 /// Publishes a message into the chat's room (every subscriber, on every
 /// server, gets it); returns its summary. Fails when the room's broker could
 /// not take this or an earlier message.
@@ -164,8 +171,17 @@ impl chatter::Service for Chatter {
         mut stream: chatter::SummaryServerStream,
     ) -> Result<(), Error> {
         let mut summaries = Vec::new();
+        let mut bytes = 0;
         let mut publisher = self.publisher();
         while let Some(message) = stream.recv().await? {
+            bytes += message.len();
+            if summaries.len() == SUMMARY_MAX_MESSAGES || bytes > SUMMARY_MAX_BYTES {
+                // What was published before stays published; this one is not.
+                publisher.flush().await?;
+                return Err(Error::TooLong(format!(
+                    "a summary covers at most {SUMMARY_MAX_MESSAGES} messages and {SUMMARY_MAX_BYTES} bytes"
+                )));
+            }
             summaries.push(add(&mut publisher, message).await?);
         }
         publisher.flush().await?;
@@ -187,9 +203,16 @@ impl chatter::Service for Chatter {
             .await?)
     }
 
-    async fn who(&self, _payload: chatter::WhoPayload) -> Result<Vec<chatter::Subscriber>, Error> {
+    async fn who(&self, payload: chatter::WhoPayload) -> Result<Vec<chatter::Subscriber>, Error> {
+        // Members come sorted by id: a page is the ones after `after`.
         let members = self.inner.rooms.subscribe().members().await?;
-        Ok(members.into_iter().map(subscriber).collect())
+        let after = payload.after.unwrap_or_default();
+        Ok(members
+            .into_iter()
+            .filter(|m| m.id > after)
+            .take(payload.limit.clamp(1, 1000) as usize)
+            .map(subscriber)
+            .collect())
     }
 
     async fn history(
@@ -197,14 +220,18 @@ impl chatter::Service for Chatter {
         _payload: chatter::HistoryPayload,
         mut stream: chatter::HistoryServerStream,
     ) -> Result<(), Error> {
-        // The view (`?view=`) was checked before the upgrade and renders each send.
+        // The view (`?view=`) was checked before the upgrade and renders each
+        // send. The room's frames are read back one at a time, not copied:
+        // a reader that does not read holds the room's frames and one
+        // outbound queue, and `history_reads` of them run at once.
         let kept = self
             .inner
             .rooms
             .subscribe()
             .history(chatter::SUBSCRIBE_HISTORY)
             .await?;
-        for (_, event) in kept {
+        for message in kept {
+            let (_, event) = message?;
             stream.send(&summary(event)).await?;
         }
         Ok(())

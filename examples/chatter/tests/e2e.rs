@@ -144,6 +144,8 @@ async fn subscribers_are_listed_by_who_and_get_an_event_per_added_message() {
             client
                 .who(&chatter::WhoPayload {
                     token: token.clone(),
+                    after: None,
+                    limit: 100,
                 })
                 .await
                 .expect("who")

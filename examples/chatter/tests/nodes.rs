@@ -37,6 +37,8 @@ async fn who(base: &str, token: &str) -> Vec<Option<String>> {
     let mut names: Vec<_> = Client::new(base)
         .who(&chatter::WhoPayload {
             token: token.into(),
+            after: None,
+            limit: 1000,
         })
         .await
         .expect("who")

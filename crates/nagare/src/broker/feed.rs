@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn feeds_start_live_after_a_point_or_at_the_oldest_of_a_new_epoch() {
-        let ring = Ring::new(3, "e".into(), 1);
+        let ring = Ring::new(3, usize::MAX, "e".into(), 1);
         for f in ["1", "2", "3", "4"] {
             ring.push(TextBytes::from(f));
         }
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_feed_follows_its_room_into_a_new_epoch() {
-        let ring = Ring::new(8, "old".into(), 1);
+        let ring = Ring::new(8, usize::MAX, "old".into(), 1);
         let mut feed = Feed::open(ring.clone(), None, None).expect("live");
         ring.push(TextBytes::from("1"));
         assert_eq!(seqs(&mut feed, 1), [1]);

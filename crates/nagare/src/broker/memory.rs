@@ -92,7 +92,7 @@ impl MemoryBroker {
         }
         let config = id.config();
         let room = Arc::new(RoomState {
-            ring: Ring::new(config.history, new_epoch().into(), 1),
+            ring: Ring::new(config.history, config.history_bytes, new_epoch().into(), 1),
             ttl: config.history_ttl,
             last_publish: Mutex::new(now),
             members: Mutex::new(HashMap::new()),

@@ -51,7 +51,7 @@ pub use self::redis::{RedisBroker, RedisConfig};
 pub use feed::{Feed, FeedItem, FollowError};
 pub use memory::MemoryBroker;
 pub use presence::{Member, Membership, PresenceChange, PresenceEvent, PresenceFeed};
-pub use room::{Publisher, Room, Rooms};
+pub use room::{Publisher, Room, RoomHistory, Rooms};
 
 use crate::cause::Cause;
 use crate::resume::ResumePoint;
@@ -150,12 +150,32 @@ impl fmt::Display for RoomId {
     }
 }
 
+/// Bytes of messages a room's history keeps unless its design or settings
+/// say otherwise: 16 MiB, sixteen messages at the default 1 MiB message
+/// limit, or thousands of chat lines.
+pub const DEFAULT_HISTORY_BYTES: usize = 16 * 1024 * 1024;
+
+/// History reads at once per family of rooms, unless set: with the default
+/// byte budget, at most 256 MiB held for readers of history.
+pub const DEFAULT_HISTORY_READS: usize = 16;
+
 /// How much of a room is kept, and for how long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RoomConfig {
     /// Messages kept for followers that come back and for history reads: how
     /// far behind a follower can be and still resume.
     pub history: usize,
+    /// Bytes of message text the history keeps at most: past it, the oldest
+    /// messages are forgotten, so a few large messages cannot pin more memory
+    /// (in this process, and in Redis) than this, whatever `history` says.
+    /// The newest message is always kept, whatever its size.
+    pub history_bytes: usize,
+    /// History reads ([`Room::history`]) running at once in this process,
+    /// for one family of rooms ([`Rooms`]); one more fails with
+    /// [`BrokerError::Busy`] (a stream closes with 1013, try again later).
+    /// Each read holds its messages until its client has them, so this
+    /// bounds what slow readers of history can hold.
+    pub history_reads: usize,
     /// How long a room's history is kept after its last message (Redis: the
     /// stream's TTL). A follower away longer than this finds it gone.
     pub history_ttl: Duration,
@@ -169,15 +189,26 @@ pub struct RoomConfig {
 }
 
 impl RoomConfig {
-    /// Keeps the last `history` messages for a day, the numbering for 30 days,
-    /// and presence for 60 s without a refresh.
+    /// Keeps the last `history` messages, up to [`DEFAULT_HISTORY_BYTES`] of
+    /// them, for a day, the numbering for 30 days, and presence for 60 s
+    /// without a refresh; [`DEFAULT_HISTORY_READS`] history reads at once.
     pub const fn new(history: usize) -> Self {
         RoomConfig {
             history,
+            history_bytes: DEFAULT_HISTORY_BYTES,
+            history_reads: DEFAULT_HISTORY_READS,
             history_ttl: Duration::from_secs(24 * 3600),
             meta_ttl: Duration::from_secs(30 * 24 * 3600),
             presence_ttl: Duration::from_secs(60),
         }
+    }
+}
+
+impl RoomConfig {
+    /// The same settings, keeping at most `bytes` of messages.
+    pub const fn with_history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
+        self
     }
 }
 
@@ -232,9 +263,19 @@ pub enum BrokerError {
     /// The broker was shut down.
     #[error("broker closed")]
     Closed,
+    /// Too many requests of this kind are running at once in this process
+    /// (history reads past [`RoomConfig::history_reads`]): try again later.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 impl BrokerError {
+    /// Whether trying again later may succeed: the broker is unreachable or
+    /// busy (close 1013, HTTP 503 with `Retry-After`), rather than broken.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, BrokerError::Unavailable { .. } | BrokerError::Busy(_))
+    }
+
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn unavailable(
         reason: impl Into<String>,

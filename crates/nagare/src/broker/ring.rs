@@ -1,5 +1,5 @@
 //! A room's recent messages in this process: numbered frames, the last
-//! `capacity` of them kept, followed by local readers.
+//! `capacity` of them kept within a byte budget, followed by local readers.
 //!
 //! The in-memory broker keeps a room's whole history in one ring. The Redis
 //! broker keeps one per room this node follows, as a cache of the room's
@@ -18,7 +18,8 @@ use std::task::{Context, Poll, Waker};
 
 use crate::ws::TextBytes;
 
-/// A bounded, numbered ring of frames. Clones share the ring.
+/// A bounded, numbered ring of frames: at most `capacity` of them and, past
+/// the newest, at most `max_bytes` of text. Clones share the ring.
 #[derive(Clone)]
 pub(crate) struct Ring {
     shared: Arc<Shared>,
@@ -26,6 +27,7 @@ pub(crate) struct Ring {
 
 struct Shared {
     capacity: usize,
+    max_bytes: usize,
     state: Mutex<State>,
 }
 
@@ -34,6 +36,8 @@ struct State {
     /// Sequence number of `entries[0]` (or of the next message, when empty).
     first: u64,
     entries: VecDeque<TextBytes>,
+    /// The text bytes of `entries`.
+    bytes: usize,
     /// Readers waiting for the next message. A reader registers once per
     /// `round` (every change wakes them all and starts a new round), so an idle
     /// follower costs one waker here and nothing in its own future.
@@ -89,16 +93,20 @@ pub(crate) struct Extent {
 }
 
 impl Ring {
-    /// An empty ring in `epoch` whose next message is numbered `next`.
-    pub(crate) fn new(capacity: usize, epoch: Arc<str>, next: u64) -> Self {
+    /// An empty ring in `epoch` whose next message is numbered `next`, keeping
+    /// at most `capacity` messages and `max_bytes` of them (the newest is
+    /// kept whatever its size).
+    pub(crate) fn new(capacity: usize, max_bytes: usize, epoch: Arc<str>, next: u64) -> Self {
         let capacity = capacity.max(1);
         Ring {
             shared: Arc::new(Shared {
                 capacity,
+                max_bytes,
                 state: Mutex::new(State {
                     epoch,
                     first: next.max(1),
                     entries: VecDeque::with_capacity(capacity.min(1024)),
+                    bytes: 0,
                     waiters: Vec::new(),
                     round: 0,
                 }),
@@ -163,12 +171,26 @@ impl Ring {
         at
     }
 
+    /// Appends `frame`, first forgetting the oldest messages that would take
+    /// the ring past its count or its bytes.
     fn push_locked(&self, st: &mut State, frame: TextBytes) {
-        if st.entries.len() == self.shared.capacity {
-            st.entries.pop_front();
+        let size = frame.as_str().len();
+        while !st.entries.is_empty()
+            && (st.entries.len() >= self.shared.capacity || st.bytes + size > self.shared.max_bytes)
+        {
+            if let Some(old) = st.entries.pop_front() {
+                st.bytes -= old.as_str().len();
+            }
             st.first += 1;
         }
+        st.bytes += size;
         st.entries.push_back(frame);
+    }
+
+    /// The text bytes of the messages kept.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Appends message `seq` of `epoch`, numbered elsewhere: `Ok` if it is the
@@ -206,6 +228,7 @@ impl Ring {
         }
         st.epoch = epoch;
         st.entries.clear();
+        st.bytes = 0;
         st.first = next.max(1);
         let waiters = st.wake_all();
         drop(st);
@@ -221,6 +244,7 @@ impl Ring {
             return;
         }
         st.entries.clear();
+        st.bytes = 0;
         st.first = next;
         let waiters = st.wake_all();
         drop(st);
@@ -278,6 +302,7 @@ impl std::fmt::Debug for Ring {
             .field("first", &extent.first)
             .field("last", &extent.last)
             .field("capacity", &self.shared.capacity)
+            .field("max_bytes", &self.shared.max_bytes)
             .finish()
     }
 }
@@ -298,7 +323,7 @@ mod tests {
 
     #[test]
     fn pushed_messages_are_numbered_and_the_oldest_are_forgotten() {
-        let ring = Ring::new(2, "e".into(), 1);
+        let ring = Ring::new(2, usize::MAX, "e".into(), 1);
         assert_eq!(ring.extent().last, 0);
         for (i, f) in ["a", "b", "c"].into_iter().enumerate() {
             assert_eq!(ring.push(frame(f)).1, i as u64 + 1);
@@ -318,8 +343,27 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_are_forgotten_past_the_byte_budget_but_the_newest_is_kept() {
+        let ring = Ring::new(100, 10, "e".into(), 1);
+        for f in ["aaaa", "bbbb", "cc"] {
+            ring.push(frame(f));
+        }
+        assert_eq!((ring.extent().first, ring.bytes()), (1, 10));
+        // 4 more bytes: "aaaa" goes.
+        ring.push(frame("dddd"));
+        assert_eq!((ring.extent().first, ring.bytes()), (2, 10));
+        // One message over the budget is kept alone.
+        ring.push(frame("eeeeeeeeeeee"));
+        let (extent, tail) = ring.tail(10);
+        assert_eq!((extent.first, extent.last, ring.bytes()), (5, 5, 12));
+        assert_eq!(tail.len(), 1);
+        ring.push(frame("f"));
+        assert_eq!((ring.extent().first, ring.bytes()), (6, 1));
+    }
+
+    #[test]
     fn appends_numbered_elsewhere_report_what_is_missing() {
-        let ring = Ring::new(8, "e".into(), 11);
+        let ring = Ring::new(8, usize::MAX, "e".into(), 11);
         assert_eq!(ring.append("e", 11, frame("a")), Ok(()));
         assert_eq!(ring.append("e", 11, frame("again")), Ok(()));
         assert_eq!(ring.append("e", 14, frame("d")), Err(12));
@@ -334,7 +378,7 @@ mod tests {
 
     #[test]
     fn a_reset_tells_readers_of_the_old_epoch() {
-        let ring = Ring::new(8, "old".into(), 1);
+        let ring = Ring::new(8, usize::MAX, "old".into(), 1);
         ring.push(frame("a"));
         ring.reset("new".into(), 1);
         assert!(matches!(
@@ -346,7 +390,7 @@ mod tests {
 
     #[test]
     fn a_reader_polled_with_a_new_waker_is_woken_on_that_one_once_per_change() {
-        let ring = Ring::new(4, "e".into(), 1);
+        let ring = Ring::new(4, usize::MAX, "e".into(), 1);
         let (first, w1) = WakeCount::waker();
         let (second, w2) = WakeCount::waker();
         let mut slot = None;

@@ -8,11 +8,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
 use crate::broker::feed::{Feed, FollowError};
 use crate::broker::presence::{Member, Membership, PresenceFeed};
 use crate::broker::{BoxFuture, BrokerError, Published, RoomConfig, RoomId, SharedBroker};
 use crate::message::{to_text, Message};
 use crate::resume::ResumePoint;
+use crate::ws::TextBytes;
 
 /// A family of rooms of messages `T` with the same settings, one per key (the
 /// rooms of a chat, say, one per channel name). Generated code makes one per
@@ -21,6 +24,8 @@ pub struct Rooms<T> {
     broker: SharedBroker,
     prefix: Arc<str>,
     config: RoomConfig,
+    /// History reads running now, across the family's rooms.
+    reads: Arc<Semaphore>,
     _type: PhantomData<fn(T) -> T>,
 }
 
@@ -30,6 +35,7 @@ impl<T> Clone for Rooms<T> {
             broker: self.broker.clone(),
             prefix: self.prefix.clone(),
             config: self.config,
+            reads: self.reads.clone(),
             _type: PhantomData,
         }
     }
@@ -42,6 +48,7 @@ impl<T: Message> Rooms<T> {
             broker,
             prefix: prefix.into(),
             config,
+            reads: Arc::new(Semaphore::new(config.history_reads)),
             _type: PhantomData,
         }
     }
@@ -53,7 +60,12 @@ impl<T: Message> Rooms<T> {
         } else {
             format!("{}/{key}", self.prefix).into()
         };
-        Room::new(self.broker.clone(), RoomId::new(name, self.config))
+        Room {
+            broker: self.broker.clone(),
+            id: RoomId::new(name, self.config),
+            reads: self.reads.clone(),
+            _type: PhantomData,
+        }
     }
 
     /// The rooms' settings.
@@ -64,6 +76,7 @@ impl<T: Message> Rooms<T> {
     /// The same rooms with their settings changed by `change`.
     pub fn reconfigured(mut self, change: impl FnOnce(&mut RoomConfig)) -> Self {
         change(&mut self.config);
+        self.reads = Arc::new(Semaphore::new(self.config.history_reads));
         self
     }
 
@@ -89,6 +102,8 @@ impl<T> std::fmt::Debug for Rooms<T> {
 pub struct Room<T> {
     broker: SharedBroker,
     id: RoomId,
+    /// History reads running now (shared with the room's family).
+    reads: Arc<Semaphore>,
     _type: PhantomData<fn(T) -> T>,
 }
 
@@ -97,15 +112,18 @@ impl<T> Clone for Room<T> {
         Room {
             broker: self.broker.clone(),
             id: self.id.clone(),
+            reads: self.reads.clone(),
             _type: PhantomData,
         }
     }
 }
 
 impl<T: Message> Room<T> {
-    /// The room `id` on `broker`.
+    /// The room `id` on `broker`, outside any family: its history reads are
+    /// bounded on their own.
     pub fn new(broker: SharedBroker, id: RoomId) -> Self {
         Room {
+            reads: Arc::new(Semaphore::new(id.config().history_reads)),
             broker,
             id,
             _type: PhantomData,
@@ -145,23 +163,34 @@ impl<T: Message> Room<T> {
         Ok(self.broker.publish(&self.id, frame))
     }
 
-    /// The last `limit` messages, oldest first, with their numbers.
-    pub async fn history(&self, limit: usize) -> Result<Vec<(u64, T)>, BrokerError> {
+    /// The last `limit` messages (at most the room's `history`), oldest
+    /// first, with their numbers, read back one at a time as the returned
+    /// [`RoomHistory`] is iterated.
+    ///
+    /// The messages are the frames the room keeps, shared rather than copied,
+    /// and each is decoded only when it is taken, so a read holds one decoded
+    /// message at a time. A read holds its frames until it is dropped (past
+    /// the room's eviction of them): at most [`RoomConfig::history_reads`]
+    /// run at once in this family of rooms, and one more fails with
+    /// [`BrokerError::Busy`] (a stream method returning it closes with 1013,
+    /// try again later).
+    pub async fn history(&self, limit: usize) -> Result<RoomHistory<T>, BrokerError> {
+        let permit = self.reads.clone().try_acquire_owned().map_err(|_| {
+            BrokerError::Busy(format!(
+                "{} history reads of room {} are running; try again later",
+                self.id.config().history_reads,
+                self.id
+            ))
+        })?;
         let history = self.broker.history(&self.id, limit).await?;
-        history
-            .messages
-            .into_iter()
-            .map(|(seq, frame)| {
-                T::decode(frame.as_str().trim_end().as_bytes(), None)
-                    .map(|m| (seq, m))
-                    .map_err(|e| {
-                        BrokerError::Protocol(format!(
-                            "message {seq} of room {} cannot be read back: {e}",
-                            self.id
-                        ))
-                    })
-            })
-            .collect()
+        Ok(RoomHistory {
+            room: self.id.clone(),
+            epoch: history.epoch,
+            last: history.last,
+            frames: history.messages.into_iter(),
+            _permit: permit,
+            _type: PhantomData,
+        })
     }
 
     /// Follows the room from `from`; see [`Broker::follow`](super::Broker::follow).
@@ -174,7 +203,7 @@ impl<T: Message> Room<T> {
         self.broker.join(&self.id, member).await
     }
 
-    /// Who is in the room.
+    /// Who is in the room, sorted by id (page with the ids).
     pub async fn members(&self) -> Result<Vec<Member>, BrokerError> {
         self.broker.members(&self.id).await
     }
@@ -182,6 +211,68 @@ impl<T: Message> Room<T> {
     /// The joins and leaves from now on.
     pub async fn presence(&self) -> Result<PresenceFeed, BrokerError> {
         self.broker.presence(&self.id).await
+    }
+}
+
+/// The last messages of a room, from [`Room::history`]: an iterator of
+/// `(number, message)`, oldest first, each decoded as it is taken. A message
+/// that cannot be read back (written by another program, or by an older
+/// version of the design) is an error item; the ones after it still come.
+pub struct RoomHistory<T> {
+    room: RoomId,
+    epoch: Arc<str>,
+    last: u64,
+    frames: std::vec::IntoIter<(u64, TextBytes)>,
+    /// This read's place among the family's history reads.
+    _permit: OwnedSemaphorePermit,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> RoomHistory<T> {
+    /// The room's epoch.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// The number of the last message published in the room (0 before the
+    /// first), which may be past the last message read.
+    pub fn last_seq(&self) -> u64 {
+        self.last
+    }
+}
+
+impl<T: Message> Iterator for RoomHistory<T> {
+    type Item = Result<(u64, T), BrokerError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (seq, frame) = self.frames.next()?;
+        Some(
+            T::decode(frame.as_str().trim_end().as_bytes(), None)
+                .map(|m| (seq, m))
+                .map_err(|e| {
+                    BrokerError::Protocol(format!(
+                        "message {seq} of room {} cannot be read back: {e}",
+                        self.room
+                    ))
+                }),
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.frames.size_hint()
+    }
+}
+
+impl<T: Message> ExactSizeIterator for RoomHistory<T> {}
+
+impl<T> std::fmt::Debug for RoomHistory<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomHistory")
+            .field("room", &self.room)
+            .field("epoch", &self.epoch)
+            .field("last", &self.last)
+            .field("left", &self.frames.len())
+            .finish()
     }
 }
 
@@ -323,8 +414,58 @@ mod tests {
             assert_eq!(publisher.in_flight.capacity(), 0);
         }
         assert!(publisher.flush().await.is_ok());
-        let history = room.history(8).await.unwrap_or_default();
-        assert_eq!(history.iter().map(|m| m.1).collect::<Vec<_>>(), [0, 1, 2]);
+        let history = room.history(8).await.expect("history");
+        let read: Result<Vec<_>, _> = history.map(|m| m.map(|(_, n)| n)).collect();
+        assert_eq!(read.expect("readable"), [0, 1, 2]);
+    }
+
+    #[tokio::test]
+    async fn history_reads_are_bounded_in_number_and_a_finished_one_frees_its_place() {
+        let rooms = Rooms::<i64>::new(MemoryBroker::new().shared(), "numbers", RoomConfig::new(8))
+            .reconfigured(|c| c.history_reads = 2);
+        let (a, b) = (rooms.room("a"), rooms.room("b"));
+        assert!(a.publish(&1).await.is_ok());
+        let first = a.history(8).await.expect("first read");
+        let second = b.history(8).await.expect("second read, another room");
+        // The family's two places are taken: a third read is refused, not queued.
+        match a.history(8).await {
+            Err(e @ BrokerError::Busy(_)) => {
+                assert!(e.is_temporary());
+                assert!(
+                    e.to_string().contains("2 history reads of room numbers/a"),
+                    "{e}"
+                );
+            }
+            other => panic!("busy expected, got {other:?}"),
+        }
+        drop(second);
+        let third = a.history(8).await.expect("a place freed");
+        assert_eq!(third.len(), 1);
+        drop(first);
+    }
+
+    #[tokio::test]
+    async fn history_is_read_from_the_frames_the_room_keeps_one_message_at_a_time() {
+        let broker = MemoryBroker::new();
+        let id = RoomId::new("shared", RoomConfig::new(8));
+        let room = Room::<String>::new(broker.shared(), id.clone());
+        for text in ["one", "two"] {
+            assert!(room.publish(&text.to_owned()).await.is_ok());
+        }
+        // The broker hands out the frames the room keeps, not copies of them.
+        use crate::broker::Broker;
+        let kept = broker.history(&id, 8).await.expect("frames");
+        let again = broker.history(&id, 8).await.expect("frames");
+        for ((_, a), (_, b)) in kept.messages.iter().zip(&again.messages) {
+            assert_eq!(a.as_str().as_ptr(), b.as_str().as_ptr());
+        }
+        let mut history = room.history(8).await.expect("history");
+        assert_eq!((history.len(), history.last_seq()), (2, 2));
+        assert_eq!(
+            history.next().map(|m| m.ok()),
+            Some(Some((1, "one".to_owned())))
+        );
+        assert_eq!(history.len(), 1);
     }
 
     // Compiles only while the futures borrow neither the message nor (for a

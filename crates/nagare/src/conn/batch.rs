@@ -161,7 +161,7 @@ mod tests {
     ) {
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let socket = Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
-        let (tx, rx) = queue(1, SlowConsumer::Wait);
+        let (tx, rx) = queue(1, usize::MAX, SlowConsumer::Wait);
         assert!(tx.push(text("queued"), Priority::Normal).is_ok());
         assert!(tx
             .poll_ready(&mut Context::from_waker(producer))
@@ -231,7 +231,7 @@ mod tests {
         let mut socket =
             Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
         let mut peer = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
-        let (tx, mut rx) = queue(64, SlowConsumer::Wait);
+        let (tx, mut rx) = queue(64, usize::MAX, SlowConsumer::Wait);
         let sent: Vec<String> = (1..=50)
             .map(|i| format!("message {i:03} {}", "x".repeat(8 * 1024)))
             .collect();
@@ -274,7 +274,7 @@ mod tests {
         let (ours, _theirs) = tokio::io::duplex(256);
         let mut socket =
             Socket::new(WebSocketStream::from_raw_socket(ours, Role::Server, None).await);
-        let (_tx, mut rx) = queue(4, SlowConsumer::Wait);
+        let (_tx, mut rx) = queue(4, usize::MAX, SlowConsumer::Wait);
         let big = Data::Text(TextBytes::from("x".repeat(64 * 1024)));
         let started = tokio::time::Instant::now();
         let mut batch = Batch::new(big, LIMIT);

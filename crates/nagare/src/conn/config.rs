@@ -18,6 +18,11 @@ pub struct ConnConfig {
     pub inbound_queue: usize,
     /// Messages sent but not yet written. When full, `slow_consumer` decides.
     pub outbound_queue: usize,
+    /// Bytes of messages sent but not yet written: the queue is also full at
+    /// this many, so a peer that does not read holds at most this much of
+    /// large messages (plus the one that crossed it), not `outbound_queue`
+    /// times the largest message.
+    pub outbound_bytes: usize,
     /// What a send does when the outbound queue is full: wait (backpressure),
     /// drop the oldest message, or disconnect the peer.
     pub slow_consumer: SlowConsumer,
@@ -66,6 +71,13 @@ pub struct ConnConfig {
     /// the rate. `None` (the default): no limit beyond the inbound queue's
     /// back-pressure.
     pub message_rate: Option<crate::rate::Rate>,
+    /// Data messages the peer may send over the connection's life; one more
+    /// closes it with 1008 naming the limit. `None` (the default): no limit.
+    /// Bounds what a client stream can make a method accumulate.
+    pub max_received_messages: Option<u64>,
+    /// Bytes of data messages the peer may send over the connection's life;
+    /// past them, 1008. `None` (the default): no limit.
+    pub max_received_bytes: Option<u64>,
     /// Connections the endpoint takes at once (a server setting, used at the
     /// upgrade); beyond, 503 with `Retry-After`. `None`: only the server's
     /// [`Limits`](crate::server::Limits) apply.
@@ -126,6 +138,7 @@ impl Default for ConnConfig {
             ws: WsConfig::default(),
             inbound_queue: 16,
             outbound_queue: 64,
+            outbound_bytes: 1024 * 1024,
             slow_consumer: SlowConsumer::Wait,
             close_timeout: Duration::from_secs(2),
             cancel_grace: Duration::from_secs(5),
@@ -135,6 +148,8 @@ impl Default for ConnConfig {
             write_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(10),
             message_rate: None,
+            max_received_messages: None,
+            max_received_bytes: None,
             max_connections: None,
             origins: OriginPolicy::default(),
             subprotocols: Vec::new(),

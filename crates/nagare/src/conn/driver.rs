@@ -35,11 +35,11 @@ use crate::conn::batch::{Batch, Outcome};
 use crate::conn::config::ConnConfig;
 use crate::conn::inbound::{End, Inbound, InboundSender};
 use crate::conn::outbound::{Outbound, OutboundReceiver};
+use crate::conn::quota::Quota;
 use crate::conn::stats::ConnStats;
 use crate::conn::timing::{within, Alarm, Clocks, Due, TimedOut, Timing};
 use crate::conn::Side;
 use crate::error::StreamError;
-use crate::rate::Bucket;
 use crate::ws::{CloseFrame, Data, Received, Socket, WsError};
 
 /// What the driver owns: the socket, the queues to the handles, and
@@ -62,9 +62,9 @@ pub(super) struct Driver<S> {
     writing: Option<Box<Batch>>,
     /// The receiving handle was told how the connection ended.
     end_told: bool,
-    /// The peer's message budget, when `ConnConfig::message_rate` sets one
-    /// (boxed: most connections have none).
-    rate: Option<Box<Bucket>>,
+    /// What the peer may send, when `ConnConfig` limits it (a rate, totals;
+    /// boxed: most connections have none).
+    quota: Option<Box<Quota>>,
     /// Cancels the connection's `gone` token when the driver ends, however it
     /// ends (its future dropped included). Held by the driver itself, so the
     /// task holds one copy of the driver, not a moved-from one beside it.
@@ -176,7 +176,8 @@ struct Reads {
     bytes: usize,
     /// A frame of any kind arrived: the peer is alive.
     heard: bool,
-    /// The last data message overdrew the peer's message budget.
+    /// The last data message went past what the peer may send (its rate or
+    /// its totals).
     flooded: bool,
     /// What ended the run after its data, when it was not a pause.
     end: Option<ReadEnd>,
@@ -271,9 +272,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
             clocks: Clocks::started(now),
             writing: None,
             end_told: false,
-            rate: config
-                .message_rate
-                .map(|r| Box::new(Bucket::full(r, now.into_std()))),
+            quota: Quota::of(config, now.into_std()),
             _gone: gone.clone().drop_guard(),
         }
     }
@@ -422,15 +421,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                     run.heard = true;
                     run.messages += 1;
                     run.bytes += d.len();
-                    if !discard {
-                        room = self.inbound.send(Inbound::Data(d));
-                    }
-                    if let Some(bucket) = self.rate.as_deref_mut() {
-                        let now = *now.get_or_insert_with(|| Instant::now().into_std());
-                        if bucket.take(now).is_err() {
+                    // A message past the peer's limits is not delivered: what
+                    // came before it is answered, then the peer is closed.
+                    if let Some(quota) = self.quota.as_deref_mut() {
+                        let clock = || *now.get_or_insert_with(|| Instant::now().into_std());
+                        let is_end = || crate::message::is_end_of_stream(d.as_bytes());
+                        if !quota.take(d.len(), clock, is_end) {
                             run.flooded = true;
                             return run.done();
                         }
+                    }
+                    if !discard {
+                        room = self.inbound.send(Inbound::Data(d));
                     }
                 }
                 Some(Ok(Received::Control)) => run.heard = true,
@@ -678,13 +680,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
         }
     }
 
-    /// The peer spent its message budget: nothing more is read, the handles
-    /// may answer what arrived, then the peer gets 1008 naming the rate.
+    /// The peer went past what it may send: nothing more is read, the
+    /// handles may answer what arrived, then the peer gets 1008 naming the
+    /// limit.
     fn flooded(&mut self, now: Instant) -> Flow {
-        let rate = self.rate.as_deref().map(Bucket::rate);
-        let reason = match rate {
-            Some(r) => format!("message rate limit exceeded ({r})"),
-            None => "message rate limit exceeded".to_owned(),
+        let reason = match self.quota.as_deref() {
+            Some(q) => q.reason(),
+            None => "message limit exceeded".to_owned(),
         };
         tracing::debug!(%reason, "peer sent messages too fast");
         metrics::counter!("nagare_protocol_errors_total", "code" => "1008").increment(1);
@@ -757,7 +759,7 @@ mod tests {
         );
         let peer = WebSocketStream::from_raw_socket(theirs, Role::Client, None).await;
         let (in_tx, in_rx) = crate::conn::inbound::queue(5);
-        let (out_tx, out_rx) = queue(8, SlowConsumer::Wait);
+        let (out_tx, out_rx) = queue(8, usize::MAX, SlowConsumer::Wait);
         let driver = Driver::new(
             socket,
             &config,
@@ -1196,8 +1198,30 @@ mod tests {
         assert!(run.flooded);
         assert_eq!(r.driver.on_read(run), Flow::Continue);
         assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. } if frame.code == 1008));
-        // What arrived is answered; nothing after the flood is read.
-        assert_eq!(drained(&mut r.inbound), ["1", "2", "3", "<end>"]);
+        // The burst is answered; the message that overdrew it is not
+        // delivered, and nothing after it is read.
+        assert_eq!(drained(&mut r.inbound), ["1", "2", "<end>"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_past_its_total_is_closed_without_the_message_that_passed_it() {
+        let config = ConnConfig {
+            max_received_bytes: Some(5),
+            ..ConnConfig::default()
+        };
+        let mut r = rig(config).await;
+        for m in ["12", "345", "6"] {
+            assert!(r.peer.send(Message::text(m)).await.is_ok());
+        }
+        let event = std::future::poll_fn(|cx| r.driver.poll_read(cx)).await;
+        let Event::Read(run) = event else {
+            panic!("a read");
+        };
+        assert!(run.flooded);
+        assert_eq!(r.driver.on_read(run), Flow::Continue);
+        assert!(matches!(&r.driver.phase, Phase::Draining { frame, .. }
+            if frame.code == 1008 && frame.reason == "byte limit of the connection exceeded (5 bytes)"));
+        assert_eq!(drained(&mut r.inbound), ["12", "345", "<end>"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -23,6 +23,7 @@ mod config;
 mod driver;
 mod inbound;
 mod outbound;
+mod quota;
 mod stats;
 mod timing;
 mod together;
@@ -75,7 +76,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (in_tx, in_rx) = inbound::queue(config.inbound_queue);
-    let (out_tx, out_rx) = outbound::queue(config.outbound_queue, config.slow_consumer);
+    let (out_tx, out_rx) = outbound::queue(
+        config.outbound_queue,
+        config.outbound_bytes,
+        config.slow_consumer,
+    );
     let gone = CancellationToken::new();
     let driver = driver::Driver::new(socket, config, side, stats, in_tx, out_rx, &gone);
     (

@@ -6,9 +6,11 @@
 //! ones, after [`STARVATION_LIMIT`] messages in a row from higher levels while a
 //! lower level waits, the oldest message of the lowest waiting level goes out.
 //!
-//! Memory is bounded whatever the peer does: at most `capacity` messages are queued
-//! (plus one per sender that was told there was room), and the queue's storage is
-//! released when it empties, so an idle connection holds none.
+//! Memory is bounded whatever the peer does: the queue is full at `capacity`
+//! messages or at `max_bytes` bytes of them, whichever comes first (a message
+//! goes in while the queue is under both, so it holds at most `max_bytes` plus
+//! one message, plus one per sender that was told there was room), and its
+//! storage is released when it empties, so an idle connection holds none.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -61,6 +63,8 @@ pub(crate) enum Outbound {
 struct State {
     levels: [VecDeque<Data>; 4],
     len: usize,
+    /// The bytes of the messages in `levels`.
+    bytes: usize,
     /// The last data message, sent once every level is empty (the client's `null`).
     last: Option<Data>,
     /// Close after the queued data (or at once when `urgent_close`).
@@ -101,14 +105,20 @@ impl State {
 struct Shared {
     state: Mutex<State>,
     capacity: usize,
+    max_bytes: usize,
     policy: SlowConsumer,
 }
 
 impl Shared {
+    /// Whether the queue holds as many messages, or as many bytes, as it may.
+    fn full(&self, st: &State) -> bool {
+        st.len >= self.capacity || st.bytes >= self.max_bytes
+    }
+
     /// Whether a message may go in now: there is room, or the policy makes
     /// room (by dropping, or by closing).
     fn admits(&self, st: &State) -> bool {
-        st.len < self.capacity || self.policy != SlowConsumer::Wait
+        !self.full(st) || self.policy != SlowConsumer::Wait
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -135,14 +145,20 @@ pub(crate) struct OutboundReceiver {
     shared: Arc<Shared>,
 }
 
-/// A queue of `capacity` messages with `policy` for a full queue.
-pub(crate) fn queue(capacity: usize, policy: SlowConsumer) -> (OutboundSender, OutboundReceiver) {
+/// A queue of `capacity` messages and `max_bytes` bytes, with `policy` for a
+/// full queue.
+pub(crate) fn queue(
+    capacity: usize,
+    max_bytes: usize,
+    policy: SlowConsumer,
+) -> (OutboundSender, OutboundReceiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             senders: 1,
             ..State::default()
         }),
         capacity: capacity.max(1),
+        max_bytes: max_bytes.max(1),
         policy,
     });
     (
@@ -232,14 +248,20 @@ impl OutboundSender {
         if st.refuses() {
             return Err(Refused::Closed);
         }
-        if st.len >= self.shared.capacity {
+        if self.shared.full(st) {
             match self.shared.policy {
                 // Told there was room: one message over is the bound's slack.
                 SlowConsumer::Wait => {}
                 SlowConsumer::DropOldest => {
-                    if let Some(level) = st.levels.iter_mut().find(|l| !l.is_empty()) {
-                        level.pop_front();
+                    while self.shared.full(st) {
+                        let Some(level) = st.levels.iter_mut().find(|l| !l.is_empty()) else {
+                            break;
+                        };
+                        let Some(old) = level.pop_front() else {
+                            break;
+                        };
                         st.len -= 1;
+                        st.bytes -= size_of(&old);
                         st.dropped += 1;
                         metrics::counter!("nagare_messages_dropped_total").increment(1);
                     }
@@ -249,6 +271,7 @@ impl OutboundSender {
                         *level = VecDeque::new();
                     }
                     st.len = 0;
+                    st.bytes = 0;
                     st.close = Some(CloseFrame::new(code, "slow consumer: send queue full"));
                     st.closing = true;
                     metrics::counter!("nagare_slow_consumers_total", "action" => "disconnect")
@@ -261,6 +284,7 @@ impl OutboundSender {
                 }
             }
         }
+        st.bytes += size_of(&data);
         st.levels[priority as usize].push_back(data);
         st.len += 1;
         st.high_water = st.high_water.max(st.len);
@@ -360,9 +384,18 @@ impl Drop for OutboundReceiver {
             *level = VecDeque::new();
         }
         st.len = 0;
+        st.bytes = 0;
         for w in st.tx_wakers.drain(..) {
             w.wake();
         }
+    }
+}
+
+/// The bytes a queued message counts for.
+fn size_of(data: &Data) -> usize {
+    match data {
+        Data::Text(t) => t.as_str().len(),
+        Data::Binary(b) => b.len(),
     }
 }
 
@@ -397,6 +430,7 @@ fn take(st: &mut State) -> Option<Outbound> {
     };
     let data = st.levels[level].pop_front()?;
     st.len -= 1;
+    st.bytes -= size_of(&data);
     if st.levels[level].is_empty() {
         // Give the storage back: idle connections hold none.
         st.levels[level] = VecDeque::new();
@@ -424,6 +458,13 @@ mod tests {
         Data::Text(TextBytes::from(s))
     }
 
+    fn drain_one(rx: &mut OutboundReceiver) -> String {
+        match rx.try_next() {
+            Some(Outbound::Data(d)) => String::from_utf8_lossy(d.as_bytes()).into_owned(),
+            other => panic!("a message expected, got {other:?}"),
+        }
+    }
+
     fn drain(rx: &mut OutboundReceiver) -> Vec<String> {
         let mut out = Vec::new();
         while let Some(item) = rx.try_next() {
@@ -439,7 +480,7 @@ mod tests {
     fn a_push_with_the_message_at_hand_waits_for_room_and_keeps_it() {
         let (count, waker) = crate::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
-        let (tx, mut rx) = queue(1, SlowConsumer::Wait);
+        let (tx, mut rx) = queue(1, usize::MAX, SlowConsumer::Wait);
         let mut slot = Some(msg("a"));
         assert_eq!(
             tx.poll_push(&mut cx, &mut slot, Priority::Normal),
@@ -459,7 +500,7 @@ mod tests {
         );
         assert_eq!(drain(&mut rx), ["b"]);
         // A full queue that drops its oldest makes room at once.
-        let (tx, mut rx) = queue(1, SlowConsumer::DropOldest);
+        let (tx, mut rx) = queue(1, usize::MAX, SlowConsumer::DropOldest);
         for m in ["old", "new"] {
             let mut slot = Some(msg(m));
             assert_eq!(
@@ -479,7 +520,7 @@ mod tests {
 
     #[test]
     fn urgent_overtakes_and_order_holds_within_a_level() {
-        let (tx, mut rx) = queue(16, SlowConsumer::Wait);
+        let (tx, mut rx) = queue(16, usize::MAX, SlowConsumer::Wait);
         for (m, p) in [
             ("n1", Priority::Normal),
             ("l1", Priority::Low),
@@ -499,7 +540,7 @@ mod tests {
 
     #[test]
     fn low_priority_is_not_starved() {
-        let (tx, mut rx) = queue(1000, SlowConsumer::Wait);
+        let (tx, mut rx) = queue(1000, usize::MAX, SlowConsumer::Wait);
         assert!(tx.push(msg("low"), Priority::Low).is_ok());
         for _ in 0..100 {
             assert!(tx.push(msg("urgent"), Priority::Urgent).is_ok());
@@ -511,7 +552,7 @@ mod tests {
 
     #[test]
     fn drop_oldest_keeps_the_bound_and_counts() {
-        let (tx, mut rx) = queue(3, SlowConsumer::DropOldest);
+        let (tx, mut rx) = queue(3, usize::MAX, SlowConsumer::DropOldest);
         for m in ["a", "b", "c", "d", "e"] {
             assert!(tx.push(msg(m), Priority::Normal).is_ok());
             assert!(tx.len() <= 3);
@@ -521,8 +562,44 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_is_full_at_its_bytes_before_its_count() {
+        let (count, waker) = crate::wake_count::WakeCount::waker();
+        let mut cx = Context::from_waker(&waker);
+        let (tx, mut rx) = queue(64, 10, SlowConsumer::Wait);
+        // Under 10 bytes a message goes in, whatever its size.
+        for m in ["aaaa", "bbbbbbbbbb"] {
+            let mut slot = Some(msg(m));
+            assert!(tx
+                .poll_push(&mut cx, &mut slot, Priority::Normal)
+                .is_ready());
+        }
+        // 14 bytes queued: full at 2 messages of 64.
+        let mut slot = Some(msg("c"));
+        assert!(tx
+            .poll_push(&mut cx, &mut slot, Priority::Normal)
+            .is_pending());
+        assert_eq!(drain_one(&mut rx), "aaaa");
+        // Still 10 bytes: still full.
+        assert!(tx
+            .poll_push(&mut cx, &mut slot, Priority::Normal)
+            .is_pending());
+        assert_eq!(drain_one(&mut rx), "bbbbbbbbbb");
+        assert!(count.get() > 0);
+        assert!(tx
+            .poll_push(&mut cx, &mut slot, Priority::Normal)
+            .is_ready());
+        // A queue that drops makes room by bytes too.
+        let (tx, mut rx) = queue(64, 10, SlowConsumer::DropOldest);
+        for m in ["aaaa", "bbbb", "cccc", "dd"] {
+            assert!(tx.push(msg(m), Priority::Normal).is_ok());
+        }
+        assert_eq!(tx.dropped(), 1);
+        assert_eq!(drain(&mut rx), ["bbbb", "cccc", "dd"]);
+    }
+
+    #[test]
     fn disconnect_discards_and_closes_first() {
-        let (tx, mut rx) = queue(2, SlowConsumer::Disconnect(1013));
+        let (tx, mut rx) = queue(2, usize::MAX, SlowConsumer::Disconnect(1013));
         assert!(tx.push(msg("a"), Priority::Normal).is_ok());
         assert!(tx.push(msg("b"), Priority::Normal).is_ok());
         assert_eq!(tx.push(msg("c"), Priority::Normal), Err(Refused::Closed));

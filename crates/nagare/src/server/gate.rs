@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::rate::Bucket;
+use crate::server::client_addr::is_trusted;
 use crate::server::limits::Limits;
 
 /// The server's connection counts and rate buckets.
@@ -49,23 +50,31 @@ impl Refusal {
     }
 }
 
-/// One admitted connection: counted until dropped. Shared by the HTTP
-/// connection and, once upgraded, its WebSocket task.
+/// One admitted connection (or, behind a trusted proxy, one request of a
+/// client): counted until dropped. Shared by the HTTP connection and, once
+/// upgraded, its WebSocket task.
 #[derive(Debug)]
 pub(crate) struct Pass {
     gate: Arc<Gate>,
-    ip: IpAddr,
+    /// Counted among the server's connections.
+    total: bool,
+    /// Counted among this address's.
+    ip: Option<IpAddr>,
 }
 
 impl Drop for Pass {
     fn drop(&mut self) {
-        let open = self.gate.total.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("nagare_server_connections").set(open as f64);
-        let mut per_ip = lock(&self.gate.per_ip);
-        if let Some(n) = per_ip.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                per_ip.remove(&self.ip);
+        if self.total {
+            let open = self.gate.total.fetch_sub(1, Ordering::Relaxed) - 1;
+            metrics::gauge!("nagare_server_connections").set(open as f64);
+        }
+        if let Some(ip) = self.ip {
+            let mut per_ip = lock(&self.gate.per_ip);
+            if let Some(n) = per_ip.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    per_ip.remove(&ip);
+                }
             }
         }
     }
@@ -99,12 +108,40 @@ impl Gate {
         self.total.load(Ordering::Relaxed)
     }
 
-    /// Counts a connection from `ip`, or says why it is refused.
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Pass, Refusal> {
+    /// Counts a connection from `peer`, or says why it is refused. A trusted
+    /// proxy's connection is counted in all only: its requests are counted by
+    /// the clients they come from ([`admit_client`](Self::admit_client)).
+    pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Pass, Refusal> {
         if self.total.fetch_add(1, Ordering::Relaxed) >= self.limits.max_connections {
             self.total.fetch_sub(1, Ordering::Relaxed);
             return Err(Refusal::Full);
         }
+        let per_address = !is_trusted(peer, &self.limits.trusted_proxies);
+        if per_address && self.count_address(peer).is_err() {
+            self.total.fetch_sub(1, Ordering::Relaxed);
+            return Err(Refusal::FullForAddress);
+        }
+        metrics::gauge!("nagare_server_connections").set(self.total.load(Ordering::Relaxed) as f64);
+        Ok(Pass {
+            gate: self.clone(),
+            total: true,
+            ip: per_address.then_some(peer),
+        })
+    }
+
+    /// Counts a request (and the WebSocket it may become) of `client`, which
+    /// a trusted proxy forwarded, among that address's connections.
+    pub(crate) fn admit_client(self: &Arc<Self>, client: IpAddr) -> Result<Pass, Refusal> {
+        self.count_address(client)?;
+        Ok(Pass {
+            gate: self.clone(),
+            total: false,
+            ip: Some(client),
+        })
+    }
+
+    /// Adds one to `ip`'s connections, unless it has as many as it may.
+    fn count_address(&self, ip: IpAddr) -> Result<(), Refusal> {
         let mut per_ip = lock(&self.per_ip);
         let n = per_ip.entry(ip).or_insert(0);
         if self
@@ -115,17 +152,10 @@ impl Gate {
             if *n == 0 {
                 per_ip.remove(&ip);
             }
-            drop(per_ip);
-            self.total.fetch_sub(1, Ordering::Relaxed);
             return Err(Refusal::FullForAddress);
         }
         *n += 1;
-        drop(per_ip);
-        metrics::gauge!("nagare_server_connections").set(self.total.load(Ordering::Relaxed) as f64);
-        Ok(Pass {
-            gate: self.clone(),
-            ip,
-        })
+        Ok(())
     }
 
     /// Takes an upgrade token for `ip`, or says how long until one.
@@ -176,6 +206,30 @@ mod tests {
         drop(a1);
         assert_eq!(gate.open(), 2);
         let _a3 = gate.admit(ip(1)).expect("a's slot is free again");
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_counted_in_all_and_its_clients_by_address() {
+        let gate = Gate::new(Limits {
+            max_connections: 10,
+            max_connections_per_ip: Some(1),
+            trusted_proxies: vec!["127.0.0.0/8".parse().expect("a range")],
+            ..Limits::default()
+        });
+        // Two connections of the proxy: not one address's two.
+        let _p1 = gate.admit(ip(1)).expect("p1");
+        let _p2 = gate.admit(ip(1)).expect("p2");
+        assert_eq!(gate.open(), 2);
+        let client = IpAddr::from([203, 0, 113, 9]);
+        let c1 = gate.admit_client(client).expect("c1");
+        assert_eq!(
+            gate.admit_client(client).err(),
+            Some(Refusal::FullForAddress)
+        );
+        assert!(gate.admit_client(IpAddr::from([203, 0, 113, 10])).is_ok());
+        drop(c1);
+        assert!(gate.admit_client(client).is_ok());
+        assert_eq!(gate.open(), 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::rate::Rate;
+use crate::server::client_addr::IpRange;
 
 /// The limits [`ServerOptions::serve`](crate::ServerOptions::serve) enforces
 /// (set in [`ServerOptions::limits`](crate::ServerOptions::limits)). A router
@@ -34,11 +35,18 @@ pub struct Limits {
     /// process's open-file limit less headroom for files, Redis and outgoing
     /// connections (see [`Limits::from_open_files`]).
     pub max_connections: usize,
-    /// Connections at once from one client address; `None`: no limit.
+    /// Connections at once from one client address; `None`: no limit. Off
+    /// by default: behind a proxy that is not in `trusted_proxies`, every
+    /// client shares the proxy's address.
     pub max_connections_per_ip: Option<usize>,
     /// Upgrades one client address may make, as a token bucket; beyond, 429
     /// with `Retry-After`. `None`: no limit.
     pub upgrade_rate_per_ip: Option<Rate>,
+    /// Proxies (load balancers) whose `Forwarded` or `X-Forwarded-For` names
+    /// the client: the per-address limits key on that client, and requests
+    /// carry it as [`ClientAddr`](crate::server::ClientAddr). Another peer's
+    /// headers are ignored. Empty by default: every peer is the client.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for Limits {
@@ -51,6 +59,7 @@ impl Default for Limits {
             max_connections: Self::from_open_files(open_file_limit()),
             max_connections_per_ip: None,
             upgrade_rate_per_ip: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -9,7 +9,8 @@
 //! - [`ServerOptions`]: the settings every endpoint shares, settings for one
 //!   endpoint ([`EndpointName`]), the shutdown token and the connection table;
 //! - [`Listener`] and [`nodelay`]: where connections are accepted, and
-//!   [`Limits`]: what is accepted before an upgrade (deadlines, sizes, counts);
+//!   [`Limits`]: what is accepted before an upgrade (deadlines, sizes, counts),
+//!   per client address ([`ClientAddr`], from trusted proxies' headers);
 //! - [`upgrade`]: the WebSocket upgrade of a hand-written endpoint, and the
 //!   connection task that runs a service method next to its connection (with
 //!   [`StreamFailure`], how a method's error becomes a close frame);
@@ -54,8 +55,10 @@
 //! # Ok(()) }
 //! ```
 
+mod client_addr;
 mod documents;
 mod endpoint;
+mod failures;
 mod gate;
 mod limits;
 mod listener;
@@ -68,8 +71,10 @@ pub(crate) mod params;
 pub(crate) mod response;
 pub(crate) mod upgrade;
 
+pub use client_addr::{ClientAddr, IpRange};
 pub use documents::documents;
 pub use endpoint::EndpointName;
+pub use failures::FailureLimit;
 pub use limits::Limits;
 pub use listener::{nodelay, Listener, NoDelay};
 pub use manager::{ConnId, ConnectionManager, ConnectionPhase, ConnectionSnapshot};

@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::error::GoaError;
+use crate::server::client_addr::{client_of, is_trusted, ClientAddr};
 use crate::server::gate::{Gate, Pass, Refusal};
 use crate::server::limits::Limits;
 use crate::server::listener::Listener;
@@ -156,6 +157,7 @@ impl Connection {
         let service = Guarded {
             app: self.app,
             peer: self.peer,
+            proxied: is_trusted(self.peer.ip(), &limits.trusted_proxies),
             pass,
             refusal,
             upgrade_deadline: self.accepted + limits.handshake_timeout,
@@ -204,6 +206,8 @@ struct Guarded {
     app: axum::Router,
     gate: Arc<Gate>,
     peer: SocketAddr,
+    /// The peer is a trusted proxy: each request is counted by its client.
+    proxied: bool,
     /// Counts the connection until the last clone (an upgraded WebSocket
     /// task may hold one) is gone.
     pass: Option<Arc<Pass>>,
@@ -248,20 +252,33 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
                 ),
             ));
         }
+        let client = client_of(self.peer.ip(), request.headers(), &limits.trusted_proxies);
         let upgrade = request.headers().contains_key(header::UPGRADE);
         if upgrade {
-            if let Err(refusal) = self.gate.upgrade(self.peer.ip()) {
+            if let Err(refusal) = self.gate.upgrade(client) {
                 return ready(refused(refusal));
             }
         }
+        let client_pass = match self.proxied && limits.max_connections_per_ip.is_some() {
+            true => match self.gate.admit_client(client) {
+                Ok(pass) => Some(Arc::new(pass)),
+                Err(refusal) => {
+                    metrics::counter!("nagare_connections_refused_total", "reason" => refusal.label())
+                        .increment(1);
+                    return ready(refused(refusal));
+                }
+            },
+            false => None,
+        };
         let mut request = request.map(Body::new);
-        request
-            .extensions_mut()
-            .insert(axum::extract::ConnectInfo(self.peer));
-        if let Some(pass) = &self.pass {
-            request
-                .extensions_mut()
-                .insert(ConnectionPass(pass.clone()));
+        let extensions = request.extensions_mut();
+        extensions.insert(axum::extract::ConnectInfo(self.peer));
+        extensions.insert(ClientAddr(client));
+        if self.pass.is_some() || client_pass.is_some() {
+            extensions.insert(ConnectionPass {
+                _connection: self.pass.clone(),
+                _client: client_pass,
+            });
         }
         let app = self.app.clone();
         let deadline = self.upgrade_deadline;
@@ -287,10 +304,14 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
     }
 }
 
-/// The connection's count, carried by its requests, so that an upgraded
-/// WebSocket keeps the connection counted until it ends.
+/// The connection's count (and, behind a trusted proxy, the client's),
+/// carried by its requests, so that an upgraded WebSocket keeps them counted
+/// until it ends.
 #[derive(Clone, Debug)]
-pub(crate) struct ConnectionPass(#[allow(dead_code)] Arc<Pass>);
+pub(crate) struct ConnectionPass {
+    _connection: Option<Arc<Pass>>,
+    _client: Option<Arc<Pass>>,
+}
 
 fn ready(response: Response<Body>) -> Answer {
     Box::pin(std::future::ready(Ok(response)))

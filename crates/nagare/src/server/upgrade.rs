@@ -23,6 +23,7 @@ use tracing::Instrument;
 use crate::close::{CloseCode, ErrorKind, SERVER_CLOSING};
 use crate::conn::{self, Conn, ConnConfig, ConnStats, Finished, Priority, Side, Together};
 use crate::error::{chain, GoaError, StreamError};
+use crate::peer_log::{Cut, LogBudget};
 use crate::resume::{error_frame, Sequencer};
 use crate::server::manager::{ConnectionManager, EndpointSlot};
 use crate::server::serving::ConnectionPass;
@@ -313,7 +314,9 @@ where
                     Err(e) => {
                         let frame = e.close_frame();
                         let kind = ErrorKind::of_close_code(frame.code);
-                        tracing::info!(error = %chain(e), code = frame.code, kind = kind.as_str(), "service method failed");
+                        // The chain may quote what the peer sent: cut.
+                        let error = chain(e);
+                        tracing::info!(error = %Cut(&error), code = frame.code, kind = kind.as_str(), "service method failed");
                         metrics::counter!("nagare_errors_total", "kind" => kind.as_str())
                             .increment(1);
                         let whole = e.designed_value().filter(|_| numbered);
@@ -352,14 +355,24 @@ where
 /// The refusal of a browser origin the endpoint does not allow (`403` with Goa's
 /// error body), or `None` when it may proceed. Generated handlers call it first,
 /// before decoding or authenticating.
+///
+/// A peer can send refused origins at will: they are logged at most
+/// ten times a minute, each cut to a bounded length, the others
+/// counted in `nagare_handshake_failures_total{reason="origin"}` (and the
+/// next line says how many were not logged).
 pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
     config.origins.check(parts).err().map(|origin| {
-        tracing::info!(%origin, "refused origin");
+        if let Some(skipped) = ORIGIN_LOG.allow() {
+            tracing::info!(origin = %Cut(&origin), not_logged = skipped, "refused origin");
+        }
         handshake_failed("origin");
         GoaError::new(
             "forbidden_origin",
-            format!("origin {origin:?} is not allowed"),
+            format!("origin \"{}\" is not allowed", Cut(&origin)),
         )
         .into_response_with(StatusCode::FORBIDDEN)
     })
 }
+
+/// Refused origins logged per minute at most.
+static ORIGIN_LOG: LogBudget = LogBudget::new(10, std::time::Duration::from_secs(60));

@@ -26,7 +26,7 @@ struct Args {
     #[arg(
         long,
         env = "CHATTER_PASSWORD",
-        default_value = "rocks",
+        default_value = DEFAULT_PASSWORD,
         hide_env_values = true
     )]
     password: String,
@@ -66,6 +66,9 @@ async fn main() -> anyhow::Result<()> {
             rand::random::<[u8; 32]>().to_vec()
         }
     };
+    if args.password == DEFAULT_PASSWORD {
+        tracing::warn!("login accepts the default password (Goa's example's): set --password or CHATTER_PASSWORD");
+    }
     let auth = AuthConfig {
         key,
         user: args.user,
@@ -118,6 +121,9 @@ async fn main() -> anyhow::Result<()> {
         .context("server failed")?;
     Ok(())
 }
+
+/// The password of Goa's example, accepted unless another is set.
+const DEFAULT_PASSWORD: &str = "rocks";
 
 /// How long shutdown waits for connections to close before exiting anyway.
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);

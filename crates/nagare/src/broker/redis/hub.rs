@@ -63,7 +63,12 @@ fn hub(node: &Arc<Node>, room: &RoomId) -> Arc<Hub> {
     }
     let hub = Arc::new(Hub {
         node: node.clone(),
-        ring: Ring::new(room.config().history, "".into(), 1),
+        ring: Ring::new(
+            room.config().history,
+            room.config().history_bytes,
+            "".into(),
+            1,
+        ),
         room: room.clone(),
         keys,
         ready: tokio::sync::OnceCell::new(),

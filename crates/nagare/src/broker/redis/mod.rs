@@ -7,15 +7,16 @@
 //!
 //! | key | what |
 //! |---|---|
-//! | `<prefix>:{room}:meta` | hash `{epoch, top}`: the room's epoch and last number |
-//! | `<prefix>:{room}:history` | stream of the last `history` messages, entry id `<seq>-0` |
+//! | `<prefix>:{room}:meta` | hash `{epoch, top, bytes}`: the room's epoch, last number, and the bytes its history keeps |
+//! | `<prefix>:{room}:history` | stream of the last `history` messages (at most `history_bytes` of them), entry id `<seq>-0` |
 //! | `<prefix>:{room}:live` | channel: every message as it is published |
 //! | `<prefix>:{room}:members` | hash of members (presence), by id |
 //! | `<prefix>:{room}:expiry` | sorted set of members by expiry time |
 //! | `<prefix>:{room}:presence` | channel: joins and leaves |
 //!
 //! A publish is one Lua script: it takes the next number (`HINCRBY top`),
-//! appends to the stream, refreshes the TTLs and publishes on the channel, so a
+//! forgets the oldest messages past the history's count or bytes, appends to
+//! the stream, refreshes the TTLs and publishes on the channel, so a
 //! number is assigned once, for every node. When the meta hash is missing (a
 //! new room, or Redis lost its data), the script draws a new epoch: lost data
 //! shows as a restart, never as numbers used twice.
@@ -165,6 +166,7 @@ impl Broker for RedisBroker {
                 millis(config.meta_ttl).to_string(),
                 new_epoch(),
                 keys.live,
+                config.history_bytes.to_string(),
             ],
             reply,
         };

@@ -19,7 +19,7 @@ const MAX_BATCH: usize = 512;
 /// One publish: the publish script's keys and arguments, and who waits.
 pub(super) struct Request {
     pub(super) keys: [String; 2],
-    pub(super) args: [String; 6],
+    pub(super) args: [String; 7],
     pub(super) reply: oneshot::Sender<Result<(String, u64), BrokerError>>,
 }
 

@@ -10,12 +10,14 @@ use redis::Script;
 
 /// Publishes a message: creates the room's epoch when its meta hash is missing
 /// (its history is then dropped: numbers start again at 1), takes the next
-/// number, appends the message to the history stream under that number (as
-/// entry id `<seq>-0`, trimmed to the history size), refreshes the TTLs, and
-/// sends `<seq> <epoch> <time ms> <frame>` on the room's channel.
+/// number, forgets the oldest messages of the history stream that would take
+/// it past its size in messages or in bytes (the meta hash's `bytes` counts
+/// the stream's text; the newest message is kept whatever its size), appends
+/// the message under that number (as entry id `<seq>-0`), refreshes the TTLs,
+/// and sends `<seq> <epoch> <time ms> <frame>` on the room's channel.
 ///
 /// KEYS: meta, history. ARGV: frame, history size, history TTL (ms), meta TTL
-/// (ms), a fresh epoch, channel. Returns `{epoch, seq}`.
+/// (ms), a fresh epoch, channel, history bytes. Returns `{epoch, seq}`.
 pub(super) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -27,7 +29,34 @@ if not epoch then
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'top', 1)
 local id = string.format('%d', seq)
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], id .. '-0', 'd', ARGV[1])
+local size = string.len(ARGV[1])
+local count = redis.call('XLEN', KEYS[2])
+local bytes = 0
+if count > 0 then
+  bytes = tonumber(redis.call('HGET', KEYS[1], 'bytes') or '0')
+end
+local max_count = tonumber(ARGV[2])
+local max_bytes = tonumber(ARGV[7])
+local from = '-'
+local dropped = nil
+while count > 0 and (count >= max_count or bytes + size > max_bytes) do
+  local oldest = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', 1)
+  if #oldest == 0 then
+    break
+  end
+  bytes = bytes - string.len(oldest[1][2][2])
+  count = count - 1
+  dropped = oldest[1][1]
+  from = '(' .. dropped
+end
+if dropped then
+  redis.call('XTRIM', KEYS[2], 'MINID', string.match(dropped, '^%d+') .. '-1')
+end
+if count == 0 or bytes < 0 then
+  bytes = 0
+end
+redis.call('XADD', KEYS[2], id .. '-0', 'd', ARGV[1])
+redis.call('HSET', KEYS[1], 'bytes', bytes + size)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 local now = redis.call('TIME')
