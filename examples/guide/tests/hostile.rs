@@ -255,6 +255,67 @@ async fn connect_from(source: [u8; 4], addr: SocketAddr) -> TcpStream {
     socket.connect(addr).await.expect("connect")
 }
 
+/// Upgrades `/echo` from `source` with `extra` header lines; the status line
+/// of the answer, and the socket (kept open: a 101 holds its slot).
+async fn upgrade_from(source: [u8; 4], addr: SocketAddr, extra: &str) -> (String, TcpStream) {
+    let mut tcp = connect_from(source, addr).await;
+    tcp.write_all(go_upgrade_request(addr, "/echo", extra).as_bytes())
+        .await
+        .expect("request");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n") {
+        head.push(tcp.read_u8().await.expect("status line"));
+    }
+    (String::from_utf8_lossy(&head).trim_end().to_owned(), tcp)
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_slots() {
+    bounded(async {
+        let proxy = [127, 0, 0, 5];
+        let server = start_with(options(Limits {
+            max_connections_per_ip: Some(2),
+            trusted_proxies: vec!["127.0.0.5".parse().expect("a range")],
+            ..Limits::default()
+        }))
+        .await;
+        let addr = server.addr;
+        let mut bystander = Bystander::connect(addr).await;
+        let client = |ip: &str| format!("X-Forwarded-For: {ip}\r\n");
+        // One client behind the proxy takes its two slots; a third is refused.
+        let (first, _a1) = upgrade_from(proxy, addr, &client("203.0.113.9")).await;
+        let (second, _a2) = upgrade_from(proxy, addr, &client("203.0.113.9")).await;
+        assert_eq!(
+            (first.as_str(), second.as_str()),
+            (
+                "HTTP/1.1 101 Switching Protocols",
+                "HTTP/1.1 101 Switching Protocols"
+            )
+        );
+        let (third, _) = upgrade_from(proxy, addr, &client("203.0.113.9")).await;
+        assert!(third.starts_with("HTTP/1.1 503"), "{third}");
+        // Others behind the same proxy are served: the proxy is not one client.
+        for other in ["203.0.113.10", "203.0.113.11", "203.0.113.12"] {
+            let (status, _) = upgrade_from(proxy, addr, &client(other)).await;
+            assert!(status.starts_with("HTTP/1.1 101"), "{other}: {status}");
+        }
+        // RFC 7239's header names the client too.
+        let (status, _f) =
+            upgrade_from(proxy, addr, "Forwarded: for=\"203.0.113.9:4711\"\r\n").await;
+        assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+        // A peer that is not a trusted proxy cannot name itself someone else:
+        // it is counted as itself.
+        let spoof = client("203.0.113.20");
+        let (s1, _s1) = upgrade_from([127, 0, 0, 6], addr, &spoof).await;
+        let (s2, _s2) = upgrade_from([127, 0, 0, 6], addr, &client("203.0.113.21")).await;
+        let (s3, _) = upgrade_from([127, 0, 0, 6], addr, &client("203.0.113.22")).await;
+        assert!(s1.starts_with("HTTP/1.1 101") && s2.starts_with("HTTP/1.1 101"));
+        assert!(s3.starts_with("HTTP/1.1 503"), "{s3}");
+        bystander.still_served().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn connections_beyond_the_limits_are_answered_503_with_retry_after() {
     bounded(async {
