@@ -293,49 +293,60 @@ fn render_payload(m: &MethodInfo, inputs: &Inputs) -> TokenStream {
 /// refusal with the hook's error.
 fn render_auth(m: &MethodInfo) -> TokenStream {
     let statuses = m.statuses_expr();
-    let checks = m.security.iter().map(|(scheme, scopes)| {
-        let name = &scheme.name;
-        let (scheme_value, call) = match scheme.kind {
-            SchemeKind::Basic => {
-                let user = m.credential(&Credential::Username);
-                let password = m.credential(&Credential::Password);
-                (
-                    quote!(nagare::security::BasicScheme { name: #name }),
-                    quote!(shared.service.basic_auth(#user, #password, &scheme)),
-                )
+    let mut accepted = Vec::new();
+    let checks: Vec<TokenStream> = m
+        .security
+        .iter()
+        .map(|(scheme, scopes)| {
+            let name = &scheme.name;
+            let (scheme_value, call) = match scheme.kind {
+                SchemeKind::Basic => {
+                    let user = m.credential(&Credential::Username);
+                    let password = m.credential(&Credential::Password);
+                    (
+                        quote!(nagare::security::BasicScheme { name: #name }),
+                        quote!(shared.service.basic_auth(#user, #password, &scheme)),
+                    )
+                }
+                SchemeKind::Jwt => {
+                    let token = m.credential(&Credential::Token);
+                    let all: Vec<&str> = scheme.scopes.iter().map(|(n, _)| n.as_str()).collect();
+                    // A stream lives no longer than its token: its `exp` closes it.
+                    if m.kind.is_streaming() {
+                        accepted.push(
+                            quote!(nagare::codegen::request::expire_with_jwt(&mut parts, #token);),
+                        );
+                    }
+                    (
+                        quote! {
+                            nagare::security::JwtScheme {
+                                name: #name,
+                                scopes: &[#(#all),*],
+                                required_scopes: &[#(#scopes),*],
+                            }
+                        },
+                        quote!(shared.service.jwt_auth(#token, &scheme)),
+                    )
+                }
+                SchemeKind::ApiKey => {
+                    let key = m.credential(&Credential::ApiKey {
+                        scheme: scheme.name.clone(),
+                    });
+                    (
+                        quote!(nagare::security::ApiKeyScheme { name: #name }),
+                        quote!(shared.service.api_key_auth(#key, &scheme)),
+                    )
+                }
+            };
+            quote! {
+                let scheme = #scheme_value;
+                if let Err(e) = #call.await {
+                    return nagare::codegen::http_response(&e, #statuses);
+                }
             }
-            SchemeKind::Jwt => {
-                let token = m.credential(&Credential::Token);
-                let all: Vec<&str> = scheme.scopes.iter().map(|(n, _)| n.as_str()).collect();
-                (
-                    quote! {
-                        nagare::security::JwtScheme {
-                            name: #name,
-                            scopes: &[#(#all),*],
-                            required_scopes: &[#(#scopes),*],
-                        }
-                    },
-                    quote!(shared.service.jwt_auth(#token, &scheme)),
-                )
-            }
-            SchemeKind::ApiKey => {
-                let key = m.credential(&Credential::ApiKey {
-                    scheme: scheme.name.clone(),
-                });
-                (
-                    quote!(nagare::security::ApiKeyScheme { name: #name }),
-                    quote!(shared.service.api_key_auth(#key, &scheme)),
-                )
-            }
-        };
-        quote! {
-            let scheme = #scheme_value;
-            if let Err(e) = #call.await {
-                return nagare::codegen::http_response(&e, #statuses);
-            }
-        }
-    });
-    quote!(#(#checks)*)
+        })
+        .collect();
+    quote!(#(#checks)* #(#accepted)*)
 }
 
 /// A unary method's call and its answer: the result's JSON (or no content), or

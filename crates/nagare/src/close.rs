@@ -12,6 +12,7 @@
 //! | 1011 | internal error in the service | temporary |
 //! | 1013 | overloaded or too slow a consumer, try again later | resource exhausted: back off |
 //! | 4000 | a designed error; the reason is `<error name>: <message>` | fatal (the client gets the typed error) |
+//! | 4001 | the credentials the stream was opened with expired (`credentials expired`) | temporary: reconnect with fresh credentials |
 //! | 4010 | resume protocol (`nagare.v1`): the client is too far behind to resume, or the stream restarted | fatal: re-sync, then subscribe again |
 
 /// Close codes used by nagare (RFC 6455 section 7.4 plus the application range).
@@ -37,6 +38,9 @@ impl CloseCode {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// A designed error: the reason starts with the error's name.
     pub const DESIGNED_ERROR: u16 = 4000;
+    /// The credentials the stream was opened with expired (a JWT's `exp`):
+    /// reconnect with fresh ones.
+    pub const CREDENTIALS_EXPIRED: u16 = 4001;
     /// A resumable stream cannot continue from the client's resume point (see
     /// `docs/protocol.md`, the `nagare.v1` extension).
     pub const TOO_FAR_BEHIND: u16 = 4010;
@@ -64,7 +68,11 @@ impl ErrorKind {
     /// The kind a close code tells a client about (see the table in this module).
     pub fn of_close_code(code: u16) -> ErrorKind {
         match code {
-            CloseCode::GOING_AWAY | CloseCode::INTERNAL | 1006 | 1012 => ErrorKind::Temporary,
+            CloseCode::GOING_AWAY
+            | CloseCode::INTERNAL
+            | CloseCode::CREDENTIALS_EXPIRED
+            | 1006
+            | 1012 => ErrorKind::Temporary,
             CloseCode::TRY_AGAIN_LATER => ErrorKind::ResourceExhausted,
             _ => ErrorKind::Fatal,
         }

@@ -24,7 +24,10 @@ pub use crate::designed::{
 /// Reading a method's payload from a request (path, query, headers, cookies,
 /// body), with Goa's error messages.
 pub mod request {
-    pub use crate::credentials::{basic_credentials, strip_scheme, token_from_subprotocol};
+    pub use crate::credentials::{
+        basic_credentials, expire_at, expire_with_jwt, jwt_expiry, strip_scheme,
+        token_from_subprotocol,
+    };
     pub use crate::server::params::{
         cookie, from_json, header, header_all, missing, parse, parse_all, RequestParams,
     };

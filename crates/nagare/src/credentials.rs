@@ -78,6 +78,44 @@ pub fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+/// When a JWT expires: its `exp` claim, read without checking the signature
+/// (call it only on a token the auth hook accepted). `None` for a token
+/// without `exp`, or that is not a JWT.
+pub fn jwt_expiry(token: &str) -> Option<std::time::SystemTime> {
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        exp: Option<f64>,
+    }
+    let payload = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let exp = serde_json::from_slice::<Claims>(&json).ok()?.exp?;
+    if !exp.is_finite() || exp < 0.0 {
+        return None;
+    }
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::try_from_secs_f64(exp).ok()?)
+}
+
+/// Marks the request's credentials as expiring at `at` (the earliest wins,
+/// when several schemes say so): a stream upgraded from it is closed with
+/// 4001 then.
+pub fn expire_at(parts: &mut Parts, at: std::time::SystemTime) {
+    use crate::security::CredentialsExpiry;
+    let earliest = match parts.extensions.get::<CredentialsExpiry>() {
+        Some(CredentialsExpiry(t)) if *t <= at => *t,
+        _ => at,
+    };
+    parts.extensions.insert(CredentialsExpiry(earliest));
+}
+
+/// [`expire_at`] the `exp` of a JWT the auth hook accepted, if it has one.
+pub fn expire_with_jwt(parts: &mut Parts, token: &str) {
+    if let Some(at) = jwt_expiry(token) {
+        expire_at(parts, at);
+    }
+}
+
 /// The `Authorization` value for basic credentials.
 pub(crate) fn basic_header(user: &str, password: &str) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -95,6 +133,33 @@ mod tests {
         assert_eq!(strip_scheme("abc"), "abc");
         assert_eq!(bearer("abc"), "Bearer abc");
         assert_eq!(bearer("Bearer abc"), "Bearer abc");
+    }
+
+    #[test]
+    fn a_jwts_expiry_is_its_exp_claim() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let token = |claims: &str| format!("{}.{}.sig", b64("{\"alg\":\"HS256\"}"), b64(claims));
+        let at = |secs| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        assert_eq!(
+            jwt_expiry(&token("{\"exp\":1700000000}")),
+            Some(at(1_700_000_000))
+        );
+        assert_eq!(
+            jwt_expiry(&token("{\"exp\":1700000000.5,\"x\":1}")).map(|t| t > at(1_700_000_000)),
+            Some(true)
+        );
+        assert_eq!(jwt_expiry(&token("{\"scopes\":[]}")), None);
+        assert_eq!(jwt_expiry(&token("{\"exp\":-5}")), None);
+        assert_eq!(jwt_expiry("opaque-token"), None);
+        // The earliest expiry wins.
+        let (mut parts, _) = axum::http::Request::new(()).into_parts();
+        expire_at(&mut parts, at(20));
+        expire_at(&mut parts, at(10));
+        expire_at(&mut parts, at(30));
+        assert_eq!(
+            parts.extensions.get::<crate::security::CredentialsExpiry>(),
+            Some(&crate::security::CredentialsExpiry(at(10)))
+        );
     }
 
     #[test]

@@ -9,6 +9,16 @@
 //! - A missing required credential is `400 missing_field`, as in Goa; a refused one
 //!   is whatever designed error the auth hook returns (typically 401 or 403).
 
+/// When the credentials a stream was opened with stop being valid: a
+/// request extension. Generated servers set it from the `exp` claim of a JWT
+/// their auth hook accepted; a hand-written endpoint inserts it before
+/// [`upgrade`](crate::server::upgrade). The stream is closed at that time
+/// with [`CloseCode::CREDENTIALS_EXPIRED`](crate::CloseCode::CREDENTIALS_EXPIRED)
+/// (4001, `credentials expired`): a client that comes back with fresh
+/// credentials (and, on a resumable stream, its resume point) loses nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialsExpiry(pub std::time::SystemTime);
+
 /// An HTTP basic authentication scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BasicScheme {

@@ -3,12 +3,18 @@
 //! Tokens carry `nbf`, `iat`, `exp` and `scopes`, like Goa's example (which signs
 //! with the key `secret` and sets no expiry): with the same key, a token minted by
 //! either server is accepted by the other. Tokens without `exp` are accepted, as
-//! Goa's are; an `exp` in the past is refused.
+//! Goa's are, unless [`AuthConfig::require_exp`] says otherwise; an `exp` in the
+//! past is refused, and a stream opened with a token is closed (4001) when the
+//! token expires. Keys shorter than [`MIN_KEY_BYTES`] are refused by
+//! [`AuthConfig::check_key`].
 
 use std::time::Duration;
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+/// Bytes an HS256 key needs at least: the hash's 256 bits (RFC 7518, 3.2).
+pub const MIN_KEY_BYTES: usize = 32;
 
 /// The scopes every login grants.
 pub const SCOPES: [&str; 2] = ["stream:read", "stream:write"];
@@ -24,6 +30,9 @@ pub struct AuthConfig {
     pub password: String,
     /// How long a token stays valid.
     pub token_ttl: Duration,
+    /// Refuse tokens without `exp` (Goa's example mints them): such a
+    /// token never expires, so a leaked one is good forever.
+    pub require_exp: bool,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -45,7 +54,20 @@ impl AuthConfig {
             user: "goa".into(),
             password: "rocks".into(),
             token_ttl: Duration::from_secs(3600),
+            require_exp: false,
         }
+    }
+
+    /// `Ok` when the key is long enough for HS256 ([`MIN_KEY_BYTES`]); the
+    /// error says how long it is and what to do.
+    pub fn check_key(&self) -> Result<(), String> {
+        if self.key.len() >= MIN_KEY_BYTES {
+            return Ok(());
+        }
+        Err(format!(
+            "the JWT key is {} bytes: HS256 needs at least {MIN_KEY_BYTES} (256 bits) of random key, e.g. `openssl rand -base64 32`",
+            self.key.len()
+        ))
     }
 
     /// Whether the login credentials match, compared without revealing by timing
@@ -74,8 +96,12 @@ impl AuthConfig {
     /// Verifies a token and returns the scopes it grants.
     pub fn verify(&self, token: &str) -> Result<Vec<String>, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        // Goa's tokens have no expiry: check `exp` and `nbf` only when present.
+        // Goa's tokens have no expiry: check `exp` and `nbf` only when present,
+        // unless `exp` is required.
         validation.required_spec_claims.clear();
+        if self.require_exp {
+            validation.required_spec_claims.insert("exp".to_owned());
+        }
         validation.validate_nbf = true;
         validation.leeway = 0;
         let data = decode::<Claims>(token, &DecodingKey::from_secret(&self.key), &validation)

@@ -8,6 +8,8 @@
 //! wss:// (a second `chatter` with a certificate of the test's CA).
 //! Screenshots of each end state go to `target/browser-screenshots/`.
 
+mod common;
+
 use std::sync::Arc;
 
 use nagare_testkit::node;
@@ -20,7 +22,14 @@ async fn chatter(addr: &str) -> ServerProcess {
     ServerProcess::start(
         env!("CARGO_BIN_EXE_chatter"),
         // The key is fixed so tokens survive the restart, as in production.
-        &["--addr", addr, "--jwt-key", "secret", "--compression", "6"],
+        &[
+            "--addr",
+            addr,
+            "--jwt-key",
+            common::KEY,
+            "--compression",
+            "6",
+        ],
     )
     .await
 }

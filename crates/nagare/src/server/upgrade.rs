@@ -186,6 +186,10 @@ where
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0),
+        expires: parts
+            .extensions
+            .get::<crate::security::CredentialsExpiry>()
+            .map(|e| e.0),
         _counted: parts.extensions.remove::<ConnectionPass>(),
         _slot: slot,
     });
@@ -215,6 +219,14 @@ where
     response
 }
 
+/// Waits for `timer`, if there is one.
+async fn until(timer: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match timer {
+        Some(t) => t.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn handshake_failed(reason: &'static str) {
     metrics::counter!("nagare_handshake_failures_total", "reason" => reason).increment(1);
 }
@@ -228,6 +240,8 @@ struct ConnContext {
     /// Numbering state when the client speaks `nagare.v1`.
     sequencer: Option<Box<Sequencer>>,
     remote: Option<std::net::SocketAddr>,
+    /// When the credentials the stream was opened with expire.
+    expires: Option<std::time::SystemTime>,
     /// Keeps the connection counted against the server's limits until the
     /// WebSocket ends.
     _counted: Option<ConnectionPass>,
@@ -258,9 +272,18 @@ where
         endpoint,
         sequencer,
         remote,
+        expires,
         _counted: counted,
         _slot: slot,
     } = *cx;
+    // Boxed: most streams have no expiry, and a timer inline would size
+    // every connection's task.
+    let mut expiry = expires.map(|at| {
+        let left = at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        Box::pin(tokio::time::sleep(left))
+    });
     // Designed errors go whole, in a frame of their own, to nagare.v1 clients.
     let numbered = sequencer.is_some();
     let stats = std::sync::Arc::new(ConnStats::default());
@@ -284,6 +307,7 @@ where
     let mut handler = Box::pin(method(conn));
     async move {
         let mut shutting_down = false;
+        let mut expired = false;
         let outcome = {
             let mut both = Together::new(driver.as_mut(), handler.as_mut());
             loop {
@@ -297,11 +321,18 @@ where
                         let frame = CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down");
                         let _ = control.close(frame);
                     }
+                    () = until(&mut expiry), if !expired && expiry.is_some() => {
+                        expired = true;
+                        tracing::debug!("credentials expired: closing");
+                        let frame = CloseFrame::new(CloseCode::CREDENTIALS_EXPIRED, "credentials expired");
+                        let _ = control.close(frame);
+                    }
                 }
             }
         };
         let reason = match (&outcome, shutting_down) {
             (_, true) => "shutdown",
+            _ if expired => "expired",
             (Some(Ok(())), _) => "done",
             (Some(Err(_)), _) => "error",
             (None, _) => "peer",

@@ -15,10 +15,17 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Key signing and verifying the HS256 tokens (use Goa's `secret` to share
-    /// tokens with Goa's example server). A random key is used when absent.
+    /// Key signing and verifying the HS256 tokens: at least 32 bytes, random.
+    /// A random key is used when absent (tokens then die with the process).
     #[arg(long, env = "CHATTER_JWT_KEY", hide_env_values = true)]
     jwt_key: Option<String>,
+    /// Accept a --jwt-key shorter than 32 bytes (Goa's example's `secret`,
+    /// for interoperability tests only: such a key can be guessed).
+    #[arg(long, hide = true)]
+    insecure_short_jwt_key: bool,
+    /// Refuse tokens without an expiry (`exp`), which Goa's example mints.
+    #[arg(long)]
+    require_exp: bool,
     /// User name accepted by login.
     #[arg(long, default_value = "goa")]
     user: String,
@@ -74,7 +81,14 @@ async fn main() -> anyhow::Result<()> {
         user: args.user,
         password: args.password,
         token_ttl: Duration::from_secs(args.token_ttl),
+        require_exp: args.require_exp,
     };
+    if let Err(e) = auth.check_key() {
+        if !args.insecure_short_jwt_key {
+            anyhow::bail!("{e}");
+        }
+        tracing::warn!("{e}; accepted because of --insecure-short-jwt-key");
+    }
     // Installed first, so the runtime's metrics are described from the first scrape.
     let metrics = nagare::metrics::install().context("cannot install the metrics recorder")?;
     let mut options = nagare::ServerOptions::new();

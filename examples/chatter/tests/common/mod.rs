@@ -5,8 +5,8 @@
 use chatter::auth::AuthConfig;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
-/// The signing key of test servers (Goa's example key).
-pub const KEY: &str = "secret";
+/// The signing key of test servers: 32 bytes or more, as HS256 needs.
+pub const KEY: &str = "the chatter tests' key, 32 bytes or more";
 
 /// A running chatter server.
 pub struct Server {
