@@ -34,7 +34,12 @@ pub struct BrokerFlags {
     /// with every server process that uses it, e.g. `redis://127.0.0.1:6379/`.
     /// Without it, rooms live in this process's memory and restart with it.
     #[cfg(feature = "redis")]
-    #[arg(long = "redis", value_name = "URL", env = "NAGARE_REDIS_URL")]
+    #[arg(
+        long = "redis",
+        value_name = "URL",
+        env = "NAGARE_REDIS_URL",
+        hide_env_values = true
+    )]
     pub redis: Option<String>,
     /// How long a room keeps its history after its last message [default: 24h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -82,6 +87,16 @@ impl BrokerFlags {
     }
 }
 
+/// Where a service binary serves what its operators read: `/metrics`.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct OpsFlags {
+    /// Serve `/metrics` on this address instead of the public one (e.g.
+    /// `127.0.0.1:9090`, reached by Prometheus only): the public listener then
+    /// does not answer it.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
 /// The connection flags of a service binary.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ConnFlags {
@@ -114,7 +129,8 @@ pub struct ConnFlags {
     #[arg(long, value_name = "BYTES")]
     pub outbound_bytes: Option<usize>,
     /// Browser origins allowed to connect (exact, `https://*.example.com`, or
-    /// `*` for any); repeat for several. Default: same origin only.
+    /// `*` for any); repeat for several. Default: the server's own origins
+    /// only (see --public-origin).
     #[arg(long = "origin", value_name = "ORIGIN")]
     pub origins: Vec<String>,
     /// Messages per second a peer may send (bursts of as many); one that sends
@@ -201,6 +217,12 @@ pub struct LimitFlags {
     /// client and those headers are ignored.
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     pub trusted_proxies: Vec<crate::server::IpRange>,
+    /// An origin browsers reach this server at (`https://chat.example.com`):
+    /// pages of it may open WebSockets (with the default same-origin policy).
+    /// Repeat for several. Default: the loopback origins of --addr's port,
+    /// for development.
+    #[arg(long = "public-origin", value_name = "ORIGIN")]
+    pub public_origins: Vec<crate::server::Origin>,
 }
 
 impl LimitFlags {
@@ -226,6 +248,9 @@ impl LimitFlags {
         }
         if !self.trusted_proxies.is_empty() {
             limits.trusted_proxies = self.trusted_proxies.clone();
+        }
+        if !self.public_origins.is_empty() {
+            limits.public_origins = self.public_origins.clone();
         }
     }
 }

@@ -228,3 +228,55 @@ async fn out_of_descriptors_the_server_refuses_politely_and_recovers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn metrics_can_be_served_apart_from_the_public_listener() {
+    bounded(async {
+        let guide = guide(&["--metrics-addr", "127.0.0.1:0"]).await;
+        let line = guide.log_lines("metrics served apart", 1).await.remove(0);
+        let metrics: std::net::SocketAddr = line
+            .split("metrics=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let public = get(guide.addr(), "/metrics").await;
+        assert!(public.starts_with("HTTP/1.1 404"), "{public}");
+        let apart = get(metrics, "/metrics").await;
+        assert!(apart.starts_with("HTTP/1.1 200"), "{apart}");
+        assert!(apart.contains("nagare_connections_active"), "{apart}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redis_credentials_are_never_printed() {
+    bounded(async {
+        let url = "redis://user:topsecret@127.0.0.1:notaport/0";
+        // Not in --help, though the environment has it.
+        let help = Command::new(env!("CARGO_BIN_EXE_guide"))
+            .arg("--help")
+            .env("NAGARE_REDIS_URL", url)
+            .output()
+            .await
+            .expect("guide --help");
+        let help = String::from_utf8_lossy(&help.stdout);
+        assert!(help.contains("--redis"), "{help}");
+        assert!(!help.contains("topsecret"), "{help}");
+        // Nor in the error about an invalid URL.
+        let out = Command::new(env!("CARGO_BIN_EXE_guide"))
+            .args(["--addr", "127.0.0.1:0", "--redis", url])
+            .output()
+            .await
+            .expect("guide");
+        assert!(!out.status.success());
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(printed.contains("invalid Redis URL"), "{printed}");
+        assert!(!printed.contains("topsecret"), "{printed}");
+    })
+    .await;
+}

@@ -269,6 +269,63 @@ async fn upgrade_from(source: [u8; 4], addr: SocketAddr, extra: &str) -> (String
     (String::from_utf8_lossy(&head).trim_end().to_owned(), tcp)
 }
 
+/// The status line of an `/echo` upgrade with these `Host` and `Origin`.
+async fn upgrade_status(addr: SocketAddr, host: &str, origin: &str) -> String {
+    let request = format!(
+        "GET /echo HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let (_, head) = send_head(addr, &request).await;
+    head.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn the_same_origin_check_compares_origins_never_the_host() {
+    bounded(async {
+        let server = start_with(options(Limits::default())).await;
+        let addr = server.addr;
+        let port = addr.port();
+        let mut bystander = Bystander::connect(addr).await;
+        let ok = "HTTP/1.1 101 Switching Protocols";
+        // The server's own pages, on loopback (no public origin set).
+        for origin in [
+            format!("http://127.0.0.1:{port}"),
+            format!("http://localhost:{port}"),
+        ] {
+            assert_eq!(
+                upgrade_status(addr, &format!("127.0.0.1:{port}"), &origin).await,
+                ok,
+                "{origin}"
+            );
+        }
+        // DNS rebinding: a page of evil.example whose name now points here.
+        let evil = format!("evil.example:{port}");
+        let status = upgrade_status(addr, &evil, &format!("http://{evil}")).await;
+        assert!(status.starts_with("HTTP/1.1 403"), "{status}");
+        // The right host and port with another scheme is another origin.
+        for scheme in ["https", "javascript"] {
+            let origin = format!("{scheme}://127.0.0.1:{port}");
+            let status = upgrade_status(addr, &format!("127.0.0.1:{port}"), &origin).await;
+            assert!(status.starts_with("HTTP/1.1 403"), "{origin}: {status}");
+        }
+        // A server with a public origin lets its pages in, whatever Host the
+        // proxy in front of it passes on, and no others.
+        let public = start_with(options(Limits {
+            public_origins: vec!["https://chat.example.com".parse().expect("an origin")],
+            ..Limits::default()
+        }))
+        .await;
+        let local = format!("127.0.0.1:{}", public.addr.port());
+        assert_eq!(
+            upgrade_status(public.addr, &local, "https://chat.example.com").await,
+            ok
+        );
+        let status = upgrade_status(public.addr, &local, &format!("http://{local}")).await;
+        assert!(status.starts_with("HTTP/1.1 403"), "{status}");
+        bystander.still_served().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_has_its_own_slots() {
     bounded(async {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::origin::Origin;
 use crate::rate::Rate;
 use crate::server::client_addr::IpRange;
 
@@ -47,6 +48,12 @@ pub struct Limits {
     /// carry it as [`ClientAddr`](crate::server::ClientAddr). Another peer's
     /// headers are ignored. Empty by default: every peer is the client.
     pub trusted_proxies: Vec<IpRange>,
+    /// The origins browsers reach the server at (`https://chat.example.com`):
+    /// the pages [`OriginPolicy::SameOrigin`](crate::OriginPolicy::SameOrigin)
+    /// lets upgrade. Empty by default: the loopback origins of the port the
+    /// server listens on, for development; a server that browsers reach by a
+    /// name must list it.
+    pub public_origins: Vec<Origin>,
 }
 
 impl Default for Limits {
@@ -60,6 +67,7 @@ impl Default for Limits {
             max_connections_per_ip: None,
             upgrade_rate_per_ip: None,
             trusted_proxies: Vec::new(),
+            public_origins: Vec::new(),
         }
     }
 }

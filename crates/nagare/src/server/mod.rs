@@ -72,7 +72,7 @@ pub(crate) mod response;
 pub(crate) mod upgrade;
 
 pub use client_addr::{ClientAddr, IpRange};
-pub use documents::documents;
+pub use documents::{documents, SECURITY_HEADERS};
 pub use endpoint::EndpointName;
 pub use failures::FailureLimit;
 pub use limits::Limits;
@@ -81,4 +81,4 @@ pub use manager::{ConnId, ConnectionManager, ConnectionPhase, ConnectionSnapshot
 pub use options::{shutdown_signal, ServerOptions, ShutdownReport};
 pub use upgrade::{upgrade, StreamFailure};
 
-pub use crate::origin::OriginPolicy;
+pub use crate::origin::{Origin, OriginPolicy};

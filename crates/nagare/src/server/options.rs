@@ -144,6 +144,33 @@ impl ServerOptions {
     }
 }
 
+impl ServerOptions {
+    /// Serves `app` (what operators read: `/metrics`, say) on a listener of
+    /// its own at `addr`, until [`shutdown`](Self::shutdown) is cancelled;
+    /// returns the address it listens on. Keep such endpoints off the public
+    /// listener: metrics tell anyone who can read them which endpoints exist
+    /// and how busy they are, and rendering them costs the server work an
+    /// outsider can ask for at will.
+    pub async fn serve_operators(
+        &self,
+        addr: std::net::SocketAddr,
+        app: axum::Router,
+    ) -> std::io::Result<std::net::SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the operators' listener failed");
+            }
+        });
+        Ok(bound)
+    }
+}
+
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what service binaries wait
 /// for before [`ServerOptions::shutdown_gracefully`].
 pub async fn shutdown_signal() {

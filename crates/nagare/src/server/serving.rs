@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::error::GoaError;
+use crate::origin::{Origin, ServerOrigins};
 use crate::server::client_addr::{client_of, is_trusted, ClientAddr};
 use crate::server::gate::{Gate, Pass, Refusal};
 use crate::server::limits::Limits;
@@ -37,6 +38,11 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
     deadline: Duration,
 ) -> std::io::Result<()> {
+    #[cfg(feature = "tls")]
+    let encrypted = listener.tls.is_some();
+    #[cfg(not(feature = "tls"))]
+    let encrypted = false;
+    let origins = server_origins(&limits, &listener, encrypted);
     let gate = Gate::new(limits);
     #[cfg(feature = "tls")]
     let tls = listener.tls.map(tokio_rustls::TlsAcceptor::from);
@@ -73,6 +79,7 @@ pub(crate) async fn serve(
         let admitted = gate.admit(peer.ip());
         let connection = Connection {
             app: app.clone(),
+            origins: origins.clone(),
             gate: gate.clone(),
             peer,
             accepted: Instant::now(),
@@ -113,9 +120,20 @@ fn is_per_connection(e: &std::io::Error) -> bool {
     )
 }
 
+/// The origins the server answers as: the configured public ones, or the
+/// loopback origins of the port it listens on.
+fn server_origins(limits: &Limits, listener: &Listener, tls: bool) -> ServerOrigins {
+    if !limits.public_origins.is_empty() {
+        return ServerOrigins(limits.public_origins.clone().into());
+    }
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    ServerOrigins(Origin::loopback(port, tls).into())
+}
+
 /// One accepted connection.
 struct Connection {
     app: axum::Router,
+    origins: ServerOrigins,
     gate: Arc<Gate>,
     peer: SocketAddr,
     accepted: Instant,
@@ -156,6 +174,7 @@ impl Connection {
         };
         let service = Guarded {
             app: self.app,
+            origins: self.origins,
             peer: self.peer,
             proxied: is_trusted(self.peer.ip(), &limits.trusted_proxies),
             pass,
@@ -204,6 +223,8 @@ impl Connection {
 #[derive(Clone)]
 struct Guarded {
     app: axum::Router,
+    /// The server's own origins, for the same-origin check.
+    origins: ServerOrigins,
     gate: Arc<Gate>,
     peer: SocketAddr,
     /// The peer is a trusted proxy: each request is counted by its client.
@@ -274,6 +295,7 @@ impl hyper::service::Service<Request<Incoming>> for Guarded {
         let extensions = request.extensions_mut();
         extensions.insert(axum::extract::ConnectInfo(self.peer));
         extensions.insert(ClientAddr(client));
+        extensions.insert(self.origins.clone());
         if self.pass.is_some() || client_pass.is_some() {
             extensions.insert(ConnectionPass {
                 _connection: self.pass.clone(),

@@ -394,7 +394,14 @@ where
 pub fn check_origin(parts: &Parts, config: &ConnConfig) -> Option<Response> {
     config.origins.check(parts).err().map(|origin| {
         if let Some(skipped) = ORIGIN_LOG.allow() {
-            tracing::info!(origin = %Cut(&origin), not_logged = skipped, "refused origin");
+            match config.origins {
+                crate::OriginPolicy::SameOrigin => tracing::info!(
+                    origin = %Cut(&origin),
+                    not_logged = skipped,
+                    "refused origin: not one of the server's (list them in Limits::public_origins, --public-origin)"
+                ),
+                _ => tracing::info!(origin = %Cut(&origin), not_logged = skipped, "refused origin"),
+            }
         }
         handshake_failed("origin");
         GoaError::new(

@@ -56,6 +56,8 @@ struct Args {
     limits: nagare::flags::LimitFlags,
     #[command(flatten)]
     broker: nagare::flags::BrokerFlags,
+    #[command(flatten)]
+    ops: nagare::flags::OpsFlags,
 }
 
 #[tokio::main]
@@ -94,7 +96,6 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     args.limits.apply(&mut options.limits);
-    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
     let broker = args
         .broker
         .connect()
@@ -104,14 +105,28 @@ async fn main() -> anyhow::Result<()> {
     let rooms = chatter::chatter::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
     let app = Chatter::new(auth, rooms)
         .router(options.clone())
-        .merge(nagare::metrics::router(metrics))
         // The web page at /, and the browser client it imports under /js/.
         .merge(chatter::web::router());
+    // Prometheus metrics at /metrics: on their own listener with
+    // --metrics-addr, else on the public one.
+    let ops = nagare::metrics::router(metrics);
+    let app = match args.ops.metrics_addr {
+        Some(addr) => {
+            let bound = options
+                .serve_operators(addr, ops)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            tracing::info!(metrics = %bound, "metrics served apart at /metrics");
+            app
+        }
+        None => app.merge(ops),
+    };
     let app = if args.specs {
         app.merge(chatter::specs::router())
     } else {
         app
     };
+    // A sweep of stale connection entries.
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());

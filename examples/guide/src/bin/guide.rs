@@ -22,6 +22,8 @@ struct Args {
     limits: nagare::flags::LimitFlags,
     #[command(flatten)]
     broker: nagare::flags::BrokerFlags,
+    #[command(flatten)]
+    ops: nagare::flags::OpsFlags,
 }
 
 #[tokio::main]
@@ -37,7 +39,6 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     args.limits.apply(&mut options.limits);
-    // Prometheus metrics at /metrics, and a sweep of stale connection entries.
     let broker = args
         .broker
         .connect()
@@ -45,14 +46,27 @@ async fn main() -> anyhow::Result<()> {
         .context("cannot reach the rooms' broker")?;
     tracing::info!(?broker, "rooms");
     let rooms = guide::chat::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
-    let app = guide::service::Guide::new(rooms)
-        .router(options.clone())
-        .merge(nagare::metrics::router(metrics));
+    let app = guide::service::Guide::new(rooms).router(options.clone());
+    // Prometheus metrics at /metrics: on their own listener with
+    // --metrics-addr, else on the public one.
+    let ops = nagare::metrics::router(metrics);
+    let app = match args.ops.metrics_addr {
+        Some(addr) => {
+            let bound = options
+                .serve_operators(addr, ops)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+            tracing::info!(metrics = %bound, "metrics served apart at /metrics");
+            app
+        }
+        None => app.merge(ops),
+    };
     let app = if args.specs {
         app.merge(guide::specs::router())
     } else {
         app
     };
+    // A sweep of stale connection entries.
     options
         .connections
         .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());

@@ -38,7 +38,14 @@ pub(super) fn redacted(url: &str) -> String {
             u.to_string()
         }
         Ok(u) => u.to_string(),
-        Err(_) => "<invalid URL>".to_owned(),
+        // Not a URL: whatever is between `://` and `@` may be credentials.
+        Err(_) => match url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}"),
+                None => format!("{scheme}://{rest}"),
+            },
+            None => "<not a URL>".to_owned(),
+        },
     }
 }
 
@@ -51,5 +58,10 @@ mod tests {
             "redis://u:***@127.0.0.1:6379/0"
         );
         assert_eq!(super::redacted("redis://127.0.0.1/"), "redis://127.0.0.1/");
+        // Not a URL (a bad port), and still nothing of the password shown.
+        assert_eq!(
+            super::redacted("redis://u:secret@127.0.0.1:port/0"),
+            "redis://***@127.0.0.1:port/0"
+        );
     }
 }

@@ -89,9 +89,21 @@ impl RedisBroker {
     /// fails if Redis cannot be reached now. Later outages are survived: the
     /// connection is made again in the background.
     pub async fn connect(config: RedisConfig) -> Result<Self, BrokerError> {
-        let info = config.url.as_str().into_connection_info().map_err(|e| {
-            BrokerError::unavailable(format!("invalid Redis URL {:?}", config.url), e)
-        })?;
+        // Neither the URL nor the redis crate's error (which may quote it) is
+        // shown whole: it may hold the password.
+        let info =
+            config
+                .url
+                .as_str()
+                .into_connection_info()
+                .map_err(|e| BrokerError::Unavailable {
+                    reason: format!(
+                        "invalid Redis URL {} ({:?})",
+                        config::redacted(&config.url),
+                        e.kind()
+                    ),
+                    cause: None,
+                })?;
         let settings = info
             .redis_settings()
             .clone()
