@@ -203,6 +203,17 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// SIGTERM: what an orchestrator sends to stop the server gracefully.
+    pub async fn terminate(&self) {
+        let pid = self.pid().expect("the server is running");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {pid} failed");
+    }
+
     /// SIGKILL: the process ends without closing anything. Returns its
     /// address, to start another on it.
     pub async fn kill(mut self) -> SocketAddr {

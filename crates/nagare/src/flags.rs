@@ -41,6 +41,11 @@ pub struct BrokerFlags {
         hide_env_values = true
     )]
     pub redis: Option<String>,
+    /// How long a publish may wait for Redis (down, or slow) before it fails
+    /// with "try again later" (a stream closes 1013) [default: 10s].
+    #[cfg(feature = "redis")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub publish_timeout: Option<Duration>,
     /// How long a room keeps its history after its last message [default: 24h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub history_ttl: Option<Duration>,
@@ -64,7 +69,10 @@ impl BrokerFlags {
     pub async fn connect(&self) -> Result<crate::SharedBroker, crate::broker::BrokerError> {
         #[cfg(feature = "redis")]
         if let Some(url) = &self.redis {
-            let config = crate::broker::RedisConfig::new(url.clone());
+            let mut config = crate::broker::RedisConfig::new(url.clone());
+            if let Some(t) = self.publish_timeout {
+                config.publish_timeout = t;
+            }
             return Ok(crate::broker::RedisBroker::connect(config).await?.shared());
         }
         Ok(crate::MemoryBroker::new().shared())
@@ -87,7 +95,8 @@ impl BrokerFlags {
     }
 }
 
-/// Where a service binary serves what its operators read: `/metrics`.
+/// What a service binary offers its operators: where `/metrics` is served,
+/// and how it drains.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct OpsFlags {
     /// Serve `/metrics` on this address instead of the public one (e.g.
@@ -95,6 +104,20 @@ pub struct OpsFlags {
     /// does not answer it.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// On SIGTERM, answer /readyz 503 for this long before closing
+    /// connections, so a load balancer stops sending new clients first
+    /// [default: 0s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub drain_delay: Option<Duration>,
+}
+
+impl OpsFlags {
+    /// Applies the flags that were given to `options`.
+    pub fn apply(&self, options: &mut crate::ServerOptions) {
+        if let Some(d) = self.drain_delay {
+            options.drain_delay = d;
+        }
+    }
 }
 
 /// The connection flags of a service binary.

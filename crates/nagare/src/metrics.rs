@@ -16,7 +16,7 @@
 //! |---|---|---|
 //! | `nagare_connections_active` | gauge | service, method |
 //! | `nagare_connections_opened_total` | counter | service, method |
-//! | `nagare_connections_closed_total` | counter | service, method, reason (`done`, `error`, `peer`, `shutdown`) |
+//! | `nagare_connections_closed_total` | counter | service, method, reason (`done`, `error`, `peer`, `shutdown`, `expired`) |
 //! | `nagare_connections_dead_total` | counter | (peers that stopped answering pings) |
 //! | `nagare_connections_swept_total` | counter | (entries a bug left behind) |
 //! | `nagare_messages_total`, `nagare_bytes_total` | counter | direction (`in`, `out`) |
@@ -27,6 +27,9 @@
 //! | `nagare_compressed_connections_total` | counter | (connections that negotiated permessage-deflate) |
 //! | `nagare_handshake_failures_total` | counter | reason (`origin`, `bad_handshake`, `shutting_down`, `hand_over`) |
 //! | `nagare_errors_total` | counter | kind (`temporary`, `resource_exhausted`, `fatal`: service methods that failed) |
+//! | `nagare_broker_connected` | gauge | (1 while the broker's service answers) |
+//! | `nagare_broker_publishes_pending` | gauge | (publishes waiting for Redis) |
+//! | `nagare_broker_publish_failures_total` | counter | reason (`deadline`, `queue_full`, `rejected`) |
 
 use std::time::Duration;
 

@@ -16,7 +16,7 @@ use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use crate::server::EndpointName;
 
 /// Reasons a connection closes (`nagare_connections_closed_total`).
-pub(crate) const CLOSE_REASONS: &[&str] = &["done", "error", "peer", "shutdown"];
+pub(crate) const CLOSE_REASONS: &[&str] = &["done", "error", "peer", "shutdown", "expired"];
 /// Reasons an upgrade is refused (`nagare_handshake_failures_total`).
 pub(crate) const HANDSHAKE_FAILURES: &[&str] = &[
     "origin",
@@ -32,12 +32,20 @@ pub(crate) const PROTOCOL_ERROR_CODES: &[&str] = &["1002", "1007", "1008", "1009
 /// Kinds of service errors (`nagare_errors_total`).
 pub(crate) const ERROR_KINDS: &[&str] = &["temporary", "resource_exhausted", "fatal"];
 /// Why a connection is refused (`nagare_connections_refused_total`).
-pub(crate) const REFUSALS: &[&str] = &["max_connections", "max_connections_per_ip", "upgrade_rate"];
+pub(crate) const REFUSALS: &[&str] = &[
+    "max_connections",
+    "max_connections_per_ip",
+    "upgrade_rate",
+    "failures",
+];
 /// What took too long (`nagare_handshake_timeouts_total`).
 pub(crate) const HANDSHAKE_STAGES: &[&str] = &["tls", "head", "upgrade"];
 /// What a broker was doing when it failed (`nagare_broker_errors_total`).
 pub(crate) const BROKER_OPERATIONS: &[&str] =
     &["publish", "read", "history", "presence", "subscribe"];
+/// Why a publish failed (`nagare_broker_publish_failures_total`): it waited
+/// past its deadline, the queue was full, or the broker refused it.
+pub(crate) const PUBLISH_FAILURES: &[&str] = &["deadline", "queue_full", "rejected"];
 
 /// Describes every metric to the installed recorder and shows every series
 /// that does not depend on an endpoint (at zero when it is new).
@@ -52,7 +60,7 @@ pub(crate) fn describe() {
     );
     describe_counter!(
         "nagare_connections_closed_total",
-        "WebSocket connections closed, by endpoint and reason (done, error, peer, shutdown)."
+        "WebSocket connections closed, by endpoint and reason (done, error, peer, shutdown, expired: the credentials)."
     );
     describe_counter!(
         "nagare_connections_dead_total",
@@ -85,7 +93,7 @@ pub(crate) fn describe() {
     );
     describe_counter!(
         "nagare_protocol_errors_total",
-        "Peers that broke the WebSocket protocol or a limit, by the close code sent (1002, 1007, 1008: message rate, 1009)."
+        "Peers that broke the WebSocket protocol or a limit, by the close code sent (1002, 1007, 1008: message rate or totals, 1009)."
     );
     describe_counter!(
         "nagare_compressed_connections_total",
@@ -105,7 +113,7 @@ pub(crate) fn describe() {
     );
     describe_counter!(
         "nagare_connections_refused_total",
-        "Connections answered 503/429 by the limits, by reason (max_connections, max_connections_per_ip, upgrade_rate)."
+        "Connections and requests answered 503/429 by the limits, by reason (max_connections, max_connections_per_ip, upgrade_rate, failures: a unary endpoint's failure limit)."
     );
     describe_counter!(
         "nagare_handshake_timeouts_total",
@@ -127,6 +135,18 @@ pub(crate) fn describe() {
         "nagare_broker_gap_repairs_total",
         "Gaps in a room's live messages filled from its history."
     );
+    describe_gauge!(
+        "nagare_broker_connected",
+        "Whether the broker's service (Redis) answers: 1 or 0. In-memory rooms are always 1."
+    );
+    describe_gauge!(
+        "nagare_broker_publishes_pending",
+        "Publishes waiting for the broker's service (Redis)."
+    );
+    describe_counter!(
+        "nagare_broker_publish_failures_total",
+        "Publishes that failed and are not in their room, by reason (deadline, queue_full, rejected)."
+    );
     describe_histogram!(
         "nagare_broker_delivery_lag_seconds",
         Unit::Seconds,
@@ -142,6 +162,12 @@ pub(crate) fn describe() {
     for op in BROKER_OPERATIONS {
         metrics::counter!("nagare_broker_errors_total", "op" => *op).increment(0);
     }
+    for reason in PUBLISH_FAILURES {
+        metrics::counter!("nagare_broker_publish_failures_total", "reason" => *reason).increment(0);
+    }
+    // Connected until a Redis broker finds otherwise.
+    metrics::gauge!("nagare_broker_connected").set(1.0);
+    metrics::gauge!("nagare_broker_publishes_pending").set(0.0);
     for name in [
         "nagare_accept_errors_total",
         "nagare_broker_reconnects_total",

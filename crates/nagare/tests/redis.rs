@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use nagare::broker::{
-    Broker, BrokerError, FeedItem, Member, PresenceChange, PresenceEvent, RedisBroker, RedisConfig,
-    RoomConfig, RoomId,
+    Broker, BrokerError, BrokerHealth, FeedItem, Member, PresenceChange, PresenceEvent,
+    RedisBroker, RedisConfig, RoomConfig, RoomId,
 };
 use nagare::ws::TextBytes;
 use nagare::ResumePoint;
@@ -15,8 +15,14 @@ use nagare_testkit::bounded;
 use nagare_testkit::redis::RedisServer;
 
 async fn node(redis: &RedisServer) -> RedisBroker {
+    node_with(redis, |_| {}).await
+}
+
+/// A node whose settings `change` adjusts.
+async fn node_with(redis: &RedisServer, change: impl FnOnce(&mut RedisConfig)) -> RedisBroker {
     let mut config = RedisConfig::new(redis.url());
     config.command_timeout = Duration::from_millis(500);
+    change(&mut config);
     RedisBroker::connect(config)
         .await
         .expect("connect to Redis")
@@ -269,10 +275,11 @@ async fn lost_redis_data_restarts_the_room_and_followers_go_on() {
 }
 
 #[tokio::test]
-async fn while_redis_is_down_publishes_fail_fast_and_followers_wait() {
+async fn while_redis_is_down_publishes_wait_then_fail_at_their_deadline() {
     bounded(async {
         let mut redis = RedisServer::start().await;
-        let (a, b) = (node(&redis).await, node(&redis).await);
+        let a = node(&redis).await;
+        let b = node_with(&redis, |c| c.publish_timeout = Duration::from_millis(500)).await;
         let r = room("outage", 1024);
         let mut feed = a.follow(&r, None).await.expect("follow");
         b.publish(&r, frame(1)).await.expect("publish");
@@ -280,30 +287,97 @@ async fn while_redis_is_down_publishes_fail_fast_and_followers_wait() {
         redis.stop().await;
         let started = std::time::Instant::now();
         match b.publish(&r, frame(2)).await {
-            Err(BrokerError::Unavailable { .. }) => {}
+            Err(e @ BrokerError::Unavailable { .. }) => {
+                assert!(e.to_string().contains("try again later"), "{e}");
+            }
             other => panic!("unavailable expected, got {other:?}"),
         }
-        // Within the command deadline and its reconnection, not a hang.
+        // It waited for Redis until its deadline, then failed: not a hang.
+        let waited = started.elapsed();
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{:?}",
-            started.elapsed()
+            waited >= Duration::from_millis(450) && waited < Duration::from_secs(5),
+            "{waited:?}"
         );
+        assert!(matches!(b.health(), BrokerHealth::Down(_)));
+        assert_eq!(b.pending_publishes(), 0);
         redis.start_again().await;
-        let mut published = 1;
-        while published < 3 {
-            match b.publish(&r, frame(published + 1)).await {
-                Ok(p) => {
-                    published += 1;
-                    assert_eq!(p.seq, published);
-                }
-                Err(BrokerError::Unavailable { .. }) => tokio::task::yield_now().await,
-                Err(e) => panic!("{e}"),
-            }
+        // The failed publish is not in the room: the next one takes its place.
+        let mut next = b.publish(&r, frame(3)).await;
+        while let Err(BrokerError::Unavailable { .. }) = next {
+            next = b.publish(&r, frame(3)).await;
         }
-        // Only what was accepted arrives, in order.
-        assert_eq!(message(&mut feed).await, (2, "2".to_owned()));
-        assert_eq!(message(&mut feed).await, (3, "3".to_owned()));
+        assert_eq!(next.expect("published").seq, 2);
+        assert_eq!(message(&mut feed).await, (2, "3".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_publisher_that_leaves_during_an_outage_loses_nothing() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let (a, b) = (node(&redis).await, node(&redis).await);
+        let r = room("left", 1024);
+        let mut feed = a.follow(&r, None).await.expect("follow");
+        b.publish(&r, frame(1)).await.expect("publish");
+        assert_eq!(message(&mut feed).await.0, 1);
+        redis.stop().await;
+        // Five publishes, and their caller gone at once (its connection
+        // closed): the broker keeps them.
+        for i in 2..=6 {
+            drop(b.publish(&r, frame(i)));
+        }
+        assert_eq!(b.pending_publishes(), 5);
+        redis.start_again().await;
+        // Every one arrives, once, in order.
+        for i in 2..=6 {
+            assert_eq!(message(&mut feed).await, (i, i.to_string()));
+        }
+        b.publish(&r, frame(7)).await.expect("publish");
+        assert_eq!(message(&mut feed).await, (7, "7".to_owned()));
+        assert_eq!(b.pending_publishes(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn publishes_waiting_for_redis_are_bounded() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let b = node_with(&redis, |c| c.max_pending_publishes = 3).await;
+        let r = room("bounded", 16);
+        redis.stop().await;
+        let waiting: Vec<_> = (1..=3).map(|i| b.publish(&r, frame(i))).collect();
+        match b.publish(&r, frame(4)).await {
+            Err(e @ BrokerError::Unavailable { .. }) => {
+                assert!(e.to_string().contains("3 publishes"), "{e}")
+            }
+            other => panic!("refused at once expected, got {other:?}"),
+        }
+        redis.start_again().await;
+        for (i, w) in waiting.into_iter().enumerate() {
+            assert_eq!(w.await.expect("published").seq, i as u64 + 1);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn health_follows_redis() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let a = node(&redis).await;
+        assert_eq!(a.health(), BrokerHealth::Up);
+        redis.stop().await;
+        // Found by the lost connection (or the next command), not at once:
+        // asked as a probe would.
+        while a.health() == BrokerHealth::Up {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        redis.start_again().await;
+        while a.health() != BrokerHealth::Up {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     })
     .await;
 }

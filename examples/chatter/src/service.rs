@@ -71,13 +71,18 @@ async fn add(
     publisher: &mut nagare::Publisher<Event>,
     message: String,
 ) -> Result<ChatSummary, Error> {
-    let event = Event {
+    let event = event(message);
+    publisher.publish(&event).await?;
+    Ok(summary(event))
+}
+
+/// The room's event for a message added now.
+fn event(message: String) -> Event {
+    Event {
         message,
         action: "added".into(),
         added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    };
-    publisher.publish(&event).await?;
-    Ok(summary(event))
+    }
 }
 
 /// What history and summaries report of a message.
@@ -145,12 +150,15 @@ impl chatter::Service for Chatter {
         stream: chatter::EchoerServerStream,
     ) -> Result<(), Error> {
         let (mut tx, mut rx) = stream.split();
-        let mut publisher = self.publisher();
+        let room = self.inner.rooms.subscribe();
         while let Some(message) = rx.recv().await? {
-            add(&mut publisher, message.clone()).await?;
+            // The echo is a receipt: it goes once the room has the message,
+            // so a message whose publish fails (Redis down past its
+            // deadline: the stream closes with 1013) was never echoed.
+            room.publish(&event(message.clone())).await?;
             tx.send(&message).await?;
         }
-        Ok(publisher.flush().await?)
+        Ok(())
     }
 
     async fn listener(

@@ -1,7 +1,8 @@
 //! Two `chatter` server processes on one Redis (started by each test on a free
 //! loopback port): who is subscribed is seen from either node, a subscriber
 //! that leaves is gone at once, and the subscribers of a node killed with
-//! SIGKILL expire after the presence TTL.
+//! SIGKILL expire after the presence TTL; an echo is a receipt, even while
+//! Redis is away.
 
 mod common;
 
@@ -107,6 +108,76 @@ async fn presence_is_shared_by_nodes_and_a_killed_nodes_subscribers_expire() {
             "{:?}",
             killed.elapsed()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_echo_is_never_sent_for_a_message_the_room_did_not_take() {
+    bounded(async {
+        let mut redis = RedisServer::start().await;
+        let url = redis.url();
+        let server = ServerProcess::start(
+            env!("CARGO_BIN_EXE_chatter"),
+            &[
+                "--addr",
+                "127.0.0.1:0",
+                "--jwt-key",
+                KEY,
+                "--redis",
+                &url,
+                "--publish-timeout",
+                "500ms",
+            ],
+        )
+        .await;
+        let base = server.base();
+        let token = login(&base).await;
+        let client = Client::new(&base);
+        let mut echoer = client
+            .echoer(&chatter::EchoerPayload {
+                token: token.clone(),
+            })
+            .await
+            .expect("echoer");
+        echoer.send(&"kept".to_owned()).await.expect("send");
+        assert_eq!(echoer.recv().await.expect("echo").as_deref(), Some("kept"));
+        redis.stop().await;
+        // Redis is away past the publish's deadline: no echo, a 1013.
+        echoer.send(&"lost".to_owned()).await.expect("send");
+        match echoer.recv().await {
+            Err(nagare::StreamError::Closed { code, reason }) => {
+                assert_eq!(code, 1013, "{reason}");
+            }
+            other => panic!("1013 and no echo expected, got {other:?}"),
+        }
+        redis.start_again().await;
+        // What was echoed is in the history; what was not, is not. (Asked
+        // again while the server has not found Redis back yet: 1013.)
+        let messages = loop {
+            let Ok(mut history) = client
+                .history(&chatter::HistoryPayload {
+                    token: token.clone(),
+                    view: None,
+                })
+                .await
+            else {
+                continue;
+            };
+            let mut messages = Vec::new();
+            let ended = loop {
+                match history.recv().await {
+                    Ok(Some(m)) => messages.push(m.message),
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            };
+            if ended {
+                break messages;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(messages, ["kept"]);
     })
     .await;
 }

@@ -32,6 +32,9 @@ const METRICS: &[(&str, &str)] = &[
     ("nagare_broker_reconnects_total", "counter"),
     ("nagare_broker_gap_repairs_total", "counter"),
     ("nagare_broker_delivery_lag_seconds", "summary"),
+    ("nagare_broker_connected", "gauge"),
+    ("nagare_broker_publishes_pending", "gauge"),
+    ("nagare_broker_publish_failures_total", "counter"),
 ];
 
 /// Starts `guide` on a free loopback port with `flags`.

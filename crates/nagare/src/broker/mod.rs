@@ -64,15 +64,37 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A broker shared by a service and its handlers.
 pub type SharedBroker = Arc<dyn Broker>;
 
+/// Whether a broker can do its work now, for readiness probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BrokerHealth {
+    /// It can.
+    Up,
+    /// It cannot, for this reason (its service is unreachable): publishes
+    /// wait, then fail with "try again later".
+    Down(String),
+}
+
 /// Where rooms live: their numbering, history, live delivery and presence.
 ///
 /// Messages travel as plain frames (compact JSON and `\n`), encoded once by the
 /// publisher and sent as they are to every follower without a view. Use the
 /// typed [`Room`] rather than calling a broker directly.
 pub trait Broker: Send + Sync + fmt::Debug + 'static {
+    /// Whether the broker can do its work now (its service answers): what a
+    /// readiness probe asks. Up unless the broker says otherwise.
+    fn health(&self) -> BrokerHealth {
+        BrokerHealth::Up
+    }
+
     /// Appends a message to the room's history and delivers it to every
     /// follower, on every node; the future resolves with the number it got.
-    /// Fails, rather than waiting, when the broker cannot take it.
+    ///
+    /// A publish the broker took is the broker's, not its caller's: dropping
+    /// the future does not withdraw it. When the broker's service is
+    /// unreachable it waits, bounded in time and in how many wait, and then
+    /// either completes or fails with [`BrokerError::Unavailable`] (counted
+    /// and logged even when nobody awaits it). One the broker cannot take
+    /// (its queue full) fails at once.
     ///
     /// The message takes its place when this is called, not when the future is
     /// first polled: messages published from one task, one call after the

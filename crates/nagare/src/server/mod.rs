@@ -17,7 +17,8 @@
 //! - [`ConnectionManager`]: the live connections, to list, inspect and close;
 //! - the browser-origin policy ([`OriginPolicy`]);
 //! - [`documents`]: the API's AsyncAPI and OpenAPI documents, served when an
-//!   application asks for it.
+//!   application asks for it;
+//! - [`health`]: `/healthz` and `/readyz` for load balancers and probes.
 //!
 //! The request decoding and responses generated handlers use are in the hidden
 //! `codegen` module.
@@ -60,6 +61,7 @@ mod documents;
 mod endpoint;
 mod failures;
 mod gate;
+pub mod health;
 mod limits;
 mod listener;
 mod manager;

@@ -41,6 +41,14 @@ pub struct ServerOptions {
     /// What [`serve`](Self::serve) accepts before an upgrade: deadlines,
     /// request sizes, connection counts, upgrade rates.
     pub limits: Limits,
+    /// How long [`serve`](Self::serve) stays up after SIGINT or SIGTERM
+    /// with `/readyz` answering 503 (see [`health`](crate::server::health)),
+    /// before it stops accepting and closes connections: time for a load
+    /// balancer to stop sending new clients. 0 by default; 5 to 10 s behind
+    /// a load balancer that polls readiness.
+    pub drain_delay: Duration,
+    /// Cancelled when the server starts draining: not ready from then on.
+    draining: CancellationToken,
     /// Settings for particular endpoints, set from code; they win over the
     /// design's `ws` block and over `conn`.
     endpoints: Arc<HashMap<EndpointName, ConnConfig>>,
@@ -108,18 +116,38 @@ impl ServerOptions {
     }
 
     /// Cancels `shutdown` on SIGINT (Ctrl-C) or SIGTERM, from a task of its own
-    /// that ends with the shutdown however it comes.
+    /// that ends with the shutdown however it comes: first the server turns
+    /// not-ready ([`is_draining`](Self::is_draining)), then, after
+    /// [`drain_delay`](Self::drain_delay), `shutdown` is cancelled.
     pub fn shutdown_on_signal(&self) {
-        let stop = self.shutdown.clone();
+        let (stop, draining, delay) = (
+            self.shutdown.clone(),
+            self.draining.clone(),
+            self.drain_delay,
+        );
         tokio::spawn(async move {
             tokio::select! {
                 () = shutdown_signal() => {
+                    draining.cancel();
+                    if !delay.is_zero() {
+                        tracing::info!(?delay, "draining: not ready for new clients, then shutting down");
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = stop.cancelled() => {}
+                        }
+                    }
                     tracing::info!("shutting down: closing every connection with 1001");
                     stop.cancel();
                 }
                 () = stop.cancelled() => {}
             }
         });
+    }
+
+    /// Whether the server is draining or shutting down: it should get no new
+    /// clients (`/readyz` answers 503).
+    pub fn is_draining(&self) -> bool {
+        self.draining.is_cancelled() || self.shutdown.is_cancelled()
     }
 
     /// What a service binary does with its router: serves `app` on `listener`

@@ -96,13 +96,15 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     args.limits.apply(&mut options.limits);
+    args.ops.apply(&mut options);
     let broker = args
         .broker
         .connect()
         .await
         .context("cannot reach the rooms' broker")?;
     tracing::info!(?broker, "rooms");
-    let rooms = chatter::chatter::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
+    let rooms =
+        chatter::chatter::Rooms::new(broker.clone()).reconfigured(|_, c| args.broker.configure(c));
     let app = Chatter::new(auth, rooms)
         .router(options.clone())
         // The web page at /, and the browser client it imports under /js/.
@@ -110,6 +112,8 @@ async fn main() -> anyhow::Result<()> {
     // Prometheus metrics at /metrics: on their own listener with
     // --metrics-addr, else on the public one.
     let ops = nagare::metrics::router(metrics);
+    // /healthz and /readyz (not ready while draining or Redis is down).
+    let app = app.merge(nagare::server::health::router(&options, std::slice::from_ref(&broker)));
     let app = match args.ops.metrics_addr {
         Some(addr) => {
             let bound = options

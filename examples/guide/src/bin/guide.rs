@@ -39,17 +39,21 @@ async fn main() -> anyhow::Result<()> {
     let mut options = nagare::ServerOptions::new();
     args.conn.apply(&mut options.conn);
     args.limits.apply(&mut options.limits);
+    args.ops.apply(&mut options);
     let broker = args
         .broker
         .connect()
         .await
         .context("cannot reach the rooms' broker")?;
     tracing::info!(?broker, "rooms");
-    let rooms = guide::chat::Rooms::new(broker).reconfigured(|_, c| args.broker.configure(c));
+    let rooms =
+        guide::chat::Rooms::new(broker.clone()).reconfigured(|_, c| args.broker.configure(c));
     let app = guide::service::Guide::new(rooms).router(options.clone());
     // Prometheus metrics at /metrics: on their own listener with
     // --metrics-addr, else on the public one.
     let ops = nagare::metrics::router(metrics);
+    // /healthz and /readyz (not ready while draining or Redis is down).
+    let app = app.merge(nagare::server::health::router(&options, std::slice::from_ref(&broker)));
     let app = match args.ops.metrics_addr {
         Some(addr) => {
             let bound = options

@@ -15,17 +15,31 @@ pub struct RedisConfig {
     pub command_timeout: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// How long a publish may wait for Redis (down, or slow) before it fails
+    /// with "try again later" (1013 on a stream, 503 on a unary call). A
+    /// publish waits in this node's queue, not in the connection that asked:
+    /// it is done, or fails and is counted, even after its client left.
+    pub publish_timeout: Duration,
+    /// Publishes waiting for Redis at most; one more is refused at once as
+    /// unavailable.
+    pub max_pending_publishes: usize,
+    /// Bytes of publishes waiting for Redis at most.
+    pub max_pending_bytes: usize,
 }
 
 impl RedisConfig {
     /// Redis at `url`, keys prefixed with `nagare`, commands bounded by 2 s
-    /// and connecting by 1 s.
+    /// and connecting by 1 s; publishes wait for Redis up to 10 s, 10,000 of
+    /// them and 64 MiB at most.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
             prefix: "nagare".to_owned(),
             command_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(1),
+            publish_timeout: Duration::from_secs(10),
+            max_pending_publishes: 10_000,
+            max_pending_bytes: 64 * 1024 * 1024,
         }
     }
 }

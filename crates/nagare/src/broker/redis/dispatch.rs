@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use redis::{PushInfo, PushKind, Value};
 
+use super::health::Health;
 use crate::broker::poison::lock;
 use crate::broker::BoxFuture;
 
@@ -32,6 +33,7 @@ pub(super) struct Dispatch {
     listeners: Mutex<HashMap<String, Weak<dyn Listener>>>,
     attached: OnceLock<Attached>,
     resyncing: AtomicBool,
+    health: Arc<Health>,
 }
 
 /// What finding Redis again takes, from the broker (which the dispatch must
@@ -44,11 +46,12 @@ pub(super) struct Attached {
 }
 
 impl Dispatch {
-    pub(super) fn new() -> Arc<Self> {
+    pub(super) fn new(health: Arc<Health>) -> Arc<Self> {
         Arc::new(Dispatch {
             listeners: Mutex::new(HashMap::new()),
             attached: OnceLock::new(),
             resyncing: AtomicBool::new(false),
+            health,
         })
     }
 
@@ -129,6 +132,7 @@ impl Dispatch {
     /// every listener is told that too.
     fn disconnected(self: &Arc<Self>) {
         tracing::warn!("connection to Redis lost: reconnecting");
+        self.health.down("connection lost");
         let listeners = self.live();
         for l in &listeners {
             l.disconnected();

@@ -35,15 +35,19 @@
 //!
 //! # Failures
 //!
-//! Every command has a deadline ([`RedisConfig::command_timeout`]): while Redis
-//! is unreachable, publishing fails at once with
-//! [`BrokerError::Unavailable`] (a stream
-//! method returning it closes with 1013), followers stay connected and get
-//! what was published once Redis is back.
+//! Every command has a deadline ([`RedisConfig::command_timeout`]). While Redis
+//! is unreachable, publishes wait in this node's queue (bounded) and go out
+//! once Redis answers, or fail after [`RedisConfig::publish_timeout`] with
+//! [`BrokerError::Unavailable`] (a stream method returning it closes with
+//! 1013), counted and logged even when their connection has left; followers
+//! stay connected and get what was published once Redis is back. Whether
+//! Redis answers is [`Broker::health`] (readiness probes) and
+//! `nagare_broker_connected`.
 
 mod config;
 mod dispatch;
 mod failure;
+mod health;
 mod hub;
 mod keys;
 mod members;
@@ -61,7 +65,7 @@ use redis::{IntoConnectionInfo, ProtocolVersion};
 
 use crate::broker::feed::{Feed, FollowError};
 use crate::broker::presence::{Member, Membership, PresenceFeed};
-use crate::broker::{BoxFuture, Broker, BrokerError, History, Published, RoomId};
+use crate::broker::{BoxFuture, Broker, BrokerError, BrokerHealth, History, Published, RoomId};
 use crate::resume::{new_epoch, ResumePoint};
 use crate::ws::TextBytes;
 
@@ -111,7 +115,8 @@ impl RedisBroker {
         let info = info.set_redis_settings(settings);
         let client = redis::Client::open(info)
             .map_err(|e| BrokerError::unavailable("invalid Redis settings", e))?;
-        let dispatch = Dispatch::new();
+        let health = Arc::new(health::Health::new());
+        let dispatch = Dispatch::new(health.clone());
         let pushes = dispatch.clone();
         let manager_config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
@@ -129,7 +134,7 @@ impl RedisBroker {
             .await
             .map_err(|e| BrokerError::unavailable("connecting to Redis timed out", e))?
             .map_err(|e| BrokerError::unavailable("cannot connect to Redis", e))?;
-        let node = Node::start(conn, dispatch.clone(), config);
+        let node = Node::start(conn, dispatch.clone(), health, config);
         tokio::spawn(presence::upkeep(Arc::downgrade(&node), node.stop.clone()));
         let (pinged, chores) = (Arc::downgrade(&node), Arc::downgrade(&node));
         dispatch.attach(Attached {
@@ -158,9 +163,21 @@ impl RedisBroker {
     pub fn followed_rooms(&self) -> usize {
         hub::followed(&self.node)
     }
+
+    /// Publishes waiting for Redis now.
+    pub fn pending_publishes(&self) -> usize {
+        self.node.pending.count()
+    }
 }
 
 impl Broker for RedisBroker {
+    fn health(&self) -> BrokerHealth {
+        match self.node.health.is_up() {
+            true => BrokerHealth::Up,
+            false => BrokerHealth::Down("Redis unreachable".to_owned()),
+        }
+    }
+
     fn publish(
         &self,
         room: &RoomId,
@@ -168,8 +185,14 @@ impl Broker for RedisBroker {
     ) -> BoxFuture<'static, Result<Published, BrokerError>> {
         let keys = RoomKeys::new(&self.node.config.prefix, room.name());
         let config = room.config();
+        let bytes = frame.as_str().len();
+        if let Err(e) = self.node.pending.admit(bytes) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         let (reply, replied) = tokio::sync::oneshot::channel();
         let request = publish::Request {
+            bytes,
+            deadline: tokio::time::Instant::now() + self.node.config.publish_timeout,
             keys: [keys.meta, keys.history],
             args: [
                 frame.as_str().to_owned(),

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::config::{redacted, RedisConfig};
 use super::dispatch::Dispatch;
 use super::failure;
+use super::health::Health;
 use super::members::Members;
-use super::publish;
+use super::publish::{self, Pending, Publishing};
 use crate::broker::BrokerError;
 
 /// The node: everything a Redis broker's clones share.
@@ -27,6 +28,10 @@ pub(super) struct Node {
     subscriptions: mpsc::UnboundedSender<Subscription>,
     /// Publishes, in order, to the publishing task.
     pub(super) publishes: mpsc::UnboundedSender<publish::Request>,
+    /// What waits in `publishes`, bounded.
+    pub(super) pending: Arc<Pending>,
+    /// Whether Redis answers.
+    pub(super) health: Arc<Health>,
     pub(super) members: Members,
     pub(super) stop: CancellationToken,
 }
@@ -43,14 +48,24 @@ impl Node {
     pub(super) fn start(
         conn: ConnectionManager,
         dispatch: Arc<Dispatch>,
+        health: Arc<Health>,
         config: RedisConfig,
     ) -> Arc<Self> {
         let (subscriptions, changes) = mpsc::unbounded_channel();
         let (publishes, to_publish) = mpsc::unbounded_channel();
+        let pending = Arc::new(Pending::new(
+            config.max_pending_publishes,
+            config.max_pending_bytes,
+        ));
         tokio::spawn(publish::run(
-            conn.clone(),
             to_publish,
-            config.command_timeout,
+            Publishing {
+                conn: conn.clone(),
+                pending: pending.clone(),
+                health: health.clone(),
+                node: crate::resume::new_epoch(),
+                command_timeout: config.command_timeout,
+            },
         ));
         tokio::spawn(subscribe_in_order(
             conn.clone(),
@@ -64,6 +79,8 @@ impl Node {
             dispatch,
             subscriptions,
             publishes,
+            pending,
+            health,
             members: Members::default(),
             stop: CancellationToken::new(),
         })
@@ -82,8 +99,14 @@ impl Node {
             Ok(Err(e)) => Err(failure::of_reply(op, e)),
             Ok(Ok(v)) => Ok(v),
         };
-        if result.is_err() {
-            metrics::counter!("nagare_broker_errors_total", "op" => op).increment(1);
+        match &result {
+            Ok(_) => self.health.up(),
+            Err(e) => {
+                metrics::counter!("nagare_broker_errors_total", "op" => op).increment(1);
+                if e.is_temporary() {
+                    self.health.down(&e.to_string());
+                }
+            }
         }
         result
     }
@@ -93,10 +116,15 @@ impl Node {
         let mut conn = self.conn.clone();
         let ping = redis::cmd("PING");
         let answered = ping.query_async::<String>(&mut conn);
-        matches!(
+        let up = matches!(
             tokio::time::timeout(self.config.command_timeout, answered).await,
             Ok(Ok(_))
-        )
+        );
+        match up {
+            true => self.health.up(),
+            false => self.health.down("no answer to PING"),
+        }
+        up
     }
 
     /// Subscribes to `channel` (once per node), waiting for Redis to confirm.

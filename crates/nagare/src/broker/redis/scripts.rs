@@ -16,8 +16,16 @@ use redis::Script;
 /// the message under that number (as entry id `<seq>-0`), refreshes the TTLs,
 /// and sends `<seq> <epoch> <time ms> <frame>` on the room's channel.
 ///
+/// Each message is stored with this node's number for the publish (field
+/// `p`, `<node>:<n>`). A publish sent again (`again` = `1`: its first attempt
+/// may have run before its reply was lost) first looks for its number among
+/// the room's last messages, newest first, and answers with the message it
+/// finds rather than publish twice; it stops at an older publish of the same
+/// node, or after `history` messages.
+///
 /// KEYS: meta, history. ARGV: frame, history size, history TTL (ms), meta TTL
-/// (ms), a fresh epoch, channel, history bytes. Returns `{epoch, seq}`.
+/// (ms), a fresh epoch, channel, history bytes, this node's number for the
+/// publish, again. Returns `{epoch, seq}`.
 pub(super) static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -26,6 +34,39 @@ if not epoch then
   epoch = ARGV[5]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
+elseif ARGV[9] == '1' then
+  local node, n = string.match(ARGV[8], '^(.+):(%d+)$')
+  n = tonumber(n)
+  local from = '+'
+  local left = tonumber(ARGV[2])
+  while left > 0 do
+    local entries = redis.call('XREVRANGE', KEYS[2], from, '-', 'COUNT', 8)
+    if #entries == 0 then
+      break
+    end
+    for _, e in ipairs(entries) do
+      left = left - 1
+      local fields = e[2]
+      for i = 1, #fields - 1, 2 do
+        if fields[i] == 'p' then
+          local en, ec = string.match(fields[i + 1], '^(.+):(%d+)$')
+          if en == node then
+            ec = tonumber(ec)
+            if ec == n then
+              return {epoch, tonumber(string.match(e[1], '^(%d+)'))}
+            end
+            if ec < n then
+              left = 0
+            end
+          end
+        end
+      end
+      if left <= 0 then
+        break
+      end
+    end
+    from = '(' .. entries[#entries][1]
+  end
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'top', 1)
 local id = string.format('%d', seq)
@@ -55,7 +96,7 @@ end
 if count == 0 or bytes < 0 then
   bytes = 0
 end
-redis.call('XADD', KEYS[2], id .. '-0', 'd', ARGV[1])
+redis.call('XADD', KEYS[2], id .. '-0', 'd', ARGV[1], 'p', ARGV[8])
 redis.call('HSET', KEYS[1], 'bytes', bytes + size)
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
