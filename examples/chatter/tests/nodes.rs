@@ -16,21 +16,24 @@ use nagare_testkit::redis::RedisServer;
 /// A chatter node on `redis`, members expiring 2 s after their node stops
 /// refreshing them.
 async fn node(redis: &RedisServer) -> ServerProcess {
+    node_with(redis, &[]).await
+}
+
+/// [`node`], with `flags`.
+async fn node_with(redis: &RedisServer, flags: &[&str]) -> ServerProcess {
     let url = redis.url();
-    ServerProcess::start(
-        env!("CARGO_BIN_EXE_chatter"),
-        &[
-            "--addr",
-            "127.0.0.1:0",
-            "--jwt-key",
-            KEY,
-            "--redis",
-            &url,
-            "--presence-ttl",
-            "2s",
-        ],
-    )
-    .await
+    let mut args = vec![
+        "--addr",
+        "127.0.0.1:0",
+        "--jwt-key",
+        KEY,
+        "--redis",
+        &url,
+        "--presence-ttl",
+        "2s",
+    ];
+    args.extend_from_slice(flags);
+    ServerProcess::start(env!("CARGO_BIN_EXE_chatter"), &args).await
 }
 
 /// The names `who` lists on `base`, sorted.
@@ -116,21 +119,7 @@ async fn presence_is_shared_by_nodes_and_a_killed_nodes_subscribers_expire() {
 async fn an_echo_is_never_sent_for_a_message_the_room_did_not_take() {
     bounded(async {
         let mut redis = RedisServer::start().await;
-        let url = redis.url();
-        let server = ServerProcess::start(
-            env!("CARGO_BIN_EXE_chatter"),
-            &[
-                "--addr",
-                "127.0.0.1:0",
-                "--jwt-key",
-                KEY,
-                "--redis",
-                &url,
-                "--publish-timeout",
-                "500ms",
-            ],
-        )
-        .await;
+        let server = node_with(&redis, &["--publish-timeout", "500ms"]).await;
         let base = server.base();
         let token = login(&base).await;
         let client = Client::new(&base);

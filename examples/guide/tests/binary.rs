@@ -236,9 +236,9 @@ async fn out_of_descriptors_the_server_refuses_politely_and_recovers() {
 async fn metrics_can_be_served_apart_from_the_public_listener() {
     bounded(async {
         let guide = guide(&["--metrics-addr", "127.0.0.1:0"]).await;
-        let line = guide.log_lines("metrics served apart", 1).await.remove(0);
+        let line = guide.log_lines("served apart", 1).await.remove(0);
         let metrics: std::net::SocketAddr = line
-            .split("metrics=")
+            .split("operators=")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse().ok())

@@ -101,6 +101,16 @@ async fn refused_origins_cannot_write_the_log() {
         assert!(refused.iter().all(|l| l.len() < 1024), "{refused:?}");
         let bytes: usize = log.iter().map(String::len).sum();
         assert!(bytes < 32 * 1024, "{bytes} bytes of log");
+        // A bystander is served.
+        let mut bystander = Client::new(server.base()).echo().await.expect("echo");
+        let hello = chat::EchoStreamingPayload {
+            message: "still here".into(),
+        };
+        bystander.send(&hello).await.expect("send");
+        assert_eq!(
+            bystander.recv().await.expect("echo").map(|m| m.message),
+            Some(hello.message)
+        );
     })
     .await;
 }

@@ -173,29 +173,35 @@ impl ServerOptions {
 }
 
 impl ServerOptions {
-    /// Serves `app` (what operators read: `/metrics`, say) on a listener of
-    /// its own at `addr`, until [`shutdown`](Self::shutdown) is cancelled;
-    /// returns the address it listens on. Keep such endpoints off the public
-    /// listener: metrics tell anyone who can read them which endpoints exist
-    /// and how busy they are, and rendering them costs the server work an
-    /// outsider can ask for at will.
-    pub async fn serve_operators(
+    /// Serves `ops` (what operators read: `/metrics`, say) on a listener of
+    /// its own at `addr` until [`shutdown`](Self::shutdown) is cancelled, and
+    /// returns `app` without it; without `addr`, returns `app` with `ops`
+    /// merged in. Keep such endpoints off the public listener: metrics tell
+    /// anyone who can read them which endpoints exist and how busy they are,
+    /// and rendering them costs the server work an outsider can ask for at
+    /// will.
+    pub async fn with_operators(
         &self,
-        addr: std::net::SocketAddr,
         app: axum::Router,
-    ) -> std::io::Result<std::net::SocketAddr> {
+        ops: axum::Router,
+        addr: Option<std::net::SocketAddr>,
+    ) -> std::io::Result<axum::Router> {
+        let Some(addr) = addr else {
+            return Ok(app.merge(ops));
+        };
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         let stop = self.shutdown.clone();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app)
+            let served = axum::serve(listener, ops)
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "the operators' listener failed");
             }
         });
-        Ok(bound)
+        tracing::info!(operators = %bound, "operators' endpoints served apart");
+        Ok(app)
     }
 }
 

@@ -109,22 +109,18 @@ async fn main() -> anyhow::Result<()> {
         .router(options.clone())
         // The web page at /, and the browser client it imports under /js/.
         .merge(chatter::web::router());
-    // Prometheus metrics at /metrics: on their own listener with
+    // /healthz and /readyz (not ready while draining or Redis is down), and
+    // Prometheus metrics at /metrics: on a listener of their own with
     // --metrics-addr, else on the public one.
+    let app = app.merge(nagare::server::health::router(
+        &options,
+        std::slice::from_ref(&broker),
+    ));
     let ops = nagare::metrics::router(metrics);
-    // /healthz and /readyz (not ready while draining or Redis is down).
-    let app = app.merge(nagare::server::health::router(&options, std::slice::from_ref(&broker)));
-    let app = match args.ops.metrics_addr {
-        Some(addr) => {
-            let bound = options
-                .serve_operators(addr, ops)
-                .await
-                .with_context(|| format!("cannot listen on {addr} for metrics"))?;
-            tracing::info!(metrics = %bound, "metrics served apart at /metrics");
-            app
-        }
-        None => app.merge(ops),
-    };
+    let app = options
+        .with_operators(app, ops, args.ops.metrics_addr)
+        .await
+        .context("cannot listen for the metrics")?;
     let app = if args.specs {
         app.merge(chatter::specs::router())
     } else {
