@@ -120,7 +120,9 @@ impl<T> Clone for Room<T> {
 
 impl<T: Message> Room<T> {
     /// The room `id` on `broker`, outside any family: its history reads are
-    /// bounded on their own.
+    /// bounded by a count of its own (and its clones'), so a room made anew
+    /// for every request bounds nothing; make rooms from a [`Rooms`] family
+    /// to share the bound.
     pub fn new(broker: SharedBroker, id: RoomId) -> Self {
         Room {
             reads: Arc::new(Semaphore::new(id.config().history_reads)),
