@@ -4,6 +4,5 @@
 mod design;
 
 fn main() {
-    println!("cargo:rerun-if-changed=design.rs");
     nagare_codegen::Builder::new().build_script(&design::design());
 }

@@ -145,6 +145,24 @@ pub fn design() -> Api {
                         .error_response("forbidden", 403);
                 });
             });
+            s.method("annotate", |m| {
+                m.description("Keeps a note about the sensors: the payload is the whole JSON body.");
+                m.payload(|p| {
+                    p.attribute("note", STRING, "What to keep").max_length(140);
+                    p.required(["note"]);
+                });
+                m.result_type(INT);
+                m.http(|h| {
+                    h.post("/notes");
+                });
+            });
+            s.method("version", |m| {
+                m.description("The service's version: no payload at all.");
+                m.result_type(STRING);
+                m.http(|h| {
+                    h.get("/version");
+                });
+            });
             s.method("inspect", |m| {
                 m.description("What a sensor's installation was last told.");
                 m.payload(|p| {

@@ -4,7 +4,6 @@
 mod design;
 
 fn main() {
-    println!("cargo:rerun-if-changed=design.rs");
     nagare_codegen::Builder::new()
         .cli(true)
         .asyncapi(true)

@@ -6,7 +6,7 @@
 // server uses.
 #![allow(dead_code)]
 
-include!(concat!(env!("OUT_DIR"), "/typed.rs"));
+nagare::include_api!("typed");
 
 /// Echoes each message back, and keeps the room of `subscribe`.
 #[derive(Clone)]

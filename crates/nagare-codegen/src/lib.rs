@@ -6,15 +6,18 @@
 //! // build.rs
 //! # mod design { pub fn design() -> nagare_design::Api { nagare_design::api("guide", |_| {}) } }
 //! fn main() {
-//!     println!("cargo:rerun-if-changed=design.rs");
 //!     nagare_codegen::Builder::new().cli(true).build_script(&design::design());
 //! }
 //! ```
 //!
 //! ```ignore
 //! // src/lib.rs
-//! include!(concat!(env!("OUT_DIR"), "/guide.rs"));
+//! nagare::include_api!("guide");
 //! ```
+//!
+//! The build script runs again when a file of the design changes (the files
+//! its DSL calls were written in); an invalid design fails the build with
+//! one error per problem, each at its line of the design.
 //!
 //! For each service the output has a module with the types (serde, `validate()`,
 //! views), an `Error` enum, a `Service` trait, typed stream aliases, an
@@ -219,18 +222,23 @@ impl Builder {
         Ok(header + &space_items(&prettyplease::unparse(&file)))
     }
 
-    /// Everything a `build.rs` does: writes the code to `OUT_DIR`, and on an
-    /// invalid design prints every problem as a cargo warning and fails the build.
+    /// Everything a `build.rs` does: writes the code to `OUT_DIR`, tells cargo
+    /// to run the build script again when a file of the design changes, and on
+    /// an invalid design fails the build with one cargo error per problem.
     ///
     /// ```no_run
     /// # mod design { pub fn design() -> nagare_design::Api { nagare_design::api("guide", |_| {}) } }
     /// // build.rs
     /// fn main() {
-    ///     println!("cargo:rerun-if-changed=design.rs");
     ///     nagare_codegen::Builder::new().cli(true).build_script(&design::design());
     /// }
     /// ```
     pub fn build_script(&self, api: &Api) {
+        for file in nagare_design::design_files() {
+            if let Some(path) = watched_path(file) {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
         let result = match std::env::var_os("OUT_DIR") {
             Some(out) => self.generate(api, out).map(drop),
             None => Err(GenerateError::Write {
@@ -242,11 +250,12 @@ impl Builder {
             }),
         };
         if let Err(e) = result {
-            // One line per problem, so cargo shows the whole list.
+            // One error per problem, each shown once: cargo fails the build
+            // after the script (a failing exit would show them twice, as
+            // warnings and in the script's output).
             for line in e.to_string().lines() {
-                println!("cargo:warning={line}");
+                println!("cargo::error={line}");
             }
-            std::process::exit(1);
         }
     }
 
@@ -391,6 +400,22 @@ impl Builder {
 
 /// Writes `text` to `path` unless it already holds it, so cargo does not
 /// rebuild for nothing.
+/// The path cargo should watch for a design file `file` as the compiler
+/// named it: relative to where rustc ran (the workspace's root, for a member)
+/// or absolute. Found from the package's directory up; `None` when it is not
+/// a file there (a file of a dependency, say).
+fn watched_path(file: &str) -> Option<PathBuf> {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return path.is_file().then(|| path.to_path_buf());
+    }
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from)?;
+    manifest
+        .ancestors()
+        .map(|dir| dir.join(path))
+        .find(|candidate| candidate.is_file())
+}
+
 fn write_if_changed(path: &Path, text: &str) -> Result<(), GenerateError> {
     if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
         std::fs::write(path, text).map_err(|source| GenerateError::Write {

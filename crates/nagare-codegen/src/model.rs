@@ -57,6 +57,7 @@ impl<'a> MethodInfo<'a> {
                 service.http.path.as_deref().unwrap_or(""),
                 first.path
             ),
+            source: first.source,
         };
         let mut statuses = endpoint.error_statuses.clone();
         for (name, status) in &service.http.error_statuses {

@@ -154,12 +154,22 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
     };
     let bearer = bearer_from_subprotocol(m);
     let mutates_parts = !unary || inputs.params || !bearer.is_empty();
-    let parts = if mutates_parts {
-        quote!(mut parts)
-    } else {
-        quote!(parts)
+    // A unary method reads the request's head only for its payload (or its
+    // failure limit's keys): bound only then, so the code has no unused name.
+    let uses_parts = !unary || inputs.parts || inputs.params || m.endpoint.failures.is_some();
+    let parts = match (uses_parts, mutates_parts) {
+        (false, _) => quote!(_),
+        (true, true) => quote!(mut parts),
+        (true, false) => quote!(parts),
     };
     let body = if inputs.body { quote!(body) } else { quote!(_) };
+    let (request, split) = match uses_parts || inputs.body {
+        true => (
+            quote!(request),
+            quote!(let (#parts, #body) = request.into_parts();),
+        ),
+        false => (quote!(_request), quote!()),
+    };
     let settings = if unary { quote!() } else { render_settings(m) };
     let payload = render_payload(m, &inputs);
     let auth = render_auth(m);
@@ -191,9 +201,9 @@ fn render_handler(m: &MethodInfo) -> TokenStream {
     };
     quote! {
         #[doc = #hdoc]
-        async fn #handler<S: super::Service>(State(shared): State<Arc<Shared<S>>>, request: Request) -> Response {
+        async fn #handler<S: super::Service>(State(shared): State<Arc<Shared<S>>>, #request: Request) -> Response {
             #statuses
-            let (#parts, #body) = request.into_parts();
+            #split
             #settings
             #bearer
             #payload

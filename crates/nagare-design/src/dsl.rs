@@ -420,8 +420,9 @@ impl Method {
     /// `docs/protocol.md`).
     #[track_caller]
     pub fn room(&mut self, build: impl FnOnce(&mut Room)) -> &mut Self {
+        let source = Source::caller();
         let mut room = self.room.take().unwrap_or_else(|| Room {
-            source: Some(Source::caller()),
+            source: Some(source),
             ..Room::default()
         });
         build(&mut room);
@@ -448,8 +449,9 @@ impl Method {
     /// The HTTP mapping of the method.
     #[track_caller]
     pub fn http(&mut self, build: impl FnOnce(&mut HttpEndpoint)) -> &mut Self {
+        let source = Source::caller();
         let mut endpoint = self.http.take().unwrap_or_else(|| HttpEndpoint {
-            source: Some(Source::caller()),
+            source: Some(source),
             ..HttpEndpoint::default()
         });
         build(&mut endpoint);

@@ -43,6 +43,8 @@ pub struct Route {
     pub verb: Verb,
     /// The path, with `{param}` segments.
     pub path: String,
+    /// Where the route is declared (the `get(..)`, `post(..)`... call).
+    pub source: Option<Source>,
 }
 
 impl Route {
@@ -174,35 +176,42 @@ impl FailureLimit {
 }
 
 impl HttpEndpoint {
+    #[track_caller]
     fn route(&mut self, verb: Verb, path: &str) -> &mut Self {
         self.routes.push(Route {
             verb,
             path: path.to_owned(),
+            source: Some(Source::caller()),
         });
         self
     }
 
     /// `GET path`: the only verb a streaming method may use.
+    #[track_caller]
     pub fn get(&mut self, path: &str) -> &mut Self {
         self.route(Verb::Get, path)
     }
 
     /// `POST path`.
+    #[track_caller]
     pub fn post(&mut self, path: &str) -> &mut Self {
         self.route(Verb::Post, path)
     }
 
     /// `PUT path`.
+    #[track_caller]
     pub fn put(&mut self, path: &str) -> &mut Self {
         self.route(Verb::Put, path)
     }
 
     /// `PATCH path`.
+    #[track_caller]
     pub fn patch(&mut self, path: &str) -> &mut Self {
         self.route(Verb::Patch, path)
     }
 
     /// `DELETE path`.
+    #[track_caller]
     pub fn delete(&mut self, path: &str) -> &mut Self {
         self.route(Verb::Delete, path)
     }

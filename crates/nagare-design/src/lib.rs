@@ -48,7 +48,7 @@ pub use http::{
     SlowConsumerPolicy, Verb, WsSettings,
 };
 pub use security::{SchemeKind, SecurityRequirement, SecurityScheme};
-pub use source::Source;
+pub use source::{design_files, Source};
 pub use types::{
     array_of, collection_of, map_of, result_type, type_, Attribute, Bound, Credential, Format,
     Object, Primitive, ResultTypeBuilder, ResultTypeInfo, Type, UserType, Validation, View, ANY,

@@ -287,6 +287,9 @@ pub struct Object {
     pub attributes: Vec<Attribute>,
     /// The names of the required ones.
     pub required: Vec<String>,
+    /// Where each name of `required` was made required (its `required(..)`
+    /// call), in the same order.
+    pub required_sources: Vec<Source>,
     /// Where the object is declared (the `payload(..)`, `type_(..)`... call).
     pub source: Option<Source>,
 }
@@ -380,13 +383,17 @@ impl Object {
     }
 
     /// Marks attributes as required.
+    #[track_caller]
     pub fn required<I, S>(&mut self, names: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.required
-            .extend(names.into_iter().map(|n| n.as_ref().to_owned()));
+        let source = Source::caller();
+        for name in names {
+            self.required.push(name.as_ref().to_owned());
+            self.required_sources.push(source);
+        }
         self
     }
 

@@ -381,9 +381,12 @@ impl Validator {
         let payload = m.payload.as_ref().and_then(Type::object);
         let prefix = s.http.path.clone().unwrap_or_default();
         for route in &http.routes {
+            let outer = self.at;
+            self.at = route.source.or(outer);
             let full = Route {
                 verb: route.verb,
                 path: format!("{prefix}{}", route.path),
+                source: route.source,
             };
             if streaming && route.verb != crate::http::Verb::Get {
                 self.err(
@@ -422,6 +425,7 @@ impl Validator {
                     );
                 }
             }
+            self.at = outer;
         }
         for (kind, list) in [
             ("param", &http.params),
@@ -629,12 +633,14 @@ impl Validator {
                 v.type_(&aloc, &attr.ty);
             });
         }
-        for r in &obj.required {
+        for (i, r) in obj.required.iter().enumerate() {
             if obj.get(r).is_none() {
-                self.err(
-                    format!("{loc}: required"),
-                    format!("required({r:?}) names an unknown attribute"),
-                );
+                self.within(obj.required_sources.get(i).copied(), |v| {
+                    v.err(
+                        format!("{loc}: required"),
+                        format!("required({r:?}) names an unknown attribute"),
+                    )
+                });
             }
         }
         if let Some(u) = owner {

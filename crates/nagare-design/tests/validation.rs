@@ -111,6 +111,49 @@ fn errors_point_at_the_line_of_the_design_that_breaks_the_rule() {
     );
 }
 
+/// The line of the only error of `design`.
+fn error_line(design: Api) -> (&'static str, u32) {
+    let e = design.validate().err().map(|e| e.0).unwrap_or_default();
+    assert_eq!(e.len(), 1, "{e:#?}");
+    let source = e[0].source.expect("a call site");
+    (source.file(), source.line())
+}
+
+#[test]
+fn a_path_parameter_or_a_required_name_points_at_its_own_call() {
+    // The route's `get(..)`, not the `http(..)` block (nor the DSL's code).
+    let line = line!() + 7;
+    let path = error_line(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("watch", |m| {
+                m.payload(|_| {});
+                m.streaming_result_type(STRING);
+                m.http(|h| {
+                    h.get("/watch/{exchange}");
+                });
+            });
+        });
+    }));
+    assert_eq!(path, (file!(), line));
+    // The `required(..)` call, not the `payload(..)` one.
+    let line = line!() + 6;
+    let required = error_line(api("x", |a| {
+        a.service("chat", |s| {
+            s.method("watch", |m| {
+                m.payload(|p| {
+                    p.attribute("symbol", STRING, "");
+                    p.required(["symbol", "exchange"]);
+                });
+                m.streaming_result_type(STRING);
+                m.http(|h| {
+                    h.get("/watch").param("symbol");
+                });
+            });
+        });
+    }));
+    assert_eq!(required, (file!(), line));
+}
+
 #[test]
 fn a_problem_without_a_call_of_its_own_points_at_the_enclosing_one() {
     let line = line!() + 3;

@@ -1,5 +1,5 @@
 //! Generated code for `design.rs`, compiled and exercised by this crate's tests.
 
-include!(concat!(env!("OUT_DIR"), "/features.rs"));
+nagare::include_api!("features");
 
 pub mod fuzz;

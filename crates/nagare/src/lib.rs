@@ -79,6 +79,22 @@ mod validation;
 mod wake_count;
 pub mod ws;
 
+/// Includes the code `nagare-codegen` generated for the API named `name` (its
+/// `api(..)` name in snake case): what `tonic::include_proto!` is to tonic.
+///
+/// ```ignore
+/// // src/lib.rs of a crate whose build.rs runs `Builder::build_script`
+/// nagare::include_api!("guide");
+/// ```
+///
+/// The same as `include!(concat!(env!("OUT_DIR"), "/guide.rs"))`.
+#[macro_export]
+macro_rules! include_api {
+    ($name:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $name, ".rs"));
+    };
+}
+
 /// The axum that generated routers are built with: serve them, or merge them
 /// with routes of your own, through this re-export, so the axum your code
 /// names is always the one nagare uses.

@@ -1,6 +1,6 @@
 //! The guide example: the design in `design.rs`, the generated code below, and the
 //! service implementation in [`service`].
 
-include!(concat!(env!("OUT_DIR"), "/guide.rs"));
+nagare::include_api!("guide");
 
 pub mod service;
