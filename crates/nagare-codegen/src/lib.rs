@@ -234,6 +234,10 @@ impl Builder {
     /// }
     /// ```
     pub fn build_script(&self, api: &Api) {
+        if let Some(missing) = self.missing_runtime_feature() {
+            println!("cargo::error={missing}");
+            return;
+        }
         for file in nagare_design::design_files() {
             if let Some(path) = watched_path(file) {
                 println!("cargo:rerun-if-changed={}", path.display());
@@ -257,6 +261,29 @@ impl Builder {
                 println!("cargo::error={line}");
             }
         }
+    }
+
+    /// What the crate's nagare lacks for the code this builder writes: the
+    /// error to show instead of the ones rustc would find in generated code.
+    /// Read from `DEP_NAGARE_FEATURES`, which nagare gives the build scripts
+    /// of the crates that depend on it (nothing is checked without it).
+    fn missing_runtime_feature(&self) -> Option<String> {
+        let features = std::env::var("DEP_NAGARE_FEATURES").ok()?;
+        let on = |f: &str| features.split(',').any(|x| x == f);
+        let needs = [(
+            self.cli,
+            "cli",
+            "Builder::cli(true) writes a command-line client",
+        )];
+        needs
+            .into_iter()
+            .find(|(wanted, feature, _)| *wanted && !on(feature))
+            .map(|(_, feature, what)| {
+                format!(
+                    "{what}, which needs nagare's `{feature}` feature: in Cargo.toml, `nagare = {{ version = \"{}\", features = [\"{feature}\"] }}` (or drop the switch)",
+                    env!("CARGO_PKG_VERSION")
+                )
+            })
     }
 
     /// Writes `<out_dir>/<api name>.rs` (and the documents switched on,

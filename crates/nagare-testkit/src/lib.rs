@@ -4,13 +4,15 @@
 //! proxy that injects faults ([`proxy::Proxy`]), a Redis server of the test's
 //! own ([`redis::RedisServer`]), server binaries run as processes
 //! ([`process::ServerProcess`]), the Node.js tools of the tests
-//! ([`node`]) and the checks of the generated API documents ([`documents`]).
+//! ([`node`]), the checks of the generated API documents ([`documents`]) and
+//! crates of a user's, outside the workspace ([`user_crate`]).
 
 pub mod documents;
 pub mod node;
 pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod user_crate;
 
 use std::future::Future;
 use std::path::PathBuf;

@@ -1,0 +1,131 @@
+//! What a user's own crate, outside the workspace, sees of the generator at
+//! build time: a broken design fails with each problem once, at its line of
+//! `design.rs`; a switch whose runtime feature is off is one error naming
+//! the feature; the build script runs again when the design changes, and not
+//! when another file does.
+
+use nagare_testkit::user_crate::{path_dependency, UserCrate};
+
+/// A small valid design: one server stream with a query parameter.
+const DESIGN: &str = r#"use nagare_design::*;
+
+pub fn design() -> Api {
+    api("mini", |a| {
+        a.service("clock", |s| {
+            s.method("tick", |m| {
+                m.payload(|p| {
+                    p.attribute("every_ms", INT, "Milliseconds between ticks").minimum(1);
+                });
+                m.streaming_result_type(INT);
+                m.http(|h| {
+                    h.get("/tick").param("every_ms");
+                });
+            });
+        });
+    })
+}
+"#;
+
+/// A crate named `name` with `design`, its build script calling `builder`
+/// (the `Builder` expression), and nagare with `features`.
+fn user_crate(name: &str, design: &str, builder: &str, features: &[&str]) -> UserCrate {
+    let krate = UserCrate::new(name);
+    krate
+        .write(
+            "Cargo.toml",
+            &format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{}\n\n[build-dependencies]\n{}\n{}\n",
+                path_dependency("nagare", features),
+                path_dependency("nagare-design", &[]),
+                path_dependency("nagare-codegen", &[]),
+            ),
+        )
+        .write("design.rs", design)
+        .write(
+            "build.rs",
+            &format!(
+                "#[path = \"design.rs\"]\nmod design;\n\nfn main() {{\n    {builder}.build_script(&design::design());\n}}\n"
+            ),
+        )
+        .write("src/lib.rs", "nagare::include_api!(\"mini\");\n");
+    krate
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_broken_design_fails_with_each_problem_once_at_its_line() {
+    let design = DESIGN
+        .replace("h.get(\"/tick\")", "h.get(\"/tick/{zone}\")")
+        .replace(
+            "                });\n                m.streaming_result_type",
+            "                    p.required([\"every\"]);\n                });\n                m.streaming_result_type",
+        );
+    let krate = user_crate(
+        "broken_design",
+        &design,
+        "nagare_codegen::Builder::new()",
+        &[],
+    );
+    let out = krate.cargo(&["build"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let lines = |text: &str| err.lines().filter(|l| l.contains(text)).count();
+    // Each problem once, as an error, at the line of the call that made it.
+    let path = "design.rs:13:23: service \"clock\" method \"tick\": http: path parameter {zone} names an attribute the payload does not have";
+    let required =
+        "design.rs:9:23: service \"clock\" method \"tick\": payload: required: required(\"every\") names an unknown attribute";
+    assert_eq!(lines(path), 1, "{err}");
+    assert_eq!(lines(required), 1, "{err}");
+    assert!(!err.contains("warning: broken_design"), "{err}");
+    assert!(!err.contains("--- stdout"), "{err}");
+}
+
+#[test]
+fn a_switch_whose_runtime_feature_is_off_is_one_error_naming_it() {
+    let krate = user_crate(
+        "cli_without_feature",
+        DESIGN,
+        "nagare_codegen::Builder::new().cli(true)",
+        &[],
+    );
+    let out = krate.cargo(&["build"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("nagare's `cli` feature"))
+        .collect();
+    assert_eq!(named.len(), 1, "{err}");
+    assert!(named[0].contains("features = [\"cli\"]"), "{err}");
+    // And nothing from rustc about generated code.
+    assert!(!err.contains("error[E"), "{err}");
+}
+
+#[test]
+fn the_build_script_runs_again_for_the_design_not_for_other_files() {
+    let krate = user_crate("rerun", DESIGN, "nagare_codegen::Builder::new()", &[]);
+    let ran = |out: &std::process::Output| {
+        let err = stderr(out);
+        assert!(out.status.success(), "{err}");
+        err.lines().any(|l| {
+            l.contains("Running") && l.contains("/build/rerun-") && l.contains("build-script-build")
+        })
+    };
+    assert!(
+        ran(&krate.cargo(&["build", "-v"])),
+        "the first build runs it"
+    );
+    krate.write("src/lib.rs", "nagare::include_api!(\"mini\");\n// edited\n");
+    assert!(!ran(&krate.cargo(&["build", "-v"])), "another file changed");
+    krate.write(
+        "design.rs",
+        &DESIGN.replace(
+            "Milliseconds between ticks",
+            "Milliseconds between two ticks",
+        ),
+    );
+    assert!(ran(&krate.cargo(&["build", "-v"])), "the design changed");
+}
