@@ -300,15 +300,7 @@ fn render_plain(d: &Decl, name: &proc_macro2::Ident) -> (TokenStream, TokenStrea
             }
         },
         quote! {
-            impl nagare::Message for #name {
-                fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), nagare::codegen::serde_json::Error> {
-                    nagare::message::encode_json(self, out)
-                }
-
-                fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, nagare::DecodeError> {
-                    nagare::message::decode_json(bytes)
-                }
-            }
+            impl nagare::message::JsonMessage for #name {}
         },
     )
 }

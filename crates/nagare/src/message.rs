@@ -32,6 +32,34 @@ pub trait Message: Sized + Send + 'static {
 
     /// Parses and validates one message.
     fn decode(bytes: &[u8], view: Option<&str>) -> Result<Self, DecodeError>;
+
+    /// The design's validations, which a client checks before it sends the
+    /// message (the server checks them again on receipt): an invalid message
+    /// is refused with the stream still usable, rather than sent and answered
+    /// with a close 1007 that ends the whole stream. Valid unless the type
+    /// says otherwise ([`JsonMessage`] types check [`Validate`]).
+    fn validate_outgoing(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+/// A message whose JSON is its serde form, checked by its [`Validate`]:
+/// what generated types without views are, and primitives. Implementing it
+/// implements [`Message`].
+pub trait JsonMessage: Serialize + DeserializeOwned + Validate + Send + 'static {}
+
+impl<T: JsonMessage> Message for T {
+    fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        encode_json(self, out)
+    }
+
+    fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, DecodeError> {
+        decode_json(bytes)
+    }
+
+    fn validate_outgoing(&self) -> Result<(), ValidationError> {
+        self.validate()
+    }
 }
 
 /// Encodes with serde, for types whose JSON form does not depend on a view.
@@ -92,14 +120,7 @@ macro_rules! primitive_message {
                 Ok(())
             }
         }
-        impl Message for $t {
-            fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-                encode_json(self, out)
-            }
-            fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, DecodeError> {
-                Ok(serde_json::from_slice(bytes)?)
-            }
-        }
+        impl JsonMessage for $t {}
     )*};
 }
 
@@ -192,6 +213,14 @@ impl<T: Message> Message for Vec<T> {
             .map(|r| T::decode(r.get().as_bytes(), view))
             .collect()
     }
+
+    fn validate_outgoing(&self) -> Result<(), ValidationError> {
+        let mut errs = crate::error::ValidationErrors::new();
+        for item in self {
+            errs.check(item.validate_outgoing());
+        }
+        errs.finish()
+    }
 }
 
 impl<T: Validate> Validate for Vec<T> {
@@ -204,13 +233,9 @@ impl<T: Validate> Validate for Vec<T> {
     }
 }
 
-impl<V: Serialize + DeserializeOwned + Validate + Send + 'static> Message for HashMap<String, V> {
-    fn encode(&self, _view: Option<&str>, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-        encode_json(self, out)
-    }
-    fn decode(bytes: &[u8], _view: Option<&str>) -> Result<Self, DecodeError> {
-        decode_json(bytes)
-    }
+impl<V: Serialize + DeserializeOwned + Validate + Send + 'static> JsonMessage
+    for HashMap<String, V>
+{
 }
 
 impl<V: Validate> Validate for HashMap<String, V> {

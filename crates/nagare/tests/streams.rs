@@ -95,6 +95,30 @@ async fn invalid_message_closes_with_1007() {
 }
 
 #[tokio::test]
+async fn a_send_after_the_server_closed_reports_how_it_closed() {
+    bounded(async {
+        let base = echo().await;
+        let mut s = BidiClientStream::<String, i64>::new(dial(&base, "/s").await, None);
+        s.send(&"not a number".to_owned()).await.expect("send");
+        let closed = s.recv().await.expect_err("closed with 1007");
+        // The same error, every time, not a send that seems to work.
+        for _ in 0..2 {
+            match s.send(&"more".to_owned()).await {
+                Err(StreamError::Closed { code, reason }) => {
+                    assert_eq!(code, 1007);
+                    assert_eq!(
+                        closed.to_string(),
+                        StreamError::Closed { code, reason }.to_string()
+                    );
+                }
+                other => panic!("the close expected, got {other:?}"),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn server_stream_delivers_everything_then_ends() {
     bounded(async {
         let base = count().await;

@@ -81,14 +81,16 @@ async fn refused_origins_cannot_write_the_log() {
             assert!(response.len() < 2048, "a 403 of {} bytes", response.len());
         }
         // A stream that fails marks the log's end: every line before it has
-        // been read once it is.
-        let mut echo = Client::new(server.base()).echo().await.expect("echo");
-        echo.send(&chat::EchoStreamingPayload {
-            message: String::new(),
-        })
-        .await
-        .expect("send");
-        assert!(echo.recv().await.is_err(), "an empty message is refused");
+        // been read once it is. (An invalid message, sent raw: the typed
+        // client would refuse to send it.)
+        let upgrade = nagare_testkit::wire::go_upgrade_request(addr, "/echo", "");
+        let (mut tcp, head) = nagare_testkit::wire::send_head(addr, &upgrade).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let invalid =
+            nagare_testkit::wire::frame(nagare_testkit::wire::TEXT, true, br#"{"message":""}"#);
+        tcp.write_all(&invalid).await.expect("send");
+        let (_, opcode, _) = nagare_testkit::wire::read_frame(&mut tcp).await;
+        assert_eq!(opcode, nagare_testkit::wire::CLOSE);
         server.log_lines("service method failed", 1).await;
         let log = server.log();
         let refused: Vec<&String> = log

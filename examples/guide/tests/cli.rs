@@ -107,6 +107,24 @@ async fn server_errors_are_reported_with_a_failing_exit_code() {
     .await;
 }
 
+#[tokio::test]
+async fn an_invalid_flag_value_is_reported_once_without_dialing() {
+    bounded(async {
+        let server = start().await;
+        let (ok, _, err) = cli(
+            &server.base,
+            &["monitor", "analytics", "--interval-ms", "5"],
+            "",
+        )
+        .await;
+        assert!(!ok);
+        let cause = "interval_ms must be greater or equal than 10";
+        assert_eq!(err.matches(cause).count(), 1, "{err}");
+        assert!(err.starts_with("error: invalid payload: "), "{err}");
+    })
+    .await;
+}
+
 /// The message of the next event `guide-cli subscribe` prints.
 async fn next_event(
     out: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,

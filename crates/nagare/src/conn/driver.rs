@@ -437,8 +437,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
                 }
                 Some(Ok(Received::Control)) => run.heard = true,
                 Some(Ok(Received::Close(f))) => {
+                    let end = End::PeerClosed(f);
+                    self.refuse_sends(&end);
                     if !discard {
-                        self.inbound.send(Inbound::End(End::PeerClosed(f)));
+                        self.inbound.send(Inbound::End(end));
                     }
                     return run.ended(ReadEnd::PeerClosed);
                 }
@@ -720,7 +722,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Driver<S> {
     fn tell_end(&mut self, end: End) {
         if !self.end_told {
             self.end_told = true;
+            self.refuse_sends(&end);
             self.inbound.send(Inbound::End(end));
+        }
+    }
+
+    /// On a client, the connection's end is what every later send reports
+    /// (the server's error, or a closed stream), rather than a send that
+    /// seems to work and goes nowhere. A server's method learns of the end
+    /// from its receiving handle, as before.
+    fn refuse_sends(&self, end: &End) {
+        if self.side == Side::Client {
+            self.outbound
+                .end_with(end.error().unwrap_or(StreamError::StreamClosed));
         }
     }
 }

@@ -71,6 +71,9 @@ struct State {
     close: Option<CloseFrame>,
     /// A close was requested: nothing more is queued.
     closing: bool,
+    /// How the connection ended, when the peer ended it first (client side):
+    /// what a refused send reports. Boxed: most connections never have one.
+    ended: Option<Box<crate::error::StreamError>>,
     urgent_close: bool,
     /// The driver is gone: nothing will be sent.
     receiver_gone: bool,
@@ -338,9 +341,31 @@ impl OutboundSender {
     pub(crate) fn dropped(&self) -> u64 {
         self.shared.lock().dropped
     }
+
+    /// What a refused send reports: how the connection ended, when the
+    /// driver said so, else that the stream is closed.
+    pub(crate) fn refusal(&self) -> crate::error::StreamError {
+        match &self.shared.lock().ended {
+            Some(e) => (**e).clone(),
+            None => crate::error::StreamError::StreamClosed,
+        }
+    }
 }
 
 impl OutboundReceiver {
+    /// The peer ended the connection with `error` (`StreamClosed` for a
+    /// clean end): nothing more is queued, and every later send reports it.
+    pub(crate) fn end_with(&self, error: crate::error::StreamError) {
+        let mut st = self.shared.lock();
+        if st.ended.is_none() {
+            st.ended = Some(Box::new(error));
+        }
+        st.closing = true;
+        for w in st.tx_wakers.drain(..) {
+            w.wake();
+        }
+    }
+
     /// The next item: data by priority, then the close; `None` when every sender
     /// is gone and nothing is left.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Outbound>> {

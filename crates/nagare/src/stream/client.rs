@@ -115,7 +115,13 @@ impl<P: Message, R: Message> ClientSendResultStream<P, R> {
 
     /// Ends the stream (JSON `null`) and waits for the server's result.
     pub async fn close_and_recv(&mut self) -> Result<R, StreamError> {
-        self.tx.close().await?;
+        // A server that already ended (it sent its result, then closed)
+        // refuses the `null`: its result is still there to read.
+        if let Err(e) = self.tx.close().await {
+            if !matches!(e, StreamError::StreamClosed) {
+                return Err(e);
+            }
+        }
         match self.rx.recv().await? {
             Some(r) => Ok(r),
             None => Err(StreamError::Closed {

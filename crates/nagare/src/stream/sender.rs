@@ -74,6 +74,11 @@ impl<T: Message> StreamSender<T> {
     ) -> impl Future<Output = Result<(), StreamError>> + Send + '_ {
         let frame = if self.closed {
             Err(StreamError::StreamClosed)
+        } else if self.side == Side::Client {
+            // Checked here, not by the server's 1007 that would end the stream.
+            msg.validate_outgoing()
+                .map_err(|e| StreamError::InvalidMessage(e.into()))
+                .and_then(|()| self.encode(msg))
         } else {
             self.encode(msg)
         };
@@ -125,10 +130,7 @@ impl<T: Message> StreamSender<T> {
     /// frame if this is the first.
     fn push_encoded(&mut self, frame: Data, priority: Priority) -> Result<(), StreamError> {
         let Some(sq) = self.seq.as_deref_mut() else {
-            return self
-                .tx
-                .push(frame, priority)
-                .map_err(|_| StreamError::StreamClosed);
+            return self.tx.push(frame, priority).map_err(|_| self.tx.refusal());
         };
         if !sq.started {
             // Numbers made up by this connection mean nothing to a later one.
@@ -141,12 +143,12 @@ impl<T: Message> StreamSender<T> {
             let epoch = resume::new_epoch();
             self.tx
                 .push(resume::position_frame(&epoch, 0), Priority::Normal)
-                .map_err(|_| StreamError::StreamClosed)?;
+                .map_err(|_| self.tx.refusal())?;
             sq.started = true;
         }
         self.tx
             .push(frame, Priority::Normal)
-            .map_err(|_| StreamError::StreamClosed)?;
+            .map_err(|_| self.tx.refusal())?;
         sq.next += 1;
         Ok(())
     }
@@ -301,7 +303,7 @@ impl<T: Message> StreamSender<T> {
                 .close(CloseFrame::new(CloseCode::NORMAL, SERVER_CLOSING)),
             Side::Client => self.tx.push_last(Data::Text(TextBytes::from("null\n"))),
         };
-        queued.map_err(|_| StreamError::StreamClosed)
+        queued.map_err(|_| self.tx.refusal())
     }
 
     /// Resolves when the connection is gone (peer left, failure, or closed).
@@ -334,9 +336,7 @@ impl<T: Message> StreamSender<T> {
         if self.closed {
             return Poll::Ready(Err(StreamError::StreamClosed));
         }
-        self.tx
-            .poll_ready(cx)
-            .map_err(|_| StreamError::StreamClosed)
+        self.tx.poll_ready(cx).map_err(|_| self.tx.refusal())
     }
 
     fn start_send_inner(&mut self, msg: &T) -> Result<(), StreamError> {
@@ -375,7 +375,7 @@ impl<T: Message> Future for Sending<'_, T> {
             };
             let queued = this.sender.tx.poll_push(cx, &mut slot, this.priority);
             this.frame = slot.map(Ok);
-            return queued.map_err(|_| StreamError::StreamClosed);
+            return queued.map_err(|_| this.sender.tx.refusal());
         }
         std::task::ready!(this.sender.poll_reserve(cx))?;
         Poll::Ready(match this.frame.take() {
