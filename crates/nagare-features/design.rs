@@ -167,11 +167,18 @@ pub fn design() -> Api {
                 m.description("What a sensor's installation was last told.");
                 m.payload(|p| {
                     p.attribute("sensor_id", STRING, "").format(Format::Uuid);
+                    p.attribute("detail", STRING, "How much to tell")
+                        .enum_(["brief", "full"])
+                        .default("brief");
+                    p.attribute("level", INT, "Log level of what is told")
+                        .enum_([1, 2, 3]);
                     p.required(["sensor_id"]);
                 });
                 m.result_type(&state);
                 m.http(|h| {
-                    h.get("/sensors/{sensor_id}/state");
+                    h.get("/sensors/{sensor_id}/state")
+                        .param("detail")
+                        .param("level");
                 });
             });
             s.method("talk", |m| {

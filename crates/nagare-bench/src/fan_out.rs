@@ -341,7 +341,7 @@ mod tests {
         let message = event_message();
         let event = guide::chat::Event {
             message: message.clone(),
-            action: "listener".to_owned(),
+            action: guide::chat::EventAction::Listener,
             // The guide's clock, at the length it writes (milliseconds, Z).
             timestamp: "2026-11-30T23:59:59.999Z".to_owned(),
         };

@@ -87,7 +87,12 @@ fn method_command(m: &MethodInfo) -> TokenStream {
         let required = e.required.then(|| quote!(.required(true)));
         let append =
             matches!(e.attr.ty, Type::Array(_)).then(|| quote!(.action(ArgAction::Append)));
-        quote!(Arg::new(#id).long(#long).help(#help) #required #append)
+        // The design's values, which clap lists in --help and checks.
+        let values = e.enum_type().map(|en| {
+            let values = en.wire_values();
+            quote!(.value_parser([#(#values),*]))
+        });
+        quote!(Arg::new(#id).long(#long).help(#help) #required #append #values)
     });
     let reconnect = m.is_resumable().then(|| {
         quote! {

@@ -258,11 +258,12 @@ fn add_element(m: &MethodInfo, e: &Element) -> TokenStream {
     let is_array = matches!(e.attr.ty, Type::Array(_)) && e.location != Location::Body;
     // Numbers and booleans are copied into a query, header or cookie; anything
     // else is lent (a body field always is).
+    // (a design enum is `Copy` too).
     let copied = e.location != Location::Body
-        && e.attr
-            .ty
-            .primitive()
-            .is_some_and(|p| !matches!(p, Primitive::String | Primitive::Bytes | Primitive::Any));
+        && (e.enum_type().is_some()
+            || e.attr.ty.primitive().is_some_and(|p| {
+                !matches!(p, Primitive::String | Primitive::Bytes | Primitive::Any)
+            }));
     match (e.plain, is_array) {
         (true, false) if copied => add(quote!(payload.#f)),
         (true, false) => add(quote!(&payload.#f)),

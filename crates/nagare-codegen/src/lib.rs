@@ -36,6 +36,7 @@
 mod asyncapi;
 mod cli;
 mod client;
+mod enums;
 mod error;
 mod example;
 mod javascript;
@@ -483,7 +484,9 @@ fn space_items(code: &str) -> String {
         if let Some(prev) = previous {
             let indent = |l: &str| l.len() - l.trim_start().len();
             let (p, l) = (prev.trim_start(), line.trim_start());
-            let ended = p == "}" || p == "};" || (p.ends_with(';') && starts_item(p));
+            let ended = p == "}"
+                || p == "};"
+                || ((p.ends_with(';') || p.ends_with("{}")) && starts_item(p));
             let both_use = p.starts_with("use ") && l.starts_with("use ");
             if ended && !both_use && indent(prev) == indent(line) && starts_item(l) {
                 out.push('\n');

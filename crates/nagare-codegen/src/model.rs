@@ -10,8 +10,9 @@ use nagare_design::{
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+use crate::enums::{enum_type, EnumType};
 use crate::names::{const_ident, field_ident, ident, pascal, type_ident};
-use crate::types::{is_plain, literal, rust_type, Scope};
+use crate::types::{attr_value, is_plain, rust_type, Scope};
 use crate::GenerateError;
 
 /// One method of a service, as the generators see it.
@@ -104,6 +105,15 @@ impl<'a> MethodInfo<'a> {
             .payload
             .as_ref()
             .map(|t| rust_type(t, &name, scope))
+    }
+
+    /// The name of the payload's type: its user type's, or the inline
+    /// object's (`<Method>Payload`).
+    pub(crate) fn payload_type_name(&self) -> String {
+        match &self.method.payload {
+            Some(Type::User(u)) => pascal(&u.name),
+            _ => format!("{}Payload", self.pascal),
+        }
     }
 
     /// The type of each message the client streams.
@@ -235,6 +245,7 @@ impl<'a> MethodInfo<'a> {
         let Some(obj) = self.payload_object() else {
             return Vec::new();
         };
+        let owner = self.payload_type_name();
         obj.attributes
             .iter()
             .filter_map(|attr| {
@@ -246,6 +257,7 @@ impl<'a> MethodInfo<'a> {
                 };
                 Some(Element {
                     attr,
+                    owner: owner.clone(),
                     location,
                     wire,
                     required: obj.is_required(&attr.name),
@@ -285,6 +297,8 @@ impl<'a> MethodInfo<'a> {
 /// One payload attribute, and where it travels in the request.
 pub(crate) struct Element<'a> {
     pub(crate) attr: &'a Attribute,
+    /// The name of the payload's type (its enums are named after it).
+    pub(crate) owner: String,
     pub(crate) location: Location,
     /// The name on the wire (query key, header, cookie).
     pub(crate) wire: String,
@@ -294,11 +308,15 @@ pub(crate) struct Element<'a> {
 }
 
 impl Element<'_> {
-    /// The default value as a Rust expression, if the design gives one.
+    /// The default value as a Rust expression (from the service's
+    /// submodules), if the design gives one.
     pub(crate) fn default_value(&self) -> Option<TokenStream> {
-        match (&self.attr.default, self.attr.ty.primitive()) {
-            (Some(d), Some(p)) => Some(literal(p, d)),
-            _ => None,
-        }
+        let d = self.attr.default.as_ref()?;
+        attr_value(&self.owner, self.attr, d, Scope::Child)
+    }
+
+    /// The Rust enum of the element's values, when the design lists them.
+    pub(crate) fn enum_type(&self) -> Option<EnumType> {
+        enum_type(&self.owner, self.attr)
     }
 }

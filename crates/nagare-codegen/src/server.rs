@@ -13,8 +13,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::{Element, MethodInfo};
-use crate::names::{field_ident, ident, pascal};
-use crate::types::{rust_type, Scope};
+use crate::names::{field_ident, ident};
+use crate::types::{attr_type, rust_type, Scope};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let routes = methods.iter().flat_map(|m| {
@@ -554,7 +554,7 @@ fn render_decode(m: &MethodInfo) -> Option<TokenStream> {
     } else {
         (quote!(), quote!())
     };
-    let reads = elems.iter().map(|e| read_element(m, e));
+    let reads = elems.iter().map(read_element);
     let fields = elems.iter().map(|e| field_ident(&e.attr.name));
     let view_check = match (m.viewed(Scope::Child), m.view_attribute()) {
         (Some(viewed), Some(required)) => {
@@ -588,7 +588,7 @@ fn render_decode(m: &MethodInfo) -> Option<TokenStream> {
 }
 
 /// `let <field> = ...;` reading one element, with Goa's errors.
-fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
+fn read_element(e: &Element) -> TokenStream {
     let id = field_ident(&e.attr.name);
     let wire = &e.wire;
     let name = &e.attr.name;
@@ -644,12 +644,8 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
                 };
             }
         }
-        (Location::Body, ty) => {
-            let t = rust_type(
-                ty,
-                &format!("{}Payload{}", m.pascal, pascal(name)),
-                Scope::Child,
-            );
+        (Location::Body, _) => {
+            let t = attr_type(&e.owner, e.attr, Scope::Child);
             let present = wrap(quote!(v));
             quote! {
                 let #id = match body.remove(#wire) {
@@ -712,6 +708,26 @@ fn read_element(m: &MethodInfo, e: &Element) -> TokenStream {
                 Location::Header => quote!(nagare::codegen::request::header(parts, #wire)),
                 _ => quote!(nagare::codegen::request::cookie(parts, #wire).as_deref()),
             };
+            if let Some(en) = e.enum_type() {
+                // A value the design does not list is Goa's invalid_enum_value.
+                let t = en.path(Scope::Child);
+                let value = quote! {
+                    match nagare::codegen::request::parse_enum::<#t>(s) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            errs.push(e);
+                            Default::default()
+                        }
+                    }
+                };
+                let present = wrap(value);
+                return quote! {
+                    let #id = match #raw {
+                        Some(s) if !s.is_empty() => #present,
+                        _ => #absent,
+                    };
+                };
+            }
             match ty.primitive() {
                 Some(Primitive::String) => {
                     let present = wrap(quote!(s.to_owned()));

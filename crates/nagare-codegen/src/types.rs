@@ -7,6 +7,7 @@ use nagare_design::{Attribute, Bound, Format, Object, Primitive, Type, UserType,
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::enums::enum_type;
 use crate::names::{field_ident, ident, pascal, snake, type_ident};
 
 /// Where generated code names a design type from: the service's module, where
@@ -181,13 +182,32 @@ pub(crate) fn is_plain(obj: &Object, attr: &Attribute) -> bool {
     obj.is_required(&attr.name) || attr.default.is_some()
 }
 
+/// The Rust type of attribute `attr` of type `owner`, named from `scope`:
+/// its enum when the design lists its values, else its type's.
+pub(crate) fn attr_type(owner: &str, attr: &Attribute, scope: Scope) -> TokenStream {
+    match enum_type(owner, attr) {
+        Some(e) => e.path(scope),
+        None => rust_type(&attr.ty, &format!("{owner}{}", pascal(&attr.name)), scope),
+    }
+}
+
+/// A Rust expression for design value `v` of attribute `attr` of `owner`
+/// (its default, say), named from `scope`.
+pub(crate) fn attr_value(
+    owner: &str,
+    attr: &Attribute,
+    v: &serde_json::Value,
+    scope: Scope,
+) -> Option<TokenStream> {
+    if let Some(e) = enum_type(owner, attr) {
+        return e.value(v, scope);
+    }
+    attr.ty.primitive().map(|p| literal(p, v))
+}
+
 /// The Rust type of an attribute's field.
 fn field_type(owner: &str, obj: &Object, attr: &Attribute) -> TokenStream {
-    let ty = rust_type(
-        &attr.ty,
-        &format!("{owner}{}", pascal(&attr.name)),
-        Scope::Service,
-    );
+    let ty = attr_type(owner, attr, Scope::Service);
     if is_plain(obj, attr) {
         ty
     } else {
@@ -221,12 +241,15 @@ fn render_decl(d: &Decl) -> TokenStream {
         }
         if !is_plain(&d.object, attr) {
             serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
-        } else if let (Some(default), Some(p)) = (&attr.default, attr.ty.primitive()) {
+        } else if let Some(lit) = attr
+            .default
+            .as_ref()
+            .and_then(|v| attr_value(&d.name, attr, v, Scope::Service))
+        {
             let f = format!("default_{}", snake(&attr.name));
             let fid = ident(&f);
             let path = format!("{}::{f}", d.name);
-            let lit = literal(p, default);
-            let pty = primitive(p);
+            let pty = attr_type(&d.name, attr, Scope::Service);
             let ddoc = doc(&format!("The `{}` of an absent attribute.", attr.name));
             defaults.push(quote! {
                 #ddoc
@@ -260,6 +283,12 @@ fn render_decl(d: &Decl) -> TokenStream {
         None => render_plain(d, &name),
         Some(views) => render_views(d, &name, views),
     };
+    let enums = d
+        .object
+        .attributes
+        .iter()
+        .filter_map(|a| enum_type(&d.name, a))
+        .map(|e| e.render());
     quote! {
         #type_doc
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -271,6 +300,7 @@ fn render_decl(d: &Decl) -> TokenStream {
         #defaults_impl
         #validate
         #message
+        #(#enums)*
     }
 }
 
@@ -487,7 +517,9 @@ fn value_checks(path: &str, ty: &Type, attr: &Attribute) -> Vec<TokenStream> {
             errs.check(nagare::codegen::validation::pattern(#path, v, &PATTERN));
         });
     }
-    if let (false, Some(p)) = (v.enum_values.is_empty(), prim) {
+    // An enum the type already holds to its values needs no check.
+    let typed = enum_type("", attr).is_some();
+    if let (false, false, Some(p)) = (v.enum_values.is_empty(), typed, prim) {
         let vals = v.enum_values.iter().map(|x| match (p, x) {
             (Primitive::String, serde_json::Value::String(s)) => quote!(#s),
             _ => literal(p, x),

@@ -122,11 +122,13 @@ impl sensors::Service for Sensors {
 
     async fn inspect(
         &self,
-        _payload: sensors::InspectPayload,
+        payload: sensors::InspectPayload,
     ) -> Result<sensors::State, sensors::Error> {
+        // What was asked for comes back in the client's id: the test reads it.
+        let level = payload.level.map_or("-".to_owned(), |l| l.to_string());
         Ok(sensors::State {
             client: Some(sensors::Client {
-                id: Some("c1".into()),
+                id: Some(format!("c1 {} {level}", payload.detail)),
             }),
             last: Some(sensors::Command {
                 line: Some("calibrate".into()),
@@ -175,7 +177,7 @@ impl sensors::Service for Sensors {
     ) -> Result<(), sensors::Error> {
         let (mut tx, mut rx) = stream.split();
         while let Some(r) = rx.recv().await? {
-            if r.unit.as_deref() == Some("F") {
+            if r.unit == Some(sensors::ReadingUnit::F) {
                 return Err(sensors::Error::Rejected(rejection()));
             }
             tx.send(&r).await?;
@@ -208,7 +210,7 @@ fn reading(value: f64) -> Reading {
     Reading {
         sensor_id: "67e55044-10b1-426f-9247-bb680e5fe0c8".into(),
         value,
-        unit: Some("C".into()),
+        unit: Some(sensors::ReadingUnit::C),
         taken_at: "2026-11-28T06:00:00Z".into(),
         tags: None,
         raw: Some(nagare::message::Bytes(vec![0, 1, 2, 255])),
@@ -433,7 +435,7 @@ fn validation_reports_every_failure_merged() {
     let bad = Reading {
         sensor_id: "nope".into(),
         value: 101.0,
-        unit: Some("K".into()),
+        unit: None,
         taken_at: "yesterday".into(),
         tags: Some(vec![Tag {
             key: "UPPER".into(),
@@ -446,7 +448,6 @@ fn validation_reports_every_failure_merged() {
     for part in [
         "sensor_id must be formatted as a uuid",
         "value must be lesser or equal than 100 but got value 101",
-        "value of unit must be one of \"C\", \"F\" but got value \"K\"",
         "taken_at must be formatted as a date-time",
         "key must match the regexp \"^[a-z]+$\" but got value \"UPPER\"",
     ] {
@@ -456,6 +457,40 @@ fn validation_reports_every_failure_merged() {
             e.message
         );
     }
+}
+
+#[test]
+fn design_enums_are_rust_enums_with_the_wire_unchanged() {
+    use nagare::Message;
+    use sensors::ReadingUnit;
+    // Written as the design's value, read back from it.
+    let celsius = Reading {
+        unit: Some(ReadingUnit::C),
+        ..reading(1.0)
+    };
+    let mut out = Vec::new();
+    celsius.encode(None, &mut out).expect("encode");
+    let text = String::from_utf8(out).expect("UTF-8");
+    assert!(text.contains(r#""unit":"C""#), "{text}");
+    assert_eq!(Reading::decode(text.as_bytes(), None).ok(), Some(celsius));
+    // A value the design does not list is Goa's invalid_enum_value, as a
+    // validation of the string was.
+    let kelvin = text.replace(r#""unit":"C""#, r#""unit":"K""#);
+    match Reading::decode(kelvin.as_bytes(), None) {
+        Err(nagare::DecodeError::Invalid(e)) => {
+            assert_eq!(e.name, "invalid_enum_value");
+            assert_eq!(
+                e.message,
+                r#"value of unit must be one of "C", "F" but got value "K""#
+            );
+        }
+        other => panic!("invalid_enum_value expected, got {other:?}"),
+    }
+    // The type's own conversions.
+    assert_eq!(ReadingUnit::ALL, [ReadingUnit::C, ReadingUnit::F]);
+    assert_eq!(ReadingUnit::F.to_string(), "F");
+    assert_eq!("C".parse::<ReadingUnit>().ok(), Some(ReadingUnit::C));
+    assert!("K".parse::<ReadingUnit>().is_err());
 }
 
 #[test]
@@ -790,7 +825,7 @@ async fn a_long_designed_error_arrives_whole_over_nagare_v1_and_named_everywhere
             .await
             .expect("watch");
         let fahrenheit = Reading {
-            unit: Some("F".into()),
+            unit: Some(sensors::ReadingUnit::F),
             ..reading(1.0)
         };
         watch.send(&fahrenheit).await.expect("send");
@@ -830,16 +865,61 @@ async fn design_types_named_like_generated_items_are_named_by_path() {
         let state = Client::new(&base)
             .inspect(&sensors::InspectPayload {
                 sensor_id: SENSOR.into(),
+                ..Default::default()
             })
             .await
             .expect("inspect");
-        assert_eq!(state.client.and_then(|c| c.id).as_deref(), Some("c1"));
+        assert_eq!(
+            state.client.and_then(|c| c.id).as_deref(),
+            Some("c1 brief -")
+        );
         assert_eq!(state.last.and_then(|c| c.args).map(|a| a.len()), Some(1));
         // The command line, with its own Command and Arg, knows the method too.
         let help = nagare_features::cli::command()
             .render_long_help()
             .to_string();
         assert!(help.contains("sensors"), "{help}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn enum_parameters_travel_as_their_values_and_others_are_refused() {
+    bounded(async {
+        let base = start().await;
+        let asked = Client::new(&base)
+            .inspect(&sensors::InspectPayload {
+                sensor_id: SENSOR.into(),
+                detail: sensors::InspectPayloadDetail::Full,
+                level: Some(sensors::InspectPayloadLevel::V3),
+            })
+            .await
+            .expect("inspect");
+        assert_eq!(asked.client.and_then(|c| c.id).as_deref(), Some("c1 full 3"));
+        // On the wire they are the design's values: another is refused
+        // before the method runs, with Goa's invalid_enum_value.
+        let addr = base.trim_start_matches("http://");
+        for (query, message) in [
+            ("detail=all", r#"value of detail must be one of \"brief\", \"full\" but got value \"all\""#),
+            ("level=4", "value of level must be one of 1, 2, 3 but got value 4"),
+        ] {
+            let (status, body) = http(
+                addr,
+                &format!("GET /v1/sensors/{SENSOR}/state?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            )
+            .await;
+            assert_eq!(status, 400, "{body}");
+            assert!(body.contains(r#""name":"invalid_enum_value""#), "{body}");
+            assert!(body.contains(message), "{body}");
+        }
+        // The command line lists the values.
+        let inspect = nagare_features::cli::command()
+            .find_subcommand_mut("sensors")
+            .and_then(|s| s.find_subcommand_mut("inspect"))
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        assert!(inspect.contains("[possible values: brief, full]"), "{inspect}");
+        assert!(inspect.contains("[possible values: 1, 2, 3]"), "{inspect}");
     })
     .await;
 }

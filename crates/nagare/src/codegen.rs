@@ -29,7 +29,7 @@ pub mod request {
         token_from_subprotocol,
     };
     pub use crate::server::params::{
-        cookie, from_json, header, header_all, missing, parse, parse_all, RequestParams,
+        cookie, from_json, header, header_all, missing, parse, parse_all, parse_enum, RequestParams,
     };
 }
 
@@ -45,8 +45,8 @@ pub mod response {
 pub mod validation {
     pub use crate::message::decode_viewed;
     pub use crate::validation::{
-        enum_, format, max_chars, max_length, maximum, min_chars, min_length, minimum, missing,
-        pattern, unknown_view, Format,
+        deserialize_int_enum, deserialize_str_enum, enum_, format, max_chars, max_length, maximum,
+        min_chars, min_length, minimum, missing, not_one_of, pattern, unknown_view, Format,
     };
 }
 

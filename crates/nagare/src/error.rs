@@ -331,8 +331,13 @@ pub enum DecodeError {
 }
 
 impl From<serde_json::Error> for DecodeError {
+    /// Malformed JSON, or a value a generated enum refused (then Goa's
+    /// `invalid_enum_value`, as a validation of the value would say).
     fn from(e: serde_json::Error) -> Self {
-        DecodeError::Json(Arc::new(e))
+        match crate::validation::of_serde(&e) {
+            Some(invalid) => DecodeError::Invalid(invalid),
+            None => DecodeError::Json(Arc::new(e)),
+        }
     }
 }
 

@@ -80,7 +80,7 @@ async fn add(
 fn event(message: String) -> Event {
     Event {
         message,
-        action: "added".into(),
+        action: chatter::EventAction::Added,
         added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
 }

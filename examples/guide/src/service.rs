@@ -76,18 +76,18 @@ impl Guide {
         &self,
         publisher: &mut nagare::Publisher<chat::Event>,
         message: &str,
-        action: &str,
+        action: chat::EventAction,
     ) -> Result<(), chat::Error> {
         // The event is encoded as the publish starts and not kept while it
         // waits: every connection's future is sized for this wait.
         let published = publisher.publish(&chat::Event {
             message: message.to_owned(),
-            action: action.to_owned(),
+            action,
             timestamp: now(),
         });
         let counter = match action {
-            "listener" => &self.inner.listened,
-            _ => &self.inner.echoed,
+            chat::EventAction::Listener => &self.inner.listened,
+            chat::EventAction::Echo => &self.inner.echoed,
         };
         published.await?;
         self.inner.messages.fetch_add(1, Ordering::Relaxed);
@@ -142,7 +142,7 @@ impl chat::Service for Guide {
     async fn listener(&self, mut stream: chat::ListenerServerStream) -> Result<(), chat::Error> {
         let mut publisher = self.publisher();
         while let Some(msg) = stream.recv().await? {
-            self.publish(&mut publisher, &msg.message, "listener")
+            self.publish(&mut publisher, &msg.message, chat::EventAction::Listener)
                 .await?;
         }
         Ok(publisher.flush().await?)
@@ -159,7 +159,8 @@ impl chat::Service for Guide {
         let (mut tx, mut rx) = stream.split();
         let mut publisher = self.publisher();
         while let Some(msg) = rx.recv().await? {
-            self.publish(&mut publisher, &msg.message, "echo").await?;
+            self.publish(&mut publisher, &msg.message, chat::EventAction::Echo)
+                .await?;
             tx.send(&chat::EchoResult {
                 message: msg.message,
             })

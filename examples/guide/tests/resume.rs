@@ -130,7 +130,7 @@ async fn a_server_restart_in_the_middle_of_a_stream_is_recovered() {
         for i in 101..=150 {
             let event = chat::Event {
                 message: i.to_string(),
-                action: "listener".into(),
+                action: chat::EventAction::Listener,
                 timestamp: "2026-11-28T00:00:00Z".into(),
             };
             room.publish(&event).await.expect("publish");
@@ -246,7 +246,7 @@ async fn a_client_too_far_behind_is_told_so() {
         for i in 2..=kept + 13 {
             let event = chat::Event {
                 message: i.to_string(),
-                action: "listener".into(),
+                action: chat::EventAction::Listener,
                 timestamp: "2026-11-28T00:00:00Z".into(),
             };
             room.publish(&event).await.expect("publish");

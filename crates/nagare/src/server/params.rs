@@ -119,10 +119,18 @@ pub fn from_json<T: serde::de::DeserializeOwned>(
     attribute: &str,
 ) -> Result<T, ValidationError> {
     let shown = value.to_string();
-    serde_json::from_value(value).map_err(|e| ValidationError {
-        name: "invalid_field_type",
-        message: format!("invalid value {shown} for {attribute:?}: {e}"),
+    serde_json::from_value(value).map_err(|e| {
+        crate::validation::of_serde(&e).unwrap_or_else(|| ValidationError {
+            name: "invalid_field_type",
+            message: format!("invalid value {shown} for {attribute:?}: {e}"),
+        })
     })
+}
+
+/// Parses a value into a generated enum: a value the design does not list is
+/// Goa's `invalid_enum_value`, not a type error.
+pub fn parse_enum<T: FromStr<Err = ValidationError>>(value: &str) -> Result<T, ValidationError> {
+    value.parse()
 }
 
 /// Parses every value of a repeated element.
