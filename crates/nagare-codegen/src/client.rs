@@ -31,6 +31,12 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
                     }
                 }
 
+                /// A client that calls through `dialer`: one configured by hand,
+                /// or a test server's (`nagare::testing::TestServer::dialer`).
+                pub fn from_dialer(dialer: nagare::Dialer) -> Self {
+                    Client { dialer }
+                }
+
                 /// Replaces the connection settings used for every call (limits,
                 /// heartbeats and, with the `tls` feature, the roots trusted).
                 pub fn with_config(mut self, config: nagare::ConnConfig) -> Self {

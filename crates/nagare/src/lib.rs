@@ -18,8 +18,9 @@
 //! | [`close`] | the close codes and what a caller can do about each |
 //! | [`security`] | the security schemes passed to a service's auth hooks |
 //!
-//! plus [`metrics`] (feature `prometheus`), [`tls`] (feature `tls`) and `flags`
-//! (feature `cli`: the connection flags of a service binary). The
+//! plus [`metrics`] (feature `prometheus`), [`tls`] (feature `tls`), `flags`
+//! (feature `cli`: the connection flags of a service binary) and `testing`
+//! (feature `testing`: a service's router and streams in process, for tests). The
 //! errors ([`StreamError`], [`ClientError`], [`DecodeError`], [`GoaError`]) are
 //! at the root.
 //!
@@ -72,6 +73,8 @@ pub mod security;
 pub mod server;
 pub mod stream;
 mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod validation;

@@ -5,7 +5,9 @@ use axum::http::HeaderMap;
 
 use std::sync::OnceLock;
 
-use crate::client::request::{http_client, refused_response, HttpClient, Request, Response};
+use crate::client::request::{
+    http_client, refused_response, HttpClient, Request, Response, Transport,
+};
 use crate::client::retry::{retry, ConnectionState, RetryPolicy, StateSender};
 use crate::conn::{Conn, ConnConfig};
 use crate::error::ClientError;
@@ -28,6 +30,8 @@ pub struct Dialer {
     /// The HTTP client of unary calls, made at the first one (it loads the
     /// system's roots for `https://`): a client of streams alone never pays for it.
     http: OnceLock<HttpClient>,
+    /// The network, or a router in this process.
+    transport: Transport,
 }
 
 /// Where a client stream's view comes from.
@@ -63,6 +67,17 @@ impl Dialer {
             reconnect: None,
             states: None,
             http: OnceLock::new(),
+            transport: Transport::Network,
+        }
+    }
+
+    /// A dialer whose calls `router` serves in this process, through
+    /// in-memory pipes (feature `testing`): see [`crate::testing`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn in_memory(router: axum::Router) -> Self {
+        Dialer {
+            transport: Transport::Memory(router),
+            ..Dialer::new("http://in-memory")
         }
     }
 
@@ -101,7 +116,9 @@ impl Dialer {
     /// Opens a stream connection with the retry policy.
     pub async fn dial(&self, request: &Request) -> Result<(Conn, HeaderMap), ClientError> {
         let opened = retry(self.retry.as_ref(), self.states.as_ref(), || {
-            request.clone().dial(&self.base_url, &self.config)
+            request
+                .clone()
+                .open(&self.base_url, &self.config, &self.transport)
         })
         .await?;
         self.report_connected();
@@ -116,12 +133,20 @@ impl Dialer {
         request: &Request,
         success: u16,
     ) -> Result<Response, ClientError> {
-        let http = self.http.get_or_init(|| http_client(&self.config));
         let response = retry(self.retry.as_ref(), self.states.as_ref(), || async {
-            let response = request
-                .clone()
-                .send(http, method.clone(), &self.base_url)
-                .await?;
+            let response = match &self.transport {
+                Transport::Network => {
+                    let http = self.http.get_or_init(|| http_client(&self.config));
+                    request
+                        .clone()
+                        .send(http, method.clone(), &self.base_url)
+                        .await?
+                }
+                #[cfg(feature = "testing")]
+                Transport::Memory(router) => {
+                    request.clone().send_to(router, method.clone()).await?
+                }
+            };
             if response.status.as_u16() == success {
                 Ok(response)
             } else {

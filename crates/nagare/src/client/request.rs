@@ -137,14 +137,10 @@ impl Request {
         base: &str,
     ) -> Result<Response, ClientError> {
         let url = self.http_url(base)?;
-        self.cookie_header()?;
+        let body = self.prepare()?;
         let mut request = http.request(method, url).headers(self.headers);
-        if let Some(body) = &self.body {
-            let bytes =
-                serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
-            request = request
-                .header(axum::http::header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+        if let Some(bytes) = body {
+            request = request.body(bytes);
         }
         let response = request
             .send()
@@ -161,6 +157,56 @@ impl Request {
             headers,
             body,
         })
+    }
+
+    /// Makes a unary call with `method` on `router`, in this process (feature
+    /// `testing`): the request the network would carry, without a socket.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn send_to(
+        mut self,
+        router: &axum::Router,
+        method: axum::http::Method,
+    ) -> Result<Response, ClientError> {
+        use tower::ServiceExt;
+        let path = self.url("http://in-memory")?;
+        let target = path.trim_start_matches("ws://in-memory").to_owned();
+        let body = self.prepare()?;
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(target)
+            .body(axum::body::Body::from(body.unwrap_or_default()))
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        *request.headers_mut() = self.headers;
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| ClientError::unreachable_by("the in-memory server", e))?;
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Puts the cookies in their header and the JSON body's type in its;
+    /// the body's bytes, if the call has one.
+    fn prepare(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        self.cookie_header()?;
+        let Some(body) = &self.body else {
+            return Ok(None);
+        };
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        self.headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(Some(bytes))
     }
 
     /// The `http://` URL of a unary call.
@@ -235,9 +281,19 @@ impl Request {
     /// driver stops by itself once every handle made from the [`Conn`] is dropped.
     /// Returns the connection and the 101 response's headers.
     pub async fn dial(
+        self,
+        base: &str,
+        config: &ConnConfig,
+    ) -> Result<(Conn, HeaderMap), ClientError> {
+        self.open(base, config, &Transport::Network).await
+    }
+
+    /// [`dial`](Self::dial) through `transport`.
+    pub(crate) async fn open(
         mut self,
         base: &str,
         config: &ConnConfig,
+        transport: &Transport,
     ) -> Result<(Conn, HeaderMap), ClientError> {
         let url = self.url(base)?;
         self.cookie_header()?;
@@ -247,7 +303,17 @@ impl Request {
                 .map_err(|e| ClientError::InvalidRequest(format!("subprotocols: {e}")))?;
             headers.insert(axum::http::header::SEC_WEBSOCKET_PROTOCOL, offer);
         }
-        let connect = ws::connect(&url, headers, config.ws, config.tls_roots());
+        let connect = async {
+            match transport {
+                Transport::Network => {
+                    ws::connect(&url, headers, config.ws, config.tls_roots()).await
+                }
+                #[cfg(feature = "testing")]
+                Transport::Memory(router) => {
+                    ws::memory::connect(router.clone(), &url, headers, config.ws).await
+                }
+            }
+        };
         let (socket, headers) = tokio::time::timeout(config.connect_timeout, connect)
             .await
             .map_err(|_| {
@@ -261,6 +327,18 @@ impl Request {
         tokio::spawn(driver);
         Ok((conn, headers))
     }
+}
+
+/// How a client reaches its server: the network, or (feature `testing`) a
+/// router in this process.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Transport {
+    /// TCP (and TLS for `https://` and `wss://`).
+    #[default]
+    Network,
+    /// Calls served by this router, through in-memory pipes.
+    #[cfg(feature = "testing")]
+    Memory(axum::Router),
 }
 
 /// Percent-encodes a path parameter value: RFC 3986 unreserved characters pass

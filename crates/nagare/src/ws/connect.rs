@@ -40,6 +40,9 @@ pub(crate) enum ClientIo {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// An in-memory pipe to a router in this process (feature `testing`).
+    #[cfg(feature = "testing")]
+    Memory(tokio::io::DuplexStream),
 }
 
 /// The roots a `wss://` client trusts: the given ones, or the system's when
@@ -126,6 +129,8 @@ impl AsyncRead for ClientIo {
             ClientIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             ClientIo::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            #[cfg(feature = "testing")]
+            ClientIo::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -140,6 +145,8 @@ impl AsyncWrite for ClientIo {
             ClientIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             ClientIo::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            #[cfg(feature = "testing")]
+            ClientIo::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -148,6 +155,8 @@ impl AsyncWrite for ClientIo {
             ClientIo::Plain(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
             ClientIo::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            #[cfg(feature = "testing")]
+            ClientIo::Memory(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -156,6 +165,8 @@ impl AsyncWrite for ClientIo {
             ClientIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             ClientIo::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            #[cfg(feature = "testing")]
+            ClientIo::Memory(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

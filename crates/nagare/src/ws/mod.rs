@@ -24,6 +24,8 @@ mod connect;
 #[cfg(feature = "compression")]
 mod deflate;
 mod frame;
+#[cfg(feature = "testing")]
+pub(crate) mod memory;
 mod socket;
 
 pub(crate) use accept::{accept_with, offered_protocols};
