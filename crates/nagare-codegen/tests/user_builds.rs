@@ -1,10 +1,81 @@
 //! What a user's own crate, outside the workspace, sees of the generator at
-//! build time: a broken design fails with each problem once, at its line of
-//! `design.rs`; a switch whose runtime feature is off is one error naming
-//! the feature; the build script runs again when the design changes, and not
-//! when another file does.
+//! build time: the getting-started guide's crate builds and its test passes;
+//! a broken design fails with each problem once, at its line of `design.rs`;
+//! a switch whose runtime feature is off is one error naming the feature; the
+//! build script runs again when the design changes, and not when another
+//! file does.
 
-use nagare_testkit::user_crate::{path_dependency, UserCrate};
+use nagare_testkit::user_crate::{checkout, path_dependency, UserCrate};
+
+/// The files of `docs/getting-started.md`: each fenced block whose info
+/// string names a file (```` ```rust file=src/lib.rs ````), with nagare's
+/// crates depended on from this checkout.
+fn getting_started_files() -> Vec<(String, String)> {
+    let page = std::fs::read_to_string(checkout().join("docs/getting-started.md"))
+        .expect("docs/getting-started.md");
+    let crates = checkout().join("crates");
+    let mut files = Vec::new();
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        let Some(path) = line.strip_prefix("```").and_then(|info| {
+            info.split_whitespace()
+                .find_map(|w| w.strip_prefix("file="))
+        }) else {
+            continue;
+        };
+        let mut text = String::new();
+        for body in lines.by_ref() {
+            if body.starts_with("```") {
+                break;
+            }
+            text.push_str(body);
+            text.push('\n');
+        }
+        let text = text.replace("\"../nagare/crates/", &format!("\"{}/", crates.display()));
+        files.push((path.to_owned(), text));
+    }
+    files
+}
+
+#[test]
+fn the_getting_started_crate_builds_and_its_test_passes() {
+    let files = getting_started_files();
+    let names: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    for expected in [
+        "Cargo.toml",
+        "design.rs",
+        "build.rs",
+        "src/lib.rs",
+        "src/main.rs",
+        "src/bin/ticker-cli.rs",
+        "tests/ticker.rs",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from the page: {names:?}"
+        );
+    }
+    let krate = UserCrate::new("ticker");
+    for (path, text) in &files {
+        krate.write(path, text);
+    }
+    let out = krate.cargo(&["test"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // Built without a warning, generated code included.
+    assert!(!err.contains("warning:"), "{err}");
+    let help = krate.cargo(&[
+        "run",
+        "-q",
+        "--bin",
+        "ticker-cli",
+        "--",
+        "quotes",
+        "trade",
+        "--help",
+    ]);
+    assert!(help.status.success(), "{}", stderr(&help));
+}
 
 /// A small valid design: one server stream with a query parameter.
 const DESIGN: &str = r#"use nagare_design::*;
