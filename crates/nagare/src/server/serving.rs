@@ -43,6 +43,11 @@ pub(crate) async fn serve(
     #[cfg(not(feature = "tls"))]
     let encrypted = false;
     let origins = server_origins(&limits, &listener, encrypted);
+    // The one line a newcomer looks for: where the server can be reached.
+    if let Ok(address) = listener.local_addr() {
+        let scheme = if encrypted { "https" } else { "http" };
+        tracing::info!("listening on {scheme}://{address}");
+    }
     let gate = Gate::new(limits);
     #[cfg(feature = "tls")]
     let tls = listener.tls.map(tokio_rustls::TlsAcceptor::from);
