@@ -7,8 +7,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::MethodInfo;
+use crate::names::Scope;
 use crate::names::{field_ident, ident, snake};
-use crate::types::Scope;
 
 /// The `cli` module of one service.
 pub(crate) fn render_service(service: &Service, methods: &[MethodInfo]) -> TokenStream {

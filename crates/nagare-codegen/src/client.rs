@@ -6,9 +6,10 @@ use nagare_design::{Credential, Location, Primitive, SchemeKind, Service, Stream
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::docs::doc;
 use crate::model::{Element, MethodInfo};
+use crate::names::Scope;
 use crate::names::{field_ident, ident};
-use crate::types::{doc, Scope};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let fns = methods.iter().map(render_method);

@@ -15,8 +15,9 @@ use nagare_design::{Attribute, Primitive};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
+use crate::docs::{doc, doc_or};
+use crate::names::Scope;
 use crate::names::{pascal, type_ident};
-use crate::types::{doc, doc_or, Scope};
 
 /// The Rust enum of one attribute.
 #[derive(Clone, Debug, PartialEq)]

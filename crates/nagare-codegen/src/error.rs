@@ -7,8 +7,10 @@ use nagare_design::{ErrorDef, Service, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::docs::doc_or;
+use crate::names::Scope;
 use crate::names::{pascal, type_ident};
-use crate::types::{doc_or, rust_type, Scope};
+use crate::types::rust_type;
 
 /// The designed errors of a service, each once, in declaration order.
 pub(crate) fn designed(service: &Service) -> Vec<&ErrorDef> {

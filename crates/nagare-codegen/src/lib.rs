@@ -36,6 +36,7 @@
 mod asyncapi;
 mod cli;
 mod client;
+mod docs;
 mod enums;
 mod error;
 mod example;

@@ -11,8 +11,9 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
 use crate::enums::{enum_type, EnumType};
+use crate::names::Scope;
 use crate::names::{const_ident, field_ident, ident, pascal, type_ident};
-use crate::types::{attr_value, is_plain, rust_type, Scope};
+use crate::types::{attr_value, is_plain, rust_type};
 use crate::GenerateError;
 
 /// One method of a service, as the generators see it.

@@ -78,6 +78,16 @@ pub(crate) fn const_ident(name: &str) -> Ident {
     Ident::new(&snake(name).to_uppercase(), Span::call_site())
 }
 
+/// Where generated code names a design type from: the service's module, where
+/// the types are declared, or one of its submodules (server, client, command
+/// line), which name them by path (`super::Event`) so that no design type can
+/// collide with a name of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    Service,
+    Child,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

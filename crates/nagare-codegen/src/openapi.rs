@@ -187,7 +187,7 @@ fn switching(info: &MethodInfo<'_>, service: &nagare_design::Service) -> Value {
         "Sec-WebSocket-Accept".into(),
         json!({"description": "The base64 SHA-1 of the key and RFC 6455's GUID", "schema": {"type": "string"}}),
     );
-    if info.viewed(crate::types::Scope::Service).is_some() {
+    if info.viewed(crate::names::Scope::Service).is_some() {
         headers.insert(
             "Goa-View".into(),
             json!({"description": "The view the results are rendered with", "schema": {"type": "string"}}),

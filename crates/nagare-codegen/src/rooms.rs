@@ -7,9 +7,10 @@ use nagare_design::Service;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::docs::doc;
 use crate::model::MethodInfo;
+use crate::names::Scope;
 use crate::names::{const_ident, field_ident};
-use crate::types::{doc, Scope};
 
 /// The room key of a method's payload, the history constant, and the
 /// service's `Rooms` (nothing when no method follows a room).

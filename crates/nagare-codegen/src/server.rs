@@ -13,8 +13,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::{Element, MethodInfo};
+use crate::names::Scope;
 use crate::names::{field_ident, ident};
-use crate::types::{attr_type, rust_type, Scope};
+use crate::types::{attr_type, rust_type};
 
 pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let routes = methods.iter().flat_map(|m| {

@@ -6,9 +6,11 @@ use nagare_design::{Api, SchemeKind, Service, StreamKind};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::docs::doc;
 use crate::model::MethodInfo;
+use crate::names::Scope;
 use crate::names::{field_ident, pascal, snake};
-use crate::types::{doc, Scope, TypeSet};
+use crate::types::TypeSet;
 use crate::GenerateError;
 
 /// Registers the types every method of the service uses.

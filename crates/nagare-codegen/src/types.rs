@@ -7,18 +7,9 @@ use nagare_design::{Attribute, Bound, Format, Object, Primitive, Type, UserType,
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::docs::{doc, doc_or};
 use crate::enums::enum_type;
-use crate::names::{field_ident, ident, pascal, snake, type_ident};
-
-/// Where generated code names a design type from: the service's module, where
-/// the types are declared, or one of its submodules (server, client, command
-/// line), which name them by path (`super::Event`) so that no design type can
-/// collide with a name of their own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scope {
-    Service,
-    Child,
-}
+use crate::names::{field_ident, ident, pascal, snake, type_ident, Scope};
 
 /// A struct to generate.
 pub(crate) struct Decl {
@@ -137,19 +128,6 @@ fn primitive(p: Primitive) -> TokenStream {
         Primitive::Bytes => quote!(nagare::message::Bytes),
         Primitive::Any => quote!(nagare::codegen::serde_json::Value),
     }
-}
-
-/// `///` lines for a description: one `#[doc]` attribute per line, which is
-/// what prettyplease prints as `///` (a multi-line attribute would print as
-/// `/** */`).
-pub(crate) fn doc(text: &str) -> TokenStream {
-    let lines = text.lines().map(|l| format!(" {l}"));
-    quote!(#(#[doc = #lines])*)
-}
-
-/// `///` lines for an optional description, or `fallback` when it is absent.
-pub(crate) fn doc_or(text: Option<&str>, fallback: &str) -> TokenStream {
-    doc(text.unwrap_or(fallback))
 }
 
 /// A Rust literal for a design value of primitive type `p`.

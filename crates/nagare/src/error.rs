@@ -195,6 +195,15 @@ impl StreamError {
     }
 }
 
+impl From<crate::broker::FollowError> for StreamError {
+    fn from(e: crate::broker::FollowError) -> Self {
+        match e {
+            crate::broker::FollowError::Broker(e) => StreamError::Broker(e),
+            e => StreamError::TooFarBehind(e.to_string()),
+        }
+    }
+}
+
 impl From<serde_json::Error> for StreamError {
     /// A message that could not be encoded.
     fn from(e: serde_json::Error) -> Self {
@@ -334,7 +343,7 @@ impl From<serde_json::Error> for DecodeError {
     /// Malformed JSON, or a value a generated enum refused (then Goa's
     /// `invalid_enum_value`, as a validation of the value would say).
     fn from(e: serde_json::Error) -> Self {
-        match crate::validation::of_serde(&e) {
+        match ValidationError::from_serde(&e) {
             Some(invalid) => DecodeError::Invalid(invalid),
             None => DecodeError::Json(Arc::new(e)),
         }
@@ -360,7 +369,35 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
+/// Marks a serde error that carries an `invalid_enum_value`: serde's errors
+/// are text, so a generated enum's refusal travels through them as its
+/// message behind this mark, and [`ValidationError::from_serde`] turns it
+/// back into Goa's error.
+const ENUM_MARK: &str = "\u{1f}invalid_enum_value\u{1f}";
+
 impl ValidationError {
+    /// This `invalid_enum_value` as a serde error, for a generated enum's
+    /// `Deserialize` to refuse a value with.
+    pub(crate) fn into_serde<E: serde::de::Error>(self) -> E {
+        E::custom(format!("{ENUM_MARK}{}", self.message))
+    }
+
+    /// The validation error a serde error carries (a generated enum's
+    /// refusal), if it carries one.
+    pub(crate) fn from_serde(e: &serde_json::Error) -> Option<ValidationError> {
+        let text = e.to_string();
+        let (_, message) = text.split_once(ENUM_MARK)?;
+        // serde_json adds where in the input the error was.
+        let message = match message.rsplit_once(" at line ") {
+            Some((m, _)) => m,
+            None => message,
+        };
+        Some(ValidationError {
+            name: "invalid_enum_value",
+            message: message.to_owned(),
+        })
+    }
+
     /// Merges `other` into `self`.
     pub fn merge(&mut self, other: ValidationError) {
         self.message.push_str("; ");

@@ -55,32 +55,24 @@ pub mod close;
 #[doc(hidden)]
 pub mod codegen;
 pub mod conn;
-mod credentials;
-mod designed;
 mod error;
-#[cfg(feature = "cli")]
-pub mod flags;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod message;
-#[cfg(feature = "prometheus")]
-pub mod metrics;
-mod origin;
-mod peer_log;
-mod rate;
 pub mod resume;
 pub mod security;
 pub mod server;
 pub mod stream;
-mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tls")]
 pub mod tls;
-mod validation;
-#[cfg(test)]
-mod wake_count;
 pub mod ws;
+
+#[cfg(feature = "cli")]
+pub use cli::flags;
+#[cfg(feature = "prometheus")]
+pub use server::metrics;
 
 /// Includes the code `nagare-codegen` generated for the API named `name` (its
 /// `api(..)` name in snake case): what `tonic::include_proto!` is to tonic.
@@ -111,12 +103,11 @@ pub use client::{
 };
 pub use close::{CloseCode, ErrorKind};
 pub use conn::{Conn, ConnConfig, Priority, SlowConsumer};
+pub use conn::{OriginPolicy, Rate};
 pub use error::{
     Cause, ClientError, DecodeError, GoaError, StreamError, ValidationError, ValidationErrors,
 };
 pub use message::{Message, Validate};
-pub use origin::OriginPolicy;
-pub use rate::Rate;
 pub use resume::ResumePoint;
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{

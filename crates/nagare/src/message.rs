@@ -149,7 +149,7 @@ pub fn decode_viewed<T: DeserializeOwned>(
     let mut errs = crate::error::ValidationErrors::new();
     for attr in required {
         if !map.contains_key(*attr) {
-            errs.push(crate::validation::missing("body", attr));
+            errs.push(crate::codegen::validation::missing("body", attr));
         }
     }
     errs.finish()?;

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 
 use crate::broker::ring::{Extent, Read, Ring};
 use crate::broker::BrokerError;
-use crate::error::StreamError;
 use crate::resume::ResumePoint;
 use crate::ws::TextBytes;
 
@@ -34,15 +33,6 @@ pub enum FollowError {
     /// The broker failed.
     #[error(transparent)]
     Broker(#[from] BrokerError),
-}
-
-impl From<FollowError> for StreamError {
-    fn from(e: FollowError) -> Self {
-        match e {
-            FollowError::Broker(e) => StreamError::Broker(e),
-            e => StreamError::TooFarBehind(e.to_string()),
-        }
-    }
 }
 
 /// What a feed reads next.

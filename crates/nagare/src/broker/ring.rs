@@ -310,7 +310,7 @@ impl std::fmt::Debug for Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wake_count::WakeCount;
+    use crate::conn::wake_count::WakeCount;
 
     fn frame(s: &'static str) -> TextBytes {
         TextBytes::from(s)

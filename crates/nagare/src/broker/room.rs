@@ -546,7 +546,7 @@ mod tests {
         let (mut publisher, mut done) = with_in_flight(1, 1);
         let first_done = done.remove(0);
         let (second_done, second) = pending_publish();
-        let (count, waker) = crate::wake_count::WakeCount::waker();
+        let (count, waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         let mut call = start(&mut publisher, second);
         // Two in flight, one allowed: the call waits for the oldest.
@@ -580,7 +580,7 @@ mod tests {
             .is_ok());
         let (_, third) = pending_publish();
         let mut call = start(&mut publisher, third);
-        let (_, waker) = crate::wake_count::WakeCount::waker();
+        let (_, waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         assert!(matches!(
             Pin::new(&mut call).poll(&mut cx),

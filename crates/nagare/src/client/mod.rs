@@ -17,11 +17,13 @@
 //! Errors before any message are [`ClientError`](crate::ClientError)s; each
 //! says whether a retry can help ([`ClientError::kind`](crate::ClientError::kind)).
 
+pub(crate) mod credentials;
 pub(crate) mod dialer;
 pub(crate) mod request;
 pub(crate) mod resumable;
 mod retry;
 
+pub use credentials::bearer;
 pub use dialer::Dialer;
 pub use request::{Request, Response};
 pub use resumable::{ResumableBidiStream, ResumableSender, ResumableStream};

@@ -84,7 +84,7 @@ impl Request {
     pub fn basic_auth(&mut self, user: &str, password: &str) -> Result<&mut Self, ClientError> {
         self.header(
             "Authorization",
-            crate::credentials::basic_header(user, password),
+            crate::client::credentials::basic_header(user, password),
         )
     }
 

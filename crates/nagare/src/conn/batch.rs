@@ -171,11 +171,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_gives_a_producer_it_freed_a_turn_before_it_flushes() {
-        let (producer, producer_waker) = crate::wake_count::WakeCount::waker();
+        let (producer, producer_waker) = crate::conn::wake_count::WakeCount::waker();
         let (mut socket, _peer, waiting, mut rx) =
             full_queue_and_a_waiting_producer(&producer_waker).await;
         let mut batch = Batch::new(text("first"), LIMIT);
-        let (task, task_waker) = crate::wake_count::WakeCount::waker();
+        let (task, task_waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
         // The queue ran empty and woke the producer: the batch waits a turn.
         assert!(batch.poll_write(&mut socket, &mut rx, &mut cx).is_pending());
@@ -195,12 +195,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_producer_that_never_stops_gets_a_few_turns_then_the_batch_ends() {
-        let (_, producer_waker) = crate::wake_count::WakeCount::waker();
+        let (_, producer_waker) = crate::conn::wake_count::WakeCount::waker();
         let (mut socket, _peer, tx, mut rx) =
             full_queue_and_a_waiting_producer(&producer_waker).await;
         let mut producer = Context::from_waker(&producer_waker);
         let mut batch = Batch::new(text("first"), LIMIT);
-        let (_, task_waker) = crate::wake_count::WakeCount::waker();
+        let (_, task_waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&task_waker);
         let mut turns = 0;
         let written = loop {

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::conn::outbound::SlowConsumer;
-use crate::origin::OriginPolicy;
 use crate::ws::WsConfig;
 
 /// Settings of each connection of an endpoint.
@@ -70,7 +69,7 @@ pub struct ConnConfig {
     /// faster once its burst is spent is closed with 1008 and a reason naming
     /// the rate. `None` (the default): no limit beyond the inbound queue's
     /// back-pressure.
-    pub message_rate: Option<crate::rate::Rate>,
+    pub message_rate: Option<crate::conn::rate::Rate>,
     /// Data messages the peer may send over the connection's life; one more
     /// closes it with 1008 naming the limit. `None` (the default): no limit.
     /// Bounds what a client stream can make a method accumulate.
@@ -160,4 +159,23 @@ impl Default for ConnConfig {
             tls: None,
         }
     }
+}
+
+/// The origins allowed to upgrade.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum OriginPolicy {
+    /// Only the server's own pages: the origins in
+    /// [`Limits::public_origins`](crate::server::Limits::public_origins) (the
+    /// scheme, host and port browsers reach the server at), or, when it has
+    /// none, the loopback origins of the port the server listens on
+    /// (`http://localhost:8080`, `http://127.0.0.1:8080`, `http://[::1]:8080`,
+    /// `https://` with TLS): what development needs, and nothing a DNS
+    /// rebinding can pose as.
+    #[default]
+    SameOrigin,
+    /// Any origin: for public APIs that authenticate every request another way.
+    Any,
+    /// These origins: exact (`https://app.example.com`) or a wildcard subdomain
+    /// (`https://*.example.com`, which does not match `https://example.com`).
+    Allow(Vec<String>),
 }

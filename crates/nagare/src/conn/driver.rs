@@ -1194,7 +1194,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_run_stops_at_the_message_that_overdraws_the_budget() {
         let config = ConnConfig {
-            message_rate: Some(crate::rate::Rate {
+            message_rate: Some(crate::conn::rate::Rate {
                 per_second: 1.0,
                 burst: 2,
             }),

@@ -258,7 +258,7 @@ impl Keepalive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wake_count::WakeCount;
+    use crate::conn::wake_count::WakeCount;
     use crate::ws::{Data, TextBytes};
 
     fn data(s: &'static str) -> Inbound {

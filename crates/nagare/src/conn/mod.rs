@@ -24,9 +24,12 @@ mod driver;
 mod inbound;
 mod outbound;
 mod quota;
+pub(crate) mod rate;
 mod stats;
 mod timing;
 mod together;
+#[cfg(test)]
+pub(crate) mod wake_count;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +37,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 
-pub use config::ConnConfig;
+pub use config::{ConnConfig, OriginPolicy};
 pub(crate) use inbound::{Keepalive, RawReceiver};
 pub(crate) use outbound::OutboundSender;
 pub use outbound::{Priority, SlowConsumer, STARVATION_LIMIT};
+pub use rate::Rate;
 pub(crate) use stats::ConnStats;
 pub(crate) use together::{Finished, Together};
 

@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn a_push_with_the_message_at_hand_waits_for_room_and_keeps_it() {
-        let (count, waker) = crate::wake_count::WakeCount::waker();
+        let (count, waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         let (tx, mut rx) = queue(1, usize::MAX, SlowConsumer::Wait);
         let mut slot = Some(msg("a"));
@@ -588,7 +588,7 @@ mod tests {
 
     #[test]
     fn the_queue_is_full_at_its_bytes_before_its_count() {
-        let (count, waker) = crate::wake_count::WakeCount::waker();
+        let (count, waker) = crate::conn::wake_count::WakeCount::waker();
         let mut cx = Context::from_waker(&waker);
         let (tx, mut rx) = queue(64, 10, SlowConsumer::Wait);
         // Under 10 bytes a message goes in, whatever its size.

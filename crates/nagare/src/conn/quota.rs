@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use crate::conn::config::ConnConfig;
-use crate::rate::{Bucket, Rate};
+use crate::conn::rate::{Bucket, Rate};
 
 /// The limits of one connection and what was spent against them. Held boxed
 /// by the driver, and only when the connection has a limit.

@@ -259,7 +259,7 @@ impl Clocks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wake_count::WakeCount;
+    use crate::conn::wake_count::WakeCount;
 
     #[tokio::test(start_paused = true)]
     async fn an_alarm_wakes_its_waker_once_due_and_fires_once() {

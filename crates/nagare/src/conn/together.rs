@@ -130,7 +130,7 @@ mod tests {
     use futures_util::{SinkExt, StreamExt};
 
     use super::*;
-    use crate::wake_count::WakeCount;
+    use crate::conn::wake_count::WakeCount;
 
     #[tokio::test]
     async fn what_the_two_tell_each_other_costs_the_task_no_wake() {

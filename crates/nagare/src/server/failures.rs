@@ -19,10 +19,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
+use crate::conn::rate::{Bucket, Rate};
 use crate::error::GoaError;
-use crate::peer_log::Cut;
-use crate::rate::{Bucket, Rate};
 use crate::server::client_addr::ClientAddr;
+use crate::server::peer_log::Cut;
 
 /// Bytes of an attribute's value a key keeps.
 const MAX_KEY_BYTES: usize = 256;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::rate::Bucket;
+use crate::conn::rate::Bucket;
 use crate::server::client_addr::is_trusted;
 use crate::server::limits::Limits;
 
@@ -235,7 +235,7 @@ mod tests {
     #[test]
     fn upgrades_spend_tokens_that_come_back_with_time() {
         let gate = Gate::new(Limits {
-            upgrade_rate_per_ip: Some(crate::rate::Rate {
+            upgrade_rate_per_ip: Some(crate::conn::rate::Rate {
                 per_second: 1000.0,
                 burst: 2,
             }),

@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use crate::origin::Origin;
-use crate::rate::Rate;
+use crate::conn::rate::Rate;
 use crate::server::client_addr::IpRange;
+use crate::server::origin::Origin;
 
 /// The limits [`ServerOptions::serve`](crate::ServerOptions::serve) enforces
 /// (set in [`ServerOptions::limits`](crate::ServerOptions::limits)). A router

@@ -57,6 +57,7 @@
 //! ```
 
 mod client_addr;
+pub(crate) mod credentials;
 mod documents;
 mod endpoint;
 mod failures;
@@ -65,8 +66,13 @@ pub mod health;
 mod limits;
 mod listener;
 mod manager;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod options;
+mod origin;
+pub(crate) mod peer_log;
 mod serving;
+pub(crate) mod telemetry;
 // What only generated code calls lives in these three, re-exported by the
 // hidden `crate::codegen`.
 pub(crate) mod params;
@@ -83,4 +89,5 @@ pub use manager::{ConnId, ConnectionManager, ConnectionPhase, ConnectionSnapshot
 pub use options::{shutdown_signal, ServerOptions, ShutdownReport};
 pub use upgrade::{upgrade, StreamFailure};
 
-pub use crate::origin::{Origin, OriginPolicy};
+pub use crate::conn::OriginPolicy;
+pub use origin::Origin;

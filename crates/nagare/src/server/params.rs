@@ -120,7 +120,7 @@ pub fn from_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ValidationError> {
     let shown = value.to_string();
     serde_json::from_value(value).map_err(|e| {
-        crate::validation::of_serde(&e).unwrap_or_else(|| ValidationError {
+        ValidationError::from_serde(&e).unwrap_or_else(|| ValidationError {
             name: "invalid_field_type",
             message: format!("invalid value {shown} for {attribute:?}: {e}"),
         })

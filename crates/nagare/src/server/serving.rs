@@ -22,11 +22,11 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::error::GoaError;
-use crate::origin::{Origin, ServerOrigins};
 use crate::server::client_addr::{client_of, is_trusted, ClientAddr};
 use crate::server::gate::{Gate, Pass, Refusal};
 use crate::server::limits::Limits;
 use crate::server::listener::Listener;
+use crate::server::origin::{Origin, ServerOrigins};
 
 /// Serves `app` on `listener` until `shutdown`; then stops accepting, lets each
 /// HTTP connection finish its request (upgraded connections are the

@@ -5,6 +5,8 @@
 //! go to standard output as one JSON document per line. End of input ends the
 //! client's stream.
 
+pub mod flags;
+
 use std::io::Write;
 use std::str::FromStr;
 

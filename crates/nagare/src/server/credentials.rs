@@ -1,7 +1,8 @@
-//! How credentials travel on the wire, as Goa puts them: the `Authorization`
-//! header (scheme word stripped on the server, `Bearer` added by the client),
-//! basic credentials, and a bearer token offered as a subprotocol by a browser.
-//! Generated handlers and clients call these.
+//! Credentials as the server reads them, where Goa puts them: the
+//! `Authorization` header (scheme word stripped), basic credentials, and a
+//! bearer token offered as a subprotocol by a browser; and when they expire.
+//! Generated handlers call these; the client's side is in
+//! `crate::client::credentials`.
 
 use axum::http::request::Parts;
 use base64::Engine;
@@ -14,16 +15,6 @@ pub fn strip_scheme(value: &str) -> &str {
     match value.split_once(' ') {
         Some((_, rest)) => rest,
         None => value,
-    }
-}
-
-/// The value a client sends for a token in `Authorization`: `Bearer <token>`
-/// unless the token already names its scheme.
-pub fn bearer(token: &str) -> String {
-    if token.contains(' ') {
-        token.to_owned()
-    } else {
-        format!("Bearer {token}")
     }
 }
 
@@ -116,12 +107,6 @@ pub fn expire_with_jwt(parts: &mut Parts, token: &str) {
     }
 }
 
-/// The `Authorization` value for basic credentials.
-pub(crate) fn basic_header(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,8 +116,6 @@ mod tests {
         assert_eq!(strip_scheme("Bearer abc"), "abc");
         assert_eq!(strip_scheme("jwt abc"), "abc");
         assert_eq!(strip_scheme("abc"), "abc");
-        assert_eq!(bearer("abc"), "Bearer abc");
-        assert_eq!(bearer("Bearer abc"), "Bearer abc");
     }
 
     #[test]
@@ -165,7 +148,10 @@ mod tests {
     #[test]
     fn basic_round_trip() {
         let (parts, _) = axum::http::Request::builder()
-            .header("Authorization", basic_header("goa", "rocks:!"))
+            .header(
+                "Authorization",
+                crate::client::credentials::basic_header("goa", "rocks:!"),
+            )
             .body(())
             .map(|r| r.into_parts())
             .unwrap_or_else(|_| unreachable!());

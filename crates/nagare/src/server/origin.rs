@@ -16,24 +16,7 @@ use std::sync::Arc;
 
 use axum::http::{header, request::Parts};
 
-/// The origins allowed to upgrade.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum OriginPolicy {
-    /// Only the server's own pages: the origins in
-    /// [`Limits::public_origins`](crate::server::Limits::public_origins) (the
-    /// scheme, host and port browsers reach the server at), or, when it has
-    /// none, the loopback origins of the port the server listens on
-    /// (`http://localhost:8080`, `http://127.0.0.1:8080`, `http://[::1]:8080`,
-    /// `https://` with TLS): what development needs, and nothing a DNS
-    /// rebinding can pose as.
-    #[default]
-    SameOrigin,
-    /// Any origin: for public APIs that authenticate every request another way.
-    Any,
-    /// These origins: exact (`https://app.example.com`) or a wildcard subdomain
-    /// (`https://*.example.com`, which does not match `https://example.com`).
-    Allow(Vec<String>),
-}
+use crate::conn::OriginPolicy;
 
 /// A web origin: scheme, host and port (`https://chat.example.com`, whose
 /// port is 443). Parsed from what operators write and browsers send; compared

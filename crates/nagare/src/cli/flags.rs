@@ -24,7 +24,7 @@
 use std::time::Duration;
 
 use crate::conn::ConnConfig;
-use crate::origin::OriginPolicy;
+use crate::conn::OriginPolicy;
 
 /// Where a service binary keeps its rooms: in memory, or in the Redis that
 /// `--redis` names (feature `redis`).

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use regex::Regex;
 
 use crate::error::ValidationError;
+pub use crate::message::decode_viewed;
 
 /// String formats a design can require.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,11 +161,6 @@ pub fn not_one_of<V: Debug + ?Sized, A: Debug>(
     }
 }
 
-/// Marks a serde error that carries an `invalid_enum_value`: serde's errors
-/// are text, so a generated enum's refusal travels through them as its
-/// message behind this mark, and [`of_serde`] turns it back into Goa's error.
-const ENUM_MARK: &str = "\u{1f}invalid_enum_value\u{1f}";
-
 /// Deserializes a generated string enum from its wire value; a value the
 /// design does not list is refused with Goa's `invalid_enum_value`.
 pub fn deserialize_str_enum<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -173,8 +169,7 @@ where
     T: std::str::FromStr<Err = ValidationError>,
 {
     let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
-    text.parse()
-        .map_err(|e: ValidationError| serde::de::Error::custom(format!("{ENUM_MARK}{}", e.message)))
+    text.parse().map_err(ValidationError::into_serde)
 }
 
 /// Deserializes a generated integer enum; see [`deserialize_str_enum`].
@@ -184,23 +179,7 @@ where
     T: TryFrom<i64, Error = ValidationError>,
 {
     let n = <i64 as serde::Deserialize>::deserialize(d)?;
-    T::try_from(n).map_err(|e| serde::de::Error::custom(format!("{ENUM_MARK}{}", e.message)))
-}
-
-/// The validation error a serde error carries (a generated enum's refusal),
-/// if it carries one.
-pub(crate) fn of_serde(e: &serde_json::Error) -> Option<ValidationError> {
-    let text = e.to_string();
-    let (_, message) = text.split_once(ENUM_MARK)?;
-    // serde_json adds where in the input the error was.
-    let message = match message.rsplit_once(" at line ") {
-        Some((m, _)) => m,
-        None => message,
-    };
-    Some(ValidationError {
-        name: "invalid_enum_value",
-        message: message.to_owned(),
-    })
+    T::try_from(n).map_err(ValidationError::into_serde)
 }
 
 /// `invalid_length` for a minimum; `len` is characters for strings, elements

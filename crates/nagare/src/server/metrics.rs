@@ -52,7 +52,7 @@ pub const UPKEEP_THREAD: &str = "nagare-metrics";
 /// [`UPKEEP_INTERVAL`] for the life of the process.
 pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new().install_recorder()?;
-    crate::telemetry::describe();
+    crate::server::telemetry::describe();
     let upkeep = handle.clone();
     let (started, running) = std::sync::mpsc::sync_channel(1);
     // A thread rather than a task: the recorder is process-wide and may be

@@ -14,9 +14,13 @@ pub use regex;
 pub use serde;
 pub use serde_json;
 
-pub use crate::telemetry::describe_endpoint;
+mod designed;
+/// The checks behind generated `validate()` methods and view decoding.
+pub mod validation;
 
-pub use crate::designed::{
+pub use crate::server::telemetry::describe_endpoint;
+
+pub use designed::{
     designed_name, error_source, fmt_error, from_client, from_stream, http_response, AnyDesigned,
     BoxError, DesignedValue, Encoded, ServiceError, Shape,
 };
@@ -24,7 +28,7 @@ pub use crate::designed::{
 /// Reading a method's payload from a request (path, query, headers, cookies,
 /// body), with Goa's error messages.
 pub mod request {
-    pub use crate::credentials::{
+    pub use crate::server::credentials::{
         basic_credentials, expire_at, expire_with_jwt, jwt_expiry, strip_scheme,
         token_from_subprotocol,
     };
@@ -41,21 +45,12 @@ pub mod response {
     pub use crate::server::upgrade::{check_origin, upgrade_with};
 }
 
-/// The checks behind generated `validate()` methods and view decoding.
-pub mod validation {
-    pub use crate::message::decode_viewed;
-    pub use crate::validation::{
-        deserialize_int_enum, deserialize_str_enum, enum_, format, max_chars, max_length, maximum,
-        min_chars, min_length, minimum, missing, not_one_of, pattern, unknown_view, Format,
-    };
-}
-
 /// Building calls on the client side.
 pub mod client {
+    pub use crate::client::bearer;
     pub use crate::client::dialer::{response_view, ViewSource};
     pub use crate::client::request::path_segment;
     pub use crate::client::resumable::{open_resumable, open_resumable_bidi};
-    pub use crate::credentials::bearer;
 }
 
 /// Helpers behind generated command-line clients (feature `cli`).
