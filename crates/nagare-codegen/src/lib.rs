@@ -81,6 +81,9 @@ pub enum GenerateError {
         /// What it clashes with.
         with: String,
     },
+    /// Two builder switches ask for what cannot go together.
+    #[error("{0}")]
+    Switches(String),
     /// The generated tokens did not parse (a generator bug).
     #[error("generated code does not parse: {0}")]
     Syntax(String),
@@ -96,12 +99,38 @@ pub enum GenerateError {
 }
 
 /// Generation options; [`generate`] and [`render`] use the defaults.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Builder {
-    cli: bool,
+    sides: Sides,
     asyncapi: bool,
     openapi: bool,
     javascript: bool,
+}
+
+/// Which sides of each service the code has.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sides {
+    /// The service trait, its rooms, its endpoints and its router.
+    pub(crate) server: bool,
+    /// The typed client.
+    pub(crate) client: bool,
+    /// The command line, on the client.
+    pub(crate) cli: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            sides: Sides {
+                server: true,
+                client: true,
+                cli: false,
+            },
+            asyncapi: false,
+            openapi: false,
+            javascript: false,
+        }
+    }
 }
 
 impl Builder {
@@ -110,10 +139,28 @@ impl Builder {
         Self::default()
     }
 
+    /// Whether to generate the server side: each service's `Service` trait,
+    /// its rooms, its endpoint names and its `server::router` (on by
+    /// default). A crate that only calls a service turns it off and depends
+    /// on nagare without its `server` feature, so it links no axum.
+    pub fn server(mut self, enabled: bool) -> Self {
+        self.sides.server = enabled;
+        self
+    }
+
+    /// Whether to generate the client side: each service's
+    /// `client::Client` (on by default). A crate that only serves turns it
+    /// off and depends on nagare without its `client` feature, so it links
+    /// no reqwest.
+    pub fn client(mut self, enabled: bool) -> Self {
+        self.sides.client = enabled;
+        self
+    }
+
     /// Also generates a command-line client (`cli` modules and `cli::main`); the
     /// crate must enable the `cli` feature of `nagare`.
     pub fn cli(mut self, enabled: bool) -> Self {
-        self.cli = enabled;
+        self.sides.cli = enabled;
         self
     }
 
@@ -164,9 +211,10 @@ impl Builder {
     /// Renders the code of every service of `api` as one formatted Rust file.
     pub fn render(&self, api: &Api) -> Result<String, GenerateError> {
         api.validate()?;
+        self.check_switches()?;
         let reserved = [
             (
-                self.cli,
+                self.sides.cli,
                 "cli",
                 "the command-line module the API gets with `cli(true)`",
             ),
@@ -185,7 +233,7 @@ impl Builder {
         if let Some(s) = api
             .services
             .iter()
-            .find(|s| self.cli && commands.iter().any(|d| d.command == names::snake(&s.name)))
+            .find(|s| self.sides.cli && commands.iter().any(|d| d.command == names::snake(&s.name)))
         {
             return Err(GenerateError::NameClash {
                 service: s.name.clone(),
@@ -209,9 +257,12 @@ impl Builder {
         let modules = api
             .services
             .iter()
-            .map(|s| service::render(api, s, self.cli))
+            .map(|s| service::render(api, s, self.sides))
             .collect::<Result<Vec<_>, _>>()?;
-        let cli = self.cli.then(|| cli::render_api(api, &self.documents()));
+        let cli = self
+            .sides
+            .cli
+            .then(|| cli::render_api(api, &self.documents()));
         let specs = self.specs_module(api);
         let browser = self.browser_module(api);
         let tokens = quote::quote!(#(#modules)* #cli #specs #browser);
@@ -265,6 +316,16 @@ impl Builder {
         }
     }
 
+    /// Refuses switches that contradict each other.
+    fn check_switches(&self) -> Result<(), GenerateError> {
+        if self.sides.cli && !self.sides.client {
+            return Err(GenerateError::Switches(
+                "Builder::cli(true) writes a command line that calls the service through its client, which Builder::client(false) leaves out: drop one of the two".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// What the crate's nagare lacks for the code this builder writes: the
     /// error to show instead of the ones rustc would find in generated code.
     /// Read from `DEP_NAGARE_FEATURES`, which nagare gives the build scripts
@@ -272,17 +333,32 @@ impl Builder {
     fn missing_runtime_feature(&self) -> Option<String> {
         let features = std::env::var("DEP_NAGARE_FEATURES").ok()?;
         let on = |f: &str| features.split(',').any(|x| x == f);
-        let needs = [(
-            self.cli,
-            "cli",
-            "Builder::cli(true) writes a command-line client",
-        )];
+        let needs = [
+            (
+                self.sides.server,
+                "server",
+                "The server side of each service (written by default)",
+                "Builder::server(false) for a crate that only calls the service",
+            ),
+            (
+                self.sides.client,
+                "client",
+                "The client of each service (written by default)",
+                "Builder::client(false) for a crate that only serves it",
+            ),
+            (
+                self.sides.cli,
+                "cli",
+                "The command-line client of Builder::cli(true)",
+                "drop cli(true)",
+            ),
+        ];
         needs
             .into_iter()
-            .find(|(wanted, feature, _)| *wanted && !on(feature))
-            .map(|(_, feature, what)| {
+            .find(|(wanted, feature, _, _)| *wanted && !on(feature))
+            .map(|(_, feature, what, instead)| {
                 format!(
-                    "{what}, which needs nagare's `{feature}` feature: in Cargo.toml, `nagare = {{ version = \"{}\", features = [\"{feature}\"] }}` (or drop the switch)",
+                    "{what} needs nagare's `{feature}` feature: in Cargo.toml, `nagare = {{ version = \"{}\", features = [\"{feature}\"] }}`; or {instead}",
                     env!("CARGO_PKG_VERSION")
                 )
             })
@@ -348,6 +424,21 @@ impl Builder {
         let stem = names::snake(&api.name);
         let (js, dts) = (format!("{stem}.js"), format!("{stem}.d.ts"));
         let (js_path, dts_path) = (format!("/js/{stem}.js"), format!("/js/{stem}.d.ts"));
+        // Served by the server side only.
+        let router = self.sides.server.then(|| {
+            quote::quote! {
+                /// Serves the client and its runtime under `/js/`: merge it into
+                /// a server's router for pages of the same origin to import it.
+                pub fn router() -> nagare::axum::Router {
+                    nagare::server::documents(&[
+                        (#js_path, "text/javascript", CLIENT_JS),
+                        (#dts_path, "application/typescript", CLIENT_DTS),
+                        ("/js/nagare-client.js", "text/javascript", RUNTIME_JS),
+                        ("/js/nagare-client.d.ts", "application/typescript", RUNTIME_DTS),
+                    ])
+                }
+            }
+        });
         Some(quote::quote! {
             /// The API's browser client, generated from the design next to this
             /// code: an ES module with its TypeScript declarations, and the
@@ -362,16 +453,7 @@ impl Builder {
                 /// The runtime's TypeScript declarations.
                 pub const RUNTIME_DTS: &str = include_str!("nagare-client.d.ts");
 
-                /// Serves the client and its runtime under `/js/`: merge it into
-                /// a server's router for pages of the same origin to import it.
-                pub fn router() -> nagare::axum::Router {
-                    nagare::server::documents(&[
-                        (#js_path, "text/javascript", CLIENT_JS),
-                        (#dts_path, "application/typescript", CLIENT_DTS),
-                        ("/js/nagare-client.js", "text/javascript", RUNTIME_JS),
-                        ("/js/nagare-client.d.ts", "application/typescript", RUNTIME_DTS),
-                    ])
-                }
+                #router
             }
         })
     }
@@ -411,17 +493,22 @@ impl Builder {
                 OPENAPI
             )));
         }
-        Some(quote::quote! {
-            /// The API's machine-readable descriptions, generated from the design
-            /// next to this code.
-            pub mod specs {
-                #(#items)*
-
+        // Served by the server side only.
+        let router = self.sides.server.then(|| {
+            quote::quote! {
                 /// Serves the documents (`/asyncapi.json`, `/openapi.json`): merge
                 /// it into a server's router to publish them.
                 pub fn router() -> nagare::axum::Router {
                     nagare::server::documents(&[#(#routes),*])
                 }
+            }
+        });
+        Some(quote::quote! {
+            /// The API's machine-readable descriptions, generated from the design
+            /// next to this code.
+            pub mod specs {
+                #(#items)*
+                #router
             }
         })
     }

@@ -11,7 +11,7 @@ use crate::model::MethodInfo;
 use crate::names::Scope;
 use crate::names::{field_ident, pascal, snake};
 use crate::types::TypeSet;
-use crate::GenerateError;
+use crate::{GenerateError, Sides};
 
 /// Registers the types every method of the service uses.
 fn collect_types(service: &Service) -> TypeSet {
@@ -137,7 +137,7 @@ fn name_clash(service: &Service, set: &TypeSet) -> Option<(String, String)> {
 pub(crate) fn render(
     api: &Api,
     service: &Service,
-    cli: bool,
+    sides: Sides,
 ) -> Result<TokenStream, GenerateError> {
     let set = collect_types(service);
     if let Some((name, with)) = name_clash(service, &set) {
@@ -170,13 +170,20 @@ pub(crate) fn render(
         )
     });
     let errors = crate::error::render(service);
-    let streams = methods.iter().map(render_stream_aliases);
-    let trait_ = render_trait(service, &methods);
-    let endpoints = render_endpoints(service, &methods);
-    let rooms = crate::rooms::render(service, &methods);
-    let server = crate::server::render(service, &methods);
-    let client = crate::client::render(service, &methods);
-    let cli = cli.then(|| crate::cli::render_service(service, &methods));
+    let streams = methods.iter().map(|m| render_stream_aliases(m, sides));
+    let server_side = sides.server.then(|| {
+        let trait_ = render_trait(service, &methods);
+        let rooms = crate::rooms::render(service, &methods);
+        let endpoints = render_endpoints(service, &methods);
+        let server = crate::server::render(service, &methods);
+        quote!(#trait_ #rooms #endpoints #server)
+    });
+    let client = sides
+        .client
+        .then(|| crate::client::render(service, &methods));
+    let cli = sides
+        .cli
+        .then(|| crate::cli::render_service(service, &methods));
     Ok(quote! {
         #mod_doc
         pub mod #module {
@@ -188,18 +195,15 @@ pub(crate) fn render(
             #types
             #errors
             #(#streams)*
-            #trait_
-            #rooms
-            #endpoints
-            #server
+            #server_side
             #client
             #cli
         }
     })
 }
 
-/// The stream handle types of a streaming method, both sides.
-fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
+/// The stream handle types of a streaming method, on the sides generated.
+fn render_stream_aliases(m: &MethodInfo, sides: Sides) -> TokenStream {
     if m.kind == StreamKind::Unary {
         return quote!();
     }
@@ -237,13 +241,19 @@ fn render_stream_aliases(m: &MethodInfo) -> TokenStream {
     };
     let sdoc = format!(" Server side of the `{}` stream.", m.method.name);
     let cdoc = format!(" Client side of the `{}` stream.", m.method.name);
-    quote! {
-        #[doc = #sdoc]
-        pub type #server = #server_ty;
-
-        #[doc = #cdoc]
-        pub type #client = #client_ty;
-    }
+    let server = sides.server.then(|| {
+        quote! {
+            #[doc = #sdoc]
+            pub type #server = #server_ty;
+        }
+    });
+    let client = sides.client.then(|| {
+        quote! {
+            #[doc = #cdoc]
+            pub type #client = #client_ty;
+        }
+    });
+    quote!(#server #client)
 }
 
 /// One constant per streaming method, naming its endpoint for settings from

@@ -301,3 +301,21 @@ fn an_invalid_design_is_refused_before_anything_is_generated() {
         other => panic!("expected an invalid design, got {other:?}"),
     }
 }
+
+#[test]
+fn a_command_line_without_a_client_is_refused() {
+    let design = api("x", |a| {
+        a.service("chat", |s| {
+            s.method("echo", echo);
+        });
+    });
+    let e = match Builder::new().cli(true).client(false).render(&design) {
+        Ok(_) => panic!("the design was generated"),
+        Err(e) => e,
+    };
+    assert!(matches!(e, GenerateError::Switches(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "Builder::cli(true) writes a command line that calls the service through its client, which Builder::client(false) leaves out: drop one of the two"
+    );
+}

@@ -3,7 +3,8 @@
 //! a broken design fails with each problem once, at its line of `design.rs`;
 //! a switch whose runtime feature is off is one error naming the feature; the
 //! build script runs again when the design changes, and not when another
-//! file does.
+//! file does; a client-only crate links no axum and a server-only one no
+//! reqwest.
 
 use nagare_testkit::user_crate::{checkout, path_dependency, UserCrate};
 
@@ -100,13 +101,17 @@ pub fn design() -> Api {
 /// A crate named `name` with `design`, its build script calling `builder`
 /// (the `Builder` expression), and nagare with `features`.
 fn user_crate(name: &str, design: &str, builder: &str, features: &[&str]) -> UserCrate {
+    user_crate_with(name, design, builder, &path_dependency("nagare", features))
+}
+
+/// [`user_crate`] with nagare's dependency line as given.
+fn user_crate_with(name: &str, design: &str, builder: &str, nagare: &str) -> UserCrate {
     let krate = UserCrate::new(name);
     krate
         .write(
             "Cargo.toml",
             &format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{}\n\n[build-dependencies]\n{}\n{}\n",
-                path_dependency("nagare", features),
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n{nagare}\n\n[build-dependencies]\n{}\n{}\n",
                 path_dependency("nagare-design", &[]),
                 path_dependency("nagare-codegen", &[]),
             ),
@@ -199,4 +204,85 @@ fn the_build_script_runs_again_for_the_design_not_for_other_files() {
         ),
     );
     assert!(ran(&krate.cargo(&["build", "-v"])), "the design changed");
+}
+
+/// nagare without its default features, with `features`.
+fn nagare_only(features: &[&str]) -> String {
+    path_dependency("nagare", features).replacen(
+        ", features",
+        ", default-features = false, features",
+        1,
+    )
+}
+
+/// The crates a crate's normal build links, with their features, one per
+/// line (`cargo tree -e normal,features`).
+fn linked(krate: &UserCrate) -> String {
+    let out = krate.cargo(&["tree", "-e", "normal,features", "--prefix", "none"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_client_only_crate_builds_without_axum_or_hyper_s_server() {
+    let krate = user_crate_with(
+        "client_only",
+        DESIGN,
+        "nagare_codegen::Builder::new().server(false)",
+        &nagare_only(&["client"]),
+    );
+    krate.write(
+        "src/lib.rs",
+        "nagare::include_api!(\"mini\");\n\n/// The client is there.\npub fn client() -> clock::client::Client {\n    clock::client::Client::new(\"http://127.0.0.1:8080\")\n}\n",
+    );
+    let out = krate.cargo(&["build"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("warning:"), "{err}");
+    let tree = linked(&krate);
+    assert!(tree.contains("reqwest v"), "{tree}");
+    assert!(!tree.contains("axum"), "{tree}");
+    assert!(!tree.contains("hyper feature \"server\""), "{tree}");
+}
+
+#[test]
+fn a_server_only_crate_builds_without_reqwest() {
+    let krate = user_crate_with(
+        "server_only",
+        DESIGN,
+        "nagare_codegen::Builder::new().client(false)",
+        &nagare_only(&["server"]),
+    );
+    krate.write(
+        "src/lib.rs",
+        "nagare::include_api!(\"mini\");\n\n/// The server side is there.\npub struct Clock;\n\nimpl clock::Service for Clock {\n    async fn tick(&self, _: clock::TickPayload, _: clock::TickServerStream) -> Result<(), clock::Error> {\n        Ok(())\n    }\n}\n\n/// Its router.\npub fn router() -> nagare::axum::Router {\n    clock::server::router(Clock, nagare::ServerOptions::new())\n}\n",
+    );
+    let out = krate.cargo(&["build"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("warning:"), "{err}");
+    let tree = linked(&krate);
+    assert!(tree.contains("axum v"), "{tree}");
+    assert!(!tree.contains("reqwest"), "{tree}");
+}
+
+#[test]
+fn a_side_whose_runtime_feature_is_off_is_one_error_naming_it() {
+    // The builder's default writes the server side; nagare has the client only.
+    let krate = user_crate_with(
+        "server_without_feature",
+        DESIGN,
+        "nagare_codegen::Builder::new()",
+        &nagare_only(&["client"]),
+    );
+    let out = krate.cargo(&["build"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("nagare's `server` feature"))
+        .collect();
+    assert_eq!(named.len(), 1, "{err}");
+    assert!(named[0].contains("Builder::server(false)"), "{err}");
+    assert!(!err.contains("error[E"), "{err}");
 }

@@ -11,8 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 pub use crate::cause::Cause;
@@ -496,12 +495,6 @@ impl GoaError {
             StatusCode::BAD_REQUEST
         }
     }
-
-    /// The response with an explicit status (for handshake errors, whose status
-    /// is not one of Goa's flags).
-    pub fn into_response_with(self, status: StatusCode) -> Response {
-        json_response(status, &self)
-    }
 }
 
 impl From<ValidationError> for GoaError {
@@ -518,13 +511,6 @@ impl fmt::Display for GoaError {
 
 impl std::error::Error for GoaError {}
 
-impl IntoResponse for GoaError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        json_response(status, &self)
-    }
-}
-
 /// An error and its causes on one line, `outer: inner: innermost`, for logs.
 pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut line = error.to_string();
@@ -540,18 +526,6 @@ pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         next = cause.source();
     }
     line
-}
-
-/// A JSON body followed by a newline, as Go's `json.Encoder` writes it.
-pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let mut bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    bytes.push(b'\n');
-    let mut res = (status, bytes).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res
 }
 
 /// 6 random bytes in unpadded URL-safe base64: 8 characters, as Goa's ids.

@@ -14,15 +14,16 @@ pub fn resume_offer(protocol: &str) -> Option<crate::ResumePoint> {
 
 /// A server's answer to an upgrade, as nagare's client reads it: the head
 /// parsed and, for a 101, checked against the key the client sent.
+#[cfg(feature = "client")]
 pub fn upgrade_response(bytes: &[u8]) -> Result<bool, String> {
     crate::ws::client_handshake::check_response(bytes)
 }
 
 /// The subprotocols a client offers, as the server splits them.
 pub fn offered_protocols(header: &[u8]) -> usize {
-    let mut headers = axum::http::HeaderMap::new();
-    if let Ok(v) = axum::http::HeaderValue::from_bytes(header) {
-        headers.insert(axum::http::header::SEC_WEBSOCKET_PROTOCOL, v);
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_bytes(header) {
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
     }
     crate::ws::offered_protocols(&headers).len()
 }

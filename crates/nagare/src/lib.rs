@@ -45,11 +45,19 @@
 //! ```
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+// A build with one side only (`server` or `client` off) leaves helpers of
+// the other side unused; the default build, which has both, is the one
+// checked for dead code.
+#![cfg_attr(
+    not(all(feature = "server", feature = "client")),
+    allow(dead_code, unused_imports)
+)]
 
 pub mod broker;
 mod cause;
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod close;
 #[doc(hidden)]
@@ -61,6 +69,7 @@ pub mod fuzzing;
 pub mod message;
 pub mod resume;
 pub mod security;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod stream;
 #[cfg(feature = "testing")]
@@ -69,7 +78,7 @@ pub mod testing;
 pub mod tls;
 pub mod ws;
 
-#[cfg(feature = "cli")]
+#[cfg(all(feature = "cli", feature = "server"))]
 pub use cli::flags;
 #[cfg(feature = "prometheus")]
 pub use server::metrics;
@@ -93,11 +102,13 @@ macro_rules! include_api {
 /// The axum that generated routers are built with: serve them, or merge them
 /// with routes of your own, through this re-export, so the axum your code
 /// names is always the one nagare uses.
+#[cfg(feature = "server")]
 pub use axum;
 
 pub use broker::{MemoryBroker, Publisher, Room, Rooms, SharedBroker};
 #[cfg(feature = "cli")]
 pub use cli::CliError;
+#[cfg(feature = "client")]
 pub use client::{
     ConnectionState, Dialer, Request, ResumableBidiStream, ResumableStream, RetryPolicy,
 };
@@ -109,6 +120,7 @@ pub use error::{
 };
 pub use message::{Message, Validate};
 pub use resume::ResumePoint;
+#[cfg(feature = "server")]
 pub use server::{EndpointName, ServerOptions, StreamFailure};
 pub use stream::{
     BidiClientStream, BidiServerStream, ClientSendResultStream, ClientSendStream, ClientStream,

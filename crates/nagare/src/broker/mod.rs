@@ -29,8 +29,6 @@
 //! the new epoch) and continues from the oldest message the new epoch keeps;
 //! what was published in between may be lost, and the client can say so.
 
-#[doc(hidden)]
-pub mod codegen;
 mod feed;
 mod memory;
 mod poison;

@@ -5,6 +5,7 @@
 //! go to standard output as one JSON document per line. End of input ends the
 //! client's stream.
 
+#[cfg(feature = "server")]
 pub mod flags;
 
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! How a generated client opens connections and makes calls: the server, the
 //! connection settings, and the policies for failures.
 
-use axum::http::HeaderMap;
+use http::HeaderMap;
 
 use std::sync::OnceLock;
 
@@ -129,7 +129,7 @@ impl Dialer {
     /// status; any other is an error ([`ClientError::Refused`]).
     pub async fn call(
         &self,
-        method: axum::http::Method,
+        method: http::Method,
         request: &Request,
         success: u16,
     ) -> Result<Response, ClientError> {

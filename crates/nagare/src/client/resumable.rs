@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::Stream;
+use http::header::SEC_WEBSOCKET_PROTOCOL;
 use tokio::sync::watch;
 
 use crate::client::dialer::{Dialer, ViewSource};

@@ -15,13 +15,15 @@
 
 use std::fmt;
 
-use axum::http::StatusCode;
+#[cfg(feature = "server")]
 use axum::response::Response;
+use http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::close::CloseCode;
 use crate::error::{designed_close, ClientError, GoaError, StreamError, CUT};
+#[cfg(feature = "server")]
 use crate::server::StreamFailure;
 use crate::ws::CloseFrame;
 
@@ -140,6 +142,7 @@ pub trait ServiceError: Sized + std::error::Error + Send + 'static {
     fn client(error: ClientError) -> Self;
 }
 
+#[cfg(feature = "server")]
 impl<E: ServiceError> StreamFailure for E {
     fn close_frame(&self) -> CloseFrame {
         match self.shape() {
@@ -235,6 +238,7 @@ pub fn from_stream<E: ServiceError>(error: StreamError) -> E {
 /// `statuses`: the designed status, `Goa-Error` and the value's JSON for a
 /// designed error; a 500 fault that reveals nothing (logged with its causes)
 /// for anything else.
+#[cfg(feature = "server")]
 pub fn http_response<E: ServiceError>(error: &E, statuses: &[(&str, u16)]) -> Response {
     match error.shape() {
         Shape::Designed { name, value } => {

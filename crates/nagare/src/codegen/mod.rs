@@ -7,6 +7,7 @@
 //! change with the generator without notice; what a user touches is documented
 //! in the rest of the crate.
 
+#[cfg(feature = "server")]
 pub use axum;
 #[cfg(feature = "cli")]
 pub use clap;
@@ -15,18 +16,24 @@ pub use serde;
 pub use serde_json;
 
 mod designed;
+/// Rooms: their keys, and what their members say about themselves.
+pub mod rooms;
 /// The checks behind generated `validate()` methods and view decoding.
 pub mod validation;
 
+#[cfg(feature = "server")]
 pub use crate::server::telemetry::describe_endpoint;
 
+#[cfg(feature = "server")]
+pub use designed::http_response;
 pub use designed::{
-    designed_name, error_source, fmt_error, from_client, from_stream, http_response, AnyDesigned,
-    BoxError, DesignedValue, Encoded, ServiceError, Shape,
+    designed_name, error_source, fmt_error, from_client, from_stream, AnyDesigned, BoxError,
+    DesignedValue, Encoded, ServiceError, Shape,
 };
 
 /// Reading a method's payload from a request (path, query, headers, cookies,
 /// body), with Goa's error messages.
+#[cfg(feature = "server")]
 pub mod request {
     pub use crate::server::credentials::{
         basic_credentials, expire_at, expire_with_jwt, jwt_expiry, strip_scheme,
@@ -38,6 +45,7 @@ pub mod request {
 }
 
 /// Answering unary methods and upgrading streaming ones.
+#[cfg(feature = "server")]
 pub mod response {
     pub use crate::server::response::{
         chosen_view, empty_response, invalid_payload, read_body, result_response,
@@ -46,10 +54,11 @@ pub mod response {
 }
 
 /// Building calls on the client side.
+#[cfg(feature = "client")]
 pub mod client {
+    pub use super::rooms::path_segment;
     pub use crate::client::bearer;
     pub use crate::client::dialer::{response_view, ViewSource};
-    pub use crate::client::request::path_segment;
     pub use crate::client::resumable::{open_resumable, open_resumable_bidi};
 }
 
@@ -61,9 +70,4 @@ pub mod cli {
         print, print_results, print_resumable, reconnect_policy, required, send_lines,
         send_lines_then_print, value, values, LineFormat,
     };
-}
-
-/// Rooms: their keys, and what their members say about themselves.
-pub mod rooms {
-    pub use crate::broker::codegen::{member_info, room_key, MemberInfo};
 }

@@ -100,6 +100,7 @@ impl ConnConfig {
     }
 
     /// The roots a `wss://` client trusts, in the WebSocket adapter's terms.
+    #[cfg(feature = "client")]
     pub(crate) fn tls_roots(&self) -> crate::ws::TlsRoots {
         crate::ws::TlsRoots {
             #[cfg(feature = "tls")]

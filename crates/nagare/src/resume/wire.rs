@@ -89,7 +89,7 @@ impl Sequencer {
     /// subprotocol selected; `None` (and no look at the offers) unless
     /// `nagare.v1` was selected.
     pub(crate) fn from_handshake(
-        request: &axum::http::HeaderMap,
+        request: &http::HeaderMap,
         selected: Option<&str>,
     ) -> Option<Box<Self>> {
         if selected != Some(PROTOCOL) {
@@ -225,10 +225,10 @@ mod tests {
 
     #[test]
     fn the_sequencer_exists_only_when_nagare_v1_is_selected() {
-        let mut offered = axum::http::HeaderMap::new();
+        let mut offered = http::HeaderMap::new();
         offered.insert(
-            axum::http::header::SEC_WEBSOCKET_PROTOCOL,
-            axum::http::HeaderValue::from_static("nagare.v1, nagare.resume.e1.7"),
+            http::header::SEC_WEBSOCKET_PROTOCOL,
+            http::HeaderValue::from_static("nagare.v1, nagare.resume.e1.7"),
         );
         assert!(Sequencer::from_handshake(&offered, None).is_none());
         let s = Sequencer::from_handshake(&offered, Some(PROTOCOL));

@@ -4,6 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use serde::Serialize;
+
 use crate::error::{chain, GoaError, ValidationError};
 use crate::message::Message;
 
@@ -127,4 +129,31 @@ pub async fn read_body(
         )
         .into_response()
     })
+}
+
+impl GoaError {
+    /// The response with an explicit status (for handshake errors, whose status
+    /// is not one of Goa's flags).
+    pub fn into_response_with(self, status: StatusCode) -> Response {
+        json_response(status, &self)
+    }
+}
+
+impl IntoResponse for GoaError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        json_response(status, &self)
+    }
+}
+
+/// A JSON body followed by a newline, as Go's `json.Encoder` writes it.
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    bytes.push(b'\n');
+    let mut res = (status, bytes).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }

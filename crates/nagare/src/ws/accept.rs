@@ -3,12 +3,13 @@
 //! The handshake is checked before any service code runs, so a request that is not a
 //! valid upgrade gets a precise HTTP error instead of a half-open socket.
 
-use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, request::Parts, HeaderMap, HeaderValue, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
 
+use super::{header_has_token, offered_protocols};
 use super::{Socket, WsConfig};
 
 /// The upgraded byte stream of a server connection.
@@ -98,18 +99,6 @@ pub(crate) struct Handshake {
 const DEFLATE_RESPONSE: &str =
     "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 
-/// The subprotocols a client offers, in its order.
-pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
 /// Subprotocol negotiation: the first protocol of `supported` (the server's
 /// preference) that the client offered. Never one the client did not offer.
 fn select_protocol(offered: &[String], supported: &[String]) -> Option<String> {
@@ -117,14 +106,6 @@ fn select_protocol(offered: &[String], supported: &[String]) -> Option<String> {
         .iter()
         .find(|s| offered.iter().any(|o| o == *s))
         .cloned()
-}
-
-/// Whether a comma-separated header (`Connection`, `Upgrade`) lists `token`.
-pub(super) fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
 }
 
 /// Checks the upgrade request and takes the connection hand-over from `parts`.
@@ -144,10 +125,10 @@ pub(crate) fn accept_with(
     if !header_has_token(headers, header::UPGRADE, "websocket") {
         return Err(HandshakeError::NotUpgrade);
     }
-    if parts.method != axum::http::Method::GET {
+    if parts.method != http::Method::GET {
         return Err(HandshakeError::NotGet);
     }
-    if parts.version < axum::http::Version::HTTP_11 {
+    if parts.version < http::Version::HTTP_11 {
         return Err(HandshakeError::HttpVersion(format!("{:?}", parts.version)));
     }
     if !header_has_token(headers, header::CONNECTION, "upgrade") {
@@ -268,7 +249,7 @@ mod tests {
     use super::*;
 
     fn parts(headers: &[(&str, &str)]) -> Parts {
-        let mut b = axum::http::Request::builder().method("GET").uri("/echo");
+        let mut b = http::Request::builder().method("GET").uri("/echo");
         for (k, v) in headers {
             b = b.header(*k, *v);
         }

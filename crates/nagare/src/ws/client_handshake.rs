@@ -8,7 +8,7 @@
 //! the socket handed to the WebSocket crate with whatever the server sent after
 //! the head (a server may send its first frame in the same segment as the 101).
 
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Uri};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::{client::generate_key, derive_accept_key};
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -179,7 +179,7 @@ pub(crate) fn check_response(bytes: &[u8]) -> Result<bool, String> {
 /// key, and select no subprotocol or extension we did not offer (selecting no
 /// subprotocol is fine).
 fn check_upgrade(response: &HeaderMap, key: &str, request: &HeaderMap) -> Result<(), ConnectError> {
-    let has_token = |name, token| super::accept::header_has_token(response, name, token);
+    let has_token = |name, token| super::header_has_token(response, name, token);
     if !has_token(header::UPGRADE, "websocket") {
         return Err(ConnectError::Handshake(
             "the 101 response does not upgrade to websocket".into(),

@@ -3,8 +3,8 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::http::uri::InvalidUri;
-use axum::http::{HeaderMap, Response, Uri};
+use http::uri::InvalidUri;
+use http::{HeaderMap, Response, Uri};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 

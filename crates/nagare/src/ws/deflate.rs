@@ -68,9 +68,9 @@ fn pool(level: u32) -> yawc::DeflatePool {
 }
 
 /// Whether a request offers permessage-deflate.
-pub(crate) fn offers_deflate(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn offers_deflate(headers: &http::HeaderMap) -> bool {
     headers
-        .get_all(axum::http::header::SEC_WEBSOCKET_EXTENSIONS)
+        .get_all(http::header::SEC_WEBSOCKET_EXTENSIONS)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))

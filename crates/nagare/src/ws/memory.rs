@@ -2,7 +2,7 @@
 //! joined by an in-memory pipe, and a client's connection to a router served
 //! on the other end of one, through the real HTTP upgrade.
 
-use axum::http::{HeaderMap, Uri};
+use http::{HeaderMap, Uri};
 use tokio::io::DuplexStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
@@ -31,12 +31,12 @@ pub(crate) async fn connect(
     headers: HeaderMap,
     config: WsConfig,
 ) -> Result<(Socket<ClientIo>, HeaderMap), ConnectError> {
-    let uri: Uri =
-        url.parse()
-            .map_err(|e: axum::http::uri::InvalidUri| ConnectError::InvalidUrl {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| ConnectError::InvalidUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
     let (server, client) = tokio::io::duplex(PIPE_BYTES);
     tokio::spawn(serve(router, server));
     super::client_handshake::handshake(ClientIo::Memory(client), &uri, &headers, config).await

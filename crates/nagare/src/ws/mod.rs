@@ -17,19 +17,25 @@
 //! - buffers are small and explicit ([`WsConfig`]), so an idle connection costs a few
 //!   KiB, not the crate's 128 KiB default read buffer.
 
+#[cfg(feature = "server")]
 mod accept;
+#[cfg(feature = "client")]
 pub(crate) mod client_handshake;
 mod config;
+#[cfg(feature = "client")]
 mod connect;
 #[cfg(feature = "compression")]
 mod deflate;
 mod frame;
+mod headers;
 #[cfg(feature = "testing")]
 pub(crate) mod memory;
 mod socket;
 
-pub(crate) use accept::{accept_with, offered_protocols};
+#[cfg(feature = "server")]
+pub(crate) use accept::accept_with;
 pub use config::WsConfig;
+#[cfg(feature = "client")]
 pub(crate) use connect::{connect, ConnectError, TlsRoots};
 #[cfg(feature = "compression")]
 pub(crate) use deflate::offers_deflate;
@@ -37,4 +43,5 @@ pub(crate) use deflate::offers_deflate;
 pub use deflate::Compression;
 pub(crate) use frame::Received;
 pub use frame::{CloseFrame, Data, TextBytes, WsError, MAX_CLOSE_REASON};
+pub(crate) use headers::{header_has_token, offered_protocols};
 pub(crate) use socket::Socket;

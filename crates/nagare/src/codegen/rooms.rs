@@ -1,5 +1,6 @@
-//! What generated rooms call: the key a payload names a room by, and the
-//! information a member gives about itself.
+//! What generated rooms and clients call: the key a payload names a room
+//! by, the information a member gives about itself, and path parameters
+//! percent-encoded.
 
 use std::fmt::Display;
 
@@ -9,11 +10,7 @@ use serde::Serialize;
 /// segment, joined with `/` (so `a/b` and `a`, `b` stay apart); `""` for a
 /// room without a key.
 pub fn room_key(parts: &[&dyn Display]) -> String {
-    parts
-        .iter()
-        .map(crate::client::request::path_segment)
-        .collect::<Vec<_>>()
-        .join("/")
+    parts.iter().map(path_segment).collect::<Vec<_>>().join("/")
 }
 
 /// A member's information as a JSON object of payload attributes, absent ones
@@ -41,6 +38,22 @@ impl MemberInfo {
             }
         }
     }
+}
+
+/// Percent-encodes a path parameter value (generated clients put it in a
+/// URL, rooms in a key): RFC 3986 unreserved characters pass through, every
+/// other byte is `%XX`.
+pub fn path_segment(value: impl ToString) -> String {
+    let value = value.to_string();
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
