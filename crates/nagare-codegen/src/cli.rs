@@ -133,10 +133,11 @@ fn method_arm(m: &MethodInfo) -> TokenStream {
     });
     let arg = payload.as_ref().map(|_| quote!(&payload));
     let reconnecting = quote! {
+        let client = client.clone();
         let client = if m.get_flag("reconnect") {
-            client.clone().with_reconnect(nagare::codegen::cli::reconnect_policy())
+            client.with_reconnect(nagare::codegen::cli::reconnect_policy())
         } else {
-            client.clone()
+            client
         };
     };
     let call = quote!(client.#call(#arg).await.map_err(CliError::failed)?);

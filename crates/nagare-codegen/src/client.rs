@@ -120,7 +120,7 @@ fn render_method(m: &MethodInfo) -> TokenStream {
         let success = m.success_status();
         let call = quote! {
             self.dialer
-                .call(nagare::codegen::axum::http::Method::#verb, &request, #success)
+                .call(nagare::codegen::http::Method::#verb, &request, #success)
                 .await
                 .map_err(#typed)?
         };

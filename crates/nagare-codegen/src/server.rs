@@ -68,9 +68,9 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
         pub mod server {
             use std::sync::Arc;
 
-            use nagare::codegen::axum::extract::{Request, State};
-            use nagare::codegen::axum::response::Response;
-            use nagare::codegen::axum::{routing, Router};
+            use nagare::axum::extract::{Request, State};
+            use nagare::axum::response::Response;
+            use nagare::axum::{routing, Router};
 
             /// What every handler shares: the service and the server's options.
             struct Shared<S> {
@@ -534,7 +534,7 @@ fn render_decode(m: &MethodInfo) -> Option<TokenStream> {
     let elems = m.elements();
     let mut params = Vec::new();
     if inputs.parts {
-        params.push(quote!(parts: &nagare::codegen::axum::http::request::Parts));
+        params.push(quote!(parts: &nagare::axum::http::request::Parts));
     }
     if inputs.params {
         params.push(quote!(params: &nagare::codegen::request::RequestParams));

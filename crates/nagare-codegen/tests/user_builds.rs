@@ -98,6 +98,14 @@ pub fn design() -> Api {
 }
 "#;
 
+/// [`DESIGN`] with a unary method too, for the builds of one side.
+fn design_with_unary() -> String {
+    DESIGN.replace(
+        "        });\n    })\n}",
+        "            s.method(\"now\", |m| {\n                m.result_type(INT);\n                m.http(|h| {\n                    h.get(\"/now\");\n                });\n            });\n        });\n    })\n}",
+    )
+}
+
 /// A crate named `name` with `design`, its build script calling `builder`
 /// (the `Builder` expression), and nagare with `features`.
 fn user_crate(name: &str, design: &str, builder: &str, features: &[&str]) -> UserCrate {
@@ -227,7 +235,7 @@ fn linked(krate: &UserCrate) -> String {
 fn a_client_only_crate_builds_without_axum_or_hyper_s_server() {
     let krate = user_crate_with(
         "client_only",
-        DESIGN,
+        &design_with_unary(),
         "nagare_codegen::Builder::new().server(false)",
         &nagare_only(&["client"]),
     );
@@ -249,13 +257,13 @@ fn a_client_only_crate_builds_without_axum_or_hyper_s_server() {
 fn a_server_only_crate_builds_without_reqwest() {
     let krate = user_crate_with(
         "server_only",
-        DESIGN,
+        &design_with_unary(),
         "nagare_codegen::Builder::new().client(false)",
         &nagare_only(&["server"]),
     );
     krate.write(
         "src/lib.rs",
-        "nagare::include_api!(\"mini\");\n\n/// The server side is there.\npub struct Clock;\n\nimpl clock::Service for Clock {\n    async fn tick(&self, _: clock::TickPayload, _: clock::TickServerStream) -> Result<(), clock::Error> {\n        Ok(())\n    }\n}\n\n/// Its router.\npub fn router() -> nagare::axum::Router {\n    clock::server::router(Clock, nagare::ServerOptions::new())\n}\n",
+        "nagare::include_api!(\"mini\");\n\n/// The server side is there.\npub struct Clock;\n\nimpl clock::Service for Clock {\n    async fn tick(&self, _: clock::TickPayload, _: clock::TickServerStream) -> Result<(), clock::Error> {\n        Ok(())\n    }\n\n    async fn now(&self) -> Result<i64, clock::Error> {\n        Ok(0)\n    }\n}\n\n/// Its router.\npub fn router() -> nagare::axum::Router {\n    clock::server::router(Clock, nagare::ServerOptions::new())\n}\n",
     );
     let out = krate.cargo(&["build"]);
     let err = stderr(&out);

@@ -7,10 +7,9 @@
 //! change with the generator without notice; what a user touches is documented
 //! in the rest of the crate.
 
-#[cfg(feature = "server")]
-pub use axum;
 #[cfg(feature = "cli")]
 pub use clap;
+pub use http;
 pub use regex;
 pub use serde;
 pub use serde_json;
