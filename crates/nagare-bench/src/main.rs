@@ -329,10 +329,7 @@ fn raw_echo(options: nagare::ServerOptions) -> nagare::axum::Router {
             let options = options.clone();
             async move {
                 let (mut parts, _) = req.into_parts();
-                let endpoint = nagare::EndpointName {
-                    service: "raw",
-                    method: "echo",
-                };
+                let endpoint = options.endpoint("raw", "echo");
                 nagare::server::upgrade(
                     &mut parts,
                     &options,

@@ -36,7 +36,7 @@ pub(crate) fn render(service: &Service, methods: &[MethodInfo]) -> TokenStream {
     let metrics = (!streaming.is_empty()).then(|| {
         quote! {
             // Their connections show in the metrics, at zero, before the first one.
-            #(nagare::codegen::describe_endpoint(super::endpoints::#streaming);)*
+            #(nagare::codegen::describe_endpoint(&options, super::endpoints::#streaming);)*
         }
     });
     let decodes = methods.iter().filter_map(render_decode);

@@ -272,7 +272,7 @@ fn render_endpoints(service: &Service, methods: &[MethodInfo]) -> TokenStream {
             );
             quote! {
                 #[doc = #d]
-                pub const #c: nagare::EndpointName = nagare::EndpointName::new(#s, #n);
+                pub const #c: nagare::EndpointName = nagare::codegen::endpoint_name(#s, #n);
             }
         })
         .collect();

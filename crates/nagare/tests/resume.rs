@@ -186,10 +186,7 @@ async fn a_refused_reconnection_ends_the_stream_with_the_servers_answer() {
                             .into_response_with(StatusCode::UNAUTHORIZED);
                     }
                     let (mut parts, _) = req.into_parts();
-                    let endpoint = nagare::EndpointName {
-                        service: "test",
-                        method: "test",
-                    };
+                    let endpoint = options.endpoint("test", "test");
                     nagare::server::upgrade(&mut parts, &options, endpoint, HeaderMap::new(), move |conn| async move {
                         let mut s = ServerStream::<String>::new(conn, None);
                         s.follow(&room).await

@@ -23,6 +23,15 @@ pub mod validation;
 #[cfg(feature = "server")]
 pub use crate::server::telemetry::describe_endpoint;
 
+/// The name of a generated endpoint constant.
+#[cfg(feature = "server")]
+pub const fn endpoint_name(
+    service: &'static str,
+    method: &'static str,
+) -> crate::server::EndpointName {
+    crate::server::EndpointName::new(service, method)
+}
+
 #[cfg(feature = "server")]
 pub use designed::http_response;
 pub use designed::{

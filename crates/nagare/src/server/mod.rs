@@ -29,10 +29,12 @@
 //!
 //! ```no_run
 //! use nagare::axum::{extract::Request, http::HeaderMap, routing::get, Router};
-//! use nagare::server::{EndpointName, Listener, ServerOptions};
+//! use nagare::server::{Listener, ServerOptions};
 //!
 //! # async fn example() -> std::io::Result<()> {
 //! let options = ServerOptions::new();
+//! // Declared where the route is built: settings may name it from then on.
+//! let endpoint = options.endpoint("raw", "echo");
 //! let shared = options.clone();
 //! let app = Router::new().route(
 //!     "/echo",
@@ -40,7 +42,6 @@
 //!         let options = shared.clone();
 //!         async move {
 //!             let (mut parts, _) = request.into_parts();
-//!             let endpoint = EndpointName::new("raw", "echo");
 //!             nagare::server::upgrade(&mut parts, &options, endpoint, HeaderMap::new(), |conn| async move {
 //!                 let mut stream = nagare::stream::RawStream::new(conn);
 //!                 while let Some(data) = stream.recv().await? {
@@ -81,7 +82,7 @@ pub(crate) mod upgrade;
 
 pub use client_addr::{ClientAddr, IpRange};
 pub use documents::{documents, SECURITY_HEADERS};
-pub use endpoint::EndpointName;
+pub use endpoint::{EndpointName, UnservedEndpoint};
 pub use failures::FailureLimit;
 pub use limits::Limits;
 pub use listener::{nodelay, Listener, NoDelay};

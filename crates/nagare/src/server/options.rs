@@ -1,14 +1,15 @@
 //! The settings a server shares across its endpoints, and serving a router with
 //! them until it is told to stop.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::conn::ConnConfig;
+use crate::server::endpoint::UnservedEndpoint;
 use crate::server::limits::Limits;
 use crate::server::listener::Listener;
 use crate::server::manager::ConnectionManager;
@@ -52,6 +53,9 @@ pub struct ServerOptions {
     /// Settings for particular endpoints, set from code; they win over the
     /// design's `ws` block and over `conn`.
     endpoints: Arc<HashMap<EndpointName, ConnConfig>>,
+    /// The endpoints routers built with these options serve, shared by
+    /// every clone: what `set_endpoint` may name.
+    served: Arc<Mutex<HashSet<EndpointName>>>,
 }
 
 /// What a graceful shutdown achieved.
@@ -70,10 +74,48 @@ impl ServerOptions {
 
     /// Sets the connection settings of one endpoint (a constant of the service's
     /// generated `endpoints` module), overriding `conn` and the design's `ws`
-    /// block for it.
+    /// block for it. [`serve`](Self::serve) refuses to start if no router
+    /// built with these options serves the endpoint
+    /// ([`check_endpoints`](Self::check_endpoints)).
     pub fn set_endpoint(&mut self, endpoint: EndpointName, config: ConnConfig) -> &mut Self {
         Arc::make_mut(&mut self.endpoints).insert(endpoint, config);
         self
+    }
+
+    /// The name of a hand-written endpoint (one served with
+    /// [`upgrade`](crate::server::upgrade)), recorded as served by this
+    /// server: call it where the route is built. Generated routers record
+    /// theirs.
+    pub fn endpoint(&self, service: &'static str, method: &'static str) -> EndpointName {
+        let name = EndpointName::new(service, method);
+        self.record_served(name);
+        name
+    }
+
+    /// Records that a router built with these options serves `endpoint`.
+    pub(crate) fn record_served(&self, endpoint: EndpointName) {
+        self.served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(endpoint);
+    }
+
+    /// Whether every endpoint given settings by [`set_endpoint`](Self::set_endpoint)
+    /// is served by a router built with these options: a name of another
+    /// server's, or of a hand-written endpoint not declared with
+    /// [`endpoint`](Self::endpoint), would have its settings silently ignored.
+    /// [`serve`](Self::serve) checks it before it accepts a connection.
+    pub fn check_endpoints(&self) -> Result<(), UnservedEndpoint> {
+        let served = self.served.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(endpoint) = self.endpoints.keys().find(|e| !served.contains(e)) else {
+            return Ok(());
+        };
+        let mut served: Vec<EndpointName> = served.iter().copied().collect();
+        served.sort_by_key(|e| (e.service, e.method));
+        Err(UnservedEndpoint {
+            endpoint: *endpoint,
+            served,
+        })
     }
 
     /// The settings of an endpoint: the ones set from code if any, else `conn`
@@ -165,6 +207,8 @@ impl ServerOptions {
         app: axum::Router,
         deadline: Duration,
     ) -> std::io::Result<ShutdownReport> {
+        self.check_endpoints()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         self.shutdown_on_signal();
         let limits = self.limits.clone();
         serving::serve(listener, app, limits, self.shutdown.clone(), deadline).await?;

@@ -200,9 +200,11 @@ pub(crate) fn describe() {
     let _ = metrics::histogram!("nagare_broker_delivery_lag_seconds");
 }
 
-/// Shows the series of one endpoint (at zero when they are new) (a router calls it for each of its
-/// streaming endpoints): its connections show as 0 before the first one.
-pub fn describe_endpoint(endpoint: EndpointName) {
+/// Records that a router built with `options` serves `endpoint` (one of its
+/// streaming endpoints), and shows the endpoint's series, at zero when they
+/// are new: its connections show as 0 before the first one.
+pub fn describe_endpoint(options: &crate::ServerOptions, endpoint: EndpointName) {
+    options.record_served(endpoint);
     let labels = [("service", endpoint.service), ("method", endpoint.method)];
     // Increments by nothing: a series that exists already keeps its value.
     metrics::gauge!("nagare_connections_active", &labels).increment(0.0);

@@ -8,14 +8,9 @@ use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::Router;
-use nagare::{Conn, EndpointName, ServerOptions, StreamError};
+use nagare::{Conn, ServerOptions, StreamError};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-
-const EP: EndpointName = EndpointName {
-    service: "test",
-    method: "test",
-};
 
 /// A router serving `method` at `/s` with `options`.
 pub fn router<F, Fut>(options: ServerOptions, method: F) -> Router
@@ -23,6 +18,7 @@ where
     F: Fn(Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<(), StreamError>> + Send + 'static,
 {
+    let endpoint = options.endpoint("test", "test");
     Router::new().route(
         "/s",
         get(move |req: Request| {
@@ -30,7 +26,7 @@ where
             let method = method.clone();
             async move {
                 let (mut parts, _) = req.into_parts();
-                nagare::server::upgrade(&mut parts, &options, EP, HeaderMap::new(), method)
+                nagare::server::upgrade(&mut parts, &options, endpoint, HeaderMap::new(), method)
             }
         }),
     )
