@@ -64,7 +64,40 @@ async fn connections_are_listed_with_counters_and_removed_when_they_end() {
         assert_eq!(a.recv().await.expect("end"), None);
         drop(b);
         until_len(&options, 0).await;
-        assert_eq!(options.connections.sweep(), 0, "nothing was left behind");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_method_that_panics_is_removed_and_the_others_go_on() {
+    bounded(async {
+        let options = ServerOptions::new();
+        let addr = serve(options.clone(), |conn| async move {
+            let mut s = BidiServerStream::<String, String>::new(conn, None);
+            while let Some(m) = s.recv().await? {
+                if m == "panic" {
+                    panic!("a bug in a service method");
+                }
+                s.send(&m).await?;
+            }
+            Ok::<_, StreamError>(())
+        })
+        .await;
+        let base = format!("http://{addr}");
+        let mut calm = BidiClientStream::<String, String>::new(dial(&base).await, None);
+        let mut doomed = BidiClientStream::<String, String>::new(dial(&base).await, None);
+        until_len(&options, 2).await;
+        doomed.send(&"panic".to_owned()).await.expect("send");
+        // The task unwinds, its guard leaves the table, the socket closes.
+        until_len(&options, 1).await;
+        let cut = doomed.recv().await.expect_err("the stream ends in error");
+        assert!(matches!(cut, StreamError::ConnectionLost { .. }), "{cut:?}");
+        calm.send(&"still here".to_owned()).await.expect("send");
+        assert_eq!(
+            calm.recv().await.expect("recv").as_deref(),
+            Some("still here")
+        );
+        assert_eq!(options.connections.list().len(), 1);
     })
     .await;
 }

@@ -14,7 +14,6 @@ const METRICS: &[(&str, &str)] = &[
     ("nagare_connections_opened_total", "counter"),
     ("nagare_connections_closed_total", "counter"),
     ("nagare_connections_dead_total", "counter"),
-    ("nagare_connections_swept_total", "counter"),
     ("nagare_messages_total", "counter"),
     ("nagare_bytes_total", "counter"),
     ("nagare_slow_consumers_total", "counter"),

@@ -2,9 +2,9 @@
 //! handles to close them or send to them.
 //!
 //! Every connection registers when its upgrade completes and is removed when its
-//! task ends, however it ends (a guard does it on drop). A periodic
-//! [`sweep`](ConnectionManager::sweep) removes any entry a bug left behind and
-//! counts it, so the table cannot grow without bound.
+//! task ends, however it ends: the entry's guard lives in the task's future,
+//! which is dropped when the method returns, fails, panics or is aborted, so
+//! the table holds exactly the connection tasks alive.
 //!
 //! ```no_run
 //! # async fn example(options: nagare::ServerOptions) {
@@ -22,8 +22,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
-
-use tokio_util::sync::CancellationToken;
 
 use crate::conn::{ConnStats, OutboundSender, Priority};
 use crate::message::{to_frame, Message};
@@ -83,7 +81,6 @@ struct Entry {
     started: Instant,
     stats: Arc<ConnStats>,
     control: OutboundSender,
-    gone: CancellationToken,
     state: AtomicU8,
 }
 
@@ -125,7 +122,6 @@ struct Inner {
     /// Connections reserved per endpoint (from the upgrade to the end).
     per_endpoint: Mutex<HashMap<EndpointName, usize>>,
     next_id: AtomicU64,
-    swept: AtomicU64,
 }
 
 /// The live connections of a server (shared by every endpoint of its routers).
@@ -229,49 +225,6 @@ impl ConnectionManager {
             .count())
     }
 
-    /// Removes entries whose connection ended without removing itself (a bug);
-    /// returns how many, also counted in [`swept_total`](Self::swept_total).
-    pub fn sweep(&self) -> usize {
-        let mut entries = self.entries();
-        let before = entries.len();
-        entries.retain(|_, e| !e.gone.is_cancelled());
-        let removed = before - entries.len();
-        if removed > 0 {
-            tracing::warn!(
-                removed,
-                "swept connections that ended without unregistering"
-            );
-            self.inner
-                .swept
-                .fetch_add(removed as u64, Ordering::Relaxed);
-            metrics::counter!("nagare_connections_swept_total").increment(removed as u64);
-        }
-        removed
-    }
-
-    /// Connections removed by [`sweep`](Self::sweep) so far.
-    pub fn swept_total(&self) -> u64 {
-        self.inner.swept.load(Ordering::Relaxed)
-    }
-
-    /// Runs [`sweep`](Self::sweep) every `every` until `stop` is cancelled.
-    pub fn spawn_sweeper(
-        &self,
-        every: Duration,
-        stop: CancellationToken,
-    ) -> tokio::task::JoinHandle<()> {
-        let manager = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = ticker.tick() => { manager.sweep(); }
-                    () = stop.cancelled() => return,
-                }
-            }
-        })
-    }
-
     /// Reserves one of `max` connections of `endpoint`, from the upgrade to
     /// the end of the connection; `None` when all are taken.
     pub(crate) fn reserve(&self, endpoint: EndpointName, max: usize) -> Option<EndpointSlot> {
@@ -297,7 +250,6 @@ impl ConnectionManager {
         endpoint: EndpointName,
         remote: Option<SocketAddr>,
         control: OutboundSender,
-        gone: CancellationToken,
         stats: Arc<ConnStats>,
     ) -> Registration {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1;
@@ -308,7 +260,6 @@ impl ConnectionManager {
             started: Instant::now(),
             stats: stats.clone(),
             control,
-            gone,
             state: AtomicU8::new(0),
         });
         self.entries().insert(id, entry);

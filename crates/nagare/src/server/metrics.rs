@@ -18,7 +18,6 @@
 //! | `nagare_connections_opened_total` | counter | service, method |
 //! | `nagare_connections_closed_total` | counter | service, method, reason (`done`, `error`, `peer`, `shutdown`, `expired`) |
 //! | `nagare_connections_dead_total` | counter | (peers that stopped answering pings) |
-//! | `nagare_connections_swept_total` | counter | (entries a bug left behind) |
 //! | `nagare_messages_total`, `nagare_bytes_total` | counter | direction (`in`, `out`) |
 //! | `nagare_slow_consumers_total` | counter | action (`write_timeout`, `disconnect`) |
 //! | `nagare_messages_dropped_total` | counter | |

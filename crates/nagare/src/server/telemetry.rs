@@ -67,10 +67,6 @@ pub(crate) fn describe() {
         "Connections closed because the peer stopped answering pings."
     );
     describe_counter!(
-        "nagare_connections_swept_total",
-        "Connection entries a bug left behind, removed by the sweeper."
-    );
-    describe_counter!(
         "nagare_messages_total",
         "Data messages, by direction (in, out)."
     );
@@ -173,7 +169,6 @@ pub(crate) fn describe() {
         "nagare_broker_reconnects_total",
         "nagare_broker_gap_repairs_total",
         "nagare_connections_dead_total",
-        "nagare_connections_swept_total",
         "nagare_messages_dropped_total",
         "nagare_compressed_connections_total",
     ] {

@@ -294,8 +294,7 @@ where
     let cancel_grace = config.cancel_grace;
     drop(config);
     let control = conn.outbound.clone();
-    let registration =
-        manager.register(endpoint, remote, control.clone(), conn.gone.clone(), stats);
+    let registration = manager.register(endpoint, remote, control.clone(), stats);
     tracing::Span::current().record("conn", registration.id);
     let labels = [("service", endpoint.service), ("method", endpoint.method)];
     metrics::counter!("nagare_connections_opened_total", &labels).increment(1);

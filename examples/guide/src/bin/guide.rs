@@ -66,10 +66,6 @@ async fn main() -> anyhow::Result<()> {
     } else {
         app
     };
-    // A sweep of stale connection entries.
-    options
-        .connections
-        .spawn_sweeper(std::time::Duration::from_secs(60), options.shutdown.clone());
     let listener = nagare::server::Listener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
