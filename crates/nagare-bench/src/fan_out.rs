@@ -24,8 +24,8 @@ use anyhow::{bail, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::server_bound::{frame_at, upgrade};
-use crate::{all_following, cpu_of, publish_line, within_window, ServerProcess};
+use crate::client::{all_following, frame_at, publish_line, upgrade, within_window};
+use crate::process::{cpu_of, ServerProcess};
 
 /// How far the publisher may run ahead of the slowest subscriber by default
 /// (the bare server's channel and the guide's room both hold 1024).
@@ -91,7 +91,7 @@ pub struct FanOut {
 impl FanOut {
     /// Something other than the server was the limit.
     pub fn not_server_bound(&self) -> bool {
-        crate::server_bound::not_server_bound(self.server_busy)
+        crate::process::not_server_bound(self.server_busy)
     }
 }
 
@@ -154,8 +154,8 @@ pub async fn run(
     let deliveries = subscribers as f64 * events as f64;
     Ok(FanOut {
         deliveries_per_s: deliveries / elapsed,
-        p50_us: crate::percentile(&latencies, 0.50),
-        p99_us: crate::percentile(&latencies, 0.99),
+        p50_us: crate::echo::percentile(&latencies, 0.50),
+        p99_us: crate::echo::percentile(&latencies, 0.99),
         server_busy: server_cpu.as_secs_f64() / elapsed,
         generator_busy: me_cpu.as_secs_f64() / elapsed,
         cpu_per_delivery_us: server_cpu.as_secs_f64() * 1e6 / deliveries,
@@ -261,64 +261,6 @@ impl Publish {
             }
             Publish::Guide(listener) => publish_line(listener, message).await,
         }
-    }
-}
-
-/// Serves a bare fan-out: every text message any connection sends goes to
-/// every connection through one `tokio::sync::broadcast` channel, one shared
-/// frame per message; each connection feeds every message that is ready and
-/// flushes once. A connection that falls 1024 messages behind is closed (and
-/// the run fails: it loses messages).
-pub async fn serve_bare_broadcast() -> anyhow::Result<()> {
-    use futures_util::{SinkExt, StreamExt};
-    use tokio::sync::broadcast::error::TryRecvError;
-    use tokio_tungstenite::tungstenite::Message;
-    let listener = crate::server_listener().await?;
-    let (tx, _) = tokio::sync::broadcast::channel::<Message>(1024);
-    loop {
-        let (tcp, _) = listener.accept().await.context("accept")?;
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let Ok(ws) =
-                tokio_tungstenite::accept_async_with_config(tcp, Some(crate::ws_config())).await
-            else {
-                return;
-            };
-            let mut rx = tx.subscribe();
-            let (mut sink, mut stream) = ws.split();
-            loop {
-                tokio::select! {
-                    msg = rx.recv() => {
-                        let Ok(first) = msg else { return };
-                        if sink.feed(first).await.is_err() {
-                            return;
-                        }
-                        loop {
-                            match rx.try_recv() {
-                                Ok(m) => {
-                                    if sink.feed(m).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Err(TryRecvError::Empty) => break,
-                                Err(_) => return,
-                            }
-                        }
-                        if sink.flush().await.is_err() {
-                            return;
-                        }
-                    }
-                    incoming = stream.next() => match incoming {
-                        Some(Ok(m)) if m.is_text() => {
-                            let _ = tx.send(m);
-                        }
-                        Some(Ok(_)) => {}
-                        _ => return,
-                    },
-                }
-            }
-        });
     }
 }
 

@@ -22,7 +22,8 @@ use futures_util::StreamExt;
 use guide::chat;
 use tokio::sync::watch;
 
-use crate::{publish_line, ServerProcess};
+use crate::client::publish_line;
+use crate::process::ServerProcess;
 
 /// How far the publisher may run ahead of the slowest subscriber.
 const WINDOW: u64 = 256;
@@ -144,7 +145,7 @@ async fn fan_out(
     }
     let start = Instant::now();
     for e in 1..=events {
-        crate::within_window(&progress, &mut slowest, e, WINDOW).await?;
+        crate::client::within_window(&progress, &mut slowest, e, WINDOW).await?;
         publish_line(&mut listener, format!("event {e}")).await?;
     }
     for t in tasks {
@@ -183,7 +184,7 @@ async fn subscriber(
     Ok(if numbered {
         Subscriber::Numbered(Box::new(chat::client::Client::new(base).subscribe().await?))
     } else {
-        Subscriber::Plain(Box::new(crate::connect(addr, "/subscribe").await?))
+        Subscriber::Plain(Box::new(crate::client::connect(addr, "/subscribe").await?))
     })
 }
 
@@ -253,7 +254,7 @@ pub(crate) async fn idle_subscribers(
     server: &ServerProcess,
     base: &str,
     n: usize,
-) -> anyhow::Result<crate::IdleMemory> {
+) -> anyhow::Result<crate::echo::IdleMemory> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let (rss_before, heap_before) = (server.rss_kib()?, server.heap_bytes().await?);
     let mut conns = Vec::with_capacity(n);
@@ -264,9 +265,12 @@ pub(crate) async fn idle_subscribers(
             .insert("sec-websocket-protocol", "nagare.v1".parse()?);
         let tcp = tokio::net::TcpStream::connect(server.addr).await?;
         tcp.set_nodelay(true)?;
-        let (mut ws, _) =
-            tokio_tungstenite::client_async_with_config(request, tcp, Some(crate::ws_config()))
-                .await?;
+        let (mut ws, _) = tokio_tungstenite::client_async_with_config(
+            request,
+            tcp,
+            Some(crate::servers::ws_config()),
+        )
+        .await?;
         // The position frame: this subscriber follows the log.
         ws.next().await.context("no position frame")??;
         conns.push(ws);
@@ -279,7 +283,7 @@ pub(crate) async fn idle_subscribers(
             bail!("unexpected frame {frame:?}");
         }
     }
-    let memory = crate::IdleMemory::since(server, rss_before, heap_before, n).await?;
+    let memory = crate::echo::IdleMemory::since(server, rss_before, heap_before, n).await?;
     drop(conns);
     Ok(memory)
 }

@@ -30,7 +30,8 @@ use nagare::broker::{Broker, RedisBroker, RedisConfig, RoomConfig, RoomId};
 use nagare_testkit::redis::RedisServer;
 use tokio::sync::watch;
 
-use crate::{cpu_of, publish_line, ServerProcess};
+use crate::client::publish_line;
+use crate::process::{cpu_of, ServerProcess};
 
 /// How far the publisher may run ahead of the slowest subscriber (the room
 /// keeps 1024).
@@ -201,7 +202,7 @@ async fn fan_out_run(
     let mut tasks = Vec::with_capacity(subscribers);
     for i in 0..subscribers {
         let node = &nodes[i % nodes.len()];
-        let mut ws = crate::connect(node.addr, "/subscribe").await?;
+        let mut ws = crate::client::connect(node.addr, "/subscribe").await?;
         let (progress, following, advanced) =
             (progress.clone(), following.clone(), advanced.clone());
         tasks.push(tokio::spawn(async move {
@@ -243,7 +244,7 @@ async fn fan_out_run(
     // event can pass it by.
     for marker in 0.. {
         publish_line(&mut listener, format!("ready {marker}")).await?;
-        if crate::all_following(&following, subscribers, &mut slowest).await? {
+        if crate::client::all_following(&following, subscribers, &mut slowest).await? {
             break;
         }
     }
@@ -254,7 +255,7 @@ async fn fan_out_run(
     let own_cpu = cpu_of(std::process::id())?;
     let start = Instant::now();
     for e in 1..=events {
-        crate::within_window(&progress, &mut slowest, e, WINDOW).await?;
+        crate::client::within_window(&progress, &mut slowest, e, WINDOW).await?;
         if let Some(pace) = pace {
             tokio::time::sleep_until((start + pace * e as u32).into()).await;
         }

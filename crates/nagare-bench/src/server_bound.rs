@@ -25,9 +25,11 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use crate::{cpu_of, fan_out, payload, percentile, LoadShape, Round, ServerProcess};
+use crate::client::{frame_at, payload, upgrade};
+use crate::echo::{percentile, LoadShape, Round};
+use crate::fan_out;
+use crate::process::{cpu_of, not_server_bound, ServerProcess};
 
 #[derive(clap::Parser, Clone, Debug)]
 pub struct ServerBoundArgs {
@@ -486,7 +488,7 @@ async fn idle(cases: &[Measured], a: &ServerBoundArgs) -> anyhow::Result<()> {
         let mut growth_kib = Vec::new();
         for &n in &sizes {
             let server = m.spawn().await?;
-            let mem = crate::idle_memory(&server, m.case.path, n, a.shape.size).await?;
+            let mem = crate::echo::idle_memory(&server, m.case.path, n, a.shape.size).await?;
             growth_kib.push((n, mem.rss_kib * n as f64));
             cells.push(mem.to_string());
         }
@@ -656,58 +658,6 @@ async fn raw_load(
     Round::gather(tasks, measure).await
 }
 
-/// A WebSocket upgrade on a raw socket; the socket once the 101 is read.
-pub(crate) async fn upgrade(addr: SocketAddr, path: &str) -> anyhow::Result<TcpStream> {
-    let mut tcp = TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    tcp.write_all(request.as_bytes()).await?;
-    // Nothing follows the 101 until the client sends: the head is read in
-    // chunks, not a byte per system call.
-    let mut head = Vec::with_capacity(256);
-    let mut chunk = [0u8; 512];
-    while !head.ends_with(b"\r\n\r\n") {
-        let n = tcp.read(&mut chunk).await?;
-        anyhow::ensure!(n > 0, "the server closed during the upgrade");
-        head.extend_from_slice(&chunk[..n]);
-    }
-    anyhow::ensure!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "upgrade refused: {}",
-        String::from_utf8_lossy(&head)
-    );
-    Ok(tcp)
-}
-
-/// The length of the server frame at the start of `bytes`, if it is all
-/// there, and whether it carries data (text or binary) rather than control.
-pub(crate) fn frame_at(bytes: &[u8]) -> Option<(usize, bool)> {
-    let (&b0, &b1) = (bytes.first()?, bytes.get(1)?);
-    let (len, header) = match b1 & 0x7f {
-        126 => (
-            u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize,
-            4,
-        ),
-        127 => {
-            let raw: [u8; 8] = bytes.get(2..10)?.try_into().ok()?;
-            (u64::from_be_bytes(raw) as usize, 10)
-        }
-        n => (n as usize, 2),
-    };
-    let total = header + len;
-    (bytes.len() >= total).then_some((total, matches!(b0 & 0x0f, 0x1 | 0x2)))
-}
-
-/// A run where the server used under 95% of its core was limited by
-/// something else (the generator's core, or the bench's own pacing, such as
-/// the fan-out's window): its ratio compares nothing. Every table of this
-/// command applies this rule.
-pub(crate) fn not_server_bound(server_busy: f64) -> bool {
-    server_busy < 0.95
-}
-
 /// Each run's figure, in run order, for a table cell.
 fn each_run<T>(runs: &[T], figure: impl Fn(&T) -> String) -> String {
     runs.iter().map(figure).collect::<Vec<_>>().join(", ")
@@ -717,53 +667,4 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// Serves a bare echo that batches its writes: every frame already received
-/// is fed before one flush, as nagare's driver writes.
-pub async fn serve_bare_batched() -> anyhow::Result<()> {
-    use futures_util::{FutureExt, SinkExt, StreamExt};
-    let listener = crate::server_listener().await?;
-    loop {
-        let (tcp, _) = listener.accept().await.context("accept")?;
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let Ok(mut ws) =
-                tokio_tungstenite::accept_async_with_config(tcp, Some(crate::ws_config())).await
-            else {
-                return;
-            };
-            while let Some(Ok(msg)) = ws.next().await {
-                if (msg.is_text() || msg.is_binary()) && ws.feed(msg).await.is_err() {
-                    return;
-                }
-                // Everything already read goes out with the same flush.
-                while let Some(Some(Ok(more))) = ws.next().now_or_never() {
-                    if (more.is_text() || more.is_binary()) && ws.feed(more).await.is_err() {
-                        return;
-                    }
-                }
-                if ws.flush().await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::frame_at;
-
-    #[test]
-    fn frames_are_measured_from_their_headers() {
-        // A text frame of 3 bytes, then half of a binary frame of 300.
-        let mut bytes = vec![0x81, 3, b'a', b'b', b'c', 0x82, 126, 1, 44];
-        assert_eq!(frame_at(&bytes), Some((5, true)));
-        assert_eq!(frame_at(&bytes[5..]), None, "incomplete");
-        bytes.extend(std::iter::repeat_n(0u8, 300));
-        assert_eq!(frame_at(&bytes[5..]), Some((304, true)));
-        // A ping is counted as a frame, not as a reply.
-        assert_eq!(frame_at(&[0x89, 0]), Some((2, false)));
-    }
 }

@@ -32,7 +32,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::ServerProcess;
+use crate::process::ServerProcess;
 
 #[derive(clap::Parser, Clone, Debug)]
 pub struct SoakArgs {
@@ -271,7 +271,7 @@ async fn well_behaved(
     n: u64,
     counts: &Counts,
 ) -> anyhow::Result<()> {
-    let mut ws = crate::connect(addr, "/echo").await?;
+    let mut ws = crate::client::connect(addr, "/echo").await?;
     for i in 0..messages {
         let text = format!("{{\"message\":\"{seed}.{n}.{i}\"}}");
         ws.send(Message::text(text.clone())).await?;
@@ -298,13 +298,13 @@ async fn misbehave(addr: std::net::SocketAddr, how: u64) {
     match how {
         // Drops the TCP connection mid-stream, without a close.
         0 => {
-            if let Ok(mut ws) = crate::connect(addr, "/echo").await {
+            if let Ok(mut ws) = crate::client::connect(addr, "/echo").await {
                 let _ = ws.send(Message::text("{\"message\":\"bye\"}")).await;
             }
         }
         // Stalls: sends without reading, then vanishes after a while.
         1 => {
-            if let Ok(mut ws) = crate::connect(addr, "/echo").await {
+            if let Ok(mut ws) = crate::client::connect(addr, "/echo").await {
                 for _ in 0..200 {
                     if ws
                         .send(Message::text("{\"message\":\"stall\"}"))
@@ -319,7 +319,7 @@ async fn misbehave(addr: std::net::SocketAddr, how: u64) {
         }
         // Garbage: an unmasked frame after a valid upgrade.
         2 => {
-            if let Ok(ws) = crate::connect(addr, "/echo").await {
+            if let Ok(ws) = crate::client::connect(addr, "/echo").await {
                 let mut tcp = ws.into_inner();
                 let _ = tcp.write_all(&[0x81, 0x02, b'h', b'i']).await;
                 let mut buf = [0u8; 256];

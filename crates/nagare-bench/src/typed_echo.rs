@@ -51,11 +51,11 @@ impl typed::Service for Echo {
 
 /// Serves the typed echo at `/echo` on a loopback port it prints.
 pub async fn serve() -> anyhow::Result<()> {
-    let listener = crate::server_listener().await?;
+    let listener = crate::servers::server_listener().await?;
     let options = nagare::ServerOptions::new();
     let echo = Echo {
         rooms: typed::Rooms::new(nagare::MemoryBroker::new().shared()),
     };
     let app = typed::server::router(echo, options.clone());
-    crate::serve_app(listener, options, app).await
+    crate::servers::serve_app(listener, options, app).await
 }
